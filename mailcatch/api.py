@@ -1,0 +1,214 @@
+"""The HTTP API: Mailpit's /api/v1 routes, plus the SMTP transcript of each message."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from mailcatch.errors import BadRequest, NotFound, PayloadTooLarge
+from mailcatch.models import rfc3339
+from mailcatch.parse import ParsedMessage, parse_message, part_content
+from mailcatch.store import Store, StoredMessage, hidden_recipients
+
+MAX_JSON_BODY = 10 * 1024 * 1024
+_SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ ()+-]")
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _int_param(request: Request, name: str, default: int, maximum: int | None = None) -> int:
+    text = request.query_params.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number, not {text!r}") from None
+    if value < 0:
+        raise BadRequest(f"{name} must not be negative")
+    return min(value, maximum) if maximum is not None else value
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object; an empty body is an empty object."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_JSON_BODY:
+        raise PayloadTooLarge(f"request body over {MAX_JSON_BODY} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BODY:
+            raise PayloadTooLarge(f"request body over {MAX_JSON_BODY} bytes")
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError as error:
+        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return data
+
+
+def id_list(data: dict[str, Any], key: str = "IDs") -> list[str] | None:
+    """The list of message IDs under `key`, or None when absent or empty."""
+    ids = data.get(key)
+    if ids is None:
+        return None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise BadRequest(f"{key} must be a list of message ID strings")
+    return ids or None
+
+
+def content_disposition(kind: str, filename: str) -> str:
+    """A Content-Disposition header value that is safe for any file name."""
+    filename = filename.replace("\\", "/").rsplit("/", 1)[-1].strip() or "file"
+    ascii_name = _SAFE_FILENAME.sub("_", filename)
+    quoted = urllib.parse.quote(filename, safe="")
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}"
+
+
+# Listing -------------------------------------------------------------
+async def list_messages(request: Request) -> Response:
+    store = _store(request)
+    start = _int_param(request, "start", 0)
+    limit = _int_param(request, "limit", 50, maximum=10_000)
+    messages = await store.list(start, limit)
+    total, unread = store.total, store.unread
+    return JSONResponse({
+        "total": total,
+        "unread": unread,
+        "count": len(messages),
+        "messages_count": total,
+        "messages_unread": unread,
+        "start": start,
+        "tags": await store.all_tags(),
+        "messages": messages,
+    })
+
+
+async def delete_messages(request: Request) -> Response:
+    ids = id_list(await json_body(request))
+    await _store(request).delete(ids)
+    return PlainTextResponse("ok")
+
+
+async def set_read(request: Request) -> Response:
+    data = await json_body(request)
+    read = data.get("Read", True)
+    if not isinstance(read, bool):
+        raise BadRequest("Read must be true or false")
+    await _store(request).set_read(id_list(data), read)
+    return PlainTextResponse("ok")
+
+
+# One message ---------------------------------------------------------
+async def _message(request: Request, raw: bool = True) -> StoredMessage:
+    return await _store(request).get(request.path_params["id"], raw=raw)
+
+
+def message_json(message: StoredMessage, parsed: ParsedMessage) -> dict[str, Any]:
+    """The full message as Mailpit's GET /api/v1/message/{ID} gives it."""
+    summary = message.summary
+    date = parsed.date.timestamp() if parsed.date else message.created
+    return {
+        "ID": message.id,
+        "MessageID": parsed.message_id,
+        "Read": True,
+        "From": summary["From"],
+        "To": summary["To"],
+        "Cc": summary["Cc"],
+        "Bcc": [a.to_json() for a in (*parsed.bcc, *hidden_recipients(parsed, message.envelope.rcpt_to))],
+        "ReplyTo": summary["ReplyTo"],
+        "ReturnPath": parsed.return_path or message.envelope.mail_from,
+        "Subject": parsed.subject,
+        "Date": rfc3339(date),
+        "Created": summary["Created"],
+        "Tags": message.tags,
+        "Username": message.envelope.username,
+        "Text": parsed.text,
+        "HTML": parsed.html,
+        "Size": len(message.raw),
+        "Inline": [p.to_json() for p in parsed.inline],
+        "Attachments": [p.to_json() for p in parsed.attachments],
+        "Envelope": message.envelope.to_json(),
+    }
+
+
+async def get_message(request: Request) -> Response:
+    message = await _message(request)
+    parsed = await run_in_threadpool(parse_message, message.raw)
+    if not message.read:
+        await _store(request).set_read([message.id], True)
+    return JSONResponse(message_json(message, parsed))
+
+
+async def get_headers(request: Request) -> Response:
+    message = await _message(request)
+    parsed = await run_in_threadpool(parse_message, message.raw)
+    headers: dict[str, list[str]] = {}
+    for name, value in parsed.headers:
+        headers.setdefault(name, []).append(value)
+    return JSONResponse(headers)
+
+
+async def get_raw(request: Request) -> Response:
+    message = await _message(request)
+    if request.query_params.get("dl") in ("1", "true"):
+        return Response(message.raw, media_type="message/rfc822", headers={
+            "Content-Disposition": content_disposition("attachment", f"{message.id}.eml")})
+    return Response(message.raw, media_type="text/plain; charset=utf-8")
+
+
+async def get_part(request: Request) -> Response:
+    message = await _message(request)
+    part_id = request.path_params["part_id"]
+    found = await run_in_threadpool(part_content, message.raw, part_id)
+    if found is None:
+        raise NotFound(f"message {message.id} has no part {part_id!r}")
+    part, content = found
+    return Response(content, media_type=part.content_type or "application/octet-stream", headers={
+        "Content-Disposition": content_disposition("attachment", part.filename or f"part-{part.part_id}"),
+        "Content-Security-Policy": "sandbox",
+    })
+
+
+async def get_transcript(request: Request) -> Response:
+    return JSONResponse(await _store(request).transcript(request.path_params["id"]))
+
+
+# Health --------------------------------------------------------------
+async def livez(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> Response:
+    if not getattr(request.app.state, "ready", False):
+        return JSONResponse({"Error": "starting"}, status_code=503)
+    return PlainTextResponse("ok")
+
+
+def routes() -> list[BaseRoute]:
+    """Every API route, in one table."""
+    return [
+        Route("/api/v1/messages", list_messages, methods=["GET"]),
+        Route("/api/v1/messages", delete_messages, methods=["DELETE"]),
+        Route("/api/v1/messages", set_read, methods=["PUT"]),
+        Route("/api/v1/message/{id}", get_message, methods=["GET"]),
+        Route("/api/v1/message/{id}/headers", get_headers, methods=["GET"]),
+        Route("/api/v1/message/{id}/raw", get_raw, methods=["GET"]),
+        Route("/api/v1/message/{id}/part/{part_id}", get_part, methods=["GET"]),
+        Route("/api/v1/message/{id}/transcript", get_transcript, methods=["GET"]),
+        Route("/livez", livez, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]

@@ -1,0 +1,122 @@
+"""The web application: API routes, the static UI, error rendering and security headers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mailcatch import api
+from mailcatch.config import Settings, read_credentials
+from mailcatch.errors import HTTPError
+from mailcatch.events import EventBus
+from mailcatch.store import Store
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy",
+     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     b"connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; "
+     b"form-action 'none'; frame-ancestors 'none'"),
+]
+
+
+def static_dir() -> Path:
+    """The UI's files: inside the installed package, or the repository's static/ folder."""
+    packaged = Path(__file__).parent / "static"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).parent.parent / "static"
+
+
+class SecurityHeaders:
+    """Adds security headers to every HTTP response that doesn't set its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BasicAuth:
+    """HTTP basic auth over every route, websocket included; /livez stays open for health checks."""
+
+    def __init__(self, app: ASGIApp, credentials: dict[str, str]) -> None:
+        self.app = app
+        self.credentials = credentials
+
+    def _allowed(self, scope: Scope) -> bool:
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                scheme, _, token = value.decode("latin-1").partition(" ")
+                if scheme.lower() != "basic":
+                    return False
+                try:
+                    user, _, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
+                except (binascii.Error, UnicodeDecodeError):
+                    return False
+                expected = self.credentials.get(user)
+                return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"] == "/livez" or self._allowed(scope):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        response = JSONResponse({"Error": "authentication required"}, status_code=401,
+                                headers={"WWW-Authenticate": 'Basic realm="mailcatch", charset="UTF-8"'})
+        await response(scope, receive, send)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPError)
+    return JSONResponse({"Error": error.detail}, status_code=error.status_code)
+
+
+async def _starlette_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    detail = error.detail if error.status_code != 404 else f"no such page: {request.url.path}"
+    return JSONResponse({"Error": detail}, status_code=error.status_code, headers=error.headers)
+
+
+def create_app(settings: Settings, store: Store, bus: EventBus) -> Starlette:
+    """The ASGI app for one catcher; the store and bus are passed in, never global."""
+    app = Starlette(
+        routes=[*api.routes(), Mount("/", StaticFiles(directory=static_dir(), html=True), name="static")],
+        exception_handlers={HTTPError: _http_error, HTTPException: _starlette_error},
+    )
+    app.state.store = store
+    app.state.bus = bus
+    app.state.settings = settings
+    app.state.ready = True
+    app.add_middleware(SecurityHeaders)
+    if settings.ui_auth_file:
+        app.add_middleware(BasicAuth, credentials=read_credentials(settings.ui_auth_file))
+    return app

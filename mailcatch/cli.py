@@ -1,0 +1,60 @@
+"""The `mailcatch` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+from mailcatch.config import from_args
+from mailcatch.errors import ConfigError, StoreError
+from mailcatch.server import Server
+
+EXIT_CONFIG = 2
+EXIT_STORE = 3
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"mailcatch: error: {message}", file=sys.stderr)
+    return code
+
+
+async def _serve(server: Server) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.request_stop)
+    await server.run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a catcher until SIGINT or SIGTERM; returns the exit code."""
+    try:
+        settings = from_args(argv)
+    except ConfigError as error:
+        return _fail(str(error), EXIT_CONFIG)
+    logging.basicConfig(level=logging.WARNING if settings.quiet else logging.INFO,
+                        format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    server = Server(settings)
+    loop = _loop_factory()()
+    try:
+        loop.run_until_complete(_serve(server))
+    except StoreError as error:
+        return _fail(str(error), EXIT_STORE)
+    except ConfigError as error:
+        return _fail(str(error), EXIT_CONFIG)
+    except OSError as error:
+        return _fail(f"can't listen: {error.strerror or error}", EXIT_CONFIG)
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+    return 0

@@ -1,0 +1,163 @@
+"""Settings: defaults, MAILCATCH_* environment variables, command-line flags and their validation."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailcatch import __version__
+from mailcatch.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class HostPort:
+    """A listening address; port 0 asks the system for a free port."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @classmethod
+    def parse(cls, text: str, default_host: str = "127.0.0.1") -> HostPort:
+        """Read `HOST:PORT`, `[IPv6]:PORT` or `:PORT`."""
+        text = text.strip()
+        host, sep, port_text = text.rpartition(":")
+        if not sep:
+            raise ConfigError(f"{text!r} is not HOST:PORT")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        elif ":" in host:
+            raise ConfigError(f"{text!r}: write an IPv6 address in brackets, as [::1]:1025")
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise ConfigError(f"{text!r}: the port must be a number") from None
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"{text!r}: the port must be between 0 and 65535")
+        return cls(host or default_host, port)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one catcher needs to know; built by `from_args` or directly in tests."""
+
+    smtp: HostPort = HostPort("127.0.0.1", 1025)
+    listen: HostPort = HostPort("127.0.0.1", 8025)
+    database: str | None = None
+    max_messages: int = 5000
+    max_message_size: int = 50 * 1024 * 1024
+    smtp_auth_file: str | None = None
+    smtp_tls_cert: str | None = None
+    smtp_tls_key: str | None = None
+    ui_auth_file: str | None = None
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        if self.max_messages < 0:
+            raise ConfigError("--max must be 0 (no limit) or more")
+        if self.max_message_size <= 0:
+            raise ConfigError("--max-message-size must be more than 0")
+        if bool(self.smtp_tls_cert) != bool(self.smtp_tls_key):
+            raise ConfigError("--smtp-tls-cert and --smtp-tls-key go together: give both or neither")
+        for name in ("smtp_auth_file", "smtp_tls_cert", "smtp_tls_key", "ui_auth_file"):
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(f"{flag}: no such file: {path}")
+
+
+# (flag, environment variable, metavar, help); the table the README documents.
+FLAGS: tuple[tuple[str, str | None, str | None, str], ...] = (
+    ("--smtp", "MAILCATCH_SMTP", "HOST:PORT", "SMTP address to listen on (default 127.0.0.1:1025; port 0 picks a free port)"),
+    ("--listen", "MAILCATCH_LISTEN", "HOST:PORT", "HTTP address of the web UI and API (default 127.0.0.1:8025)"),
+    ("--database", "MAILCATCH_DATABASE", "PATH", "keep messages in this SQLite file (default: in memory)"),
+    ("--max", "MAILCATCH_MAX", "N", "keep only the newest N messages, 0 for no limit (default 5000)"),
+    ("--max-message-size", "MAILCATCH_MAX_MESSAGE_SIZE", "MB", "largest message accepted, in MB; larger ones get 552 (default 50)"),
+    ("--smtp-auth-file", "MAILCATCH_SMTP_AUTH_FILE", "FILE", "file of user:password lines: only these may log in, and login is required (default: any credentials accepted, login optional)"),
+    ("--smtp-tls-cert", None, "FILE", "PEM certificate for STARTTLS (with --smtp-tls-key)"),
+    ("--smtp-tls-key", None, "FILE", "PEM private key for STARTTLS (with --smtp-tls-cert)"),
+    ("--ui-auth-file", "MAILCATCH_UI_AUTH_FILE", "FILE", "file of user:password lines: HTTP basic auth over the UI, API and websocket (default: none)"),
+    ("--quiet", None, None, "log only warnings and errors, not each message"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mailcatch",
+        description="Catch the mail your app sends: a fake SMTP server that keeps every message "
+        "and shows it in a web UI, a Mailpit-compatible API and a pytest plugin.",
+        epilog="Each flag with an environment variable in brackets can also be set through it; "
+        "a flag given on the command line wins.",
+    )
+    for flag, env, metavar, text in FLAGS:
+        help_text = f"{text} [{env}]" if env else text
+        if metavar is None:
+            parser.add_argument(flag, action="store_true", help=help_text)
+        else:
+            parser.add_argument(flag, metavar=metavar, help=help_text)
+    parser.add_argument("--version", action="version", version=f"mailcatch {__version__}")
+    return parser
+
+
+def _number(flag: str, text: str, kind: type[int] | type[float]) -> float:
+    try:
+        return kind(text)
+    except ValueError:
+        raise ConfigError(f"{flag}: {text!r} is not a {'whole ' if kind is int else ''}number") from None
+
+
+def from_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from command-line flags, falling back to MAILCATCH_* variables, then defaults."""
+    environ = os.environ if environ is None else environ
+    args = vars(build_parser().parse_args(argv))
+    values: dict[str, str] = {}
+    for flag, env, metavar, _ in FLAGS:
+        key = flag[2:].replace("-", "_")
+        given = args.get(key)
+        if metavar is None:
+            continue
+        if given is None and env and environ.get(env):
+            given = environ[env]
+        if given is not None:
+            values[flag] = given
+    kwargs: dict[str, object] = {"quiet": bool(args.get("quiet"))}
+    if "--smtp" in values:
+        kwargs["smtp"] = HostPort.parse(values["--smtp"])
+    if "--listen" in values:
+        kwargs["listen"] = HostPort.parse(values["--listen"])
+    if "--database" in values:
+        kwargs["database"] = values["--database"]
+    if "--max" in values:
+        kwargs["max_messages"] = int(_number("--max", values["--max"], int))
+    if "--max-message-size" in values:
+        megabytes = _number("--max-message-size", values["--max-message-size"], float)
+        kwargs["max_message_size"] = int(megabytes * 1024 * 1024)
+    for flag in ("--smtp-auth-file", "--smtp-tls-cert", "--smtp-tls-key", "--ui-auth-file"):
+        if flag in values:
+            kwargs[flag[2:].replace("-", "_")] = values[flag]
+    return Settings(**kwargs)  # type: ignore[arg-type]
+
+
+def read_credentials(path: str) -> dict[str, str]:
+    """`user:password` lines of a file (blank lines and # comments skipped)."""
+    credentials: dict[str, str] = {}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"can't read {path}: {error.strerror}") from None
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        user, sep, password = line.partition(":")
+        if not sep or not user:
+            raise ConfigError(f"{path}, line {number}: expected user:password")
+        credentials[user] = password
+    if not credentials:
+        raise ConfigError(f"{path} has no user:password lines")
+    return credentials

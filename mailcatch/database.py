@@ -1,0 +1,247 @@
+"""SQLite plumbing: connections, numbered migrations, one group-committing writer thread, reads off the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+from typing import Any, TypeVar
+
+from mailcatch.errors import StoreError
+
+log = logging.getLogger("mailcatch.database")
+
+T = TypeVar("T")
+WriteFn = Callable[[sqlite3.Connection], Any]
+MIGRATIONS_TABLE = "mailcatch_migrations"
+MAX_BATCH = 256
+"""Write jobs committed together at most; more wait for the next commit."""
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    """(number, name, SQL) of every file in mailcatch/migrations, in order."""
+    found = []
+    for entry in resources.files("mailcatch.migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            number = int(entry.name.split("_", 1)[0])
+            found.append((number, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class _Job:
+    __slots__ = ("fn", "future", "prepare")
+
+    def __init__(self, fn: WriteFn, future: asyncio.Future[Any], prepare: Callable[[], Any] | None) -> None:
+        self.fn = fn
+        self.future = future
+        self.prepare = prepare
+
+
+class Database:
+    """One SQLite database, in a file (WAL, durable commits) or in memory (shared between threads).
+
+    Writes go through `write()`: a single thread drains the queue of waiting jobs and
+    commits them in one transaction (group commit), each job in its own savepoint so that
+    one failing job fails alone. Reads go through `read()` on a small pool of threads with
+    their own read-only connections. The event loop never waits on SQLite.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._uri = f"file:{_quote_path(path)}" if path else f"file:/mailcatch-{uuid.uuid4().hex}?vfs=memdb"
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._write_conn: sqlite3.Connection | None = None
+        self._local = threading.local()
+        self._read_conns: list[sqlite3.Connection] = []
+        self._read_lock = threading.Lock()
+        self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mailcatch-read")
+        self.after_commit_failure: Callable[[sqlite3.Connection], None] | None = None
+
+    # Connections ------------------------------------------------------
+    def _connect(self, readonly: bool = False) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self._uri, uri=True, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as error:
+            raise StoreError(f"can't open database {self.path or 'in memory'}: {error}") from None
+        conn.execute("PRAGMA busy_timeout = 10000")
+        if readonly:
+            conn.execute("PRAGMA query_only = 1")
+        return conn
+
+    def open(self, init: WriteFn | None = None) -> None:
+        """Open the database, check it is ours, apply migrations, run `init`, start the writer."""
+        conn = self._connect()
+        try:
+            if self.path:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode != "wal":
+                    log.warning("database %s: WAL mode unavailable, using %s", self.path, mode)
+                conn.execute("PRAGMA synchronous = FULL")
+            else:
+                conn.execute("PRAGMA synchronous = OFF")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate(conn)
+            if init is not None:
+                init(conn)
+        except sqlite3.DatabaseError as error:
+            conn.close()
+            raise StoreError(f"{self.path} is not a usable SQLite database: {error}") from None
+        except StoreError:
+            conn.close()
+            raise
+        self._write_conn = conn
+        self._writer = threading.Thread(target=self._write_loop, name="mailcatch-writer", daemon=True)
+        self._writer.start()
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and MIGRATIONS_TABLE not in tables:
+            raise StoreError(f"{self.path} is a SQLite database of something else, not of mailcatch; "
+                             "point --database at a new file")
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
+                     "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied REAL NOT NULL)")
+        applied = {row[0] for row in conn.execute(f"SELECT version FROM {MIGRATIONS_TABLE}")}
+        known = _migrations()
+        newest = max((number for number, _, _ in known), default=0)
+        if applied and max(applied) > newest:
+            raise StoreError(f"{self.path} was written by a newer mailcatch (schema {max(applied)}, "
+                             f"this one knows {newest}); upgrade mailcatch")
+        for number, name, sql in known:
+            if number in applied:
+                continue
+            if self.path:
+                log.info("database %s: applying migration %s", self.path, name)
+            record = f"INSERT INTO {MIGRATIONS_TABLE} VALUES ({number}, '{name}', julianday('now'))"
+            try:
+                conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;{record};\nCOMMIT;")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        """Finish every queued write, then close all connections."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+        self._readers.shutdown(wait=True)
+        with self._read_lock:
+            for conn in self._read_conns:
+                conn.close()
+            self._read_conns.clear()
+        if self._write_conn is not None:
+            self._write_conn.close()
+            self._write_conn = None
+
+    # Writes -----------------------------------------------------------
+    def write(self, fn: WriteFn, prepare: Callable[[], Any] | None = None) -> asyncio.Future[Any]:
+        """Run `fn(conn)` in the next group commit; the future resolves once it is committed.
+
+        `prepare`, if given, runs on the writer thread before the transaction starts and
+        its result is passed to `fn` as `fn(conn, prepared)`: for work that needs no database.
+        """
+        if self._writer is None:
+            raise StoreError("the database is closed")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Job(fn, future, prepare))
+        return future
+
+    def _write_loop(self) -> None:
+        conn = self._write_conn
+        assert conn is not None
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stopping = True
+                    break
+                batch.append(job)
+            self._run_batch(conn, batch)
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        prepared: list[Any] = []
+        outcomes: list[tuple[bool, Any]] = []
+        for job in batch:
+            try:
+                prepared.append(job.prepare() if job.prepare else None)
+            except Exception as error:
+                prepared.append(error)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job, ready in zip(batch, prepared):
+                if isinstance(ready, Exception):
+                    outcomes.append((False, ready))
+                    continue
+                conn.execute("SAVEPOINT job")
+                try:
+                    result = job.fn(conn, ready) if job.prepare else job.fn(conn)
+                except Exception as error:
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    outcomes.append((False, error))
+                else:
+                    conn.execute("RELEASE job")
+                    outcomes.append((True, result))
+            conn.execute("COMMIT")
+        except sqlite3.Error as error:
+            log.error("database write failed, %d change(s) not saved: %s", len(batch), error)
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            if self.after_commit_failure is not None:
+                self.after_commit_failure(conn)
+            failure = StoreError(f"the database could not save the change: {error}")
+            outcomes = [(False, failure) for _ in batch]
+        loop = batch[0].future.get_loop()
+        settled = [(job.future, ok, value) for job, (ok, value) in zip(batch, outcomes)]
+        try:
+            loop.call_soon_threadsafe(_settle_all, settled)
+        except RuntimeError:
+            pass  # the loop has closed: nobody is waiting for these any more
+
+    # Reads ------------------------------------------------------------
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect(readonly=True)
+            self._local.conn = conn
+            with self._read_lock:
+                self._read_conns.append(conn)
+        return conn
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` with a read-only connection on a reader thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
+
+
+def _settle_all(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in settled:
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
+def _quote_path(path: str) -> str:
+    return path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")

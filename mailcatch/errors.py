@@ -1,0 +1,52 @@
+"""The exceptions mailcatch raises.
+
+    MailcatchError
+     ├── ConfigError          bad flag, environment variable or file; the CLI exits 2
+     ├── StoreError           the database can't be opened or isn't ours; the CLI exits 3
+     └── HTTPError            carries an HTTP status; rendered as {"Error": ...}
+          ├── BadRequest      400
+          ├── Unauthorized    401
+          ├── NotFound        404
+          └── PayloadTooLarge 413
+"""
+
+
+class MailcatchError(Exception):
+    """Base class of every error mailcatch raises on purpose."""
+
+
+class ConfigError(MailcatchError):
+    """A setting is malformed or names a file that can't be read."""
+
+
+class StoreError(MailcatchError):
+    """The message database can't be opened, migrated or written."""
+
+
+class HTTPError(MailcatchError):
+    """An error the HTTP API reports to its client with a status code."""
+
+    status_code = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code}, detail={self.detail!r})"
+
+
+class BadRequest(HTTPError):
+    status_code = 400
+
+
+class Unauthorized(HTTPError):
+    status_code = 401
+
+
+class NotFound(HTTPError):
+    status_code = 404
+
+
+class PayloadTooLarge(HTTPError):
+    status_code = 413

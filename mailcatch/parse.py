@@ -1,0 +1,666 @@
+"""Parse raw RFC 5322 / MIME bytes into mailcatch's parsed view: pure functions, never raising."""
+
+from __future__ import annotations
+
+import binascii
+import datetime
+import email.generator
+import email.message
+import email.policy
+import email.utils
+import functools
+import html as html_lib
+import io
+import re
+from dataclasses import dataclass
+from email.parser import BytesParser
+from urllib.parse import unquote, unquote_to_bytes
+
+__all__ = [
+    "Address",
+    "ParsedMessage",
+    "Part",
+    "html_to_text",
+    "parse_address_list",
+    "parse_message",
+    "part_content",
+]
+
+MAX_DEPTH = 100
+"""Parts nested deeper than this many multipart levels are ignored."""
+
+SNIPPET_LENGTH = 250
+
+_PARSER = BytesParser(policy=email.policy.compat32)
+_HEADERS_ONLY_PARSER = BytesParser(policy=email.policy.compat32)
+
+# Codecs that never produce lone surrogates, so their output needs no scrubbing.
+_CLEAN_CODECS = frozenset({"utf-8", "ascii", "iso8859-1", "cp1252", "iso8859-15", "koi8-r", "koi8-u"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_FOLD = re.compile(r"\r?\n[ \t]|[\r\n]")
+# Encoded text may end in one unencoded "?" ("=?utf-8?Q?Ready??="), a common encoder slip.
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*(?:\?(?=\?=))?)\?=")
+_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
+_CID_REF = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
+_MESSAGE_ID = re.compile(r"<([^<>]*)>")
+
+_HTML_HIDDEN = re.compile(
+    r"<!--.*?(?:-->|$)|<(script|style|head|title|template)\b[^>]*>.*?(?:</\1\s*>|$)",
+    re.IGNORECASE | re.DOTALL,
+)
+_HTML_BLOCK_TAG = re.compile(
+    r"</?(?:br|p|div|tr|td|th|li|ul|ol|table|h[1-6]|blockquote|pre|hr|section|article|header|footer)\b[^>]*>",
+    re.IGNORECASE,
+)
+_HTML_TAG = re.compile(r"<[a-zA-Z/!?][^>]*>")
+# Zero-width and soft characters that mailers pad preheaders with.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u034f\u200b\u200c\u200d\u2060\ufeff"))
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One mailbox from an address header: display name (decoded) and address."""
+
+    name: str
+    address: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"Name": self.name, "Address": self.address}
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A leaf MIME part other than the text or HTML body (an attachment or inline part)."""
+
+    part_id: str
+    filename: str
+    content_type: str
+    content_id: str
+    size: int
+
+    def to_json(self) -> dict[str, str | int]:
+        return {
+            "PartID": self.part_id,
+            "FileName": self.filename,
+            "ContentType": self.content_type,
+            "ContentID": self.content_id,
+            "Size": self.size,
+        }
+
+
+@dataclass(slots=True)
+class ParsedMessage:
+    """What mailcatch shows of a message; every field is best effort for broken input."""
+
+    headers: list[tuple[str, str]]
+    from_: Address | None
+    to: list[Address]
+    cc: list[Address]
+    bcc: list[Address]
+    reply_to: list[Address]
+    return_path: str
+    subject: str
+    date: datetime.datetime | None
+    message_id: str
+    text: str
+    html: str
+    inline: list[Part]
+    attachments: list[Part]
+    tags: list[str]
+    snippet: str
+    size: int
+
+
+# --- text decoding -------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=512)
+def _codec(charset: str) -> str | None:
+    """The canonical name of a text codec for a MIME charset label, or None if unknown."""
+    label = charset.strip().strip('"').lower().partition("*")[0]  # RFC 2231 "utf-8*en"
+    if label in ("", "us-ascii", "ascii", "unknown-8bit", "x-unknown"):
+        return None
+    try:
+        b"a".decode(label)
+    except LookupError:
+        return None
+    except ValueError:
+        pass  # a real codec that cannot decode b"a" (utf-16), or a label Python rejects
+    try:
+        import codecs
+
+        return codecs.lookup(label).name
+    except (LookupError, ValueError):
+        return None
+
+
+def _decode_bytes(data: bytes, charset: str) -> str:
+    """Decode with the declared charset; unknown or missing charset: UTF-8, else Latin-1."""
+    if data.isascii():
+        return data.decode("ascii")
+    codec = _codec(charset) if charset else None
+    if codec is not None:
+        try:
+            text = data.decode(codec, "replace")
+        except (LookupError, ValueError):
+            pass  # codecs like idna support only strict decoding
+        else:
+            return text if codec in _CLEAN_CODECS else _SURROGATE.sub("\ufffd", text)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _raw_to_str(value: str) -> str:
+    """A header value as the parser holds it (8-bit bytes as surrogates) to text, as UTF-8."""
+    if value.isascii():
+        return value
+    return value.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+
+
+def _unfold(value: str) -> str:
+    if "\n" in value or "\r" in value:
+        return _FOLD.sub(lambda m: " " if len(m.group()) > 1 else "", value)
+    return value
+
+
+def _b64decode(data: bytes) -> bytes:
+    try:
+        return binascii.a2b_base64(data)
+    except binascii.Error:
+        clean = _B64_JUNK.sub(b"", data)
+        clean = clean[: len(clean) - (len(clean) % 4 == 1)]
+        try:
+            return binascii.a2b_base64(clean + b"=" * (-len(clean) % 4))
+        except binascii.Error:
+            return b""
+
+
+def _decode_words(value: str) -> str:
+    """Decode RFC 2047 encoded words; adjacent words in one charset are joined before decoding."""
+    if "=?" not in value:
+        return value
+    out: list[str] = []
+    pending = b""
+    pending_charset = ""
+    pos = 0
+    for match in _ENCODED_WORD.finditer(value):
+        gap = value[pos : match.start()]
+        if pos and gap.isspace() and value.endswith("?=", 0, pos):
+            gap = ""  # whitespace between two encoded words is not shown
+        charset = match.group(1).lower()
+        if pending and (gap or charset != pending_charset):
+            out.append(_decode_bytes(pending, pending_charset))
+            pending = b""
+        out.append(gap)
+        encoded = match.group(3).encode("utf-8")
+        if match.group(2) in "bB":
+            pending += _b64decode(encoded)
+        else:
+            pending += binascii.a2b_qp(encoded, header=True)
+        pending_charset = charset
+        pos = match.end()
+    if pending:
+        out.append(_decode_bytes(pending, pending_charset))
+    out.append(value[pos:])
+    return "".join(out)
+
+
+def _header_text(raw: str) -> str:
+    return _decode_words(_unfold(_raw_to_str(raw)))
+
+
+# --- structured header values --------------------------------------------------------------
+
+
+def _unquote(value: str) -> str:
+    """Strip a quoted-string's quotes; a backslash escapes only a quote or a backslash."""
+    if len(value) < 2 or value[0] != '"':
+        return value
+    end = len(value) - 1 if value.endswith('"') else len(value)
+    body = value[1:end]
+    if "\\" in body:
+        body = body.replace('\\"', '"').replace("\\\\", "\\")
+    return body
+
+
+def _split_unquoted(value: str, sep: str) -> list[str]:
+    """Split on sep outside double quotes."""
+    if '"' not in value:
+        return value.split(sep)
+    pieces: list[str] = []
+    start = 0
+    quoted = False
+    i = 0
+    n = len(value)
+    while i < n:
+        ch = value[i]
+        if ch == "\\" and quoted:
+            i += 1
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            pieces.append(value[start:i])
+            start = i + 1
+        i += 1
+    pieces.append(value[start:])
+    return pieces
+
+
+def _parse_params(value: str) -> tuple[str, dict[str, str]]:
+    """Split 'type/subtype; a=b; c*=utf-8''x' into the lower-cased value and its parameters.
+
+    RFC 2231 extended values and continuations are joined and decoded; they win over plain
+    parameters of the same name.
+    """
+    first, *rest = _split_unquoted(value, ";")
+    params: dict[str, str] = {}
+    sections: dict[str, list[tuple[int, bool, str]]] = {}
+    for piece in rest:
+        name, sep, val = piece.partition("=")
+        name = name.strip().lower()
+        if not sep or not name:
+            continue
+        val = _unquote(val.strip())
+        if "*" not in name:
+            params.setdefault(name, val)
+            continue
+        base, _, number = name.partition("*")
+        number = number.rstrip("*")
+        if number and not (number.isascii() and number.isdigit() and len(number) < 5):
+            continue
+        sections.setdefault(base, []).append((int(number or 0), name.endswith("*"), val))
+    for base, chunks in sections.items():
+        chunks.sort(key=lambda chunk: chunk[0])
+        charset = ""
+        data = bytearray()
+        for index, (_, extended, val) in enumerate(chunks):
+            if extended:
+                if index == 0 and val.count("'") >= 2:
+                    charset, _, val = val.split("'", 2)
+                data += unquote_to_bytes(val)
+            else:
+                data += val.encode("utf-8")
+        params[base] = _decode_bytes(bytes(data), charset)
+    return first.strip().lower(), params
+
+
+def _clean_filename(name: str) -> str:
+    """Decoded file name with any directory part and control characters removed."""
+    if "=?" in name:
+        name = _decode_words(name)
+    name = name.replace("\\", "/").rpartition("/")[2]
+    if not name.isprintable():
+        name = "".join(ch for ch in name if ch.isprintable())
+    name = name.strip()
+    return "" if name in (".", "..") else name
+
+
+def _angle_stripped(value: str) -> str:
+    match = _MESSAGE_ID.search(value)
+    return (match.group(1) if match else value).strip()
+
+
+class _AddressScanner:
+    """Splits an address list into mailboxes, honouring quotes, comments, <> and groups."""
+
+    __slots__ = ("value", "result")
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+        self.result: list[Address] = []
+
+    def scan(self) -> list[Address]:
+        value = self.value
+        words: list[str] = []  # display name words or the bare address
+        comments: list[str] = []
+        angle: str | None = None
+        current: list[str] = []
+        i = 0
+        n = len(value)
+        while i < n:
+            ch = value[i]
+            if ch == '"':
+                end = i + 1
+                while end < n and value[end] != '"':
+                    end += 2 if value[end] == "\\" else 1
+                current.append(_unquote(value[i : end + 1]))
+                i = end + 1
+                continue
+            if ch == "(":
+                depth = 0
+                end = i
+                while end < n:
+                    if value[end] == "\\":
+                        end += 1
+                    elif value[end] == "(":
+                        depth += 1
+                    elif value[end] == ")":
+                        depth -= 1
+                        if depth == 0:
+                            break
+                    end += 1
+                comments.append(value[i + 1 : end].strip())
+                i = end + 1
+                continue
+            if ch == "<":
+                end = value.find(">", i + 1)
+                if end < 0:
+                    end = n
+                words.append("".join(current))
+                current = []
+                angle = value[i + 1 : end]
+                i = end + 1
+                continue
+            if ch == "[":
+                end = value.find("]", i + 1)
+                end = n - 1 if end < 0 else end
+                current.append(value[i : end + 1])
+                i = end + 1
+                continue
+            if ch in ",;":
+                words.append("".join(current))
+                self._emit(words, comments, angle)
+                words, comments, angle, current = [], [], None, []
+            elif ch == ":" and angle is None:
+                words, comments, current = [], [], []  # a group name: drop it
+            elif ch in " \t\r\n":
+                words.append("".join(current))
+                current = []
+            else:
+                current.append(ch)
+            i += 1
+        words.append("".join(current))
+        self._emit(words, comments, angle)
+        return self.result
+
+    def _emit(self, words: list[str], comments: list[str], angle: str | None) -> None:
+        words = [word for word in words if word]
+        if angle is not None:
+            address = angle.rpartition(":")[2].strip()  # drop an obsolete source route
+            name = " ".join(words)
+        elif words:
+            address = "".join(words)
+            name = " ".join(comment for comment in comments if comment)
+        else:
+            return
+        name = _decode_words(name).strip() if name else ""
+        if address or name:
+            self.result.append(Address(name, address))
+
+
+def parse_address_list(value: str) -> list[Address]:
+    """Decode and split an address header value."""
+    return _AddressScanner(_unfold(_raw_to_str(value))).scan()
+
+
+def _parse_date(value: str) -> datetime.datetime | None:
+    try:
+        parsed = email.utils.parsedate_tz(value)
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    try:
+        tz = datetime.timezone(datetime.timedelta(seconds=parsed[9] or 0))
+    except (ValueError, OverflowError):
+        tz = datetime.timezone.utc
+    try:
+        return datetime.datetime(*parsed[:6], tzinfo=tz)
+    except (ValueError, OverflowError):
+        return None
+
+
+# --- MIME structure ------------------------------------------------------------------------
+
+
+def _parse(raw: bytes) -> email.message.Message:
+    try:
+        return _PARSER.parsebytes(raw)
+    except RecursionError:
+        # Absurdly deep nesting: keep the headers, show the body as text.
+        return _HEADERS_ONLY_PARSER.parsebytes(raw, headersonly=True)
+
+
+def _children(node: email.message.Message) -> list[email.message.Message] | None:
+    """Sub-parts of a multipart node; None for a leaf (message/* parts are leaves)."""
+    payload = node.get_payload()
+    if isinstance(payload, list) and node.get_content_maintype() == "multipart":
+        return payload
+    return None
+
+
+@dataclass(slots=True)
+class _Leaf:
+    node: email.message.Message
+    part_id: str
+    content_type: str
+    charset: str
+    disposition: str
+    filename: str
+    content_id: str
+    encoding: str
+    in_related: bool
+
+    @classmethod
+    def of(cls, node: email.message.Message, part_id: str, in_related: bool) -> _Leaf:
+        ctype = disposition = content_id = encoding = ""
+        cdisp_params: dict[str, str] = {}
+        ctype_params: dict[str, str] = {}
+        for name, value in node.raw_items():
+            lname = name.lower()
+            if not lname.startswith("content-"):
+                continue
+            if lname == "content-type" and not ctype:
+                ctype, ctype_params = _parse_params(_unfold(_raw_to_str(value)))
+            elif lname == "content-disposition" and not disposition:
+                disposition, cdisp_params = _parse_params(_unfold(_raw_to_str(value)))
+            elif lname == "content-id" and not content_id:
+                content_id = _angle_stripped(_header_text(value))
+            elif lname == "content-transfer-encoding" and not encoding:
+                encoding = value.strip().lower()
+        ctype = "".join(ctype.split())
+        if ctype.count("/") != 1 or ctype.startswith("/") or ctype.endswith("/"):
+            ctype = node.get_default_type() if not ctype else "text/plain"
+        if ctype.startswith("multipart/"):
+            ctype = "text/plain"  # a multipart without usable boundary: show its body as text
+        filename = cdisp_params.get("filename") or ctype_params.get("name") or ""
+        return cls(
+            node=node,
+            part_id=part_id,
+            content_type=ctype,
+            charset=ctype_params.get("charset", ""),
+            disposition=disposition,
+            filename=_clean_filename(filename) if filename else "",
+            content_id=content_id,
+            encoding=encoding,
+            in_related=in_related,
+        )
+
+    def content(self, linesep: str) -> bytes:
+        payload = self.node.get_payload()
+        if isinstance(payload, list):  # message/rfc822 and friends: the embedded message
+            return _flatten(payload, linesep)
+        if not isinstance(payload, str):
+            return b""
+        data = payload.encode("ascii", "surrogateescape")
+        if self.encoding == "base64":
+            return _b64decode(data)
+        if self.encoding == "quoted-printable":
+            return binascii.a2b_qp(data)
+        return data
+
+    def text(self, linesep: str) -> str:
+        text = _decode_bytes(self.content(linesep), self.charset)
+        return text.replace("\r\n", "\n") if "\r" in text else text
+
+    def part(self, size: int) -> Part:
+        return Part(self.part_id, self.filename, self.content_type, self.content_id, size)
+
+
+def _flatten(messages: list[email.message.Message], linesep: str) -> bytes:
+    out = io.BytesIO()
+    generator = email.generator.BytesGenerator(out, mangle_from_=False, maxheaderlen=0)
+    try:
+        for message in messages:
+            generator.flatten(message, linesep=linesep)
+    except RecursionError:
+        return b""
+    return out.getvalue()
+
+
+def _leaves(root: email.message.Message) -> list[_Leaf]:
+    """Every leaf part in document order with its IMAP-style section number."""
+    found: list[_Leaf] = []
+
+    def walk(node: email.message.Message, prefix: str, depth: int, in_related: bool) -> None:
+        children = _children(node)
+        if children is None:
+            found.append(_Leaf.of(node, prefix or "1", in_related))
+            return
+        if depth >= MAX_DEPTH:
+            return
+        related = in_related or node.get_content_subtype() == "related"
+        for index, child in enumerate(children, 1):
+            walk(child, f"{prefix}.{index}" if prefix else str(index), depth + 1, related)
+
+    walk(root, "", 0, False)
+    return found
+
+
+def _linesep(raw: bytes) -> str:
+    return "\r\n" if b"\r\n" in raw[:4096] else "\n"
+
+
+# --- public API ----------------------------------------------------------------------------
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML document (script/style dropped, entities decoded, whitespace collapsed)."""
+    text = _HTML_HIDDEN.sub(" ", html)
+    text = _HTML_BLOCK_TAG.sub(" ", text)
+    text = _HTML_TAG.sub("", text)
+    text = html_lib.unescape(text).translate(_INVISIBLE)
+    return " ".join(text.split())
+
+
+def _snippet(text: str, html: str) -> str:
+    if text.strip():
+        head = " ".join(text[: SNIPPET_LENGTH * 8].translate(_INVISIBLE).split())
+        if len(head) < SNIPPET_LENGTH and len(text) > SNIPPET_LENGTH * 8:
+            head = " ".join(text.translate(_INVISIBLE).split())
+    else:
+        head = html_to_text(html)
+    return head[:SNIPPET_LENGTH].rstrip()
+
+
+def _tags(values: list[str]) -> list[str]:
+    tags: dict[str, None] = {}
+    for value in values:
+        for tag in value.split(","):
+            tag = tag.strip()
+            if tag:
+                tags.setdefault(tag, None)
+    return list(tags)
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse raw message bytes into the parsed view; never raises, whatever the input."""
+    root = _parse(raw)
+    headers: list[tuple[str, str]] = []
+    first: dict[str, str] = {}
+    addresses: dict[str, list[str]] = {"from": [], "to": [], "cc": [], "bcc": [], "reply-to": []}
+    tag_values: list[str] = []
+    for name, value in root.raw_items():
+        lname = name.lower()
+        if lname in addresses:
+            addresses[lname].append(value)
+        decoded = _header_text(value)
+        headers.append((name, decoded))
+        if lname == "x-tags":
+            tag_values.append(decoded)
+        first.setdefault(lname, decoded)
+
+    def address_list(name: str) -> list[Address]:
+        return [a for value in addresses[name] for a in parse_address_list(value)]
+
+    senders = address_list("from")
+    linesep = _linesep(raw)
+    text = html = ""
+    have_text = have_html = False
+    others: list[_Leaf] = []
+    for leaf in _leaves(root):
+        body_candidate = (
+            leaf.content_type in ("text/plain", "text/html")
+            and leaf.disposition != "attachment"
+            and not leaf.filename
+        )
+        if body_candidate and leaf.content_type == "text/plain" and not have_text:
+            text, have_text = leaf.text(linesep), True
+        elif body_candidate and leaf.content_type == "text/html" and not have_html:
+            html, have_html = leaf.text(linesep), True
+        else:
+            others.append(leaf)
+
+    referenced: set[str] = set()
+    if others and "cid:" in html.lower():
+        for ref in _CID_REF.findall(html):
+            referenced.add(ref)
+            referenced.add(unquote(ref))
+    inline: list[Part] = []
+    attachments: list[Part] = []
+    for leaf in others:
+        part = leaf.part(len(leaf.content(linesep)))
+        is_inline = (leaf.content_id and (leaf.in_related or leaf.content_id in referenced)) or (
+            leaf.disposition == "inline" and leaf.filename
+        )
+        (inline if is_inline else attachments).append(part)
+
+    return ParsedMessage(
+        headers=headers,
+        from_=senders[0] if senders else None,
+        to=address_list("to"),
+        cc=address_list("cc"),
+        bcc=address_list("bcc"),
+        reply_to=address_list("reply-to"),
+        return_path=_angle_stripped(first.get("return-path", "")),
+        subject=first.get("subject", "").strip(),
+        date=_parse_date(first["date"]) if "date" in first else None,
+        message_id=_angle_stripped(first.get("message-id", "")),
+        text=text,
+        html=html,
+        inline=inline,
+        attachments=attachments,
+        tags=_tags(tag_values),
+        snippet=_snippet(text, html),
+        size=len(raw),
+    )
+
+
+def part_content(raw: bytes, part_id: str) -> tuple[Part, bytes] | None:
+    """Decoded bytes of one part, or None if no such part."""
+    numbers = part_id.split(".")
+    if len(numbers) > MAX_DEPTH or not all(n.isascii() and n.isdigit() for n in numbers):
+        return None
+    node = _parse(raw)
+    related = False
+    children = _children(node)
+    if children is None:
+        if part_id != "1":
+            return None
+    else:
+        for number in numbers:
+            if children is None:
+                return None
+            index = int(number)
+            if not 1 <= index <= len(children):
+                return None
+            related = related or node.get_content_subtype() == "related"
+            node = children[index - 1]
+            children = _children(node)
+        if children is not None:
+            return None
+    leaf = _Leaf.of(node, part_id, related)
+    data = leaf.content(_linesep(raw))
+    return leaf.part(len(data)), data

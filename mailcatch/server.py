@@ -1,0 +1,115 @@
+"""Run one catcher: the store, the SMTP server and the HTTP server on one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+
+from mailcatch import __version__
+from mailcatch.app import create_app
+from mailcatch.config import HostPort, Settings
+from mailcatch.events import EventBus
+from mailcatch.smtp import CatchHandler, start_smtp
+from mailcatch.store import Store
+
+log = logging.getLogger("mailcatch")
+
+
+class _QuietUvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: the catcher owns shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _bound_address(sock: socket.socket) -> HostPort:
+    host, port = sock.getsockname()[:2]
+    return HostPort(host, port)
+
+
+def _listen_socket(address: HostPort) -> socket.socket:
+    family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+    return socket.create_server((address.host, address.port), family=family, reuse_port=False)
+
+
+class Server:
+    """A running catcher. `await start()`, then `await stop()`; or `await run()` until `request_stop()`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.bus = EventBus()
+        self.store = Store(settings.database, self.bus, settings.max_messages)
+        self.smtp_address: HostPort | None = None
+        self.http_address: HostPort | None = None
+        self._smtp: asyncio.Server | None = None
+        self._handler: CatchHandler | None = None
+        self._http: _QuietUvicorn | None = None
+        self._http_task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        assert self.http_address is not None
+        host = self.http_address.host
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+        return f"http://{HostPort(host, self.http_address.port)}"
+
+    async def start(self) -> None:
+        """Open the store, then listen for SMTP and HTTP; raises OSError if an address is taken."""
+        settings = self.settings
+        self.store.open()
+        try:
+            self._smtp, self._handler = await start_smtp(settings, self.store)
+            self.smtp_address = _bound_address(self._smtp.sockets[0])
+            http_socket = _listen_socket(settings.listen)
+            self.http_address = _bound_address(http_socket)
+            app = create_app(settings, self.store, self.bus)
+            config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                    ws="websockets-sansio", ws_ping_interval=20, ws_ping_timeout=20)
+            self._http = _QuietUvicorn(config)
+            self._http_task = asyncio.ensure_future(self._http.serve(sockets=[http_socket]))
+            while not self._http.started:
+                if self._http_task.done():
+                    self._http_task.result()
+                    raise RuntimeError("the HTTP server stopped while starting")
+                await asyncio.sleep(0.01)
+        except BaseException:
+            await self.stop()
+            raise
+        where = f"in {settings.database}" if settings.database else "in memory"
+        kept = f"newest {settings.max_messages} kept" if settings.max_messages else "no limit"
+        log.warning("mailcatch %s: SMTP on %s, web UI and API on %s (messages %s, %s)",
+                    __version__, self.smtp_address, self.url, where, kept)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Start, serve until `request_stop()`, then stop cleanly."""
+        await self.start()
+        try:
+            await self._stop.wait()
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        """Stop listening, let stored messages finish, flush every pending write, close the store."""
+        if self._smtp is not None:
+            self._smtp.close()
+        if self._http is not None and self._http_task is not None:
+            self._http.should_exit = True
+            with contextlib.suppress(Exception):
+                await self._http_task
+            self._http = None
+        if self._handler is not None:
+            await self._handler.drain()
+        if self._smtp is not None:
+            self._smtp = None
+        await asyncio.get_running_loop().run_in_executor(None, self.store.db.close)

@@ -1,0 +1,259 @@
+"""The SMTP side: an aiosmtpd server that records each session and stores every message."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import secrets
+import socket
+import ssl
+import time
+from typing import Any
+
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope as SMTPEnvelope, LoginPassword, Session
+
+from mailcatch import __version__
+from mailcatch.config import Settings, read_credentials
+from mailcatch.errors import StoreError
+from mailcatch.models import Envelope, SessionInfo, Transaction
+from mailcatch.store import Store
+from mailcatch.transcript import DATA_END, TranscriptRecorder
+
+log = logging.getLogger("mailcatch.smtp")
+logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd logs every command and deprecation
+
+# aiosmtpd reads DATA line by line; ours reads up to CRLF.CRLF in one go.
+_DATA_START = b"\r\n"
+
+
+def _peer_text(peer: Any) -> str:
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host, port = peer[0], peer[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(peer or "")
+
+
+class CatcherSMTP(SMTP):
+    """aiosmtpd's SMTP protocol, plus a transcript of the session and DATA read in bulk.
+
+    `data_received` sees every byte the client sends (also after STARTTLS, where it gets
+    the decrypted bytes) and `push` every reply, so the recorder sees the whole dialogue.
+    """
+
+    def __init__(self, handler: CatchHandler, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.recorder = TranscriptRecorder()
+        self.info: SessionInfo | None = None
+        self.flushed_lines = 0
+        """Transcript lines already stored with an earlier message of this session."""
+        self.pending: list[asyncio.Future[Any]] = []
+        if handler.credentials is not None:
+            self._auth_required = True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.info is None:
+            self.info = SessionInfo(
+                id=secrets.token_hex(8),
+                peer=_peer_text(transport.get_extra_info("peername")),
+                started=time.time(),
+            )
+        else:  # the same connection again, after STARTTLS
+            self.info.tls = True
+        super().connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.recorder.client_bytes(data)
+        super().data_received(data)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        super().connection_lost(error)
+        handler: CatchHandler = self.event_handler
+        handler.session_closed(self)
+
+    async def push(self, status: str | bytes) -> None:
+        reply = status.encode("utf-8") if isinstance(status, str) else status
+        self.recorder.server_line(reply)
+        await super().push(reply)
+
+    async def smtp_DATA(self, arg: str | None) -> None:
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None and self.session is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 5.5.1 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 5.5.4 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        content = await self._read_data()
+        if content is None:
+            await self.push("552 5.3.4 Error: message size exceeds the limit of "
+                            f"{self.data_size_limit} bytes")
+            self._set_post_data_state()
+            return
+        self.envelope.content = self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
+
+    async def _read_data(self) -> bytes | None:
+        """Read message data up to CRLF.CRLF, dot-unstuffed; None when it was over the size limit.
+
+        Only CRLF.CRLF ends DATA (never a bare-LF variant, which would allow SMTP
+        smuggling). The size limit is enforced while reading: beyond it, bytes are
+        discarded as they arrive until the end of DATA.
+        """
+        reader: Any = self._reader
+        limit = self.data_size_limit or 0
+        saved_limit = reader._limit
+        reader._buffer[:0] = _DATA_START  # DATA begins at the start of a line
+        reader._limit = limit + 4096 if limit else 1 << 40
+        too_big = False
+        try:
+            while True:
+                try:
+                    chunk: bytes = await reader.readuntil(DATA_END)
+                    break
+                except asyncio.LimitOverrunError as overrun:
+                    too_big = True
+                    reader._limit = 64 * 1024  # stop buffering: discard as it comes
+                    await reader.readexactly(overrun.consumed)
+        finally:
+            reader._limit = saved_limit
+        if too_big:
+            return None
+        content = chunk[:-3].replace(b"\r\n.", b"\r\n")[2:]
+        if limit and len(content) > limit:
+            return None
+        return content
+
+
+class CatchHandler:
+    """aiosmtpd handler: accepts every sender and recipient, stores each message, forwards nothing."""
+
+    def __init__(self, store: Store, credentials: dict[str, str] | None = None) -> None:
+        self.store = store
+        self.credentials = credentials
+        self._tails: set[asyncio.Task[None]] = set()
+
+    async def handle_EHLO(self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        assert server.info is not None
+        server.info.helo = hostname
+        server.recorder.end_transaction()
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+    async def handle_HELO(self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope,
+                          hostname: str) -> str:
+        session.host_name = hostname
+        assert server.info is not None
+        server.info.helo = hostname
+        return f"250 {server.hostname}"
+
+    def authenticate(self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope,
+                     mechanism: str, auth_data: Any) -> AuthResult:
+        """Any credentials pass, unless an auth file names who may log in."""
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        username = auth_data.login.decode("utf-8", "replace")
+        if self.credentials is not None:
+            expected = self.credentials.get(username)
+            given = auth_data.password.decode("utf-8", "replace")
+            if expected is None or not hmac.compare_digest(expected.encode(), given.encode()):
+                log.warning("SMTP login refused for %r from %s", username, server.info and server.info.peer)
+                return AuthResult(success=False, handled=False)
+        if server.info is not None:
+            server.info.username = username
+        return AuthResult(success=True, auth_data=auth_data)
+
+    async def handle_DATA(self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope) -> str:
+        info = server.info
+        assert info is not None
+        recorder = server.recorder
+        data_line = recorder.last_data_line if recorder.last_data_line is not None else len(recorder.lines) - 1
+        start = recorder.transaction_start if recorder.transaction_start is not None else data_line
+        lines = recorder.lines[server.flushed_lines:]
+        tx = Transaction(info, start, data_line + 2, lines, server.flushed_lines)
+        server.flushed_lines += len(lines)
+        recorder.end_transaction()
+        raw = envelope.original_content or b""
+        captured = Envelope(
+            mail_from=envelope.mail_from or "",
+            mail_options=list(envelope.mail_options),
+            rcpt_to=list(envelope.rcpt_tos),
+            peer=info.peer,
+            helo=info.helo,
+            username=info.username,
+            tls=info.tls,
+            received=time.time(),
+        )
+        adding = asyncio.ensure_future(self.store.add(raw, captured, tx))
+        server.pending.append(adding)
+        try:
+            summary = await asyncio.shield(adding)
+        except StoreError as error:
+            log.error("message from %s not stored, answered 451: %s", info.peer, error)
+            return "451 4.3.0 Temporary failure: the message could not be stored, try again later"
+        finally:
+            if adding.done():
+                server.pending.remove(adding)
+        log.info("message %s from <%s> to %s, subject %r, %d bytes", summary["ID"], captured.mail_from,
+                 ", ".join(f"<{r}>" for r in captured.rcpt_to), summary["Subject"], len(raw))
+        return f"250 2.0.0 Ok: queued as {summary['ID']}"
+
+    def session_closed(self, server: CatcherSMTP) -> None:
+        """Store the end of a session's transcript once its messages are stored."""
+        if server.info is None or server.flushed_lines == 0 and not server.pending:
+            return
+        task = asyncio.ensure_future(self._save_tail(server))
+        self._tails.add(task)
+        task.add_done_callback(self._tails.discard)
+
+    async def _save_tail(self, server: CatcherSMTP) -> None:
+        if server.pending:
+            await asyncio.gather(*server.pending, return_exceptions=True)
+        assert server.info is not None
+        tail = server.recorder.lines[server.flushed_lines:]
+        try:
+            await self.store.save_transcript_tail(server.info, server.flushed_lines, tail)
+        except StoreError as error:
+            log.warning("end of SMTP transcript for %s not stored: %s", server.info.peer, error)
+
+    async def drain(self) -> None:
+        """Wait for transcripts still being saved."""
+        if self._tails:
+            await asyncio.gather(*self._tails, return_exceptions=True)
+
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def start_smtp(settings: Settings, store: Store) -> tuple[asyncio.Server, CatchHandler]:
+    """Listen for SMTP on the running loop; returns the server and its handler."""
+    credentials = read_credentials(settings.smtp_auth_file) if settings.smtp_auth_file else None
+    handler = CatchHandler(store, credentials)
+    context = tls_context(settings.smtp_tls_cert, settings.smtp_tls_key) if settings.smtp_tls_cert and settings.smtp_tls_key else None
+    hostname = socket.gethostname() or "mailcatch"
+    loop = asyncio.get_running_loop()
+
+    def factory() -> CatcherSMTP:
+        return CatcherSMTP(
+            handler,
+            data_size_limit=settings.max_message_size,
+            enable_SMTPUTF8=True,
+            hostname=hostname,
+            ident=f"mailcatch {__version__} ESMTP",
+            tls_context=context,
+            auth_require_tls=False,
+            authenticator=handler.authenticate,
+            loop=loop,
+        )
+
+    server = await loop.create_server(factory, settings.smtp.host, settings.smtp.port)
+    return server, handler

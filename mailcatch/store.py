@@ -1,0 +1,368 @@
+"""The message store: add, list, read, mark and delete captured messages in SQLite."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mailcatch.database import Database
+from mailcatch.errors import NotFound
+from mailcatch.events import EventBus
+from mailcatch.models import Envelope, Event, SessionInfo, Transaction, TranscriptLine, rfc3339
+from mailcatch.parse import Address, ParsedMessage, html_to_text, parse_message
+
+log = logging.getLogger("mailcatch.store")
+
+_ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SUMMARY_COLUMNS = "seq, id, created, read, tags, summary"
+
+
+def new_message_id() -> str:
+    """A random 22-character base62 ID, the shape of Mailpit's."""
+    number = int.from_bytes(secrets.token_bytes(16), "big")
+    chars = []
+    for _ in range(22):
+        number, digit = divmod(number, 62)
+        chars.append(_ID_ALPHABET[digit])
+    return "".join(chars)
+
+
+def hidden_recipients(parsed: ParsedMessage, rcpt_to: Sequence[str]) -> list[Address]:
+    """Envelope recipients that no To, Cc or Bcc header names: the message's Bcc."""
+    shown = {a.address.lower() for a in (*parsed.to, *parsed.cc, *parsed.bcc)}
+    hidden = []
+    for recipient in rcpt_to:
+        if recipient.lower() not in shown:
+            shown.add(recipient.lower())
+            hidden.append(Address("", recipient))
+    return hidden
+
+
+def _addresses(addresses: Sequence[Address]) -> list[dict[str, str]]:
+    return [a.to_json() for a in addresses]
+
+
+def _address_text(addresses: Sequence[Address]) -> str:
+    return " ".join(f"{a.name} <{a.address}>" if a.name else a.address for a in addresses)
+
+
+@dataclass(slots=True)
+class StoredMessage:
+    """A message as stored: its summary row, envelope, transaction and raw bytes."""
+
+    seq: int
+    id: str
+    created: float
+    read: bool
+    tags: list[str]
+    summary: dict[str, Any]
+    envelope: Envelope
+    session_id: str
+    tx_start: int
+    tx_end: int
+    raw: bytes
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """What the writer thread computes for a new message before its transaction opens."""
+
+    id: str
+    summary: dict[str, Any]
+    row: tuple[Any, ...]
+    fts: tuple[str, ...]
+    transcript: str
+    tags: list[str]
+
+
+def summary_json(seq_row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
+    """The API summary of a `_SUMMARY_COLUMNS` row, in Mailpit's field order."""
+    _, message_id, created, read, tags, summary = seq_row
+    fixed = json.loads(summary)
+    return {
+        "ID": message_id,
+        "MessageID": fixed["MessageID"],
+        "Read": bool(read),
+        "From": fixed["From"],
+        "To": fixed["To"],
+        "Cc": fixed["Cc"],
+        "Bcc": fixed["Bcc"],
+        "ReplyTo": fixed["ReplyTo"],
+        "Subject": fixed["Subject"],
+        "Created": rfc3339(created),
+        "Username": fixed["Username"],
+        "Tags": json.loads(tags),
+        "Size": fixed["Size"],
+        "Attachments": fixed["Attachments"],
+        "Snippet": fixed["Snippet"],
+    }
+
+
+class Store:
+    """Captured messages in one SQLite database; publishes every change on the event bus."""
+
+    def __init__(self, path: str | None, bus: EventBus, max_messages: int = 5000) -> None:
+        self.db = Database(path)
+        self.bus = bus
+        self.max_messages = max_messages
+        self.total = 0
+        self.unread = 0
+        self.db.after_commit_failure = self._count
+
+    def open(self) -> None:
+        """Open (and migrate) the database; raises StoreError if it is unusable."""
+        self.db.open(init=self._count)
+
+    async def close(self) -> None:
+        """Commit everything queued, then close the database."""
+        self.db.close()
+
+    def _count(self, conn: sqlite3.Connection) -> None:
+        self.total = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        self.unread = conn.execute("SELECT count(*) FROM messages WHERE read = 0").fetchone()[0]
+
+    def stats(self) -> dict[str, int]:
+        return {"Total": self.total, "Unread": self.unread}
+
+    # Writing ----------------------------------------------------------
+    async def add(self, raw: bytes, envelope: Envelope, tx: Transaction) -> dict[str, Any]:
+        """Store a message durably and publish it; returns its summary once committed."""
+        message_id = new_message_id()
+
+        def prepare() -> _Prepared:
+            return self._prepare(message_id, raw, envelope, tx)
+
+        pruned: list[str] = []
+
+        def insert(conn: sqlite3.Connection, ready: _Prepared) -> dict[str, Any]:
+            cursor = conn.execute(
+                "INSERT INTO messages (id, created, size, attachments, subject, message_id, sender, tags,"
+                " summary, envelope, session_id, tx_start, tx_end) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                ready.row,
+            )
+            seq = cursor.lastrowid
+            conn.execute("INSERT INTO message_data (seq, raw) VALUES (?, ?)", (seq, raw))
+            conn.execute("INSERT INTO messages_fts (rowid, subject, sender, recipients, body, files)"
+                         " VALUES (?,?,?,?,?,?)", (seq, *ready.fts))
+            conn.executemany("INSERT OR IGNORE INTO message_tags (seq, tag) VALUES (?, ?)",
+                             [(seq, tag) for tag in ready.tags])
+            session = tx.session
+            conn.execute("INSERT OR IGNORE INTO sessions (id, peer, started) VALUES (?,?,?)",
+                         (session.id, session.peer, session.started))
+            conn.execute("INSERT OR REPLACE INTO transcript_chunks (session_id, first_line, lines) VALUES (?,?,?)",
+                         (session.id, tx.first_line, ready.transcript))
+            self.total += 1
+            self.unread += 1
+            if self.max_messages and self.total > self.max_messages:
+                pruned.extend(self._delete_oldest(conn, self.total - self.max_messages))
+            return ready.summary
+
+        summary = await self.db.write(insert, prepare)
+        self.bus.publish(Event("new", summary))
+        if pruned:
+            self.bus.publish(Event("prune", None))
+        return summary
+
+    def _prepare(self, message_id: str, raw: bytes, envelope: Envelope, tx: Transaction) -> _Prepared:
+        parsed = parse_message(raw)
+        bcc = parsed.bcc + hidden_recipients(parsed, envelope.rcpt_to)
+        from_json = parsed.from_.to_json() if parsed.from_ else None
+        attachments = len(parsed.attachments)
+        summary_fixed = {
+            "MessageID": parsed.message_id,
+            "From": from_json,
+            "To": _addresses(parsed.to),
+            "Cc": _addresses(parsed.cc),
+            "Bcc": _addresses(bcc),
+            "ReplyTo": _addresses(parsed.reply_to),
+            "Subject": parsed.subject,
+            "Username": envelope.username,
+            "Size": len(raw),
+            "Attachments": attachments,
+            "Snippet": parsed.snippet,
+        }
+        tags = json.dumps(parsed.tags)
+        fixed_text = json.dumps(summary_fixed, ensure_ascii=False)
+        row = (
+            message_id, envelope.received, len(raw), attachments, parsed.subject, parsed.message_id,
+            (parsed.from_.address if parsed.from_ else envelope.mail_from).lower(), tags, fixed_text,
+            json.dumps(envelope.to_json(), ensure_ascii=False), tx.session.id, tx.start, tx.end,
+        )
+        sender = _address_text([parsed.from_]) if parsed.from_ else envelope.mail_from
+        body = parsed.text + "\n" + html_to_text(parsed.html) if parsed.html else parsed.text
+        fts = (
+            parsed.subject,
+            sender,
+            _address_text([*parsed.to, *parsed.cc, *bcc]),
+            body,
+            " ".join(p.filename for p in (*parsed.attachments, *parsed.inline) if p.filename),
+        )
+        summary = summary_json((0, message_id, envelope.received, 0, tags, fixed_text))
+        return _Prepared(message_id, summary, row, fts, _lines_json(tx.lines), parsed.tags)
+
+    async def save_transcript_tail(self, session: SessionInfo, first_line: int, lines: list[TranscriptLine]) -> None:
+        """Store the lines a session recorded after its last message (its closing replies)."""
+        if not lines:
+            return
+        text = _lines_json(lines)
+
+        def save(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO transcript_chunks (session_id, first_line, lines)"
+                " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)",
+                (session.id, first_line, text, session.id),
+            )
+
+        await self.db.write(save)
+
+    def _delete_where(self, conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[str]:
+        rows = conn.execute(f"SELECT seq, id, read, session_id FROM messages WHERE {where}", params).fetchall()
+        if not rows:
+            return []
+        seqs = [(row[0],) for row in rows]
+        conn.executemany("DELETE FROM messages_fts WHERE rowid = ?", seqs)
+        conn.executemany("DELETE FROM message_data WHERE seq = ?", seqs)
+        conn.executemany("DELETE FROM message_tags WHERE seq = ?", seqs)
+        conn.executemany("DELETE FROM messages WHERE seq = ?", seqs)
+        sessions = {(row[3],) for row in rows}
+        conn.executemany(
+            "DELETE FROM sessions WHERE id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id = sessions.id)",
+            sessions,
+        )
+        self.total -= len(rows)
+        self.unread -= sum(1 for row in rows if not row[2])
+        return [row[1] for row in rows]
+
+    def _delete_oldest(self, conn: sqlite3.Connection, count: int) -> list[str]:
+        return self._delete_where(conn, "seq IN (SELECT seq FROM messages ORDER BY seq LIMIT ?)", (count,))
+
+    async def delete(self, ids: Sequence[str] | None = None) -> list[str]:
+        """Delete these messages (all when `ids` is None); returns the IDs that existed."""
+        if ids is None:
+            def delete_all(conn: sqlite3.Connection) -> list[str]:
+                for table in ("messages_fts", "message_tags", "message_data", "transcript_chunks", "sessions",
+                              "messages"):
+                    conn.execute(f"DELETE FROM {table}")
+                self.total = self.unread = 0
+                return []
+
+            await self.db.write(delete_all)
+            self.bus.publish(Event("truncate", None))
+            return []
+
+        wanted = list(dict.fromkeys(ids))
+
+        def delete_some(conn: sqlite3.Connection) -> list[str]:
+            deleted: list[str] = []
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                deleted += self._delete_where(conn, f"id IN ({marks})", chunk)
+            return deleted
+
+        deleted: list[str] = await self.db.write(delete_some)
+        for message_id in deleted:
+            self.bus.publish(Event("delete", {"ID": message_id}))
+        return deleted
+
+    async def set_read(self, ids: Sequence[str] | None, read: bool) -> list[str]:
+        """Mark these messages (all when `ids` is None) read or unread; returns those that changed."""
+        flag = 1 if read else 0
+
+        def mark(conn: sqlite3.Connection) -> list[str]:
+            if ids is None:
+                rows = conn.execute("SELECT id FROM messages WHERE read != ?", (flag,)).fetchall()
+                conn.execute("UPDATE messages SET read = ? WHERE read != ?", (flag, flag))
+            else:
+                rows = []
+                wanted = list(dict.fromkeys(ids))
+                for start in range(0, len(wanted), 500):
+                    chunk = wanted[start:start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    rows += conn.execute(f"UPDATE messages SET read = ? WHERE read != ? AND id IN ({marks})"
+                                         " RETURNING id", (flag, flag, *chunk)).fetchall()
+            changed = [row[0] for row in rows]
+            self.unread += -len(changed) if read else len(changed)
+            return changed
+
+        changed: list[str] = await self.db.write(mark)
+        for message_id in changed:
+            self.bus.publish(Event("update", {"ID": message_id, "Read": read}))
+        return changed
+
+    # Reading ----------------------------------------------------------
+    async def list(self, start: int = 0, limit: int = 50) -> list[dict[str, Any]]:
+        """Summaries, newest first."""
+        def query(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS} FROM messages ORDER BY seq DESC LIMIT ? OFFSET ?",
+                                (limit, start)).fetchall()
+            return [summary_json(row) for row in rows]
+
+        return await self.db.read(query)
+
+    async def all_tags(self) -> list[str]:
+        """Every tag in use, sorted."""
+        def query(conn: sqlite3.Connection) -> list[str]:
+            return [row[0] for row in conn.execute("SELECT DISTINCT tag FROM message_tags ORDER BY tag")]
+
+        return await self.db.read(query)
+
+    async def get(self, message_id: str, *, raw: bool = True) -> StoredMessage:
+        """One message by ID (or `latest`); NotFound if there is no such message."""
+        def query(conn: sqlite3.Connection) -> StoredMessage:
+            where = "seq = (SELECT max(seq) FROM messages)" if message_id == "latest" else "id = ?"
+            params = () if message_id == "latest" else (message_id,)
+            row = conn.execute(
+                f"SELECT {_SUMMARY_COLUMNS}, envelope, session_id, tx_start, tx_end FROM messages WHERE {where}",
+                params).fetchone()
+            if row is None:
+                raise NotFound(f"message {message_id!r} not found")
+            data = b""
+            if raw:
+                found = conn.execute("SELECT raw FROM message_data WHERE seq = ?", (row[0],)).fetchone()
+                data = found[0] if found else b""
+            return StoredMessage(
+                seq=row[0], id=row[1], created=row[2], read=bool(row[3]), tags=json.loads(row[4]),
+                summary=summary_json(row[:6]), envelope=Envelope.from_json(json.loads(row[6]), row[2]),
+                session_id=row[7], tx_start=row[8], tx_end=row[9], raw=data,
+            )
+
+        return await self.db.read(query)
+
+    async def transcript(self, message_id: str) -> dict[str, Any]:
+        """The SMTP dialogue of the session that delivered a message, with its own transaction marked."""
+        message = await self.get(message_id, raw=False)
+
+        def query(conn: sqlite3.Connection) -> tuple[Any, list[Any]]:
+            session = conn.execute("SELECT id, peer, started FROM sessions WHERE id = ?",
+                                   (message.session_id,)).fetchone()
+            chunks = conn.execute("SELECT lines FROM transcript_chunks WHERE session_id = ? ORDER BY first_line",
+                                  (message.session_id,)).fetchall()
+            return session, [line for (chunk,) in chunks for line in json.loads(chunk)]
+
+        session, lines = await self.db.read(query)
+        envelope = message.envelope
+        return {
+            "ID": message.id,
+            "Session": {
+                "ID": message.session_id,
+                "Peer": session[1] if session else envelope.peer,
+                "Helo": envelope.helo,
+                "TLS": envelope.tls,
+                "Username": envelope.username,
+                "Started": rfc3339(session[2] if session else message.created),
+            },
+            "Envelope": {"From": envelope.mail_from, "To": envelope.rcpt_to},
+            "Transaction": {"Start": message.tx_start, "End": min(message.tx_end, len(lines))},
+            "Lines": [{"Time": rfc3339(t), "Dir": d, "Text": text} for t, d, text in lines],
+        }
+
+
+def _lines_json(lines: list[TranscriptLine]) -> str:
+    return json.dumps([(round(line.time, 6), line.dir, line.text) for line in lines], ensure_ascii=False)
+

@@ -1,0 +1,164 @@
+"""Record an SMTP session line by line, masking AUTH secrets and summarising message data."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+
+from mailcatch.models import Direction, TranscriptLine
+
+DATA_END = b"\r\n.\r\n"
+MAX_LINE_TEXT = 2000
+"""Longer client lines (junk, attacks) are cut in the transcript; the raw message is kept apart."""
+
+
+def _b64_text(blob: bytes) -> str | None:
+    try:
+        return base64.b64decode(blob.strip(), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
+
+
+class TranscriptRecorder:
+    """Turns the bytes a client sends and the replies the server pushes into transcript lines.
+
+    Client bytes arrive in arbitrary chunks; they are split at CRLF. Between a 354 reply and
+    the CRLF.CRLF that ends DATA, bytes are only counted, then summarised as one line.
+    """
+
+    def __init__(self) -> None:
+        self.lines: list[TranscriptLine] = []
+        self._partial = bytearray()
+        self._in_data = False
+        self._data_tail = b""
+        self._data_bytes = 0
+        self._data_lines = 0
+        self._auth_expect: list[str] = []
+        self._awaiting_auth_reply = False
+        self.transaction_start: int | None = None
+        """Index of the MAIL command that opened the current transaction."""
+        self.last_data_line: int | None = None
+        """Index of the line that summarised the most recent message data."""
+
+    def _add(self, direction: Direction, text: str) -> None:
+        if len(text) > MAX_LINE_TEXT:
+            text = text[:MAX_LINE_TEXT] + f"… ({len(text)} characters)"
+        self.lines.append(TranscriptLine(time.time(), direction, text))
+
+    # Server side -------------------------------------------------------
+    def server_line(self, reply: bytes) -> None:
+        text = reply.decode("utf-8", "replace")
+        self._add("S", text)
+        if text.startswith("354"):
+            self._start_data()
+        self._awaiting_auth_reply = text.startswith("334") and bool(self._auth_expect)
+        if not text.startswith("334"):
+            self._auth_expect.clear()
+
+    # Client side -------------------------------------------------------
+    def client_bytes(self, data: bytes) -> None:
+        while data:
+            if self._in_data:
+                data = self._consume_data(data)
+                continue
+            self._partial += data
+            data = b""
+            while True:
+                end = self._partial.find(b"\r\n")
+                if end < 0:
+                    break
+                line = bytes(self._partial[:end])
+                del self._partial[: end + 2]
+                self._client_line(line)
+                if self._in_data and self._partial:
+                    data = bytes(self._partial)
+                    self._partial.clear()
+                    break
+            if len(self._partial) > 64 * 1024:
+                # A client that never ends its line: keep the start, as the server does.
+                self._client_line(bytes(self._partial[:MAX_LINE_TEXT]))
+                self._partial.clear()
+
+    def _client_line(self, line: bytes) -> None:
+        if self._awaiting_auth_reply and self._auth_expect:
+            self._awaiting_auth_reply = False
+            kind = self._auth_expect.pop(0)
+            self._add("C", self._masked_response(kind, line))
+            return
+        text = line.decode("utf-8", "replace")
+        verb, _, arg = text.partition(" ")
+        verb = verb.upper()
+        if verb == "AUTH":
+            text = self._auth_command(arg)
+        elif verb == "MAIL" and self.transaction_start is None:
+            self.transaction_start = len(self.lines)
+        elif verb in ("RSET", "HELO", "EHLO"):
+            self.transaction_start = None
+        self._add("C", text)
+
+    def _auth_command(self, arg: str) -> str:
+        mechanism, _, initial = arg.strip().partition(" ")
+        mechanism = mechanism.upper()
+        self._auth_expect.clear()
+        if mechanism == "PLAIN":
+            if initial:
+                return f"AUTH PLAIN {self._masked_response('plain', initial.encode())}"
+            self._auth_expect = ["plain"]
+        elif mechanism == "LOGIN":
+            if initial:
+                self._auth_expect = ["password"]
+                return f"AUTH LOGIN {self._masked_response('username', initial.encode())}"
+            self._auth_expect = ["username", "password"]
+        else:
+            self._auth_expect = ["secret"] * 8
+            return f"AUTH {mechanism} <hidden>" if initial else f"AUTH {mechanism}"
+        return f"AUTH {mechanism}"
+
+    @staticmethod
+    def _masked_response(kind: str, blob: bytes) -> str:
+        if blob.strip() == b"*":
+            return "*"
+        decoded = _b64_text(blob)
+        if kind == "username" and decoded is not None:
+            return f'<username "{decoded}">'
+        if kind == "plain" and decoded is not None:
+            parts = decoded.split("\x00")
+            if len(parts) == 3:
+                return f'<username "{parts[1]}", password hidden>'
+        if kind == "password":
+            return "<password hidden>"
+        return "<hidden>"
+
+    # Message data ------------------------------------------------------
+    def _start_data(self) -> None:
+        self._in_data = True
+        self._data_tail = b"\r\n"  # DATA starts at the beginning of a line
+        self._data_bytes = 0
+        self._data_lines = 0
+        if self._partial:
+            pending = bytes(self._partial)
+            self._partial.clear()
+            self.client_bytes(pending)
+
+    def _consume_data(self, data: bytes) -> bytes:
+        """Count message bytes; return what follows the end of DATA, if it came."""
+        window = self._data_tail + data
+        end = window.find(DATA_END)
+        if end < 0:
+            self._data_bytes += len(data)
+            self._data_lines += data.count(b"\n")
+            self._data_tail = window[-4:]
+            return b""
+        used = end + len(DATA_END) - len(self._data_tail)
+        content = data[: max(used - 3, 0)]
+        self._data_bytes += len(content)
+        self._data_lines += content.count(b"\n")
+        self._in_data = False
+        self.last_data_line = len(self.lines)
+        lines = "line" if self._data_lines == 1 else "lines"
+        self._add("C", f"<{self._data_bytes} bytes, {self._data_lines} {lines} of message data>")
+        return data[used:]
+
+    def end_transaction(self) -> None:
+        self.transaction_start = None
