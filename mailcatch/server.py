@@ -94,6 +94,10 @@ class Server:
     async def run(self) -> None:
         """Start, serve until `request_stop()`, then stop cleanly."""
         await self.start()
+        await self.run_until_stopped()
+
+    async def run_until_stopped(self) -> None:
+        """Serve until `request_stop()`, then stop cleanly."""
         try:
             await self._stop.wait()
         finally:

@@ -1,0 +1,1 @@
+"""pytest plugin: the `mailcatch` fixture (registered through the pytest11 entry point)."""
