@@ -1,0 +1,89 @@
+"""The store in memory and in a file: persistence, pruning, deletion, read state."""
+
+from __future__ import annotations
+
+import smtplib
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import wait_for_count
+
+
+def _send(catcher, count: int, start: int = 0) -> None:
+    with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
+        for number in range(start, start + count):
+            client.sendmail("a@example.com", ["b@example.com"], f"Subject: m{number}\r\n\r\nbody {number}\r\n".encode())
+
+
+@pytest.mark.parametrize("mode", ["memory", "file"])
+def test_messages_are_stored_in_either_mode(start_catcher, tmp_path: Path, mode: str) -> None:
+    database = str(tmp_path / "mail.db") if mode == "file" else None
+    catcher = start_catcher(database=database)
+    _send(catcher, 3)
+    with httpx.Client(base_url=catcher.url) as api:
+        listing = wait_for_count(api, 3)
+        assert [m["Subject"] for m in listing["messages"]] == ["m2", "m1", "m0"]
+    if database:
+        with sqlite3.connect(database) as conn:
+            assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 3
+
+
+def test_a_file_database_survives_a_restart(start_catcher, tmp_path: Path) -> None:
+    database = str(tmp_path / "mail.db")
+    first = start_catcher(database=database)
+    _send(first, 2)
+    with httpx.Client(base_url=first.url) as api:
+        wait_for_count(api, 2)
+        old_id = api.get("/api/v1/messages").json()["messages"][0]["ID"]
+        api.get(f"/api/v1/message/{old_id}")  # marks it read
+    first.stop()
+    second = start_catcher(database=database)
+    with httpx.Client(base_url=second.url) as api:
+        listing = api.get("/api/v1/messages").json()
+        assert listing["total"] == 2 and listing["unread"] == 1
+        assert listing["messages"][0]["ID"] == old_id and listing["messages"][0]["Read"] is True
+        transcript = api.get(f"/api/v1/message/{old_id}/transcript").json()
+        assert transcript["Lines"][-1]["Text"] == "221 Bye"
+        _send(second, 1, start=2)
+        assert [m["Subject"] for m in wait_for_count(api, 3)["messages"]] == ["m2", "m1", "m0"]
+
+
+def test_max_keeps_only_the_newest(start_catcher, tmp_path: Path) -> None:
+    database = str(tmp_path / "mail.db")
+    catcher = start_catcher(database=database, max_messages=3)
+    _send(catcher, 7)
+    with httpx.Client(base_url=catcher.url) as api:
+        listing = wait_for_count(api, 3)
+        assert listing["total"] == 3
+        assert [m["Subject"] for m in listing["messages"]] == ["m6", "m5", "m4"]
+    with sqlite3.connect(database) as conn:
+        for table in ("messages", "message_data", "messages_fts"):
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 3, table
+
+
+def test_delete_some_then_all(catcher, api: httpx.Client) -> None:
+    _send(catcher, 4)
+    ids = [m["ID"] for m in wait_for_count(api, 4)["messages"]]
+    assert api.request("DELETE", "/api/v1/messages", json={"IDs": ids[:2]}).status_code == 200
+    listing = api.get("/api/v1/messages").json()
+    assert [m["ID"] for m in listing["messages"]] == ids[2:]
+    assert api.get(f"/api/v1/message/{ids[0]}").status_code == 404
+    assert api.delete("/api/v1/messages").status_code == 200
+    assert api.get("/api/v1/messages").json()["total"] == 0
+
+
+def test_read_state_and_unread_count(catcher, api: httpx.Client) -> None:
+    _send(catcher, 3)
+    ids = [m["ID"] for m in wait_for_count(api, 3)["messages"]]
+    assert api.get("/api/v1/messages").json()["unread"] == 3
+    api.get(f"/api/v1/message/{ids[0]}")
+    listing = api.get("/api/v1/messages").json()
+    assert listing["unread"] == 2 and listing["messages"][0]["Read"] is True
+    assert api.put("/api/v1/messages", json={"IDs": ids, "Read": True}).status_code == 200
+    assert api.get("/api/v1/messages").json()["unread"] == 0
+    assert api.put("/api/v1/messages", json={"IDs": [ids[1]], "Read": False}).status_code == 200
+    listing = api.get("/api/v1/messages").json()
+    assert listing["unread"] == 1 and listing["messages"][1]["Read"] is False
