@@ -15,6 +15,7 @@ from mailcatch.errors import NotFound
 from mailcatch.events import EventBus
 from mailcatch.models import Envelope, Event, SessionInfo, Transaction, TranscriptLine, rfc3339
 from mailcatch.parse import Address, ParsedMessage, html_to_text, parse_message
+from mailcatch.tags import with_plus_tags
 
 log = logging.getLogger("mailcatch.store")
 
@@ -170,6 +171,7 @@ class Store:
 
     def _prepare(self, message_id: str, raw: bytes, envelope: Envelope, tx: Transaction) -> _Prepared:
         parsed = parse_message(raw)
+        parsed.tags = with_plus_tags(parsed.tags, [*envelope.rcpt_to, *(a.address for a in (*parsed.to, *parsed.cc))])
         bcc = parsed.bcc + hidden_recipients(parsed, envelope.rcpt_to)
         from_json = parsed.from_.to_json() if parsed.from_ else None
         attachments = len(parsed.attachments)
