@@ -1,1 +1,100 @@
-"""pytest plugin: the `mailcatch` fixture (registered through the pytest11 entry point)."""
+"""pytest plugin (registered through the pytest11 entry point): the `mailcatch` and `mailcatch_server` fixtures.
+
+By default a catcher runs in a background thread on free loopback ports, started the first time a test asks
+for it and once per session (so once per pytest-xdist worker). `--mailcatch-url` (or MAILCATCH_URL) uses a
+catcher that is already running instead, such as a CI service container. Nothing is imported or started
+until a test uses a fixture, so having the plugin installed costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from mailcatch.client import Mailbox
+
+_EXTERNAL = pytest.StashKey["tuple[str, str, int] | None"]()
+DEFAULT_SMTP_PORT = 1025
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the --mailcatch-url and --mailcatch-smtp options."""
+    group = parser.getgroup("mailcatch", "mailcatch (captured mail)")
+    group.addoption("--mailcatch-url", metavar="URL", default=None,
+                    help="use the catcher already running at URL (its web UI and API) instead of starting one "
+                         "[MAILCATCH_URL]")
+    group.addoption("--mailcatch-smtp", metavar="HOST:PORT", default=None,
+                    help="that catcher's SMTP address, used with --mailcatch-url (default: the URL's host, "
+                         f"port {DEFAULT_SMTP_PORT}) [MAILCATCH_SMTP]")
+
+
+def _external(config: pytest.Config) -> tuple[str, str, int] | None:
+    url = config.getoption("mailcatch_url") or os.environ.get("MAILCATCH_URL")
+    smtp = config.getoption("mailcatch_smtp")
+    if not url:
+        if smtp:
+            raise pytest.UsageError("--mailcatch-smtp needs --mailcatch-url: the catcher's web UI and API")
+        return None
+    smtp = smtp or os.environ.get("MAILCATCH_SMTP")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise pytest.UsageError(f"--mailcatch-url: {url!r} is not an http:// or https:// URL")
+    if not smtp:
+        return url, parts.hostname, DEFAULT_SMTP_PORT
+    from mailcatch.config import HostPort
+    from mailcatch.errors import ConfigError
+
+    try:
+        address = HostPort.parse(smtp, default_host=parts.hostname)
+    except ConfigError as error:
+        raise pytest.UsageError(f"--mailcatch-smtp: {error}") from None
+    return url, address.host, address.port
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Read the external catcher's address, if any."""
+    config.stash[_EXTERNAL] = _external(config)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which catcher the mail tests use."""
+    external = config.stash.get(_EXTERNAL, None)
+    if external is None:
+        return "mailcatch: a catcher on free ports in this process (started when first used)"
+    url, host, port = external
+    return f"mailcatch: the catcher at {url}, SMTP {host}:{port}"
+
+
+@pytest.fixture(scope="session")
+def mailcatch_server(pytestconfig: pytest.Config) -> Iterator[Mailbox]:
+    """The session's catcher (one per xdist worker): `smtp_host`, `smtp_port` and `url` to configure the app once.
+
+    Its mailbox is shared by every test of the session; use the `mailcatch` fixture to start each test empty.
+    """
+    external = pytestconfig.stash.get(_EXTERNAL, None)
+    if external is not None:
+        workers = getattr(pytestconfig, "workerinput", {}).get("workercount", 1)
+        if workers > 1:
+            pytest.fail(f"--mailcatch-url: the {workers} xdist workers would share one mailbox and empty it "
+                        "under each other's tests; run the mail tests without -n, or drop --mailcatch-url so "
+                        "each worker starts its own catcher", pytrace=False)
+        from mailcatch.client import Mailbox
+
+        yield Mailbox(*external)
+        return
+    from mailcatch.catcher import Catcher
+
+    with Catcher() as catcher:
+        yield catcher
+
+
+@pytest.fixture
+def mailcatch(mailcatch_server: Mailbox) -> Mailbox:
+    """The session's catcher with its mailbox emptied before the test: wait_for(), messages(), latest(), ..."""
+    mailcatch_server.clear()
+    return mailcatch_server

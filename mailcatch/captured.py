@@ -1,0 +1,272 @@
+"""Captured messages as Python objects, built from the HTTP API's JSON (stdlib only)."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from mailcatch.client import Api
+
+_URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+_BLOCK_TAGS = frozenset({"p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5",
+                         "h6", "blockquote", "pre", "hr", "section", "article", "header", "footer"})
+
+
+def parse_time(text: str) -> datetime.datetime:
+    """An RFC 3339 time from the API (`...Z`) as an aware datetime."""
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class Address(str):
+    """An email address that compares equal to its plain address string and keeps the display name."""
+
+    name: str
+
+    def __new__(cls, address: str, name: str = "") -> Address:
+        self = super().__new__(cls, address)
+        self.name = name
+        return self
+
+    @property
+    def address(self) -> str:
+        """The address alone, as a plain string."""
+        return str.__str__(self)
+
+    @property
+    def formatted(self) -> str:
+        """`Name <address>`, or the bare address when there is no name."""
+        return f"{self.name} <{self.address}>" if self.name else self.address
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Address:
+        """Read the API's `{Name, Address}`."""
+        if not data:
+            return cls("")
+        return cls(data.get("Address") or "", data.get("Name") or "")
+
+
+def _addresses(items: list[dict[str, Any]] | None) -> list[Address]:
+    return [Address.from_json(item) for item in items or []]
+
+
+class Headers(Mapping[str, str]):
+    """Message headers in order; lookup ignores case and gives the first value, `get_all` gives every one."""
+
+    def __init__(self, values: Mapping[str, list[str]]) -> None:
+        self._names = list(values)
+        self._values = {name.lower(): list(found) for name, found in values.items()}
+
+    def __getitem__(self, name: str) -> str:
+        found = self._values.get(name.lower())
+        if not found:
+            raise KeyError(name)
+        return found[0]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of a header (empty if it is absent)."""
+        return list(self._values.get(name.lower(), []))
+
+    def __repr__(self) -> str:
+        return f"Headers({dict((name, self.get_all(name)) for name in self._names)!r})"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The SMTP envelope: what the client said in MAIL FROM and RCPT TO, and about itself."""
+
+    mail_from: str
+    rcpt_to: list[str]
+    peer: str
+    helo: str
+    username: str
+    tls: bool
+    mail_options: list[str]
+    received: datetime.datetime
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    """One line of the SMTP session: direction ("C" client, "S" server), time and text."""
+
+    direction: Literal["C", "S"]
+    time: datetime.datetime
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.direction}: {self.text}"
+
+
+class Attachment:
+    """An attachment or inline part; `content` is downloaded on first use."""
+
+    def __init__(self, api: Api, message_id: str, data: Mapping[str, Any]) -> None:
+        self._api = api
+        self._message_id = message_id
+        self.part_id: str = data["PartID"]
+        self.filename: str = data.get("FileName") or ""
+        self.content_type: str = data.get("ContentType") or ""
+        self.content_id: str = data.get("ContentID") or ""
+        self.size: int = data.get("Size") or 0
+
+    @functools.cached_property
+    def content(self) -> bytes:
+        """The decoded bytes of the part."""
+        return self._api.get_bytes(f"/api/v1/message/{self._message_id}/part/{self.part_id}")
+
+    def __repr__(self) -> str:
+        return f"<Attachment {self.filename!r} {self.content_type} {self.size} bytes>"
+
+
+class Message:
+    """A captured message. Summary fields are at hand; the body, raw, headers and transcript load on first use."""
+
+    def __init__(self, api: Api, summary: Mapping[str, Any]) -> None:
+        self._api = api
+        self.id: str = summary["ID"]
+        self.message_id: str = summary.get("MessageID") or ""
+        self.subject: str = summary.get("Subject") or ""
+        self.from_: Address = Address.from_json(summary.get("From"))
+        self.to: list[Address] = _addresses(summary.get("To"))
+        self.cc: list[Address] = _addresses(summary.get("Cc"))
+        self.bcc: list[Address] = _addresses(summary.get("Bcc"))
+        self.reply_to: list[Address] = _addresses(summary.get("ReplyTo"))
+        self.created: datetime.datetime = parse_time(summary["Created"])
+        self.size: int = summary.get("Size") or 0
+
+    @property
+    def recipients(self) -> list[Address]:
+        """To, Cc and Bcc together (Bcc includes envelope recipients named in no header)."""
+        return [*self.to, *self.cc, *self.bcc]
+
+    @functools.cached_property
+    def _detail(self) -> dict[str, Any]:
+        detail: dict[str, Any] = self._api.get_json(f"/api/v1/message/{self.id}")
+        return detail
+
+    @property
+    def html(self) -> str:
+        """The HTML body ("" if there is none)."""
+        return str(self._detail.get("HTML") or "")
+
+    @property
+    def text(self) -> str:
+        """The plain-text body; with no text part, the HTML body with its tags stripped."""
+        text = str(self._detail.get("Text") or "")
+        return text if text or not self.html else html_to_text(self.html)
+
+    @functools.cached_property
+    def attachments(self) -> list[Attachment]:
+        """Parts attached as files."""
+        return [Attachment(self._api, self.id, part) for part in self._detail.get("Attachments") or []]
+
+    @functools.cached_property
+    def inline(self) -> list[Attachment]:
+        """Inline parts, such as images an HTML body shows through `cid:` links."""
+        return [Attachment(self._api, self.id, part) for part in self._detail.get("Inline") or []]
+
+    @functools.cached_property
+    def envelope(self) -> Envelope:
+        """The SMTP envelope the message came with."""
+        data = self._detail["Envelope"]
+        return Envelope(mail_from=data["From"], rcpt_to=list(data["To"]), peer=data["Peer"], helo=data["Helo"],
+                        username=data["Username"], tls=data["TLS"], mail_options=list(data["MailOptions"]),
+                        received=parse_time(data["Received"]))
+
+    @functools.cached_property
+    def headers(self) -> Headers:
+        """The headers, decoded."""
+        return Headers(self._api.get_json(f"/api/v1/message/{self.id}/headers"))
+
+    @functools.cached_property
+    def raw(self) -> bytes:
+        """The message exactly as received."""
+        return self._api.get_bytes(f"/api/v1/message/{self.id}/raw")
+
+    @functools.cached_property
+    def transcript(self) -> list[TranscriptLine]:
+        """Every line of the SMTP session that delivered the message."""
+        data = self._api.get_json(f"/api/v1/message/{self.id}/transcript")
+        return [TranscriptLine(line["Dir"], parse_time(line["Time"]), line["Text"]) for line in data["Lines"]]
+
+    @functools.cached_property
+    def links(self) -> list[str]:
+        """The http(s) URLs in the text and HTML bodies, de-duplicated, in order."""
+        text = str(self._detail.get("Text") or "")
+        return list(dict.fromkeys([*urls_in_text(text), *urls_in_html(self.html)]))
+
+    def describe(self) -> str:
+        """One line for failure reports: sender, recipients and subject."""
+        recipients = ", ".join(r.address for r in self.recipients) or "(no recipients)"
+        return f"from {self.from_.address or '(no sender)'} to {recipients}: {self.subject!r}"
+
+    def __repr__(self) -> str:
+        return f"<Message {self.id} {self.describe()}>"
+
+
+def urls_in_text(text: str) -> list[str]:
+    """The http(s) URLs in plain text, without trailing punctuation or an unmatched closing bracket."""
+    found = []
+    for match in _URL.finditer(text):
+        url = match.group().rstrip(".,;:!?")
+        while url.endswith(")") and url.count(")") > url.count("("):
+            url = url[:-1].rstrip(".,;:!?")
+        found.append(url)
+    return found
+
+
+class _HTMLScanner(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+        self.text: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "head", "title"):
+            self._hidden += 1
+        elif tag in _BLOCK_TAGS:
+            self.text.append("\n")
+        for name, value in attrs:
+            if name == "href" and value and value.strip().lower().startswith(("http://", "https://")):
+                self.links.append(value.strip())
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head", "title"):
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in _BLOCK_TAGS:
+            self.text.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.text.append(data)
+            self.links.extend(urls_in_text(data))
+
+
+def _scan(html: str) -> _HTMLScanner:
+    scanner = _HTMLScanner()
+    scanner.feed(html)
+    scanner.close()
+    return scanner
+
+
+def urls_in_html(html: str) -> list[str]:
+    """The http(s) URLs an HTML body links to (href) or shows as text, in document order."""
+    return _scan(html).links
+
+
+def html_to_text(html: str) -> str:
+    """Readable text from HTML: tags, scripts and styles dropped, one line per block."""
+    lines = (" ".join(line.split()) for line in "".join(_scan(html).text).splitlines())
+    return "\n".join(line for line in lines if line)
