@@ -12,12 +12,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from mailcatch import search
 from mailcatch.errors import BadRequest, NotFound, PayloadTooLarge
 from mailcatch.models import rfc3339
 from mailcatch.parse import ParsedMessage, parse_message, part_content
 from mailcatch.store import Store, StoredMessage, hidden_recipients
 
 MAX_JSON_BODY = 10 * 1024 * 1024
+# Field names are matched ignoring case, as Mailpit (Go's encoding/json) matches them.
+_BODY_FIELDS = {name.lower(): name for name in ("IDs", "Read", "Search", "Tags", "Name")}
 _SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ ()+-]")
 
 
@@ -51,12 +54,28 @@ async def json_body(request: Request) -> dict[str, Any]:
             raise PayloadTooLarge(f"request body over {MAX_JSON_BODY} bytes")
     if not body.strip():
         return {}
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return _form_fields(body.decode("utf-8", "replace"))
     try:
         data = json.loads(body)
     except ValueError as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
     if not isinstance(data, dict):
         raise BadRequest("the request body must be a JSON object")
+    return {_BODY_FIELDS.get(key.lower(), key): value for key, value in data.items()}
+
+
+def _form_fields(text: str) -> dict[str, Any]:
+    """A form-encoded body as the JSON object it stands for (some Mailpit clients send forms)."""
+    data: dict[str, Any] = {}
+    for key, values in urllib.parse.parse_qs(text, keep_blank_values=True).items():
+        name = _BODY_FIELDS.get(key.lower(), key)
+        if name in ("IDs", "Tags"):
+            data[name] = [v for v in values if v]
+        elif name == "Read":
+            data[name] = values[-1].lower() in ("1", "true", "yes", "on")
+        else:
+            data[name] = values[-1]
     return data
 
 
@@ -76,6 +95,11 @@ def content_disposition(kind: str, filename: str) -> str:
     ascii_name = _SAFE_FILENAME.sub("_", filename)
     quoted = urllib.parse.quote(filename, safe="")
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}"
+
+
+def canonical_header(name: str) -> str:
+    """A header name spelled as Mailpit returns it (Go's canonical form): `Message-Id`, `Mime-Version`."""
+    return "-".join(word[:1].upper() + word[1:].lower() for word in name.split("-"))
 
 
 # Listing -------------------------------------------------------------
@@ -105,16 +129,27 @@ async def delete_messages(request: Request) -> Response:
 
 async def set_read(request: Request) -> Response:
     data = await json_body(request)
-    read = data.get("Read", True)
+    read = data.get("Read", False)
     if not isinstance(read, bool):
         raise BadRequest("Read must be true or false")
-    await _store(request).set_read(id_list(data), read)
+    store = _store(request)
+    query = data.get("Search")
+    if query is not None and not isinstance(query, str):
+        raise BadRequest("Search must be a search query string")
+    if query and query.strip():
+        found = await search.matching_ids(store, query, search.zone_named(request.query_params.get("tz")))
+        if found:
+            await store.set_read(found, read)
+        return PlainTextResponse("ok")
+    await store.set_read(id_list(data), read)
     return PlainTextResponse("ok")
 
 
 # One message ---------------------------------------------------------
 async def _message(request: Request, raw: bool = True) -> StoredMessage:
-    return await _store(request).get(request.path_params["id"], raw=raw)
+    store = _store(request)
+    message_id = await search.resolve_id(store, request.path_params["id"], request.query_params.get("query"))
+    return await store.get(message_id, raw=raw)
 
 
 def message_json(message: StoredMessage, parsed: ParsedMessage) -> dict[str, Any]:
@@ -158,7 +193,7 @@ async def get_headers(request: Request) -> Response:
     parsed = await run_in_threadpool(parse_message, message.raw)
     headers: dict[str, list[str]] = {}
     for name, value in parsed.headers:
-        headers.setdefault(name, []).append(value)
+        headers.setdefault(canonical_header(name), []).append(value)
     return JSONResponse(headers)
 
 

@@ -15,7 +15,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mailcatch import api
+from mailcatch import api, search_api, tags_api
 from mailcatch.config import Settings, read_credentials
 from mailcatch.errors import HTTPError
 from mailcatch.events import EventBus
@@ -109,7 +109,8 @@ async def _starlette_error(request: Request, error: Exception) -> Response:
 def create_app(settings: Settings, store: Store, bus: EventBus) -> Starlette:
     """The ASGI app for one catcher; the store and bus are passed in, never global."""
     app = Starlette(
-        routes=[*api.routes(), Mount("/", StaticFiles(directory=static_dir(), html=True), name="static")],
+        routes=[*api.routes(), *search_api.routes(), *tags_api.routes(),
+                Mount("/", StaticFiles(directory=static_dir(), html=True), name="static")],
         exception_handlers={HTTPError: _http_error, HTTPException: _starlette_error},
     )
     app.state.store = store

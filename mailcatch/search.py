@@ -1,0 +1,308 @@
+"""Mailpit's search syntax, compiled to SQL over messages, messages_fts (trigram FTS5) and message_tags.
+
+A query is a list of terms separated by spaces; `"double quotes"` group words into one
+term. A term is plain text (matched as a case-insensitive substring of the subject,
+addresses, text and HTML bodies and attachment names) or an operator `name:value`:
+`to:`, `from:`, `cc:`, `bcc:`, `reply-to:`, `addressed:`, `subject:`, `message-id:`,
+`tag:`, `is:read`, `is:unread`, `is:tagged`, `has:attachment`, `before:`, `after:`,
+`larger:`, `smaller:`. A leading `-` or `!` negates a term. All terms must hold.
+
+User input never reaches SQL as text: every value is a bound parameter, FTS5 values are
+quoted as phrases (so `*`, `:`, `(`, `NEAR` and friends are searched for, not
+interpreted), and values under three characters, too short for trigrams, fall back to
+LIKE with `%`, `_` and `\\` escaped.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import re
+import sqlite3
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mailcatch.errors import BadRequest, NotFound
+from mailcatch.store import Store, summary_json
+
+__all__ = ["Compiled", "SearchResult", "Term", "compile_terms", "matching_ids", "parse_query", "resolve_id",
+           "search", "zone_named"]
+
+_SUMMARY_COLUMNS = "m.seq, m.id, m.created, m.read, m.tags, m.summary"
+_FTS_COLUMNS = ("subject", "sender", "recipients", "body", "files")
+_ADDRESS_FIELDS = {"to": "To", "cc": "Cc", "bcc": "Bcc", "reply-to": "ReplyTo"}
+_TEXT_FIELDS = {"subject", "from", "to", "cc", "bcc", "reply-to", "addressed", "message-id", "tag",
+                "before", "after", "larger", "smaller", "is", "has"}
+_IS_VALUES = {"read", "unread", "tagged"}
+_HAS_VALUES = {"attachment", "attachments"}
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s?(b|k|kb|m|mb|g|gb)?$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "g": 1024 ** 3, "gb": 1024 ** 3}
+_MIN_TRIGRAM = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One search term: a field (`text` for plain words), its value, and whether it is negated.
+
+    Besides Mailpit's operators, `sender` and `recipients` match the From header or every
+    recipient (To, Cc and Bcc, envelope included) as substrings; the MailHog face uses them.
+    """
+
+    field: str
+    value: str
+    negated: bool = False
+
+
+@dataclass(slots=True)
+class Compiled:
+    """A WHERE clause over `messages m` and its bound parameters."""
+
+    where: str = "1"
+    params: list[Any] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SearchResult:
+    """One page of matching summaries, newest first, with counts over every match."""
+
+    messages: list[dict[str, Any]]
+    count: int
+    unread: int
+
+
+# Parsing -------------------------------------------------------------
+def _split(query: str) -> list[tuple[str, bool]]:
+    """Split on whitespace outside double quotes; (token without quotes, whether it began quoted)."""
+    tokens: list[tuple[str, bool]] = []
+    current: list[str] = []
+    quoted = in_quotes = False
+    started = False
+    for char in query:
+        if char == '"':
+            if not started or (not in_quotes and "".join(current) in ("-", "!")):
+                quoted = True
+            in_quotes = not in_quotes
+            started = True
+        elif char.isspace() and not in_quotes:
+            if started:
+                tokens.append(("".join(current), quoted))
+            current, quoted, started = [], False, False
+        else:
+            current.append(char)
+            started = True
+    if started:
+        tokens.append(("".join(current), quoted))
+    return tokens
+
+
+def parse_query(query: str) -> list[Term]:
+    """The terms of a search query in Mailpit's syntax; BadRequest for an operator value that makes no sense."""
+    terms: list[Term] = []
+    for token, quoted in _split(query):
+        negated = False
+        if len(token) > 1 and token[0] in "-!":
+            negated, token = True, token[1:]
+        name, sep, value = token.partition(":")
+        name = name.lower()
+        if quoted or not sep or name not in _TEXT_FIELDS:
+            if token:
+                terms.append(Term("text", token, negated))
+            continue
+        value = value.strip()
+        if not value:
+            continue
+        if name == "is" and value.lower() not in _IS_VALUES:
+            raise BadRequest(f"unknown search operator is:{value} (use is:read, is:unread or is:tagged)")
+        if name == "has" and value.lower() not in _HAS_VALUES:
+            raise BadRequest(f"unknown search operator has:{value} (use has:attachment)")
+        if name in ("is", "has"):
+            value = value.lower()
+        terms.append(Term(name, value, negated))
+    return terms
+
+
+def _size(value: str) -> int:
+    found = _SIZE.match(value.strip())
+    if not found:
+        raise BadRequest(f"{value!r} is not a size (write it as 2048, 200k or 1.5M)")
+    return int(float(found.group(1)) * _SIZE_UNITS[(found.group(2) or "").lower()])
+
+
+def _timestamp(value: str, zone: datetime.tzinfo | None) -> float:
+    """Unix time of a date or date and time; a time without an offset is in `zone` (local if None)."""
+    text = value.strip()
+    if text.isdigit() and len(text) >= 9:
+        return float(text)
+    iso = text.replace("/", "-")
+    if iso.endswith(("Z", "z")):
+        iso = iso[:-1] + "+00:00"
+    try:
+        moment = datetime.datetime.fromisoformat(iso)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            raise BadRequest(f"{value!r} is not a date (write it as 2024-05-31 or 2024-05-31T14:30)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone) if zone is not None else moment.astimezone()
+    return moment.timestamp()
+
+
+def zone_named(name: str | None) -> datetime.tzinfo | None:
+    """The time zone for `before:` and `after:` (Mailpit's `tz` parameter); None means local time."""
+    if not name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise BadRequest(f"unknown time zone {name!r} (use a name such as Europe/Berlin)") from None
+
+
+# Compiling -----------------------------------------------------------
+def _phrase(value: str) -> str:
+    """An FTS5 string literal: every character of `value` searched for as it is."""
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _like(value: str) -> str:
+    """A LIKE pattern for `value` as a substring, with LIKE's special characters escaped."""
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _fts_short(columns: Sequence[str]) -> str:
+    """Condition for a value too short for trigrams: LIKE over these FTS columns (one parameter each)."""
+    likes = " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in columns)
+    return f"m.seq IN (SELECT rowid FROM messages_fts WHERE {likes})"
+
+
+def _address_like(key: str) -> str:
+    """Condition: some address of the summary's `key` list ("Name <address>") contains the parameter."""
+    return (f"EXISTS (SELECT 1 FROM json_each(m.summary, '$.{key}') a WHERE "
+            "(json_extract(a.value, '$.Name') || ' <' || json_extract(a.value, '$.Address') || '>')"
+            " LIKE ? ESCAPE '\\')")
+
+
+class _Builder:
+    """Collects WHERE conditions; positive FTS phrases are combined into one MATCH."""
+
+    def __init__(self) -> None:
+        self.conditions: list[str] = []
+        self.params: list[Any] = []
+        self.matches: list[str] = []
+
+    def add(self, condition: str, *params: Any, negated: bool = False) -> None:
+        self.conditions.append(f"NOT ({condition})" if negated else condition)
+        self.params.extend(params)
+
+    def fts(self, columns: Sequence[str], value: str, negated: bool) -> None:
+        """Substring match of `value` in any of these FTS columns."""
+        if len(value) >= _MIN_TRIGRAM:
+            expression = f"{{{' '.join(columns)}}} : {_phrase(value)}"
+            if negated:
+                self.add("m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)", expression,
+                         negated=True)
+            else:
+                self.matches.append(expression)
+        else:
+            self.add(_fts_short(columns), *[_like(value)] * len(columns), negated=negated)
+
+    def compiled(self) -> Compiled:
+        conditions, params = list(self.conditions), list(self.params)
+        if self.matches:
+            conditions.insert(0, "m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
+            params.insert(0, " AND ".join(self.matches))
+        return Compiled(" AND ".join(conditions) or "1", params)
+
+
+def compile_terms(terms: Sequence[Term], zone: datetime.tzinfo | None = None) -> Compiled:
+    """The WHERE clause (over `messages m`) that selects messages matching every term."""
+    builder = _Builder()
+    for term in terms:
+        name, value, negated = term.field, term.value, term.negated
+        if name == "text":
+            builder.fts(_FTS_COLUMNS, value, negated)
+        elif name == "subject":
+            builder.fts(("subject",), value, negated)
+        elif name in ("from", "sender"):
+            builder.fts(("sender",), value, negated)
+        elif name == "recipients":
+            builder.fts(("recipients",), value, negated)
+        elif name in _ADDRESS_FIELDS:
+            if name != "reply-to" and not negated and len(value) >= _MIN_TRIGRAM:
+                builder.fts(("recipients",), value, False)  # narrows the candidates through the index
+            builder.add(_address_like(_ADDRESS_FIELDS[name]), _like(value), negated=negated)
+        elif name == "addressed":
+            fts = (f"m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)"
+                   if len(value) >= _MIN_TRIGRAM else _fts_short(("sender", "recipients")))
+            fts_params = ([f"{{sender recipients}} : {_phrase(value)}"] if len(value) >= _MIN_TRIGRAM
+                          else [_like(value)] * 2)
+            builder.add(f"({fts} OR {_address_like('ReplyTo')})", *fts_params, _like(value), negated=negated)
+        elif name == "message-id":
+            builder.add("m.message_id LIKE ? ESCAPE '\\'", _like(value.strip("<>")), negated=negated)
+        elif name == "tag":
+            builder.add("m.seq IN (SELECT seq FROM message_tags WHERE tag = ?)", value, negated=negated)
+        elif name == "is":
+            if value == "tagged":
+                builder.add("m.seq IN (SELECT seq FROM message_tags)", negated=negated)
+            else:
+                builder.add("m.read = ?", 1 if (value == "read") != negated else 0)
+        elif name == "has":
+            builder.add("m.attachments > 0", negated=negated)
+        elif name in ("after", "before"):
+            operator = ">=" if (name == "after") != negated else "<"
+            builder.add(f"m.created {operator} ?", _timestamp(value, zone))
+        elif name in ("larger", "smaller"):
+            operator = {("larger", False): ">", ("larger", True): "<=",
+                        ("smaller", False): "<", ("smaller", True): ">="}[name, negated]
+            builder.add(f"m.size {operator} ?", _size(value))
+        else:
+            raise ValueError(f"unknown search field {name!r}")
+    return builder.compiled()
+
+
+def _terms(query: str | Sequence[Term]) -> list[Term]:
+    return parse_query(query) if isinstance(query, str) else list(query)
+
+
+# Running -------------------------------------------------------------
+async def search(store: Store, query: str | Sequence[Term], start: int = 0, limit: int = 50,
+                 zone: datetime.tzinfo | None = None) -> SearchResult:
+    """One page of the messages matching a query (newest first), with the number matching and unread."""
+    compiled = compile_terms(_terms(query), zone)
+
+    def run(conn: sqlite3.Connection) -> SearchResult:
+        count, unread = conn.execute(
+            f"SELECT count(*), total(m.read = 0) FROM messages m WHERE {compiled.where}", compiled.params).fetchone()
+        rows = conn.execute(
+            f"SELECT {_SUMMARY_COLUMNS} FROM messages m WHERE {compiled.where} ORDER BY m.seq DESC LIMIT ? OFFSET ?",
+            [*compiled.params, limit, start]).fetchall() if count > start else []
+        return SearchResult([summary_json(row) for row in rows], count, int(unread))
+
+    return await store.db.read(run)
+
+
+async def matching_ids(store: Store, query: str | Sequence[Term], zone: datetime.tzinfo | None = None,
+                       limit: int | None = None) -> list[str]:
+    """IDs of the messages matching a query, newest first (at most `limit` of them)."""
+    compiled = compile_terms(_terms(query), zone)
+    tail = " LIMIT ?" if limit is not None else ""
+    params = [*compiled.params, limit] if limit is not None else compiled.params
+
+    def run(conn: sqlite3.Connection) -> list[str]:
+        sql = f"SELECT m.id FROM messages m WHERE {compiled.where} ORDER BY m.seq DESC{tail}"
+        return [row[0] for row in conn.execute(sql, params)]
+
+    return await store.db.read(run)
+
+
+async def resolve_id(store: Store, message_id: str, query: str | None) -> str:
+    """A message ID as given, or for `latest` with a query, the ID of the newest match (NotFound if none)."""
+    if message_id != "latest" or not query or not query.strip():
+        return message_id
+    found = await matching_ids(store, query, limit=1)
+    if not found:
+        raise NotFound(f"no message matches {query!r}")
+    return found[0]
+

@@ -1,0 +1,54 @@
+"""Mailpit's search routes: GET and DELETE /api/v1/search."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from mailcatch import search
+from mailcatch.api import _int_param
+from mailcatch.errors import BadRequest
+from mailcatch.store import Store
+
+
+def _query(request: Request) -> str:
+    query = request.query_params.get("query", "").strip()
+    if not query:
+        raise BadRequest("no search query: give one as ?query=")
+    return query
+
+
+async def search_messages(request: Request) -> Response:
+    store: Store = request.app.state.store
+    query = _query(request)
+    start = _int_param(request, "start", 0)
+    limit = _int_param(request, "limit", 50, maximum=10_000)
+    zone = search.zone_named(request.query_params.get("tz"))
+    result = await search.search(store, query, start, limit, zone)
+    return JSONResponse({
+        "total": store.total,
+        "unread": store.unread,
+        "count": len(result.messages),
+        "messages_count": result.count,
+        "messages_unread": result.unread,
+        "start": start,
+        "tags": await store.all_tags(),
+        "messages": result.messages,
+    })
+
+
+async def delete_search(request: Request) -> Response:
+    store: Store = request.app.state.store
+    found = await search.matching_ids(store, _query(request), search.zone_named(request.query_params.get("tz")))
+    if found:
+        await store.delete(found)
+    return PlainTextResponse("ok")
+
+
+def routes() -> list[BaseRoute]:
+    """The search routes."""
+    return [
+        Route("/api/v1/search", search_messages, methods=["GET"]),
+        Route("/api/v1/search", delete_search, methods=["DELETE"]),
+    ]

@@ -1,0 +1,56 @@
+"""Mailpit's tag routes: list, set, rename and delete tags."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from mailcatch import tags
+from mailcatch.api import id_list, json_body
+from mailcatch.errors import BadRequest
+from mailcatch.store import Store
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+async def list_tags(request: Request) -> Response:
+    return JSONResponse(await _store(request).all_tags())
+
+
+async def set_tags(request: Request) -> Response:
+    data = await json_body(request)
+    new_tags = data.get("Tags")
+    if not isinstance(new_tags, list) or not all(isinstance(tag, str) for tag in new_tags):
+        raise BadRequest("Tags must be a list of tag strings (an empty list removes every tag)")
+    ids = id_list(data)
+    if not ids:
+        raise BadRequest("IDs must list the messages to tag")
+    await tags.set_tags(_store(request), ids, new_tags)
+    return PlainTextResponse("ok")
+
+
+async def rename_tag(request: Request) -> Response:
+    name = (await json_body(request)).get("Name")
+    if not isinstance(name, str) or not tags.clean_tags([name]):
+        raise BadRequest("Name must be the tag's new name")
+    await tags.rename_tag(_store(request), request.path_params["tag"], tags.clean_tags([name])[0])
+    return PlainTextResponse("ok")
+
+
+async def delete_tag(request: Request) -> Response:
+    await tags.delete_tag(_store(request), request.path_params["tag"])
+    return PlainTextResponse("ok")
+
+
+def routes() -> list[BaseRoute]:
+    """The tag routes."""
+    return [
+        Route("/api/v1/tags", list_tags, methods=["GET"]),
+        Route("/api/v1/tags", set_tags, methods=["PUT"]),
+        Route("/api/v1/tags/{tag:path}", rename_tag, methods=["PUT"]),
+        Route("/api/v1/tags/{tag:path}", delete_tag, methods=["DELETE"]),
+    ]
