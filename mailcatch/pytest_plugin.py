@@ -57,8 +57,15 @@ def _external(config: pytest.Config) -> tuple[str, str, int] | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Read the external catcher's address, if any."""
-    config.stash[_EXTERNAL] = _external(config)
+    """Read the external catcher's address, if any; refuse to share its one mailbox between xdist workers."""
+    external = _external(config)
+    workers = config.getoption("numprocesses", None)
+    if external and isinstance(workers, int) and workers > 1:
+        raise pytest.UsageError(
+            f"--mailcatch-url (or MAILCATCH_URL): the {workers} xdist workers would share one mailbox and "
+            "empty it under each other's tests; run the mail tests without -n, or drop --mailcatch-url so each "
+            "worker starts its own catcher")
+    config.stash[_EXTERNAL] = external
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -78,11 +85,6 @@ def mailcatch_server(pytestconfig: pytest.Config) -> Iterator[Mailbox]:
     """
     external = pytestconfig.stash.get(_EXTERNAL, None)
     if external is not None:
-        workers = getattr(pytestconfig, "workerinput", {}).get("workercount", 1)
-        if workers > 1:
-            pytest.fail(f"--mailcatch-url: the {workers} xdist workers would share one mailbox and empty it "
-                        "under each other's tests; run the mail tests without -n, or drop --mailcatch-url so "
-                        "each worker starts its own catcher", pytrace=False)
         from mailcatch.client import Mailbox
 
         yield Mailbox(*external)

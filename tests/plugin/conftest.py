@@ -1,0 +1,126 @@
+"""Fixtures for the plugin's tests: pytester, a shared Catcher, a catcher in another process, an SMTP sender."""
+
+from __future__ import annotations
+
+import queue
+import re
+import smtplib
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import pytest
+
+from mailcatch import Catcher
+from mailcatch.client import Mailbox
+
+STARTUP_LINE = re.compile(r"SMTP on (?P<smtp>\S+), web UI and API on (?P<url>\S+) \(")
+INNER_INI = """
+[pytest]
+filterwarnings = error
+addopts = -p no:cacheprovider -p no:hypothesispytest -p no:benchmark -p no:anyio
+"""
+
+Send = Callable[..., None]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest refuses `pytest_plugins` outside the top-level conftest, so pytester is loaded here.
+    config.pluginmanager.import_plugin("pytester")
+
+
+@pytest.fixture
+def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A pytester whose runs treat warnings as errors and ignore the developer's MAILCATCH_* variables."""
+    for name in ("MAILCATCH_URL", "MAILCATCH_SMTP", "PYTEST_ADDOPTS", "PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makeini(INNER_INI)
+    return pytester
+
+
+@pytest.fixture(scope="module")
+def catcher() -> Iterator[Catcher]:
+    """One catcher for the module's tests."""
+    with Catcher() as running:
+        yield running
+
+
+@pytest.fixture
+def mail(catcher: Catcher) -> Catcher:
+    """The module's catcher, emptied."""
+    catcher.clear()
+    return catcher
+
+
+def send_mail(box: Mailbox, subject: str = "Hello", to: tuple[str, ...] = ("bob@example.com",),
+              sender: str = "App <app@example.com>", text: str | None = "Hello there.", html: str | None = None,
+              rcpt: tuple[str, ...] = (), attachments: tuple[tuple[str, str, bytes], ...] = (),
+              **headers: str) -> None:
+    """Send one message over SMTP to the catcher; `rcpt` adds envelope-only recipients."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    message["Subject"] = subject
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    if text is not None:
+        message.set_content(text)
+    if html is not None:
+        if text is None:
+            message.set_content(html, subtype="html")
+        else:
+            message.add_alternative(html, subtype="html")
+    for filename, content_type, content in attachments:
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
+    recipients = [*(addr.rpartition("<")[2].rstrip(">") for addr in to), *rcpt]
+    with smtplib.SMTP(box.smtp_host, box.smtp_port) as client:
+        client.send_message(message, to_addrs=recipients)
+
+
+@dataclass
+class CatcherProcess:
+    """`python -m mailcatch` running in its own process, with the addresses from its startup line."""
+
+    url: str
+    smtp: str
+    smtp_host: str
+    smtp_port: int
+
+
+@pytest.fixture(scope="module")
+def catcher_process() -> Iterator[CatcherProcess]:
+    """Start `python -m mailcatch` on free ports and read its real addresses from the startup log line."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mailcatch", "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    lines: queue.Queue[str] = queue.Queue()
+    stderr = process.stderr
+
+    def drain() -> None:
+        for line in stderr:
+            lines.put(line)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    seen = []
+    try:
+        while True:
+            line = lines.get(timeout=20)
+            seen.append(line)
+            found = STARTUP_LINE.search(line)
+            if found:
+                break
+        host, _, port = found["smtp"].rpartition(":")
+        yield CatcherProcess(found["url"], found["smtp"], host, int(port))
+    except queue.Empty:
+        pytest.fail(f"mailcatch did not print its startup line; stderr so far: {''.join(seen)!r}")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        reader.join(timeout=20)
+        stderr.close()
