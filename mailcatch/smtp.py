@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import re
 import secrets
 import socket
 import ssl
@@ -25,6 +26,8 @@ logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd logs every com
 
 # aiosmtpd reads DATA line by line; ours reads up to CRLF.CRLF in one go.
 _DATA_START = b"\r\n"
+_DEFERRABLE = (b"250", b"354")
+_SIMPLE_ADDRESS = re.compile(r"\s*<([^<>\s\"\\(),;:@\[\]]+@[A-Za-z0-9.-]+)>")
 
 
 def _peer_text(peer: Any) -> str:
@@ -48,6 +51,8 @@ class CatcherSMTP(SMTP):
         self.flushed_lines = 0
         """Transcript lines already stored with an earlier message of this session."""
         self.pending: list[asyncio.Future[Any]] = []
+        self._outgoing = bytearray()
+        self._flush_scheduled = False
         if handler.credentials is not None:
             self._auth_required = True
 
@@ -72,9 +77,30 @@ class CatcherSMTP(SMTP):
         handler.session_closed(self)
 
     async def push(self, status: str | bytes) -> None:
+        """Send a reply; 250 and 354 replies are held until the loop turns, so pipelined replies go out together."""
         reply = status.encode("utf-8") if isinstance(status, str) else status
         self.recorder.server_line(reply)
-        await super().push(reply)
+        self._outgoing += reply + b"\r\n"
+        if reply[:3] in _DEFERRABLE and len(self._outgoing) < 65536:
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self.loop.call_soon(self._flush)
+            return
+        self._flush()
+        await self._writer.drain()
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._outgoing and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(bytes(self._outgoing))
+        self._outgoing.clear()
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's address parsing, with a fast path for the plain `<user@domain>` everyone sends."""
+        simple = _SIMPLE_ADDRESS.match(arg)
+        if simple:
+            return simple[1], arg[simple.end():]
+        return super()._getaddr(arg)  # type: ignore[no-any-return]
 
     async def smtp_DATA(self, arg: str | None) -> None:
         if await self.check_helo_needed() or await self.check_auth_needed("DATA"):

@@ -84,7 +84,7 @@ class _Prepared:
 def summary_json(seq_row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
     """The API summary of a `_SUMMARY_COLUMNS` row, in Mailpit's field order."""
     _, message_id, created, read, tags, summary = seq_row
-    fixed = json.loads(summary)
+    fixed = json.loads(summary) if isinstance(summary, str) else summary
     return {
         "ID": message_id,
         "MessageID": fixed["MessageID"],
@@ -97,7 +97,7 @@ def summary_json(seq_row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
         "Subject": fixed["Subject"],
         "Created": rfc3339(created),
         "Username": fixed["Username"],
-        "Tags": json.loads(tags),
+        "Tags": json.loads(tags) if isinstance(tags, str) else tags,
         "Size": fixed["Size"],
         "Attachments": fixed["Attachments"],
         "Snippet": fixed["Snippet"],
@@ -113,11 +113,75 @@ class Store:
         self.max_messages = max_messages
         self.total = 0
         self.unread = 0
+        self._unindexed: list[tuple[int, tuple[str, ...]]] = []
+        """New messages not yet in the search index (touched only on the writer thread)."""
         self.db.after_commit_failure = self._count
+        self.db.idle_work = self._index_some
 
     def open(self) -> None:
         """Open (and migrate) the database; raises StoreError if it is unusable."""
-        self.db.open(init=self._count)
+        def init(conn: sqlite3.Connection) -> None:
+            self._count(conn)
+            self._index_missed(conn)
+
+        self.db.open(init=init)
+
+    # Search index ---------------------------------------------------------
+    # Indexing for search is kept off the SMTP reply path: a message is committed (and
+    # answered 250) first, and indexed when the writer has nothing else to do, or before
+    # a search runs (`flush_index`). After a crash, start-up indexes what was missed.
+    def _index(self, conn: sqlite3.Connection, entries: list[tuple[int, tuple[str, ...]]]) -> None:
+        conn.executemany(
+            "INSERT INTO messages_fts (rowid, subject, sender, recipients, body, files)"
+            " SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM messages WHERE seq = ?)",
+            [(seq, *fields, seq) for seq, fields in entries],
+        )
+
+    def _index_some(self, conn: sqlite3.Connection, budget: int = 128 * 1024) -> bool:
+        """Index waiting messages, about `budget` characters of text at a time; False when none wait.
+
+        The budget keeps each step short, so a write that arrives meanwhile waits little.
+        """
+        if not self._unindexed:
+            return False
+        count = used = 0
+        for _, fields in self._unindexed:
+            count += 1
+            used += sum(map(len, fields))
+            if used >= budget:
+                break
+        entries, self._unindexed[:count] = self._unindexed[:count], []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            self._index(conn, entries)
+            conn.execute("COMMIT")
+        except sqlite3.Error as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            log.warning("search index not updated, %d message(s) will be indexed at the next start: %s",
+                        len(entries), error)
+        return True
+
+    def _index_missed(self, conn: sqlite3.Connection) -> None:
+        rows = conn.execute(
+            "SELECT m.seq, m.envelope, m.created, d.raw FROM messages m JOIN message_data d USING (seq)"
+            " WHERE m.seq > (SELECT coalesce(max(rowid), 0) FROM messages_fts) ORDER BY m.seq").fetchall()
+        if not rows:
+            return
+        log.warning("indexing %d message(s) for search that were stored but not yet indexed", len(rows))
+        conn.execute("BEGIN IMMEDIATE")
+        for seq, envelope, created, raw in rows:
+            parsed = parse_message(raw)
+            self._index(conn, [(seq, _search_fields(parsed, Envelope.from_json(json.loads(envelope), created)))])
+        conn.execute("COMMIT")
+
+    async def flush_index(self) -> None:
+        """Wait until every message stored so far is in the search index."""
+        def flush(conn: sqlite3.Connection) -> None:
+            entries, self._unindexed[:] = self._unindexed[:], []
+            self._index(conn, entries)
+
+        await self.db.write(flush)
 
     async def close(self) -> None:
         """Commit everything queued, then close the database."""
@@ -148,8 +212,7 @@ class Store:
             )
             seq = cursor.lastrowid
             conn.execute("INSERT INTO message_data (seq, raw) VALUES (?, ?)", (seq, raw))
-            conn.execute("INSERT INTO messages_fts (rowid, subject, sender, recipients, body, files)"
-                         " VALUES (?,?,?,?,?,?)", (seq, *ready.fts))
+            self._unindexed.append((seq, ready.fts))
             conn.executemany("INSERT OR IGNORE INTO message_tags (seq, tag) VALUES (?, ?)",
                              [(seq, tag) for tag in ready.tags])
             session = tx.session
@@ -195,16 +258,8 @@ class Store:
             (parsed.from_.address if parsed.from_ else envelope.mail_from).lower(), tags, fixed_text,
             json.dumps(envelope.to_json(), ensure_ascii=False), tx.session.id, tx.start, tx.end,
         )
-        sender = _address_text([parsed.from_]) if parsed.from_ else envelope.mail_from
-        body = parsed.text + "\n" + html_to_text(parsed.html) if parsed.html else parsed.text
-        fts = (
-            parsed.subject,
-            sender,
-            _address_text([*parsed.to, *parsed.cc, *bcc]),
-            body,
-            " ".join(p.filename for p in (*parsed.attachments, *parsed.inline) if p.filename),
-        )
-        summary = summary_json((0, message_id, envelope.received, 0, tags, fixed_text))
+        fts = _search_fields(parsed, envelope, bcc)
+        summary = summary_json((0, message_id, envelope.received, 0, parsed.tags, summary_fixed))
         return _Prepared(message_id, summary, row, fts, _lines_json(tx.lines), parsed.tags)
 
     async def save_transcript_tail(self, session: SessionInfo, first_line: int, lines: list[TranscriptLine]) -> None:
@@ -363,6 +418,21 @@ class Store:
             "Transaction": {"Start": message.tx_start, "End": min(message.tx_end, len(lines))},
             "Lines": [{"Time": rfc3339(t), "Dir": d, "Text": text} for t, d, text in lines],
         }
+
+
+def _search_fields(parsed: ParsedMessage, envelope: Envelope, bcc: list[Address] | None = None) -> tuple[str, ...]:
+    """The text a message is found by: subject, sender, recipients, bodies (HTML as text), file names."""
+    if bcc is None:
+        bcc = parsed.bcc + hidden_recipients(parsed, envelope.rcpt_to)
+    sender = _address_text([parsed.from_]) if parsed.from_ else envelope.mail_from
+    body = parsed.text + "\n" + html_to_text(parsed.html) if parsed.html else parsed.text
+    return (
+        parsed.subject,
+        sender,
+        _address_text([*parsed.to, *parsed.cc, *bcc]),
+        body,
+        " ".join(p.filename for p in (*parsed.attachments, *parsed.inline) if p.filename),
+    )
 
 
 def _lines_json(lines: list[TranscriptLine]) -> str:

@@ -1,0 +1,165 @@
+"""Capture throughput, side by side: aiosmtpd's do-nothing Sink against mailcatch in memory and in a file.
+
+    python bench/compare.py                 # full run: 3 alternating rounds of 5 s per cell
+    python bench/compare.py --quick         # a smoke run of a few seconds in all
+
+Each cell of the table is measured in rounds, the targets taking turns within a round, so
+that a noisy machine treats them alike; the table shows medians. Besides messages per second
+and the latency of the DATA reply it shows the server's CPU time per message (less noisy than
+throughput) and its peak memory, and afterwards it checks that mailcatch stored every message
+it acknowledged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LOAD = HERE / "smtp_load.py"
+STARTUP = re.compile(r"SMTP on \S+:(\d+), web UI and API on (http://\S+) ")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Target:
+    name: str
+    command: list[str]
+    port: int = 0
+    url: str = ""
+    process: subprocess.Popen[str] | None = None
+    acknowledged: int = 0
+    results: dict[tuple[int, int], list[dict[str, float]]] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        if self.name == "sink":
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    return
+                except OSError:
+                    time.sleep(0.05)
+            raise RuntimeError("the Sink did not start")
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            found = STARTUP.search(line)
+            if found:
+                self.port, self.url = int(found[1]), found[2]
+                return
+        raise RuntimeError(f"{self.name} did not start")
+
+    def cpu_seconds(self) -> float:
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss_mb(self) -> float:
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            if self.process.stderr:
+                self.process.stderr.close()
+
+
+def measure(target: Target, connections: int, size: int, seconds: float) -> dict[str, float]:
+    cpu_before = target.cpu_seconds()
+    output = subprocess.run(
+        [sys.executable, str(LOAD), "--port", str(target.port), "--connections", str(connections),
+         "--size", str(size), "--seconds", str(seconds)], capture_output=True, text=True, check=True).stdout
+    result = json.loads(output)
+    cpu = target.cpu_seconds() - cpu_before
+    if result["errors"]:
+        raise RuntimeError(f"{target.name}: {result['errors']} errors")
+    target.acknowledged += int(result["sent"])
+    return {"per_second": result["per_second"], "p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"],
+            "cpu_ms": cpu * 1000 / max(result["sent"], 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5, help="length of one measurement")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--connections", default="1,10")
+    parser.add_argument("--sizes", default="2048,102400")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rounds = 0.5, 1
+    cells = [(int(c), int(s)) for c in args.connections.split(",") for s in args.sizes.split(",")]
+    workdir = Path(tempfile.mkdtemp(prefix="mailcatch-bench-"))
+    sink_port = free_port()
+    targets = [
+        Target("sink", [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
+                        "-l", f"127.0.0.1:{sink_port}"], port=sink_port),
+        Target("memory", [sys.executable, "-m", "mailcatch", "--quiet", "--smtp", "127.0.0.1:0",
+                          "--listen", "127.0.0.1:0", "--max", "0"]),
+        Target("file", [sys.executable, "-m", "mailcatch", "--quiet", "--smtp", "127.0.0.1:0",
+                        "--listen", "127.0.0.1:0", "--max", "0", "--database", str(workdir / "bench.db")]),
+    ]
+    try:
+        for target in targets:
+            target.start()
+        for cell in cells:
+            for round_number in range(args.rounds):
+                order = targets[round_number % len(targets):] + targets[:round_number % len(targets)]
+                for target in order:
+                    target.results.setdefault(cell, []).append(measure(target, *cell, args.seconds))
+        ok = True
+        for target in targets[1:]:
+            with urllib.request.urlopen(f"{target.url}/api/v1/messages?limit=1", timeout=30) as response:
+                stored = json.load(response)["total"]
+            if stored != target.acknowledged:
+                print(f"LOST: {target.name} acknowledged {target.acknowledged} messages but stored {stored}")
+                ok = False
+            else:
+                print(f"{target.name}: all {stored} acknowledged messages stored")
+        peaks = {t.name: t.peak_rss_mb() for t in targets}
+    finally:
+        for target in targets:
+            target.stop()
+    print()
+    print(f"{'target':8} {'conns':>5} {'size':>7} {'msg/s':>8} {'x sink':>7} {'p50 ms':>7} {'p99 ms':>7}"
+          f" {'cpu ms/msg':>10} {'peak MB':>8}")
+    for cell in cells:
+        sink = statistics.median(r["per_second"] for r in targets[0].results[cell])
+        for target in targets:
+            rows = target.results[cell]
+            rate = statistics.median(r["per_second"] for r in rows)
+            print(f"{target.name:8} {cell[0]:>5} {cell[1] // 1024:>5}KB {rate:>8.0f} {rate / sink:>7.2f}"
+                  f" {statistics.median(r['p50_ms'] for r in rows):>7.2f}"
+                  f" {statistics.median(r['p99_ms'] for r in rows):>7.2f}"
+                  f" {statistics.median(r['cpu_ms'] for r in rows):>10.3f} {peaks[target.name]:>8.0f}")
+    print(f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {args.rounds} round(s) of {args.seconds:g} s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
