@@ -55,6 +55,10 @@ class Settings:
     smtp_tls_cert: str | None = None
     smtp_tls_key: str | None = None
     ui_auth_file: str | None = None
+    api_cors: tuple[str, ...] = ()
+    smtp_max_recipients: int = 100
+    smtp_timeout: float = 300
+    smtp_max_connections: int = 500
     quiet: bool = False
 
     def __post_init__(self) -> None:
@@ -62,6 +66,12 @@ class Settings:
             raise ConfigError("--max must be 0 (no limit) or more")
         if self.max_message_size <= 0:
             raise ConfigError("--max-message-size must be more than 0")
+        if self.smtp_max_recipients < 1:
+            raise ConfigError("--smtp-max-recipients must be 1 or more")
+        if self.smtp_timeout <= 0:
+            raise ConfigError("--smtp-timeout must be more than 0 seconds")
+        if self.smtp_max_connections < 1:
+            raise ConfigError("--smtp-max-connections must be 1 or more")
         if bool(self.smtp_tls_cert) != bool(self.smtp_tls_key):
             raise ConfigError("--smtp-tls-cert and --smtp-tls-key go together: give both or neither")
         for name in ("smtp_auth_file", "smtp_tls_cert", "smtp_tls_key", "ui_auth_file"):
@@ -82,6 +92,10 @@ FLAGS: tuple[tuple[str, str | None, str | None, str], ...] = (
     ("--smtp-tls-cert", None, "FILE", "PEM certificate for STARTTLS (with --smtp-tls-key)"),
     ("--smtp-tls-key", None, "FILE", "PEM private key for STARTTLS (with --smtp-tls-cert)"),
     ("--ui-auth-file", "MAILCATCH_UI_AUTH_FILE", "FILE", "file of user:password lines: HTTP basic auth over the UI, API and websocket (default: none)"),
+    ("--api-cors", "MAILCATCH_API_CORS", "ORIGINS", "comma-separated origins (https://app.example.com, or a bare host name for any scheme and port) whose pages may call the API and open the websocket; * for any (default: none, same origin only)"),
+    ("--smtp-max-recipients", "MAILCATCH_SMTP_MAX_RECIPIENTS", "N", "recipients per message; more get 452 (default 100)"),
+    ("--smtp-timeout", "MAILCATCH_SMTP_TIMEOUT", "SECONDS", "close an idle SMTP connection with 421 after this long (default 300)"),
+    ("--smtp-max-connections", "MAILCATCH_SMTP_MAX_CONNECTIONS", "N", "SMTP connections at once; more get 421 (default 500)"),
     ("--quiet", None, None, "log only warnings and errors, not each message"),
 )
 
@@ -137,6 +151,14 @@ def from_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | No
     if "--max-message-size" in values:
         megabytes = _number("--max-message-size", values["--max-message-size"], float)
         kwargs["max_message_size"] = int(megabytes * 1024 * 1024)
+    if "--smtp-max-recipients" in values:
+        kwargs["smtp_max_recipients"] = int(_number("--smtp-max-recipients", values["--smtp-max-recipients"], int))
+    if "--smtp-timeout" in values:
+        kwargs["smtp_timeout"] = _number("--smtp-timeout", values["--smtp-timeout"], float)
+    if "--smtp-max-connections" in values:
+        kwargs["smtp_max_connections"] = int(_number("--smtp-max-connections", values["--smtp-max-connections"], int))
+    if "--api-cors" in values:
+        kwargs["api_cors"] = tuple(o.strip() for o in values["--api-cors"].split(",") if o.strip())
     for flag in ("--smtp-auth-file", "--smtp-tls-cert", "--smtp-tls-key", "--ui-auth-file"):
         if flag in values:
             kwargs[flag[2:].replace("-", "_")] = values[flag]

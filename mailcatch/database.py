@@ -206,6 +206,9 @@ class Database:
                 except Exception as error:
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
+                    if isinstance(error, sqlite3.Error):
+                        log.error("database write failed: %s", error)
+                        error = StoreError(f"the database could not save the change: {error}")
                     outcomes.append((False, error))
                 else:
                     conn.execute("RELEASE job")

@@ -53,11 +53,21 @@ class CatcherSMTP(SMTP):
         self.pending: list[asyncio.Future[Any]] = []
         self._outgoing = bytearray()
         self._flush_scheduled = False
+        self._refused = False
         if handler.credentials is not None:
             self._auth_required = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        handler: CatchHandler = self.event_handler
+        if self.info is None and handler.connections >= handler.max_connections:
+            self._refused = True
+            log.warning("SMTP connection from %s refused: already %d open (--smtp-max-connections)",
+                        _peer_text(transport.get_extra_info("peername")), handler.connections)
+            transport.write(b"421 4.7.0 Too many connections, try again later\r\n")
+            transport.close()
+            return
         if self.info is None:
+            handler.connections += 1
             self.info = SessionInfo(
                 id=secrets.token_hex(8),
                 peer=_peer_text(transport.get_extra_info("peername")),
@@ -72,9 +82,26 @@ class CatcherSMTP(SMTP):
         super().data_received(data)
 
     def connection_lost(self, error: Exception | None) -> None:
+        if self._refused:
+            return
         super().connection_lost(error)
         handler: CatchHandler = self.event_handler
+        handler.connections -= 1
         handler.session_closed(self)
+
+    def eof_received(self) -> bool | None:
+        if self._refused:
+            return False
+        return super().eof_received()
+
+    def _timeout_cb(self) -> None:
+        """Say why before closing an idle connection."""
+        if self.transport is not None and not self.transport.is_closing():
+            reply = b"421 4.4.2 Idle too long, closing the connection"
+            self.recorder.server_line(reply)
+            self._flush()
+            self.transport.write(reply + b"\r\n")
+        super()._timeout_cb()
 
     async def push(self, status: str | bytes) -> None:
         """Send a reply; 250 and 354 replies are held until the loop turns, so pipelined replies go out together."""
@@ -159,10 +186,22 @@ class CatcherSMTP(SMTP):
 class CatchHandler:
     """aiosmtpd handler: accepts every sender and recipient, stores each message, forwards nothing."""
 
-    def __init__(self, store: Store, credentials: dict[str, str] | None = None) -> None:
+    def __init__(self, store: Store, credentials: dict[str, str] | None = None, *,
+                 max_recipients: int = 100, max_connections: int = 500) -> None:
         self.store = store
         self.credentials = credentials
+        self.max_recipients = max_recipients
+        self.max_connections = max_connections
+        self.connections = 0
         self._tails: set[asyncio.Task[None]] = set()
+
+    async def handle_RCPT(self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        if len(envelope.rcpt_tos) >= self.max_recipients:
+            return f"452 4.5.3 Too many recipients: at most {self.max_recipients} per message"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_EHLO(self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope,
                           hostname: str, responses: list[str]) -> list[str]:
@@ -220,7 +259,7 @@ class CatchHandler:
         server.pending.append(adding)
         try:
             summary = await asyncio.shield(adding)
-        except StoreError as error:
+        except Exception as error:
             log.error("message from %s not stored, answered 451: %s", info.peer, error)
             return "451 4.3.0 Temporary failure: the message could not be stored, try again later"
         finally:
@@ -263,7 +302,8 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
 async def start_smtp(settings: Settings, store: Store) -> tuple[asyncio.Server, CatchHandler]:
     """Listen for SMTP on the running loop; returns the server and its handler."""
     credentials = read_credentials(settings.smtp_auth_file) if settings.smtp_auth_file else None
-    handler = CatchHandler(store, credentials)
+    handler = CatchHandler(store, credentials, max_recipients=settings.smtp_max_recipients,
+                           max_connections=settings.smtp_max_connections)
     context = tls_context(settings.smtp_tls_cert, settings.smtp_tls_key) if settings.smtp_tls_cert and settings.smtp_tls_key else None
     hostname = socket.gethostname() or "mailcatch"
     loop = asyncio.get_running_loop()
@@ -278,6 +318,7 @@ async def start_smtp(settings: Settings, store: Store) -> tuple[asyncio.Server, 
             tls_context=context,
             auth_require_tls=False,
             authenticator=handler.authenticate,
+            timeout=settings.smtp_timeout,
             loop=loop,
         )
 
