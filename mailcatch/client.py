@@ -32,6 +32,8 @@ class ApiError(MailcatchError):
 class MailTimeout(AssertionError):
     """`wait_for` gave up: its message lists the filters and every message that did arrive."""
 
+    __module__ = "mailcatch"  # failure reports name it as users import it: mailcatch.MailTimeout
+
 
 class Api:
     """Requests to one catcher's HTTP API, without proxies (a catcher is local or a CI service)."""

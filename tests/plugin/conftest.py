@@ -8,7 +8,7 @@ import smtplib
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -23,8 +23,6 @@ INNER_INI = """
 filterwarnings = error
 addopts = -p no:cacheprovider -p no:hypothesispytest -p no:benchmark -p no:anyio
 """
-
-Send = Callable[..., None]
 
 
 def pytest_configure(config: pytest.Config) -> None:

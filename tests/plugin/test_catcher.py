@@ -17,9 +17,14 @@ from mailcatch.client import ApiError, Mailbox, MailTimeout
 from tests.plugin.conftest import send_mail
 
 
-def test_catcher_is_exported_and_runs_only_inside_its_block() -> None:
-    assert mailcatch.Catcher is Catcher
-    assert "Catcher" in mailcatch.__all__
+def test_the_public_names_are_exported() -> None:
+    assert mailcatch.Catcher is Catcher and mailcatch.Mailbox is Mailbox and mailcatch.MailTimeout is MailTimeout
+    assert [name for name in mailcatch.__all__ if getattr(mailcatch, name, None) is None] == []
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        mailcatch.Nope
+
+
+def test_catcher_runs_only_inside_its_block() -> None:
     catcher = Catcher()
     with pytest.raises(RuntimeError, match="not running"):
         catcher.messages()
@@ -59,9 +64,9 @@ def test_message_fields(mail: Catcher) -> None:
     assert envelope.mail_from == "shop@example.com"
     assert envelope.rcpt_to == ["bob@example.com", "audit@example.com"]
     assert envelope.peer.startswith("127.0.0.1:") and envelope.tls is False and envelope.helo
-    commands = [line.text for line in message.transcript if line.direction == "C"]
-    assert commands[1:4] == ["mail FROM:<shop@example.com> size=" + str(len(message.raw)),
-                             "rcpt TO:<bob@example.com>", "rcpt TO:<audit@example.com>"]
+    commands = [line.text.lower() for line in message.transcript if line.direction == "C"]
+    assert commands[1:4] == [f"mail from:<shop@example.com> size={len(message.raw)}",
+                             "rcpt to:<bob@example.com>", "rcpt to:<audit@example.com>"]
     assert str(message.transcript[0]).startswith("S: 220 ")
     assert repr(message) == (f"<Message {message.id} from shop@example.com to bob@example.com, "
                              "carol@example.com, audit@example.com: 'Your order'>")

@@ -190,19 +190,19 @@ def test_a_timeout_explains_itself(inner: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines([
         "*_ test_invoice_is_mailed _*",
         ">       mailcatch.wait_for(to=\"carol@example.com\", subject=\"Invoice\", timeout=0.5)",
-        "E       mailcatch.client.MailTimeout: no message matching to='carol@example.com', subject='Invoice' "
+        "E       mailcatch.MailTimeout: no message matching to='carol@example.com', subject='Invoice' "
         "arrived within 0.5s",
         "E       2 messages arrived:",
         "E         from app@example.com to alice@example.com: 'Welcome'",
         "E         from app@example.com to bob@example.com: 'Password reset'",
         "*_ test_two_reminders _*",
-        "E       mailcatch.client.MailTimeout: only 1 of the 2 messages matching subject='Reminder' arrived "
+        "E       mailcatch.MailTimeout: only 1 of the 2 messages matching subject='Reminder' arrived "
         "within 0.2s",
         "E       2 messages arrived (> marks a match):",
         "E       > from app@example.com to alice@example.com: 'Reminder 1'",
         "E         from app@example.com to alice@example.com: 'Welcome'",
         "*_ test_nothing_sent _*",
-        "E       mailcatch.client.MailTimeout: no message arrived within 0.1s",
+        "E       mailcatch.MailTimeout: no message arrived within 0.1s",
         "E       the mailbox is empty: no message arrived at all",
         "*_ test_no_mail_to_bob _*",
         "E       AssertionError: expected no message matching to='bob@', but 1 message arrived:",
