@@ -26,9 +26,13 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
     (b"content-security-policy",
-     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-     b"connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; "
-     b"form-action 'none'; frame-ancestors 'none'"),
+     # The message HTML is shown in an <iframe sandbox srcdoc>, which inherits this policy:
+     # its inline styles, and the remote images, styles and fonts a reader chooses to load,
+     # must pass here. The UI narrows them again with a policy inside the srcdoc.
+     b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline' http: https:; "
+     b"img-src 'self' data: blob: http: https:; font-src 'self' data: http: https:; "
+     b"media-src 'self' data: http: https:; connect-src 'self'; frame-src 'self'; "
+     b"object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
 ]
 
 
