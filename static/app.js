@@ -1,0 +1,413 @@
+// mailcatch web UI: wires the list, the reader, live updates, search and the keyboard.
+import { api } from "./js/api.js";
+import { h, formatCount } from "./js/dom.js";
+import { MessageList } from "./js/list.js";
+import { Live } from "./js/live.js";
+import { Reader, TABS } from "./js/reader.js";
+
+const $ = (selector) => document.querySelector(selector);
+const listEl = $("#list");
+const searchForm = $("#search-form");
+const searchInput = $("#search");
+const searchClear = $("#search-clear");
+const layout = $("#layout");
+const conn = $("#conn");
+
+const mailbox = { total: 0, unread: 0 };
+let pendingNew = [];
+
+// Toasts ----------------------------------------------------------------------------
+function toast(text, kind = "info") {
+  const el = h("div", { class: `toast ${kind}`, text });
+  $("#toasts").append(el);
+  setTimeout(() => el.classList.add("is-leaving"), 4000);
+  setTimeout(() => el.remove(), 4400);
+}
+
+function failed(error, what) {
+  toast(what ? `${what}: ${error.message}` : error.message, "error");
+}
+
+// List and reader ---------------------------------------------------------------------
+const list = new MessageList(listEl, {
+  load: (query, start, limit, signal) => api.page(query, start, limit, signal),
+  onOpen: (msg) => openMessage(msg.ID),
+  onCounts: (response) => setCounts(response.total, response.unread),
+  onError: (error) => failed(error, list.query ? "Search failed" : "Couldn't load messages"),
+  onChange: () => updateChrome(),
+});
+
+const reader = new Reader($("#reader"), {
+  onDelete: (id) => deleteMessage(id),
+  onSetRead: (id, read) => setRead(id, read),
+  onClose: () => closeMessage(),
+  onError: (error) => failed(error, "Couldn't open the message"),
+});
+
+function setCounts(total, unread) {
+  if (typeof total === "number") mailbox.total = total;
+  if (typeof unread === "number") mailbox.unread = unread;
+  updateChrome();
+}
+
+function updateChrome() {
+  const unread = mailbox.unread;
+  document.title = unread > 0 ? `(${unread}) mailcatch` : "mailcatch";
+  $("#list-title").textContent = list.query ? "Search" : "Inbox";
+  const count = list.countText();
+  $("#list-count").textContent = !list.query && unread > 0 && count ? `${count} · ${formatCount(unread)} unread` : count;
+  const empty = $("#list-empty");
+  if (!empty.hidden) {
+    let title = "No mail yet";
+    let text = "Messages sent to mailcatch's SMTP server show up here the moment they arrive.";
+    if (list.error) {
+      title = list.query ? "Search failed" : "Couldn't load messages";
+      text = list.error.message;
+    } else if (list.query) {
+      title = "No matches";
+      text = `Nothing matches “${list.query}”.`;
+    }
+    if (empty.dataset.title !== title || empty.dataset.text !== text) {
+      empty.dataset.title = title;
+      empty.dataset.text = text;
+      empty.replaceChildren(h("p", { class: "empty-title", text: title }), h("p", { class: "muted", text }));
+    }
+  }
+  $("#delete-all").disabled = list.total === 0;
+  $("#mark-all-read").disabled = mailbox.unread === 0;
+}
+
+async function openMessage(id) {
+  if (!id) return;
+  list.setOpen(id);
+  list.update(id, { Read: true });
+  document.body.classList.add("is-reading");
+  writeHash();
+  await reader.open(id);
+  if (reader.openId !== id) return;
+  list.setOpen(id);
+}
+
+function closeMessage() {
+  reader.close();
+  list.setOpen(null);
+  document.body.classList.remove("is-reading");
+  writeHash();
+  listEl.focus();
+}
+
+async function deleteMessage(id) {
+  const index = list.ids.get(id);
+  const wasOpen = reader.openId === id;
+  list.remove([id]);
+  try {
+    await api.remove([id]);
+  } catch (error) {
+    failed(error, "Couldn't delete");
+    list.resync();
+    return;
+  }
+  if (wasOpen) {
+    const next = index !== undefined ? list.rows.get(Math.min(index, list.total - 1))?.msg : null;
+    if (next) openMessage(next.ID);
+    else closeMessage();
+  }
+}
+
+async function setRead(id, read) {
+  list.update(id, { Read: read });
+  if (reader.openId === id) reader.setRead(read);
+  try {
+    await api.setRead([id], read);
+  } catch (error) {
+    failed(error, "Couldn't change the read state");
+  }
+}
+
+// Search ------------------------------------------------------------------------------
+function runSearch(query) {
+  query = query.trim();
+  searchInput.value = query;
+  searchClear.hidden = !query;
+  if (query === list.query) return list.resync();
+  const shown = list.show(query);
+  writeHash();
+  return shown;
+}
+
+searchForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  runSearch(searchInput.value);
+});
+searchInput.addEventListener("input", () => {
+  searchClear.hidden = !searchInput.value && !list.query;
+});
+searchInput.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    event.preventDefault();
+    if (searchInput.value || list.query) runSearch("");
+    else listEl.focus();
+  } else if (event.key === "ArrowDown") {
+    event.preventDefault();
+    listEl.focus();
+    if (list.cursor < 0) list.setCursor(0);
+  }
+});
+searchClear.addEventListener("click", () => {
+  runSearch("");
+  searchInput.focus();
+});
+
+// Mailbox actions ---------------------------------------------------------------------
+function confirmDialog(title, text, ok) {
+  const dialog = $("#confirm");
+  $("#confirm-title").textContent = title;
+  $("#confirm-text").textContent = text;
+  $("#confirm-ok").textContent = ok;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+  });
+}
+
+$("#delete-all").addEventListener("click", async () => {
+  const query = list.query;
+  const n = formatCount(list.total);
+  const yes = query
+    ? await confirmDialog(`Delete ${n} matching message${list.total === 1 ? "" : "s"}?`, `Every message matching “${query}” is deleted. This can't be undone.`, "Delete matches")
+    : await confirmDialog("Delete all messages?", `All ${n} message${list.total === 1 ? "" : "s"} in the mailbox will be deleted. This can't be undone.`, "Delete all");
+  if (!yes) return;
+  try {
+    if (query) await api.removeSearch(query);
+    else await api.removeAll();
+  } catch (error) {
+    failed(error, "Couldn't delete");
+    return;
+  }
+  if (!query) {
+    list.clearAll();
+    setCounts(0, 0);
+  } else {
+    list.resync();
+  }
+  if (reader.openId) closeMessage();
+  toast(query ? "Matching messages deleted" : "All messages deleted");
+});
+
+$("#mark-all-read").addEventListener("click", async () => {
+  try {
+    await api.markAllRead();
+  } catch (error) {
+    failed(error, "Couldn't mark messages read");
+    return;
+  }
+  for (const row of list.rows.values()) row.msg = { ...row.msg, Read: true };
+  setCounts(undefined, 0);
+  list.schedule();
+});
+
+$("#help-btn").addEventListener("click", () => $("#help").showModal());
+
+// Live updates ------------------------------------------------------------------------
+const STATES = {
+  connecting: ["Connecting", "Connecting to the server…"],
+  live: ["Live", "Connected: new mail appears as it arrives"],
+  polling: ["Polling", "The live connection is blocked (a proxy?); checking for new mail every few seconds"],
+  offline: ["Offline", "The server can't be reached; retrying"],
+};
+
+const live = new Live({
+  onStatus: (state) => {
+    conn.dataset.state = state;
+    conn.querySelector(".conn-label").textContent = STATES[state][0];
+    conn.title = STATES[state][1];
+  },
+  onResync: () => {
+    api.page("", 0, 0).then((r) => setCounts(r.total, r.unread), () => {});
+    list.resync();
+    if (reader.openId) {
+      // The open message may have gone while we were away.
+      api.headers(reader.openId).catch((error) => {
+        if (error.status === 404) reader.showGone();
+      });
+    }
+  },
+  onEvent: (type, data) => handleEvent(type, data),
+});
+
+function handleEvent(type, data) {
+  switch (type) {
+    case "new":
+      if (!data || !data.ID) return;
+      pendingNew.push(data);
+      if (pendingNew.length === 1) requestAnimationFrame(flushNew);
+      break;
+    case "stats":
+      if (data) setCounts(data.Total, data.Unread);
+      break;
+    case "update":
+      if (!data || !data.ID) return;
+      {
+        const changes = {};
+        if (typeof data.Read === "boolean") changes.Read = data.Read;
+        if (Array.isArray(data.Tags)) changes.Tags = data.Tags;
+        list.update(data.ID, changes);
+        if (reader.openId === data.ID && "Read" in changes) reader.setRead(changes.Read);
+      }
+      break;
+    case "delete":
+      if (!data || !data.ID) return;
+      list.remove([data.ID]);
+      if (reader.openId === data.ID) reader.showGone();
+      break;
+    case "truncate":
+      list.clearAll();
+      setCounts(0, 0);
+      if (reader.openId) reader.showGone();
+      break;
+    case "prune":
+      list.scheduleResync(400);
+      break;
+    case "error":
+      toast(typeof data === "string" ? data : "The server reported an error", "error");
+      break;
+    default:
+      break;
+  }
+}
+
+function flushNew() {
+  const batch = pendingNew;
+  pendingNew = [];
+  list.insert(batch);
+  mailbox.total += batch.length;
+  mailbox.unread += batch.filter((m) => !m.Read).length;
+  updateChrome();
+}
+
+// Keyboard ----------------------------------------------------------------------------
+function typing(target) {
+  return target instanceof HTMLElement &&
+    (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+function onList(target) {
+  return target === listEl || target === document.body || target === document.documentElement || !target;
+}
+
+function pageRows() {
+  return Math.max(1, Math.floor(listEl.clientHeight / list.rowH) - 1);
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (document.querySelector("dialog[open]")) return;
+  const target = event.target;
+  if (typing(target)) return;
+  const key = event.key;
+  const inList = onList(target);
+  let handled = true;
+  if (key === "/") {
+    searchInput.focus();
+    searchInput.select();
+  } else if (key === "j" || (inList && key === "ArrowDown")) {
+    list.move(1);
+  } else if (key === "k" || (inList && key === "ArrowUp")) {
+    list.move(-1);
+  } else if (inList && key === "PageDown") {
+    list.move(pageRows());
+  } else if (inList && key === "PageUp") {
+    list.move(-pageRows());
+  } else if (inList && key === "Home") {
+    list.setCursor(0);
+  } else if (inList && key === "End") {
+    list.setCursor(list.total - 1);
+  } else if ((inList && key === "Enter") || key === "o") {
+    const msg = list.current();
+    if (msg) openMessage(msg.ID);
+  } else if (key === "Delete" || key === "#") {
+    const id = inList ? list.current()?.ID : reader.openId || list.current()?.ID;
+    if (id) deleteMessage(id);
+  } else if (key === "u") {
+    const id = inList ? list.current()?.ID : reader.openId;
+    const msg = id ? list.rows.get(list.ids.get(id))?.msg : null;
+    if (id) setRead(id, msg ? !msg.Read : false);
+  } else if (/^[1-6]$/.test(key) && reader.openId) {
+    reader.selectTab(TABS[Number(key) - 1][0]);
+  } else if (key === "?") {
+    $("#help").showModal();
+  } else if (key === "Escape") {
+    if (document.body.classList.contains("is-reading") || reader.openId) closeMessage();
+    else if (list.query) runSearch("");
+    else handled = false;
+  } else {
+    handled = false;
+  }
+  if (handled) {
+    event.preventDefault();
+    if (/^(j|k|Arrow|Page|Home|End)/.test(key)) {
+      listEl.classList.add("is-keyboard");
+      if (target === document.body) listEl.focus({ preventScroll: true });
+    }
+  }
+});
+listEl.addEventListener("pointerdown", () => listEl.classList.remove("is-keyboard"));
+
+// Resizable split ---------------------------------------------------------------------
+const splitter = $("#splitter");
+function setListWidth(px) {
+  const clamped = Math.max(280, Math.min(px, window.innerWidth - 360));
+  layout.style.setProperty("--list-w", `${clamped}px`);
+  localStorage.setItem("mailcatch.listWidth", String(clamped));
+  splitter.setAttribute("aria-valuenow", String(Math.round(clamped)));
+}
+const savedWidth = Number(localStorage.getItem("mailcatch.listWidth"));
+if (savedWidth) layout.style.setProperty("--list-w", `${savedWidth}px`);
+splitter.addEventListener("pointerdown", (event) => {
+  splitter.setPointerCapture(event.pointerId);
+  const move = (e) => setListWidth(e.clientX - layout.getBoundingClientRect().left);
+  const up = () => {
+    splitter.removeEventListener("pointermove", move);
+    splitter.removeEventListener("pointerup", up);
+  };
+  splitter.addEventListener("pointermove", move);
+  splitter.addEventListener("pointerup", up);
+});
+splitter.addEventListener("keydown", (event) => {
+  const width = $(".list-pane").getBoundingClientRect().width;
+  if (event.key === "ArrowLeft") setListWidth(width - 32);
+  else if (event.key === "ArrowRight") setListWidth(width + 32);
+  else return;
+  event.preventDefault();
+  event.stopPropagation();
+});
+
+// Location: #q=<search>&m=<message ID> survives a reload ----------------------------------
+function writeHash() {
+  const params = new URLSearchParams();
+  if (list.query) params.set("q", list.query);
+  if (reader.openId || list.openId) params.set("m", list.openId || reader.openId);
+  const hash = params.toString();
+  history.replaceState(null, "", hash ? `#${hash}` : location.pathname + location.search);
+}
+
+function readHash() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  return { query: params.get("q") || "", id: params.get("m") || "" };
+}
+
+// Start ---------------------------------------------------------------------------------
+async function start() {
+  const { query, id } = readHash();
+  searchInput.value = query;
+  searchClear.hidden = !query;
+  const first = list.show(query);
+  if (id) openMessage(id);
+  await first;
+  live.start();
+  setInterval(() => list.schedule(), 30_000); // relative times
+  document.documentElement.dataset.ready = "true";
+}
+
+start();
