@@ -277,3 +277,19 @@ def test_bad_options_are_usage_errors(inner: pytest.Pytester, args: list[str], e
     result.stderr.fnmatch_lines([f"ERROR: {error}"])
 
 
+
+
+def python_blocks(path: Path) -> list[str]:
+    """The ```python blocks of a Markdown file, in order."""
+    text = path.read_text(encoding="utf-8")
+    return [block.split("```", 1)[0] for block in text.split("```python\n")[1:]]
+
+
+def test_the_docs_first_example_and_unittest_recipe_pass(inner: pytest.Pytester) -> None:
+    blocks = python_blocks(Path(__file__).parents[2] / "docs" / "pytest.md")
+    first = blocks[0]
+    unittest_recipe = next(block for block in blocks if "class SignupTest(unittest.TestCase)" in block)
+    inner.makepyfile(test_docs=first + "\n\n" + unittest_recipe)
+    result = inner.runpytest_inprocess("-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_welcome_mail PASSED*", "*SignupTest::test_welcome PASSED*"])
