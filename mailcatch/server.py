@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import socket
 from collections.abc import Iterator
@@ -26,6 +27,13 @@ class _QuietUvicorn(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _bound_address(sock: socket.socket) -> HostPort:
@@ -87,6 +95,9 @@ class Server:
         except BaseException:
             await self.stop()
             raise
+        if not settings.ui_auth_file and not _is_loopback(self.http_address.host):
+            log.warning("warning: the web UI and API on %s can be reached from other machines and show every "
+                        "captured message to anyone; protect them with --ui-auth-file", self.http_address)
         where = f"in {settings.database}" if settings.database else "in memory"
         kept = f"newest {settings.max_messages} kept" if settings.max_messages else "no limit"
         log.warning("mailcatch %s: SMTP on %s, web UI and API on %s (messages %s, %s)",

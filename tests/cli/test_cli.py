@@ -215,3 +215,11 @@ def test_a_taken_port_is_reported(processes: list[Process]) -> None:
                              "--listen", "127.0.0.1:0"], capture_output=True, text=True, timeout=20)
     assert result.returncode == 2
     assert "can't listen" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_listening_beyond_loopback_without_ui_auth_warns(processes: list[Process]) -> None:
+    process = Process("--smtp", "127.0.0.1:0", "--listen", "0.0.0.0:0")
+    processes.append(process)
+    line = process.wait_for_line(r"can be reached from other machines")
+    assert "--ui-auth-file" in line.string
+    process.started()
