@@ -96,8 +96,7 @@ class Filters:
             raise TypeError(f"query must be a string, not {type(self.query).__name__}")
 
     def __str__(self) -> str:
-        given = [f"{name}={value!r}" for name, value in self._items()]
-        return ", ".join(given)
+        return ", ".join(f"{name}={value!r}" for name, value in self._items())
 
     def _items(self) -> Iterator[tuple[str, Filter]]:
         for name in ("to", "from_", "subject", "query"):
@@ -170,12 +169,15 @@ class Mailbox:
     def _summaries(self, query: str | None) -> list[dict[str, Any]]:
         """Every summary in the mailbox (or matching a search), newest first."""
         path, params = ("/api/v1/search", {"query": query}) if query is not None else ("/api/v1/messages", {})
-        found: list[dict[str, Any]] = []
+        found: dict[str, dict[str, Any]] = {}
+        start = 0
         while True:
-            page = self.api.get_json(path, {**params, "start": len(found), "limit": PAGE})["messages"]
-            found += page
+            page = self.api.get_json(path, {**params, "start": start, "limit": PAGE})["messages"]
+            for summary in page:  # mail arriving between pages shifts older messages onto the next page
+                found.setdefault(summary["ID"], summary)
+            start += len(page)
             if len(page) < PAGE:
-                return found
+                return list(found.values())
 
     def _matching(self, filters: Filters) -> list[Message]:
         api = self.api

@@ -163,6 +163,22 @@ def test_listing_pages_through_a_full_mailbox(mail: Catcher, monkeypatch: pytest
     assert [m.subject for m in mail.messages()] == [f"Message {number}" for number in range(5)]
 
 
+def test_mail_arriving_while_paging_is_listed_once(mail: Catcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(client, "PAGE", 2)
+    for number in range(3):
+        send_mail(mail, subject=f"Message {number}")
+    first_page = mail.api.get_json
+
+    def get_json_then_send(path: str, params: dict[str, str | int] | None = None) -> object:
+        monkeypatch.setattr(mail.api, "get_json", first_page)
+        page = first_page(path, params)
+        send_mail(mail, subject="Late")
+        return page
+
+    monkeypatch.setattr(mail.api, "get_json", get_json_then_send)
+    assert [m.subject for m in mail.messages()] == ["Message 0", "Message 1", "Message 2"]
+
+
 def test_a_long_timeout_report_shows_the_newest_messages(mail: Catcher, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(client, "REPORT_LINES", 2)
     for number in range(4):
