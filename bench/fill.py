@@ -1,0 +1,184 @@
+"""Fill a database with realistic messages, then measure the API, start-up and memory at that size.
+
+    python bench/fill.py --messages 100000            # fill /tmp/mailcatch-fill-100000.db and measure
+    python bench/fill.py --messages 1000000 --database big.db
+    python bench/fill.py --messages 200 --quick       # smoke run
+
+Messages are stored through mailcatch's own store (parsed, indexed, with envelope and
+transcript, as if they came over SMTP), which is much faster than sending them.
+Measured against a `mailcatch --database` process: the first page of
+GET /api/v1/messages, a plain-word search, a from: search, GET /api/v1/message/{ID},
+the time from start to a ready API, and the process's resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from mailcatch.events import EventBus
+from mailcatch.models import Envelope, SessionInfo, Transaction, TranscriptLine
+from mailcatch.store import Store
+
+WORDS = ("account invoice order shipped password reset welcome team report weekly summary payment receipt "
+         "project update meeting schedule review approved declined reminder subscription renewal trial "
+         "download export ready verify email address confirm security alert login device new comment reply "
+         "mention task assigned completed overdue backup failed succeeded deploy release notes customer "
+         "support ticket opened closed feedback survey newsletter offer discount coupon cart abandoned").split()
+NAMES = ("Ada Lovelace", "Alan Turing", "Grace Hopper", "Ken Thompson", "Barbara Liskov", "Linus Torvalds",
+         "Margaret Hamilton", "Dennis Ritchie", "Radia Perlman", "Guido van Rossum", "Frances Allen")
+DOMAINS = ("example.com", "shop.example", "mail.example.org", "corp.example.net", "app.example.io")
+STARTUP = re.compile(r"SMTP on \S+, web UI and API on (http://\S+) ")
+
+
+def _address(rng: random.Random) -> tuple[str, str]:
+    name = rng.choice(NAMES)
+    return name, f"{name.split()[0].lower()}.{rng.randint(1, 500)}@{rng.choice(DOMAINS)}"
+
+
+def _sentence(rng: random.Random, words: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
+
+
+def make_message(rng: random.Random, number: int) -> tuple[bytes, str, list[str]]:
+    """A message the shape apps send: plain, text+HTML, sometimes an attachment and tags."""
+    from_name, from_address = _address(rng)
+    recipients = [_address(rng) for _ in range(rng.choice((1, 1, 1, 2, 3)))]
+    head = [f"From: {from_name} <{from_address}>", "To: " + ", ".join(f"{n} <{a}>" for n, a in recipients),
+            f"Subject: {_sentence(rng, rng.randint(3, 8))[:-1]} #{number}",
+            f"Message-ID: <{number}.{rng.getrandbits(48):x}@{rng.choice(DOMAINS)}>",
+            "Date: Sat, 28 Nov 2026 10:00:00 +0000", "MIME-Version: 1.0"]
+    if rng.random() < 0.1:
+        head.append("X-Tags: " + rng.choice(("billing", "signup", "alerts", "billing, urgent")))
+    paragraphs = [_sentence(rng, rng.randint(8, 40)) for _ in range(rng.randint(2, 12))]
+    text = "Content-Type: text/plain; charset=utf-8\r\n\r\n" + "\r\n\r\n".join(paragraphs)
+    body = text
+    if rng.random() < 0.6:
+        html = "Content-Type: text/html; charset=utf-8\r\n\r\n" + "".join(f"<p>{p}</p>\r\n" for p in paragraphs)
+        body = f'Content-Type: multipart/alternative; boundary="alt{number}"\r\n\r\n' \
+               f"--alt{number}\r\n{text}\r\n--alt{number}\r\n{html}\r\n--alt{number}--"
+    if rng.random() < 0.1:
+        blob = base64.encodebytes(rng.randbytes(rng.randint(200, 4000))).decode().replace("\n", "\r\n")
+        attachment = (f'Content-Type: application/pdf\r\nContent-Disposition: attachment; '
+                      f'filename="document-{number}.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n{blob}')
+        body = f'Content-Type: multipart/mixed; boundary="mix{number}"\r\n\r\n' \
+               f"--mix{number}\r\n{body}\r\n--mix{number}\r\n{attachment}\r\n--mix{number}--"
+    raw = "\r\n".join(head) + "\r\n" + body + "\r\n"
+    return raw.encode(), from_address, [a for _, a in recipients]
+
+
+async def fill(path: str, count: int, seed: int) -> None:
+    store = Store(path, EventBus(), max_messages=0)
+    store.open()
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    batch: list[asyncio.Future[object]] = []
+    for number in range(count):
+        raw, sender, recipients = make_message(rng, number)
+        now = time.time()
+        session = SessionInfo(f"fill{number}", "127.0.0.1:40000", now, "app.example", False, "")
+        lines = [TranscriptLine(now, "S", "220 mailcatch"), TranscriptLine(now, "C", "EHLO app.example"),
+                 TranscriptLine(now, "C", f"MAIL FROM:<{sender}>"), TranscriptLine(now, "S", "250 OK"),
+                 TranscriptLine(now, "C", f"<{len(raw)} bytes of message data>")]
+        envelope = Envelope(sender, [], recipients, session.peer, "app.example", "", False, now)
+        batch.append(asyncio.ensure_future(store.add(raw, envelope, Transaction(session, 2, 6, lines, 0))))
+        if len(batch) >= 500:
+            await asyncio.gather(*batch)
+            batch.clear()
+            done = number + 1
+            if done % 20000 == 0:
+                print(f"  {done} messages, {done / (time.perf_counter() - started):.0f}/s", flush=True)
+    await asyncio.gather(*batch)
+    await store.close()
+    print(f"filled {count} messages in {time.perf_counter() - started:.1f} s")
+
+
+def _timed(url: str, repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        with urllib.request.urlopen(url, timeout=60) as response:
+            response.read()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def measure(path: str, repeat: int) -> None:
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "mailcatch", "--quiet", "--smtp", "127.0.0.1:0",
+                                "--listen", "127.0.0.1:0", "--max", "0", "--database", path],
+                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stderr is not None
+        url = ""
+        for line in process.stderr:
+            found = STARTUP.search(line)
+            if found:
+                url = found[1]
+                break
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=5):
+                    break
+            except OSError:
+                time.sleep(0.005)
+        startup = (time.perf_counter() - started) * 1000
+        with urllib.request.urlopen(f"{url}/api/v1/messages?limit=50", timeout=60) as response:
+            listing = json.load(response)
+        some_id = listing["messages"][len(listing["messages"]) // 2]["ID"]
+        sender = listing["messages"][0]["From"]["Address"]
+        rows = [
+            ("start-up to a ready API", [startup]),
+            ("GET /api/v1/messages (first page)", _timed(f"{url}/api/v1/messages?limit=50", repeat)),
+            ("search: plain word", _timed(f"{url}/api/v1/search?query=invoice&limit=50", repeat)),
+            ("search: from:", _timed(f"{url}/api/v1/search?" + urllib.parse.urlencode(
+                {"query": f"from:{sender}", "limit": 50}), repeat)),
+            ("GET /api/v1/message/{ID}", _timed(f"{url}/api/v1/message/{some_id}", repeat)),
+        ]
+        print(f"\n{listing['total']} messages in {path} ({Path(path).stat().st_size / 1e6:.0f} MB)")
+        print(f"{'what':40} {'p50 ms':>8} {'p95 ms':>8}")
+        for name, times in rows:
+            times.sort()
+            print(f"{name:40} {statistics.median(times):>8.2f} {times[int(len(times) * 0.95) - 1 if len(times) > 1 else 0]:>8.2f}")
+        print(f"{'resident memory (RSS)':40} {_rss_mb(process.pid):>8.0f} MB")
+    finally:
+        process.terminate()
+        process.wait(30)
+        if process.stderr:
+            process.stderr.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--database", help="file to fill (default /tmp/mailcatch-fill-N.db); kept if it exists")
+    parser.add_argument("--repeat", type=int, default=50, help="requests per measurement")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="few requests, for a smoke run")
+    args = parser.parse_args()
+    path = args.database or f"/tmp/mailcatch-fill-{args.messages}.db"
+    if not Path(path).exists():
+        asyncio.run(fill(path, args.messages, args.seed))
+    measure(path, 3 if args.quick else args.repeat)
+
+
+if __name__ == "__main__":
+    main()
