@@ -244,7 +244,12 @@ function handleEvent(type, data) {
       if (pendingNew.length === 1) requestAnimationFrame(flushNew);
       break;
     case "stats":
-      if (data) setCounts(data.Total, data.Unread);
+      if (!data) return;
+      setCounts(data.Total, data.Unread);
+      // A count that disagrees with the list means an event was missed: fetch again.
+      if (!list.query && list.loaded && !pendingNew.length && typeof data.Total === "number" && data.Total !== list.total) {
+        list.scheduleResync(300);
+      }
       break;
     case "update":
       if (!data || !data.ID) return;

@@ -226,14 +226,18 @@ export class MessageList {
     const items = response.messages || [];
     const matched = response.messages_count ?? response.total ?? items.length;
     const settled = request.inserts === this.inserts && request.removals === this.removals;
-    let shift = this.inserts - request.inserts;
-    // Where rows we already hold reappear, trust their positions over counting.
-    const votes = new Map();
-    items.forEach((msg, i) => {
-      const index = this.ids.get(msg.ID);
-      if (index !== undefined) votes.set(index - start - i, (votes.get(index - start - i) || 0) + 1);
-    });
-    if (votes.size) shift = [...votes].sort((a, b) => b[1] - a[1])[0][0];
+    // A page asked for and answered with no live change in between is the truth. One that
+    // crossed live changes is placed where the rows we already hold say it belongs.
+    let shift = 0;
+    if (!settled) {
+      shift = this.inserts - request.inserts;
+      const votes = new Map();
+      items.forEach((msg, i) => {
+        const index = this.ids.get(msg.ID);
+        if (index !== undefined) votes.set(index - start - i, (votes.get(index - start - i) || 0) + 1);
+      });
+      if (votes.size) shift = [...votes].sort((a, b) => b[1] - a[1])[0][0];
+    }
     if (settled) {
       this.total = matched;
       // Rows past the end are gone (pruned or deleted elsewhere).

@@ -57,7 +57,7 @@ export function buildSrcdoc(html, { origin, partUrl, parts = [], allowRemote = f
   add(meta({ name: "referrer", content: "no-referrer" }));
   add(meta({ "http-equiv": "x-dns-prefetch-control", content: "off" }));
   const base = doc.createElement("style");
-  base.textContent = "html{color-scheme:light;background:#fff;color:#111}";
+  base.textContent = "html{color-scheme:light}"; // the frame itself is white; the message paints the rest
   add(base);
   for (const href of state.sheets) {
     const sheet = doc.createElement("link");

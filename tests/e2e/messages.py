@@ -147,7 +147,7 @@ def hostile(tracker: str) -> EmailMessage:
         maintype="image", subtype="svg+xml",
         filename='<img src=x onerror="alert(21)">.svg')
     message.add_attachment(b"<script>alert(22)</script>", maintype="text", subtype="html",
-                           filename='"><script>alert(23)</script>.html')
+                           filename='"><svg onload=alert(23)>.html')
     return message
 
 

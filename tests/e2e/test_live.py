@@ -1,0 +1,106 @@
+"""Staying in sync: polling when the websocket is blocked, re-sync after a restart, big mailboxes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import WebSocketRoute, expect
+
+from mailcatch.config import HostPort
+from mailcatch.thread import ServerThread
+from tests.e2e import messages
+from tests.e2e.conftest import UI
+
+
+def test_polling_takes_over_when_a_proxy_blocks_the_websocket(open_ui: Callable[..., UI]) -> None:
+    ui = open_ui(goto=False)
+
+    def refuse(ws: WebSocketRoute) -> None:
+        ws.close(code=1008, reason="blocked by proxy")
+
+    ui.page.route_web_socket("**/api/events", refuse)
+    ui.send(messages.plain("Before the page"))
+    ui.goto()
+    expect(ui.rows).to_have_count(1)
+    expect(ui.page.locator("#conn")).to_have_attribute("data-state", "polling")
+    expect(ui.page.locator("#conn")).to_have_text("Polling")
+    ui.shot("polling")
+    ui.send(messages.plain("Found by polling"))
+    expect(ui.rows.first).to_contain_text("Found by polling", timeout=8000)
+    expect(ui.page).to_have_title("(2) mailcatch")
+
+
+def test_the_list_resyncs_after_the_server_restarts(open_ui: Callable[..., UI],
+                                                    start_catcher: Callable[..., ServerThread],
+                                                    tmp_path: Path) -> None:
+    database = str(tmp_path / "mail.db")
+    first = start_catcher(database=database)
+    smtp = HostPort(first.smtp_host, first.smtp_port)
+    listen = HostPort("127.0.0.1", int(first.url.rsplit(":", 1)[1]))
+    ui = open_ui(on=first)
+    ui.send(messages.plain("Kept across the restart"))
+    expect(ui.rows).to_have_count(1)
+    expect(ui.page.locator("#conn")).to_have_attribute("data-state", "live")
+
+    first.stop()
+    expect(ui.page.locator("#conn")).to_have_attribute("data-state", "offline")
+    ui.shot("offline")
+
+    second = start_catcher(database=database, smtp=smtp, listen=listen)
+    ui.catcher = second
+    # Sent before the page reconnects: only a re-sync can show it.
+    ui.send(messages.plain("Sent while the page was away"))
+    expect(ui.page.locator("#conn")).to_have_attribute("data-state", "live", timeout=15_000)
+    expect(ui.rows).to_have_count(2)
+    expect(ui.rows.first).to_contain_text("Sent while the page was away")
+    expect(ui.rows.nth(1)).to_contain_text("Kept across the restart")
+    expect(ui.page).to_have_title("(2) mailcatch")
+    # And live again afterwards.
+    ui.send(messages.plain("After the reconnect"))
+    expect(ui.rows.first).to_contain_text("After the reconnect")
+
+
+def test_a_big_mailbox_renders_only_the_rows_in_view(open_ui: Callable[..., UI]) -> None:
+    ui = open_ui(goto=False)
+    total = 1200
+    batch = [messages.plain(f"Bulk message {n:04d}", to=f"user{n}@example.com") for n in range(total)]
+    started = time.monotonic()
+    messages.send_many(ui.catcher.smtp_host, ui.catcher.smtp_port, batch)
+    sent_in = time.monotonic() - started
+    with ui.api() as api:
+        deadline = time.monotonic() + 20
+        while api.get("/api/v1/messages?limit=0").json()["total"] < total and time.monotonic() < deadline:
+            time.sleep(0.05)
+    list_requests: list[str] = []
+    ui.page.on("request", lambda request: list_requests.append(request.url) if "/api/v1/messages?" in request.url else None)
+    ui.goto()
+    page = ui.page
+    expect(page.locator("#list-count")).to_contain_text(f"{total:,} messages")
+    expect(ui.rows.first).to_contain_text(f"Bulk message {total - 1:04d}")
+    rendered = page.locator("#list .row").count()
+    assert 10 <= rendered <= 60, rendered
+
+    page.locator("#list").focus()
+    page.keyboard.press("End")
+    expect(page.locator("#list .row[aria-selected=true] .row-subject")).to_have_text("Bulk message 0000")
+    assert page.locator("#list .row").count() <= 60
+    page.keyboard.press("PageUp")
+    page.keyboard.press("Enter")
+    expect(page.locator("#reader-subject")).to_contain_text("Bulk message 00")
+    ui.shot("big-mailbox")
+
+    # Scroll to the middle: only that page is asked for, and never the whole list.
+    page.locator("#list").evaluate("el => { el.scrollTop = el.scrollHeight / 2; }")
+    expect(page.locator("#list .row[data-id]").first).to_contain_text("Bulk message 0")
+    for url in list_requests:
+        limit = int(url.split("limit=")[1].split("&")[0])
+        assert limit <= 100, url
+    assert page.locator("#list .row").count() <= 60
+    _ = sent_in  # (the send time is the catcher's, not the UI's)
+
+
+def _unused(*_: Any) -> None:
+    pass
