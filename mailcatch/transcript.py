@@ -145,19 +145,16 @@ class TranscriptRecorder:
         """Count message bytes; return what follows the end of DATA, if it came."""
         window = self._data_tail + data
         end = window.find(DATA_END)
+        used = len(data) if end < 0 else end + len(DATA_END) - len(self._data_tail)
+        self._data_bytes += used
+        self._data_lines += data.count(b"\n", 0, used)
         if end < 0:
-            self._data_bytes += len(data)
-            self._data_lines += data.count(b"\n")
             self._data_tail = window[-4:]
             return b""
-        used = end + len(DATA_END) - len(self._data_tail)
-        content = data[: max(used - 3, 0)]
-        self._data_bytes += len(content)
-        self._data_lines += content.count(b"\n")
         self._in_data = False
         self.last_data_line = len(self.lines)
-        lines = "line" if self._data_lines == 1 else "lines"
-        self._add("C", f"<{self._data_bytes} bytes, {self._data_lines} {lines} of message data>")
+        size, lines = self._data_bytes - 3, self._data_lines - 1  # without the closing ".\r\n"
+        self._add("C", f"<{size} bytes, {lines} {'line' if lines == 1 else 'lines'} of message data>")
         return data[used:]
 
     def end_transaction(self) -> None:

@@ -1,0 +1,101 @@
+"""Property-based tests of SMTP line handling: DATA round trips exactly, junk never hurts, transcripts are chunk-proof."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mailcatch.thread import ServerThread
+from mailcatch.transcript import TranscriptRecorder
+from tests.conftest import make_settings
+from tests.smtp.test_smtp import RawClient, _stuff
+
+PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def shared_catcher() -> Iterator[ServerThread]:
+    with ServerThread(make_settings(max_messages=0)) as catcher:
+        yield catcher
+
+
+lines = st.lists(st.binary(max_size=120).filter(lambda b: b"\r\n" not in b), min_size=0, max_size=40)
+
+
+@PROPERTY_SETTINGS
+@given(lines=lines)
+def test_any_message_data_round_trips_exactly(shared_catcher: ServerThread, lines: list[bytes]) -> None:
+    message = b"".join(line + b"\r\n" for line in lines)
+    client = RawClient(shared_catcher.smtp_host, shared_catcher.smtp_port)
+    try:
+        client.command("EHLO prop.test")
+        client.command("MAIL FROM:<a@example.com>")
+        client.command("RCPT TO:<b@example.com>")
+        assert client.command("DATA")[0].startswith(b"354")
+        reply = client.command(_stuff(message) + b".")[0].decode()
+    finally:
+        client.close()
+    assert reply.startswith("250 "), reply
+    message_id = reply.rsplit(" ", 1)[1]
+    with httpx.Client(base_url=shared_catcher.url) as api:
+        assert api.get(f"/api/v1/message/{message_id}/raw").content == message
+        assert api.get(f"/api/v1/message/{message_id}").status_code == 200
+        assert api.get(f"/api/v1/message/{message_id}/headers").status_code == 200
+
+
+@PROPERTY_SETTINGS
+@given(junk=st.lists(st.binary(min_size=1, max_size=300).filter(lambda b: b"\r\n" not in b and b"\n" not in b),
+                     min_size=1, max_size=10))
+def test_junk_commands_get_replies_and_the_server_carries_on(shared_catcher: ServerThread, junk: list[bytes]) -> None:
+    client = RawClient(shared_catcher.smtp_host, shared_catcher.smtp_port)
+    try:
+        for line in junk:
+            if line.split(b" ", 1)[0].upper() in (b"QUIT", b"DATA", b"STARTTLS", b"AUTH"):
+                continue
+            try:
+                reply = client.command(line)
+            except (ConnectionError, socket.timeout):
+                break  # too many unrecognised commands: the server may hang up, politely
+            assert reply[-1][:1] in (b"2", b"4", b"5") and reply[-1][3:4] == b" ", reply
+    finally:
+        client.close()
+    healthy = RawClient(shared_catcher.smtp_host, shared_catcher.smtp_port)
+    try:
+        assert healthy.command("EHLO prop.test")[-1].startswith(b"250")
+    finally:
+        healthy.close()
+
+
+COMMANDS = (b"EHLO client.test\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nMAIL FROM:<a@example.com>\r\n"
+            b"RCPT TO:<b@example.com>\r\nDATA\r\n")
+CONTENT = b"Subject: x\r\n\r\nline one\r\n..dotted\r\n"
+AFTER_354 = CONTENT + b".\r\nQUIT\r\n"
+
+
+def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({cut % (len(data) + 1) for cut in cuts})
+    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)])]
+
+
+@given(before=st.lists(st.integers(min_value=0), max_size=8), after=st.lists(st.integers(min_value=0), max_size=8))
+def test_transcript_does_not_depend_on_how_bytes_arrive(before: list[int], after: list[int]) -> None:
+    def record(first: list[bytes], second: list[bytes]) -> list[tuple[str, str]]:
+        recorder = TranscriptRecorder()
+        for chunk in first:
+            recorder.client_bytes(chunk)
+        recorder.server_line(b"354 go ahead")  # a client sends message data only after this
+        for chunk in second:
+            recorder.client_bytes(chunk)
+        return [(line.dir, line.text) for line in recorder.lines]
+
+    whole = record([COMMANDS], [AFTER_354])
+    assert record(_chunks(COMMANDS, before), _chunks(AFTER_354, after)) == whole
+    texts = [text for _, text in whole]
+    assert 'AUTH PLAIN <username "alice", password hidden>' in texts
+    assert f"<{len(CONTENT)} bytes, 4 lines of message data>" in texts
+    assert texts[-1] == "QUIT" and "Subject: x" not in texts
