@@ -24,12 +24,19 @@ def shared_catcher() -> Iterator[ServerThread]:
         yield catcher
 
 
+@pytest.fixture(scope="module")
+def shared_api(shared_catcher: ServerThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=shared_catcher.url) as client:
+        yield client
+
+
 lines = st.lists(st.binary(max_size=120).filter(lambda b: b"\r\n" not in b), min_size=0, max_size=40)
 
 
 @PROPERTY_SETTINGS
 @given(lines=lines)
-def test_any_message_data_round_trips_exactly(shared_catcher: ServerThread, lines: list[bytes]) -> None:
+def test_any_message_data_round_trips_exactly(shared_catcher: ServerThread, shared_api: httpx.Client,
+                                              lines: list[bytes]) -> None:
     message = b"".join(line + b"\r\n" for line in lines)
     client = RawClient(shared_catcher.smtp_host, shared_catcher.smtp_port)
     try:
@@ -42,10 +49,9 @@ def test_any_message_data_round_trips_exactly(shared_catcher: ServerThread, line
         client.close()
     assert reply.startswith("250 "), reply
     message_id = reply.rsplit(" ", 1)[1]
-    with httpx.Client(base_url=shared_catcher.url) as api:
-        assert api.get(f"/api/v1/message/{message_id}/raw").content == message
-        assert api.get(f"/api/v1/message/{message_id}").status_code == 200
-        assert api.get(f"/api/v1/message/{message_id}/headers").status_code == 200
+    assert shared_api.get(f"/api/v1/message/{message_id}/raw").content == message
+    assert shared_api.get(f"/api/v1/message/{message_id}").status_code == 200
+    assert shared_api.get(f"/api/v1/message/{message_id}/headers").status_code == 200
 
 
 @PROPERTY_SETTINGS
