@@ -46,7 +46,7 @@ def catcher(start_catcher: Callable[..., ServerThread]) -> ServerThread:
 @pytest.fixture
 def api(catcher: ServerThread) -> Iterator[httpx.Client]:
     """An HTTP client for the catcher's API."""
-    with httpx.Client(base_url=catcher.url, timeout=10) as client:
+    with httpx.Client(verify=False, base_url=catcher.url, timeout=10) as client:
         yield client
 
 

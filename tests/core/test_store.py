@@ -23,7 +23,7 @@ def test_messages_are_stored_in_either_mode(start_catcher, tmp_path: Path, mode:
     database = str(tmp_path / "mail.db") if mode == "file" else None
     catcher = start_catcher(database=database)
     _send(catcher, 3)
-    with httpx.Client(base_url=catcher.url) as api:
+    with httpx.Client(verify=False, base_url=catcher.url) as api:
         listing = wait_for_count(api, 3)
         assert [m["Subject"] for m in listing["messages"]] == ["m2", "m1", "m0"]
     if database:
@@ -35,13 +35,13 @@ def test_a_file_database_survives_a_restart(start_catcher, tmp_path: Path) -> No
     database = str(tmp_path / "mail.db")
     first = start_catcher(database=database)
     _send(first, 2)
-    with httpx.Client(base_url=first.url) as api:
+    with httpx.Client(verify=False, base_url=first.url) as api:
         wait_for_count(api, 2)
         old_id = api.get("/api/v1/messages").json()["messages"][0]["ID"]
         api.get(f"/api/v1/message/{old_id}")  # marks it read
     first.stop()
     second = start_catcher(database=database)
-    with httpx.Client(base_url=second.url) as api:
+    with httpx.Client(verify=False, base_url=second.url) as api:
         listing = api.get("/api/v1/messages").json()
         assert listing["total"] == 2 and listing["unread"] == 1
         assert listing["messages"][0]["ID"] == old_id and listing["messages"][0]["Read"] is True
@@ -55,7 +55,7 @@ def test_max_keeps_only_the_newest(start_catcher, tmp_path: Path) -> None:
     database = str(tmp_path / "mail.db")
     catcher = start_catcher(database=database, max_messages=3)
     _send(catcher, 7)
-    with httpx.Client(base_url=catcher.url) as api:
+    with httpx.Client(verify=False, base_url=catcher.url) as api:
         listing = wait_for_count(api, 3)
         assert listing["total"] == 3
         assert [m["Subject"] for m in listing["messages"]] == ["m6", "m5", "m4"]

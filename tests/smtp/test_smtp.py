@@ -223,7 +223,7 @@ def test_oversized_message_gets_552_and_the_session_goes_on(start_catcher) -> No
         assert client.command(SIMPLE + b".")[0].startswith(b"250")
     finally:
         client.close()
-    with httpx.Client(base_url=catcher.url) as api:
+    with httpx.Client(verify=False, base_url=catcher.url) as api:
         listing = wait_for_count(api, 1)
         assert [m["Subject"] for m in listing["messages"]] == ["simple"]
 
@@ -255,7 +255,7 @@ def test_starttls_with_a_certificate(start_catcher, tmp_path: Path) -> None:
         assert "starttls" not in client.esmtp_features
         client.login("tls-user", "pw")
         client.sendmail("a@example.com", ["b@example.com"], SIMPLE)
-    with httpx.Client(base_url=catcher.url) as api:
+    with httpx.Client(verify=False, base_url=catcher.url) as api:
         summary = wait_for_count(api, 1)["messages"][0]
         full = api.get(f"/api/v1/message/{summary['ID']}").json()
         assert full["Envelope"]["TLS"] is True
