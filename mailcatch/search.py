@@ -271,6 +271,7 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
                  zone: datetime.tzinfo | None = None) -> SearchResult:
     """One page of the messages matching a query (newest first), with the number matching and unread."""
     compiled = compile_terms(_terms(query), zone)
+    await store.flush_index()
 
     def run(conn: sqlite3.Connection) -> SearchResult:
         count, unread = conn.execute(
@@ -289,6 +290,7 @@ async def matching_ids(store: Store, query: str | Sequence[Term], zone: datetime
     compiled = compile_terms(_terms(query), zone)
     tail = " LIMIT ?" if limit is not None else ""
     params = [*compiled.params, limit] if limit is not None else compiled.params
+    await store.flush_index()
 
     def run(conn: sqlite3.Connection) -> list[str]:
         sql = f"SELECT m.id FROM messages m WHERE {compiled.where} ORDER BY m.seq DESC{tail}"

@@ -115,6 +115,7 @@ class Store:
         self.unread = 0
         self._unindexed: list[tuple[int, tuple[str, ...]]] = []
         """New messages not yet in the search index (touched only on the writer thread)."""
+        self._newest_added = self._newest_indexed = 0
         self.db.after_commit_failure = self._count
         self.db.idle_work = self._index_some
 
@@ -155,6 +156,7 @@ class Store:
             conn.execute("BEGIN IMMEDIATE")
             self._index(conn, entries)
             conn.execute("COMMIT")
+            self._newest_indexed = max(self._newest_indexed, entries[-1][0])
         except sqlite3.Error as error:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -177,11 +179,16 @@ class Store:
 
     async def flush_index(self) -> None:
         """Wait until every message stored so far is in the search index."""
-        def flush(conn: sqlite3.Connection) -> None:
+        if self._newest_indexed >= self._newest_added:
+            return
+
+        def flush(conn: sqlite3.Connection) -> int:
             entries, self._unindexed[:] = self._unindexed[:], []
             self._index(conn, entries)
+            return entries[-1][0] if entries else 0
 
-        await self.db.write(flush)
+        indexed = await self.db.write(flush)  # committed once this returns
+        self._newest_indexed = max(self._newest_indexed, indexed)
 
     async def close(self) -> None:
         """Commit everything queued, then close the database."""
@@ -213,6 +220,7 @@ class Store:
             seq = cursor.lastrowid
             conn.execute("INSERT INTO message_data (seq, raw) VALUES (?, ?)", (seq, raw))
             self._unindexed.append((seq, ready.fts))
+            self._newest_added = seq
             conn.executemany("INSERT OR IGNORE INTO message_tags (seq, tag) VALUES (?, ?)",
                              [(seq, tag) for tag in ready.tags])
             session = tx.session

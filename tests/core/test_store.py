@@ -87,3 +87,28 @@ def test_read_state_and_unread_count(catcher, api: httpx.Client) -> None:
     assert api.put("/api/v1/messages", json={"IDs": [ids[1]], "Read": False}).status_code == 200
     listing = api.get("/api/v1/messages").json()
     assert listing["unread"] == 1 and listing["messages"][1]["Read"] is False
+
+
+def test_messages_missing_from_the_search_index_are_indexed_at_start(start_catcher, tmp_path: Path) -> None:
+    """Indexing trails the 250 reply; after a crash, start-up indexes what was stored but not indexed."""
+    database = str(tmp_path / "mail.db")
+    first = start_catcher(database=database)
+    _send(first, 3)
+    first.stop()
+    with sqlite3.connect(database) as conn:
+        conn.execute("DELETE FROM messages_fts WHERE rowid > (SELECT min(seq) FROM messages)")
+        assert conn.execute("SELECT count(*) FROM messages_fts").fetchone()[0] == 1
+    second = start_catcher(database=database)
+    with httpx.Client(verify=False, base_url=second.url) as api:
+        found = api.get("/api/v1/search", params={"query": "body"}).json()
+        assert sorted(m["Subject"] for m in found["messages"]) == ["m0", "m1", "m2"]
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM messages_fts").fetchone()[0] == 3
+
+
+def test_search_sees_a_message_as_soon_as_it_is_acknowledged(catcher, api: httpx.Client) -> None:
+    with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
+        for number in range(20):
+            client.sendmail("a@example.com", ["b@example.com"], f"Subject: s{number}\r\n\r\nneedle{number}\r\n".encode())
+            found = api.get("/api/v1/search", params={"query": f"needle{number}"}).json()
+            assert [m["Subject"] for m in found["messages"]] == [f"s{number}"]
