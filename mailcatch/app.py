@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-import hmac
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -16,9 +16,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mailcatch import api, search_api, tags_api
-from mailcatch.config import Settings, read_credentials
+from mailcatch.config import Settings
 from mailcatch.errors import HTTPError
 from mailcatch.events import EventBus
+from mailcatch.passwords import Credentials, read_password_file
 from mailcatch.store import Store
 
 SECURITY_HEADERS = [
@@ -69,26 +70,34 @@ class SecurityHeaders:
 class BasicAuth:
     """HTTP basic auth over every route, websocket included; /livez stays open for health checks."""
 
-    def __init__(self, app: ASGIApp, credentials: dict[str, str]) -> None:
+    def __init__(self, app: ASGIApp, credentials: Credentials) -> None:
         self.app = app
         self.credentials = credentials
 
-    def _allowed(self, scope: Scope) -> bool:
+    @staticmethod
+    def _login(scope: Scope) -> tuple[str, str] | None:
+        """The user and password of the request's basic Authorization header, if it has one."""
         for name, value in scope.get("headers", []):
             if name == b"authorization":
                 scheme, _, token = value.decode("latin-1").partition(" ")
                 if scheme.lower() != "basic":
-                    return False
+                    return None
                 try:
                     user, _, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
                 except (binascii.Error, UnicodeDecodeError):
-                    return False
-                expected = self.credentials.get(user)
-                return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
-        return False
+                    return None
+                return user, password
+        return None
+
+    async def _allowed(self, scope: Scope) -> bool:
+        login = self._login(scope)
+        if login is None:
+            return False
+        # A remembered login is a dictionary lookup; a new one may hash for milliseconds, off the event loop.
+        return self.credentials.remembered(*login) or await asyncio.to_thread(self.credentials.check, *login)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] == "/livez" or self._allowed(scope):
+        if scope["type"] not in ("http", "websocket") or scope["path"] == "/livez" or await self._allowed(scope):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
@@ -123,5 +132,5 @@ def create_app(settings: Settings, store: Store, bus: EventBus) -> Starlette:
     app.state.ready = True
     app.add_middleware(SecurityHeaders)
     if settings.ui_auth_file:
-        app.add_middleware(BasicAuth, credentials=read_credentials(settings.ui_auth_file))
+        app.add_middleware(BasicAuth, credentials=Credentials(read_password_file(settings.ui_auth_file)))
     return app

@@ -164,22 +164,3 @@ def from_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | No
             kwargs[flag[2:].replace("-", "_")] = values[flag]
     return Settings(**kwargs)  # type: ignore[arg-type]
 
-
-def read_credentials(path: str) -> dict[str, str]:
-    """`user:password` lines of a file (blank lines and # comments skipped)."""
-    credentials: dict[str, str] = {}
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"can't read {path}: {error.strerror}") from None
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        user, sep, password = line.partition(":")
-        if not sep or not user:
-            raise ConfigError(f"{path}, line {number}: expected user:password")
-        credentials[user] = password
-    if not credentials:
-        raise ConfigError(f"{path} has no user:password lines")
-    return credentials

@@ -80,9 +80,9 @@ class Server:
         try:
             self._smtp, self._handler = await start_smtp(settings, self.store)
             self.smtp_address = _bound_address(self._smtp.sockets[0])
+            app = create_app(settings, self.store, self.bus)  # before the HTTP socket: a bad auth file leaks none
             http_socket = _listen_socket(settings.listen)
             self.http_address = _bound_address(http_socket)
-            app = create_app(settings, self.store, self.bus)
             config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                     ws="websockets-sansio", ws_ping_interval=20, ws_ping_timeout=20)
             self._http = _QuietUvicorn(config)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import re
 import secrets
@@ -15,9 +14,10 @@ from typing import Any
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope as SMTPEnvelope, LoginPassword, Session
 
 from mailcatch import __version__
-from mailcatch.config import Settings, read_credentials
+from mailcatch.config import Settings
 from mailcatch.errors import StoreError
 from mailcatch.models import Envelope, SessionInfo, Transaction
+from mailcatch.passwords import Credentials, read_password_file
 from mailcatch.store import Store
 from mailcatch.transcript import DATA_END, TranscriptRecorder
 
@@ -186,7 +186,7 @@ class CatcherSMTP(SMTP):
 class CatchHandler:
     """aiosmtpd handler: accepts every sender and recipient, stores each message, forwards nothing."""
 
-    def __init__(self, store: Store, credentials: dict[str, str] | None = None, *,
+    def __init__(self, store: Store, credentials: Credentials | None = None, *,
                  max_recipients: int = 100, max_connections: int = 500) -> None:
         self.store = store
         self.credentials = credentials
@@ -225,9 +225,8 @@ class CatchHandler:
             return AuthResult(success=False, handled=False)
         username = auth_data.login.decode("utf-8", "replace")
         if self.credentials is not None:
-            expected = self.credentials.get(username)
             given = auth_data.password.decode("utf-8", "replace")
-            if expected is None or not hmac.compare_digest(expected.encode(), given.encode()):
+            if not self.credentials.check(username, given):
                 log.warning("SMTP login refused for %r from %s", username, server.info and server.info.peer)
                 return AuthResult(success=False, handled=False)
         if server.info is not None:
@@ -301,7 +300,7 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
 
 async def start_smtp(settings: Settings, store: Store) -> tuple[asyncio.Server, CatchHandler]:
     """Listen for SMTP on the running loop; returns the server and its handler."""
-    credentials = read_credentials(settings.smtp_auth_file) if settings.smtp_auth_file else None
+    credentials = Credentials(read_password_file(settings.smtp_auth_file)) if settings.smtp_auth_file else None
     handler = CatchHandler(store, credentials, max_recipients=settings.smtp_max_recipients,
                            max_connections=settings.smtp_max_connections)
     context = tls_context(settings.smtp_tls_cert, settings.smtp_tls_key) if settings.smtp_tls_cert and settings.smtp_tls_key else None
