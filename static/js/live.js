@@ -9,7 +9,7 @@ import { api, urls } from "./api.js";
 
 const BACKOFF_MIN = 500;
 const BACKOFF_MAX = 10_000;
-const POLL_MS = 3000;
+const POLL_MS = 2000;
 const FAILURES_BEFORE_POLLING = 2;
 
 export class Live {

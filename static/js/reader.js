@@ -13,6 +13,7 @@ export const TABS = [
 ];
 const WIDTHS = [["phone", "Phone", 375], ["tablet", "Tablet", 768], ["full", "Full", 0]];
 const RAW_LIMIT = 2 * 1024 * 1024;
+let viewRoute = null; // resolves to whether the server has /view/{ID}.html
 const PREVIEWABLE = /^image\/(png|jpe?g|gif|webp|avif|bmp|svg\+xml|x-icon|vnd\.microsoft\.icon)$/i;
 
 export class Reader {
@@ -277,10 +278,21 @@ export class Reader {
     return h("div", { class: "html-view" },
       h("div", { class: "view-toolbar" }, switcher,
         h("div", { class: "toolbar-spacer" }),
-        h("a", { class: "btn ghost small", href: urls.view(m.ID), target: "_blank", rel: "noopener", title: "Open the HTML on its own page" },
-          icon("external"), h("span", { text: "Open in new tab" }))),
+        this.viewLink(m)),
       notice,
       stage);
+  }
+
+  /** "Open in new tab", shown once the server is known to have GET /view/{ID}.html. */
+  viewLink(m) {
+    const link = h("a", { class: "btn ghost small", href: urls.view(m.ID), target: "_blank", rel: "noopener", title: "Open the HTML on its own page", hidden: true },
+      icon("external"), h("span", { text: "Open in new tab" }));
+    const known = viewRoute ?? fetch(urls.view(m.ID), { method: "HEAD" }).then((r) => r.ok, () => false);
+    known.then((ok) => {
+      link.hidden = !ok;
+      if (ok) viewRoute = known;
+    });
+    return link;
   }
 
   textView(m) {

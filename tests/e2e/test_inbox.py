@@ -178,6 +178,7 @@ def test_keyboard_moves_opens_and_switches_views(ui: UI) -> None:
     ui.page.locator("#list").focus()
     keys.press("?")
     expect(ui.page.locator("dialog#help")).to_be_visible()
+    ui.shot("help")
     keys.press("Escape")
     expect(ui.page.locator("dialog#help")).to_be_hidden()
     keys.press("/")

@@ -65,7 +65,7 @@ def test_the_list_resyncs_after_the_server_restarts(open_ui: Callable[..., UI],
 
 def test_a_big_mailbox_renders_only_the_rows_in_view(open_ui: Callable[..., UI]) -> None:
     ui = open_ui(goto=False)
-    total = 1200
+    total = 300
     batch = [messages.plain(f"Bulk message {n:04d}", to=f"user{n}@example.com") for n in range(total)]
     started = time.monotonic()
     messages.send_many(ui.catcher.smtp_host, ui.catcher.smtp_port, batch)

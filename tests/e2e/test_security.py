@@ -84,7 +84,7 @@ def test_hostile_message_runs_nothing_and_loads_nothing_remote(open_ui: Callable
     page.get_by_role("button", name="Load remote content").click()
     tracker.wait_for("/pixel.png")
     tracker.wait_for("/css-bg")
-    page.wait_for_timeout(1200)
+    page.wait_for_timeout(500)
     assert not [hit for hit in tracker.hits if "ran" in hit or "form" in hit or "refresh" in hit
                 or "object" in hit or "embed" in hit or "base" in hit], tracker.hits
     message_frame = next(f for f in page.frames if f != page.main_frame)
