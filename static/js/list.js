@@ -9,7 +9,7 @@ import { h, icon, addressShort, relativeTime, fullTime, formatCount, tagHue } fr
 const PAGE = 100;
 const OVERSCAN = 8;
 const CACHE_LIMIT = 2500;
-const MAX_SCROLL_PX = 6_000_000; // browsers cap element heights; scale beyond this
+const MAX_SCROLL_PX = 4_000_000; // browsers cap element heights; scale beyond this
 const FRESH_MS = 2500;
 
 export class MessageList {
