@@ -321,5 +321,5 @@ async def start_smtp(settings: Settings, store: Store) -> tuple[asyncio.Server, 
             loop=loop,
         )
 
-    server = await loop.create_server(factory, settings.smtp.host, settings.smtp.port)
+    server = await loop.create_server(factory, settings.smtp.host, settings.smtp.port, backlog=1024)
     return server, handler
