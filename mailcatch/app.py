@@ -9,14 +9,16 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mailcatch import api, search_api, tags_api
+from mailcatch import api, search_api, tags_api, ws
 from mailcatch.config import Settings
+from mailcatch.cors import cors_options, origin_pattern
 from mailcatch.errors import HTTPError
 from mailcatch.events import EventBus
 from mailcatch.passwords import Credentials, read_password_file
@@ -121,16 +123,21 @@ async def _starlette_error(request: Request, error: Exception) -> Response:
 
 def create_app(settings: Settings, store: Store, bus: EventBus) -> Starlette:
     """The ASGI app for one catcher; the store and bus are passed in, never global."""
+    hub = ws.EventsHub(store, bus, origin_pattern(settings.api_cors))
     app = Starlette(
-        routes=[*api.routes(), *search_api.routes(), *tags_api.routes(),
+        routes=[*api.routes(), *search_api.routes(), *tags_api.routes(), *ws.routes(hub),
                 Mount("/", StaticFiles(directory=static_dir(), html=True), name="static")],
         exception_handlers={HTTPError: _http_error, HTTPException: _starlette_error},
     )
     app.state.store = store
     app.state.bus = bus
     app.state.settings = settings
+    app.state.hub = hub
     app.state.ready = True
     app.add_middleware(SecurityHeaders)
     if settings.ui_auth_file:
         app.add_middleware(BasicAuth, credentials=Credentials(read_password_file(settings.ui_auth_file)))
+    cors = cors_options(settings.api_cors)
+    if cors is not None:
+        app.add_middleware(CORSMiddleware, **cors)  # outermost: preflights are answered before auth
     return app

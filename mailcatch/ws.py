@@ -1,0 +1,158 @@
+"""The /api/events websocket: every change to the mailbox, pushed as Mailpit's `{"Type", "Data"}` frames.
+
+Frames: `stats` (`{Total, Unread}`) as soon as a client connects and then at most once
+per `stats_delay` after changes; `new` (a message summary), `update`, `delete`,
+`truncate`, `prune` and `error`, as the store and the SMTP server publish them.
+
+Each client has its own bounded subscription on the event bus. Publishing never waits
+for a client: one that falls `max_pending` events behind is dropped by the bus and its
+connection closed, even when it has stopped reading altogether (its send is then stuck
+on a full socket buffer). Keep-alive pings and the close of dead peers are the HTTP
+server's (uvicorn's `ws_ping_interval`). A connection whose Origin header names
+another site is refused with 403 before the handshake, so a page elsewhere can't read
+the mailbox through the visitor's browser (cross-site websocket hijacking).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections import OrderedDict
+from urllib.parse import urlsplit
+
+from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from mailcatch.events import EventBus, Subscription
+from mailcatch.models import Event
+from mailcatch.store import Store
+
+__all__ = ["EventsHub", "origin_allowed", "routes"]
+
+log = logging.getLogger("mailcatch.ws")
+
+CHANGES = frozenset({"new", "update", "delete", "truncate", "prune"})
+"""Event types after which the stats frame is sent again."""
+
+TOO_SLOW = 1013
+"""Close code for a client dropped because it could not keep up ("try again later")."""
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def _netloc(scheme: str, host: str) -> str:
+    """`host:port` in lower case with the scheme's default port filled in."""
+    parts = urlsplit(f"{scheme}://{host}")
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
+    except ValueError:
+        return ""
+    hostname = parts.hostname or ""
+    return f"[{hostname}]:{port}" if ":" in hostname else f"{hostname}:{port}"
+
+
+def origin_allowed(origin: str | None, host: str | None, scheme: str, allowed: re.Pattern[str] | None = None) -> bool:
+    """Whether a websocket handshake may proceed: no Origin (not a browser), the same origin, or an allowed one."""
+    if origin is None:
+        return True
+    if allowed is not None and allowed.fullmatch(origin):
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not host:
+        return False
+    own_scheme = "https" if scheme in ("https", "wss") else "http"
+    return parts.scheme == own_scheme and _netloc(parts.scheme, parts.netloc) == _netloc(own_scheme, host)
+
+
+class EventsHub:
+    """Serves /api/events: subscribes each client to the bus and sends it every event as JSON."""
+
+    def __init__(self, store: Store, bus: EventBus, allowed_origins: re.Pattern[str] | None = None,
+                 stats_delay: float = 0.25, drop_check: float = 0.5) -> None:
+        self.store = store
+        self.bus = bus
+        self.allowed_origins = allowed_origins
+        self.stats_delay = stats_delay
+        self.drop_check = drop_check
+        self.clients = 0
+        self.dropped = 0
+        self._stats_timer: asyncio.TimerHandle | None = None
+        self._encoded: OrderedDict[int, tuple[Event, str]] = OrderedDict()
+
+    def encode(self, event: Event) -> str:
+        """The frame for an event, encoded once however many clients send it."""
+        cached = self._encoded.get(id(event))
+        if cached is not None and cached[0] is event:
+            return cached[1]
+        text = json.dumps({"Type": event.type, "Data": event.data}, ensure_ascii=False, separators=(",", ":"))
+        self._encoded[id(event)] = (event, text)
+        if len(self._encoded) > 4096:
+            self._encoded.popitem(last=False)
+        return text
+
+    def _changed(self) -> None:
+        """Schedule a stats frame after a change, unless one is already due."""
+        if self._stats_timer is None:
+            self._stats_timer = asyncio.get_running_loop().call_later(self.stats_delay, self._send_stats)
+
+    def _send_stats(self) -> None:
+        self._stats_timer = None
+        if self.clients:
+            self.bus.publish(Event("stats", self.store.stats()))
+
+    async def endpoint(self, websocket: WebSocket) -> None:
+        """The websocket route: Origin check, handshake, then events until either side goes away."""
+        origin = websocket.headers.get("origin")
+        if not origin_allowed(origin, websocket.headers.get("host"), websocket.url.scheme, self.allowed_origins):
+            log.warning("websocket from origin %r refused", origin)
+            await websocket.close(code=1008)
+            return
+        await websocket.accept()
+        subscription = self.bus.subscribe()
+        self.clients += 1
+        pump = asyncio.ensure_future(self._pump(websocket, subscription))
+        listen = asyncio.ensure_future(self._listen(websocket))
+        try:
+            while not (pump.done() or listen.done() or subscription.dropped):
+                await asyncio.wait({pump, listen}, timeout=self.drop_check, return_when=asyncio.FIRST_COMPLETED)
+            if subscription.dropped:
+                self.dropped += 1
+                log.warning("websocket client %s dropped: it fell too far behind", websocket.client)
+                if not pump.done():
+                    pump.cancel()  # stuck on a full socket buffer: the peer has stopped reading
+                else:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(websocket.close(TOO_SLOW, "too slow, dropped"), self.drop_check)
+        finally:
+            subscription.close()
+            self.clients -= 1
+            if not self.clients and self._stats_timer is not None:
+                self._stats_timer.cancel()
+                self._stats_timer = None
+            for task in (pump, listen):
+                task.cancel()
+            await asyncio.gather(pump, listen, return_exceptions=True)
+
+    async def _pump(self, websocket: WebSocket, subscription: Subscription) -> None:
+        await websocket.send_text(self.encode(Event("stats", self.store.stats())))
+        while True:
+            event = await subscription.get()
+            if event is None:
+                return
+            await websocket.send_text(self.encode(event))
+            if event.type in CHANGES:
+                self._changed()
+
+    async def _listen(self, websocket: WebSocket) -> None:
+        """Read (and ignore) what the client sends, until it disconnects."""
+        with contextlib.suppress(WebSocketDisconnect):
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
+
+
+def routes(hub: EventsHub) -> list[BaseRoute]:
+    """The websocket route."""
+    return [WebSocketRoute("/api/events", hub.endpoint)]

@@ -1,0 +1,204 @@
+"""The /api/events websocket, driven by real websocket clients and real SMTP deliveries."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import smtplib
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect as async_connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+from mailcatch.models import Event
+from mailcatch.thread import ServerThread
+from tests.conftest import wait_for_count
+from tests.web.mailbox import Spawned, build, send, spawned
+
+
+def ws_url(catcher: ServerThread | Spawned) -> str:
+    return catcher.url.replace("http://", "ws://") + "/api/events"
+
+
+def frame(client: ClientConnection, timeout: float = 5) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(client.recv(timeout=timeout))
+    return data
+
+
+def frames_until(client: ClientConnection, kind: str, timeout: float = 5) -> list[dict[str, Any]]:
+    """Frames up to and including the first of type `kind`."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while not seen or seen[-1]["Type"] != kind:
+        seen.append(frame(client, max(0.0, deadline - time.monotonic())))
+    return seen
+
+
+@pytest.fixture
+def events(catcher: ServerThread) -> Iterator[ClientConnection]:
+    """A websocket client, past its first (stats) frame."""
+    with connect(ws_url(catcher), open_timeout=5) as client:
+        assert frame(client) == {"Type": "stats", "Data": {"Total": 0, "Unread": 0}}
+        yield client
+
+
+def test_new_frame_within_a_second_of_the_250(catcher: ServerThread, events: ClientConnection) -> None:
+    with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
+        client.ehlo()
+        client.mail("app@example.com")
+        client.rcpt("user@example.com")
+        code, reply = client.data(build("Hello there").as_bytes())
+        answered = time.monotonic()
+    assert code == 250
+    new = frame(events, timeout=1)
+    assert time.monotonic() - answered < 1
+    assert new["Type"] == "new"
+    assert new["Data"]["Subject"] == "Hello there" and new["Data"]["ID"] in reply.decode()
+    listed = httpx.get(catcher.url + "/api/v1/messages").json()["messages"][0]
+    assert new["Data"] == listed
+
+
+def test_stats_follow_changes_debounced(catcher: ServerThread, events: ClientConnection) -> None:
+    send(catcher, *[build(f"burst {n}") for n in range(20)])
+    seen = []
+    while not seen or seen[-1] != {"Type": "stats", "Data": {"Total": 20, "Unread": 20}}:
+        seen.append(frame(events))
+    assert sum(1 for f in seen if f["Type"] == "new") == 20
+    assert sum(1 for f in seen if f["Type"] == "stats") < 10
+
+
+def test_update_delete_truncate_frames(catcher: ServerThread, events: ClientConnection) -> None:
+    send(catcher, build("one"), build("two"))
+    with httpx.Client(base_url=catcher.url) as api:
+        ids = [m["ID"] for m in wait_for_count(api, 2)["messages"]]
+        frames_until(events, "stats")
+        api.put("/api/v1/messages", json={"IDs": [ids[0]], "Read": True})
+        assert frames_until(events, "update")[-1]["Data"] == {"ID": ids[0], "Read": True}
+        api.put("/api/v1/tags", json={"IDs": [ids[1]], "Tags": ["urgent"]})
+        assert frames_until(events, "update")[-1]["Data"] == {"ID": ids[1], "Tags": ["urgent"]}
+        api.request("DELETE", "/api/v1/messages", json={"IDs": [ids[0]]})
+        assert frames_until(events, "delete")[-1]["Data"] == {"ID": ids[0]}
+        assert frames_until(events, "stats")[-1]["Data"] == {"Total": 1, "Unread": 1}
+        api.delete("/api/v1/messages")
+        assert frames_until(events, "truncate")[-1]["Data"] is None
+        assert frames_until(events, "stats")[-1]["Data"] == {"Total": 0, "Unread": 0}
+
+
+def test_prune_frame(start_catcher) -> None:
+    catcher = start_catcher(max_messages=2)
+    with connect(ws_url(catcher)) as events:
+        frame(events)
+        send(catcher, build("a"), build("b"), build("c"))
+        seen = frames_until(events, "prune")
+        assert [f["Data"]["Subject"] for f in seen if f["Type"] == "new"] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1:1", "https://{host}",
+                                    "file://"])
+def test_foreign_origin_refused(catcher: ServerThread, origin: str) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(ws_url(catcher), origin=origin.format(host=catcher.url.split("//")[1]), open_timeout=5)
+    assert refused.value.response.status_code == 403
+
+
+def test_same_origin_and_listed_origins_accepted(start_catcher) -> None:
+    catcher = start_catcher(api_cors=("https://tools.example", "dev.test"))
+    for origin in (catcher.url, "https://tools.example", "http://dev.test:3000"):
+        with connect(ws_url(catcher), origin=origin, open_timeout=5) as client:  # type: ignore[arg-type]
+            assert frame(client)["Type"] == "stats"
+    with pytest.raises(InvalidStatus):
+        connect(ws_url(catcher), origin="https://tools.example.evil", open_timeout=5)  # type: ignore[arg-type]
+
+
+SENDER = """
+import smtplib, sys
+host, port, first, count, step = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:])
+with smtplib.SMTP(host, port) as smtp:
+    for n in range(first, count, step):
+        smtp.sendmail("app@example.com", ["user@example.com"], f"Subject: m{n}\\r\\n\\r\\nbody {n}\\r\\n".encode())
+"""
+
+
+def test_fifty_clients_none_missing_a_frame_of_a_thousand() -> None:
+    clients, messages, senders = 50, 1000, 4
+
+    async def run(catcher: Spawned) -> list[list[str]]:
+        connections = [await async_connect(ws_url(catcher), max_queue=None, compression=None)
+                       for _ in range(clients)]
+
+        async def collect(connection: Any) -> list[str]:
+            ids = []
+            async with connection:
+                while len(ids) < messages:
+                    data = json.loads(await connection.recv())
+                    if data["Type"] == "new":
+                        ids.append(data["Data"]["ID"])
+            return ids
+
+        processes = [await asyncio.create_subprocess_exec(
+            sys.executable, "-c", SENDER, catcher.smtp_host, str(catcher.smtp_port), str(part), str(messages),
+            str(senders)) for part in range(senders)]
+        try:
+            return await asyncio.wait_for(asyncio.gather(*(collect(c) for c in connections)), 90)
+        finally:
+            assert [await process.wait() for process in processes] == [0] * senders
+
+    # The catcher and the SMTP clients run in processes of their own: in this one, the 50 clients'
+    # reads would make the server thread wait for the GIL after each of its 50,000 socket writes.
+    with spawned("--max", "0") as catcher:
+        received = asyncio.run(run(catcher))
+        with httpx.Client(base_url=catcher.url) as api:
+            stored = [m["ID"] for m in api.get("/api/v1/messages", params={"limit": messages}).json()["messages"]]
+    assert len(stored) == messages
+    for ids in received:
+        assert ids == stored[::-1]
+
+
+def stalled_client(catcher: ServerThread) -> socket.socket:
+    """A websocket that completes its handshake, then never reads again (small receive buffer)."""
+    host, port = catcher.url.split("//")[1].rsplit(":", 1)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(f"GET /api/events HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(1)
+    assert response.startswith(b"HTTP/1.1 101")
+    return sock
+
+
+def test_slow_client_dropped_without_holding_up_others_or_smtp(catcher: ServerThread) -> None:
+    loop = catcher._loop
+    assert loop is not None
+    big = Event("new", {"Subject": "x" * 65536})
+    copies = catcher.server.bus._max_pending + 200
+    stalled = stalled_client(catcher)
+    with stalled, connect(ws_url(catcher), max_queue=None) as healthy:
+        frame(healthy)
+        for _ in range(copies):
+            loop.call_soon_threadsafe(catcher.server.bus.publish, big)
+        got = 0
+        while got < copies:
+            if frame(healthy)["Type"] == "new":
+                got += 1
+        started = time.monotonic()
+        send(catcher, build("still flowing"))
+        assert time.monotonic() - started < 1
+        assert frames_until(healthy, "new")[-1]["Data"]["Subject"] == "still flowing"
+        stalled.settimeout(10)
+        received = 0
+        while chunk := stalled.recv(1 << 20):  # the server closes it once the buffers drain
+            received += len(chunk)
+        assert received < copies * 65536 / 2
