@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from mailcatch.errors import ConfigError
 from mailcatch.thread import ServerThread
@@ -81,6 +84,15 @@ def test_malformed_authorization_headers_are_refused(guarded: ServerThread, auth
 
 def test_livez_stays_open(guarded: ServerThread) -> None:
     assert httpx.get(guarded.url + "/livez").status_code == 200
+
+
+def test_the_websocket_needs_credentials_too(guarded: ServerThread) -> None:
+    url = guarded.url.replace("http://", "ws://") + "/api/events"
+    with pytest.raises(InvalidStatus):
+        connect(url, open_timeout=5).close()
+    token = base64.b64encode(f"sha512:{PASSWORD}".encode()).decode()
+    with connect(url, open_timeout=5, additional_headers={"Authorization": f"Basic {token}"}) as events:
+        assert json.loads(events.recv(timeout=5))["Type"] == "stats"
 
 
 def test_a_malformed_file_stops_the_start(start_catcher: Callable[..., ServerThread], tmp_path: Path) -> None:
