@@ -73,6 +73,9 @@ function updateChrome() {
       empty.replaceChildren(h("p", { class: "empty-title", text: title }), h("p", { class: "muted", text }));
     }
   }
+  const pill = $("#new-pill");
+  pill.hidden = list.unseen === 0;
+  if (list.unseen) pill.textContent = `↑ ${formatCount(list.unseen)} new message${list.unseen === 1 ? "" : "s"}`;
   $("#delete-all").disabled = list.total === 0;
   $("#mark-all-read").disabled = mailbox.unread === 0;
 }
@@ -156,6 +159,12 @@ searchInput.addEventListener("keydown", (event) => {
 searchClear.addEventListener("click", () => {
   runSearch("");
   searchInput.focus();
+});
+
+$("#new-pill").addEventListener("click", () => {
+  listEl.scrollTop = 0;
+  list.setCursor(0);
+  listEl.focus();
 });
 
 // Mailbox actions ---------------------------------------------------------------------

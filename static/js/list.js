@@ -39,6 +39,7 @@ export class MessageList {
     this.openId = null;
     this.gone = new Set(); // IDs already removed here, so their delete events change nothing
     this.error = null;
+    this.unseen = 0; // new messages that arrived above the view
     this.rowH = 56;
     this.frame = 0;
     this.fetchTimer = 0;
@@ -75,6 +76,7 @@ export class MessageList {
     this.error = null;
     this.cursor = -1;
     this.cursorId = null;
+    this.unseen = 0;
     this.el.scrollTop = 0;
     this.clearRendered();
     this.schedule();
@@ -119,7 +121,10 @@ export class MessageList {
     this.inserts += k;
     if (this.cursor >= 0) this.cursor += k;
     // Keep what the reader is looking at still, unless they are at the top.
-    if (this.el.scrollTop > 0 && !this.scaled()) this.el.scrollTop += k * this.rowH;
+    if (this.el.scrollTop > 0) {
+      if (!this.scaled()) this.el.scrollTop += k * this.rowH;
+      this.unseen += k;
+    }
     this.loaded = true;
     this.schedule();
   }
@@ -293,7 +298,7 @@ export class MessageList {
     if (!wanted.size) return;
     clearTimeout(this.fetchTimer);
     const go = () => wanted.forEach((p) => this.fetchPage(p));
-    if (missing) this.fetchTimer = setTimeout(go, 60);
+    if (missing) this.fetchTimer = setTimeout(go, 80);
     else go();
   }
 
@@ -383,6 +388,7 @@ export class MessageList {
     for (const [id, time] of this.fresh) if (now - time > FRESH_MS) this.fresh.delete(id);
     if (active) this.el.setAttribute("aria-activedescendant", active.id);
     else this.el.removeAttribute("aria-activedescendant");
+    if (g.scrollTop < this.rowH / 2) this.unseen = 0;
     this.empty.hidden = !(this.loaded && this.total === 0);
     this.el.classList.toggle("is-loading", !this.loaded);
     if (this.total > 0) this.ensurePages(first, last);

@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
 from playwright.sync_api import WebSocketRoute, expect
 
 from mailcatch.config import HostPort
@@ -99,8 +97,15 @@ def test_a_big_mailbox_renders_only_the_rows_in_view(open_ui: Callable[..., UI])
         limit = int(url.split("limit=")[1].split("&")[0])
         assert limit <= 100, url
     assert page.locator("#list .row").count() <= 60
-    _ = sent_in  # (the send time is the catcher's, not the UI's)
 
-
-def _unused(*_: Any) -> None:
-    pass
+    # Mail arriving while scrolled down doesn't move the rows in view; a pill says it came.
+    top_row = page.locator("#list .row[data-id]").nth(3)
+    top_id = top_row.get_attribute("data-id")
+    box = top_row.bounding_box()
+    ui.send(messages.plain("Arrived while you scrolled"))
+    expect(page.locator("#new-pill")).to_have_text("↑ 1 new message")
+    assert page.locator(f"#list .row[data-id='{top_id}']").bounding_box() == box
+    page.locator("#new-pill").click()
+    expect(ui.rows.first).to_contain_text("Arrived while you scrolled")
+    expect(page.locator("#new-pill")).to_be_hidden()
+    assert sent_in < 60
