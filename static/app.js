@@ -14,6 +14,7 @@ const layout = $("#layout");
 const conn = $("#conn");
 
 const mailbox = { total: 0, unread: 0 };
+let smtpAddress = ""; // from GET /api/v1/webui, where the server says
 let pendingNew = [];
 
 // Toasts ----------------------------------------------------------------------------
@@ -59,7 +60,9 @@ function updateChrome() {
   const empty = $("#list-empty");
   if (!empty.hidden) {
     let title = "No mail yet";
-    let text = "Messages sent to mailcatch's SMTP server show up here the moment they arrive.";
+    let text = smtpAddress
+      ? `Point your app's SMTP at ${smtpAddress}: messages show up here the moment they arrive.`
+      : "Messages sent to mailcatch's SMTP server show up here the moment they arrive.";
     if (list.error) {
       title = list.query ? "Search failed" : "Couldn't load messages";
       text = list.error.message;
@@ -70,7 +73,14 @@ function updateChrome() {
     if (empty.dataset.title !== title || empty.dataset.text !== text) {
       empty.dataset.title = title;
       empty.dataset.text = text;
-      empty.replaceChildren(h("p", { class: "empty-title", text: title }), h("p", { class: "muted", text }));
+      const body = h("p", { class: "muted" });
+      if (smtpAddress && text.includes(smtpAddress)) {
+        const [before, after] = text.split(smtpAddress);
+        body.append(before, h("code", { class: "address", text: smtpAddress }), after);
+      } else {
+        body.textContent = text;
+      }
+      empty.replaceChildren(h("p", { class: "empty-title", text: title }), body);
     }
   }
   const pill = $("#new-pill");
@@ -416,6 +426,13 @@ async function start() {
   const { query, id } = readHash();
   searchInput.value = query;
   searchClear.hidden = !query;
+  api.webui().then((ui) => {
+    if (ui && ui.SMTP && typeof ui.SMTP.Address === "string") {
+      smtpAddress = ui.SMTP.Address;
+      delete $("#list-empty").dataset.text;
+      updateChrome();
+    }
+  }, () => {});
   const first = list.show(query);
   if (id) openMessage(id);
   await first;

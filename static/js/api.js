@@ -82,6 +82,7 @@ export const api = {
     const length = Number(response.headers.get("content-length")) || size;
     return { text: new TextDecoder().decode(bytes), truncated, size: length };
   },
+  webui: () => getJSON("api/v1/webui"),
   setRead: (ids, read) => request("PUT", "api/v1/messages", { json: { IDs: ids, Read: read } }),
   markAllRead: () => request("PUT", "api/v1/messages", { json: { Read: true } }),
   remove: (ids) => request("DELETE", "api/v1/messages", { json: { IDs: ids } }),
