@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import time
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -16,7 +17,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mailcatch import api, search_api, tags_api, ws
+from mailcatch import api, info, mailhog, openapi, search_api, tags_api, views, ws
 from mailcatch.config import Settings
 from mailcatch.cors import cors_options, origin_pattern
 from mailcatch.errors import HTTPError
@@ -125,7 +126,8 @@ def create_app(settings: Settings, store: Store, bus: EventBus) -> Starlette:
     """The ASGI app for one catcher; the store and bus are passed in, never global."""
     hub = ws.EventsHub(store, bus, origin_pattern(settings.api_cors))
     app = Starlette(
-        routes=[*api.routes(), *search_api.routes(), *tags_api.routes(), *ws.routes(hub),
+        routes=[*api.routes(), *search_api.routes(), *tags_api.routes(), *ws.routes(hub), *views.routes(),
+                *info.routes(), *openapi.routes(), *mailhog.routes(),
                 Mount("/", StaticFiles(directory=static_dir(), html=True), name="static")],
         exception_handlers={HTTPError: _http_error, HTTPException: _starlette_error},
     )
@@ -133,6 +135,7 @@ def create_app(settings: Settings, store: Store, bus: EventBus) -> Starlette:
     app.state.bus = bus
     app.state.settings = settings
     app.state.hub = hub
+    app.state.started = time.time()
     app.state.ready = True
     app.add_middleware(SecurityHeaders)
     if settings.ui_auth_file:

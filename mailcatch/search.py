@@ -46,8 +46,9 @@ _MIN_TRIGRAM = 3
 class Term:
     """One search term: a field (`text` for plain words), its value, and whether it is negated.
 
-    Besides Mailpit's operators, `sender` and `recipients` match the From header or every
-    recipient (To, Cc and Bcc, envelope included) as substrings; the MailHog face uses them.
+    Besides Mailpit's operators, `sender` matches the From header or the envelope sender
+    (MAIL FROM) and `recipients` every recipient (To, Cc and Bcc, envelope included), as
+    substrings; the MailHog face uses them.
     """
 
     field: str
@@ -177,6 +178,18 @@ def _fts_short(columns: Sequence[str]) -> str:
     return f"m.seq IN (SELECT rowid FROM messages_fts WHERE {likes})"
 
 
+def _match_expression(columns: Sequence[str], value: str) -> str:
+    """An FTS5 query for `value` as a substring of any of these columns."""
+    return f"{{{' '.join(columns)}}} : {_phrase(value)}"
+
+
+def _fts_any(columns: Sequence[str], value: str) -> tuple[str, list[str]]:
+    """A standalone condition (and its parameters) for a substring of any of these FTS columns."""
+    if len(value) >= _MIN_TRIGRAM:
+        return "m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)", [_match_expression(columns, value)]
+    return _fts_short(columns), [_like(value)] * len(columns)
+
+
 def _address_like(key: str) -> str:
     """Condition: some address of the summary's `key` list ("Name <address>") contains the parameter."""
     return (f"EXISTS (SELECT 1 FROM json_each(m.summary, '$.{key}') a WHERE "
@@ -198,15 +211,11 @@ class _Builder:
 
     def fts(self, columns: Sequence[str], value: str, negated: bool) -> None:
         """Substring match of `value` in any of these FTS columns."""
-        if len(value) >= _MIN_TRIGRAM:
-            expression = f"{{{' '.join(columns)}}} : {_phrase(value)}"
-            if negated:
-                self.add("m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)", expression,
-                         negated=True)
-            else:
-                self.matches.append(expression)
+        if len(value) >= _MIN_TRIGRAM and not negated:
+            self.matches.append(_match_expression(columns, value))
         else:
-            self.add(_fts_short(columns), *[_like(value)] * len(columns), negated=negated)
+            condition, params = _fts_any(columns, value)
+            self.add(condition, *params, negated=negated)
 
     def compiled(self) -> Compiled:
         conditions, params = list(self.conditions), list(self.params)
@@ -225,8 +234,12 @@ def compile_terms(terms: Sequence[Term], zone: datetime.tzinfo | None = None) ->
             builder.fts(_FTS_COLUMNS, value, negated)
         elif name == "subject":
             builder.fts(("subject",), value, negated)
-        elif name in ("from", "sender"):
+        elif name == "from":
             builder.fts(("sender",), value, negated)
+        elif name == "sender":
+            fts, fts_params = _fts_any(("sender",), value)
+            builder.add(f"({fts} OR json_extract(m.envelope, '$.From') LIKE ? ESCAPE '\\')", *fts_params,
+                        _like(value), negated=negated)
         elif name == "recipients":
             builder.fts(("recipients",), value, negated)
         elif name in _ADDRESS_FIELDS:
@@ -234,10 +247,7 @@ def compile_terms(terms: Sequence[Term], zone: datetime.tzinfo | None = None) ->
                 builder.fts(("recipients",), value, False)  # narrows the candidates through the index
             builder.add(_address_like(_ADDRESS_FIELDS[name]), _like(value), negated=negated)
         elif name == "addressed":
-            fts = (f"m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)"
-                   if len(value) >= _MIN_TRIGRAM else _fts_short(("sender", "recipients")))
-            fts_params = ([f"{{sender recipients}} : {_phrase(value)}"] if len(value) >= _MIN_TRIGRAM
-                          else [_like(value)] * 2)
+            fts, fts_params = _fts_any(("sender", "recipients"), value)
             builder.add(f"({fts} OR {_address_like('ReplyTo')})", *fts_params, _like(value), negated=negated)
         elif name == "message-id":
             builder.add("m.message_id LIKE ? ESCAPE '\\'", _like(value.strip("<>")), negated=negated)

@@ -1,0 +1,104 @@
+"""GET /api/v1/info and GET /api/v1/webui: Mailpit's fields where they apply, plus where to send mail."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from mailcatch import __version__
+from mailcatch.config import HostPort, Settings
+from mailcatch.store import Store
+from mailcatch.tags import tag_counts
+
+__all__ = ["memory_in_use", "routes", "smtp_address"]
+
+
+def memory_in_use() -> int:
+    """This process's resident memory in bytes (its peak where the current figure isn't available)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+    except ImportError:
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def smtp_address(request: Request) -> HostPort:
+    """The SMTP address clients should send to: the bound one (a port 0 resolved), wildcards as loopback."""
+    settings: Settings = request.app.state.settings
+    address: HostPort = getattr(request.app.state, "smtp_address", None) or settings.smtp
+    if address.host in ("0.0.0.0", "::", ""):
+        return HostPort("127.0.0.1" if address.host != "::" else "::1", address.port)
+    return address
+
+
+def _smtp_json(request: Request) -> dict[str, Any]:
+    address = smtp_address(request)
+    return {"Host": address.host, "Port": address.port, "Address": str(address)}
+
+
+async def info(request: Request) -> Response:
+    store: Store = request.app.state.store
+    settings: Settings = request.app.state.settings
+
+    def query(conn: sqlite3.Connection) -> tuple[int, int]:
+        size = conn.execute("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()").fetchone()
+        accepted = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
+        return (size[0] if size else 0), (accepted[0] if accepted else 0)
+
+    size, accepted = await store.db.read(query)
+    if settings.database:
+        size = sum(os.path.getsize(settings.database + suffix) for suffix in ("", "-wal")
+                   if os.path.exists(settings.database + suffix))
+    started: float = getattr(request.app.state, "started", time.time())
+    return JSONResponse({
+        "Version": __version__,
+        "LatestVersion": "",
+        "Database": settings.database or "",
+        "DatabaseSize": size,
+        "Messages": store.total,
+        "Unread": store.unread,
+        "Tags": await tag_counts(store),
+        "RuntimeStats": {
+            "Uptime": int(time.time() - started),
+            "Memory": memory_in_use(),
+            "SMTPAccepted": accepted,
+            "MessagesDeleted": max(0, accepted - store.total),
+            "SMTPIgnored": 0,
+        },
+        "SMTP": _smtp_json(request),
+    })
+
+
+async def webui(request: Request) -> Response:
+    return JSONResponse({
+        "Label": "",
+        "MessageRelay": {"Enabled": False, "SMTPServer": "", "ReturnPath": "", "AllowedRecipients": "",
+                         "BlockedRecipients": "", "OverrideFrom": ""},
+        "SpamAssassin": False,
+        "ChaosEnabled": False,
+        "DuplicatesIgnored": False,
+        "HideDeleteAllButton": False,
+        "Version": __version__,
+        "SMTP": _smtp_json(request),
+    })
+
+
+def routes() -> list[BaseRoute]:
+    """The application information routes."""
+    return [
+        Route("/api/v1/info", info, methods=["GET"]),
+        Route("/api/v1/webui", webui, methods=["GET"]),
+    ]

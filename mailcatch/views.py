@@ -1,0 +1,65 @@
+"""A message's HTML or text part on a page of its own: /view/{ID}.html and /view/{ID}.txt.
+
+The HTML page is served with `Content-Security-Policy: sandbox`, so even opened directly
+in a tab its scripts never run and it can't reach the catcher's origin. Inline images
+(`cid:` references) point at the message's parts in the API.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from mailcatch import search
+from mailcatch.errors import NotFound
+from mailcatch.parse import ParsedMessage, parse_message
+from mailcatch.store import Store, StoredMessage
+
+__all__ = ["link_inline_parts", "routes"]
+
+_CID = re.compile(r"""\bcid:([^"'\s)>]+)""", re.IGNORECASE)
+
+
+def link_inline_parts(html: str, message_id: str, parsed: ParsedMessage) -> str:
+    """The HTML with each `cid:` reference to one of the message's parts replaced by that part's API URL."""
+    parts = {p.content_id.strip("<>").lower(): p.part_id for p in (*parsed.inline, *parsed.attachments) if p.content_id}
+    quoted = urllib.parse.quote(message_id, safe="")
+
+    def replace(found: re.Match[str]) -> str:
+        part_id = parts.get(urllib.parse.unquote(found.group(1)).strip("<>").lower())
+        return f"../api/v1/message/{quoted}/part/{part_id}" if part_id else found.group(0)
+
+    return _CID.sub(replace, html)
+
+
+async def _message(request: Request) -> tuple[StoredMessage, ParsedMessage]:
+    store: Store = request.app.state.store
+    message_id = await search.resolve_id(store, request.path_params["id"], request.query_params.get("query"))
+    message = await store.get(message_id)
+    return message, await run_in_threadpool(parse_message, message.raw)
+
+
+async def view_html(request: Request) -> Response:
+    message, parsed = await _message(request)
+    if not parsed.html:
+        raise NotFound(f"message {message.id} has no HTML part")
+    return HTMLResponse(link_inline_parts(parsed.html, message.id, parsed),
+                        headers={"Content-Security-Policy": "sandbox"})
+
+
+async def view_text(request: Request) -> Response:
+    message, parsed = await _message(request)
+    return PlainTextResponse(parsed.text)
+
+
+def routes() -> list[BaseRoute]:
+    """The view routes."""
+    return [
+        Route("/view/{id}.html", view_html, methods=["GET"]),
+        Route("/view/{id}.txt", view_text, methods=["GET"]),
+    ]
