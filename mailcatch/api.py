@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import urllib.parse
@@ -14,7 +15,6 @@ from starlette.routing import BaseRoute, Route
 
 from mailcatch import search
 from mailcatch.errors import BadRequest, NotFound, PayloadTooLarge
-from mailcatch.models import rfc3339
 from mailcatch.parse import ParsedMessage, parse_message, part_content
 from mailcatch.store import Store, StoredMessage, hidden_recipients
 
@@ -152,10 +152,19 @@ async def _message(request: Request, raw: bool = True) -> StoredMessage:
     return await store.get(message_id, raw=raw)
 
 
+def date_json(moment: datetime.datetime) -> str:
+    """A date as Mailpit gives a message's: RFC 3339 with milliseconds in its own offset, Z for UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    text = moment.isoformat(timespec="milliseconds")
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 def message_json(message: StoredMessage, parsed: ParsedMessage) -> dict[str, Any]:
     """The full message as Mailpit's GET /api/v1/message/{ID} gives it."""
     summary = message.summary
-    date = parsed.date.timestamp() if parsed.date else message.created
+    received = datetime.datetime.fromtimestamp(message.created, datetime.timezone.utc)
+    date = parsed.date or received
     return {
         "ID": message.id,
         "MessageID": parsed.message_id,
@@ -167,7 +176,7 @@ def message_json(message: StoredMessage, parsed: ParsedMessage) -> dict[str, Any
         "ReplyTo": summary["ReplyTo"],
         "ReturnPath": parsed.return_path or message.envelope.mail_from,
         "Subject": parsed.subject,
-        "Date": rfc3339(date),
+        "Date": date_json(date),
         "Created": summary["Created"],
         "Tags": message.tags,
         "Username": message.envelope.username,

@@ -1,0 +1,94 @@
+"""Third-party client libraries from PyPI, unchanged, against a running catcher.
+
+- `mailpit-api-client` (import `mailpit`): Mailpit's API through its own models.
+- `mailhog` (import `mailhog`): MailHog's API through its own models.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import httpx
+import pytest
+from mailhog import Mailhog
+from mailpit.client.api import API
+
+from mailcatch.thread import ServerThread
+from tests.conftest import wait_for_count
+from tests.web.mailbox import build, send
+
+
+@pytest.fixture
+def sent(catcher: ServerThread, api: httpx.Client) -> list[str]:
+    """Two messages, newest first in the returned IDs: a plain one, then one with an attachment."""
+    send(catcher, build("Welcome", "Shop <shop@example.com>", "Ann <ann@example.com>", "Hello Ann",
+                        Date="Sat, 28 Nov 2026 10:00:00 +0100", Message_ID="<welcome-1@example.com>",
+                        Delivered_To="ann@example.com"))  # a header mailpit-api-client's Headers model requires
+    invoice = build("Invoice", "billing@example.com", "bob@example.org", "See attached", Cc="carol@example.org")
+    invoice.add_attachment(b"id,total\n1,9.99\n", maintype="text", subtype="csv", filename="invoice.csv")
+    send(catcher, invoice, rcpt=["bob@example.org", "carol@example.org", "audit@example.org"])
+    return [m["ID"] for m in wait_for_count(api, 2)["messages"]]
+
+
+def test_mailpit_api_client(catcher: ServerThread, sent: list[str]) -> None:
+    client = API(catcher.url, timeout=10)
+
+    listing = client.get_messages()
+    assert (listing.total, listing.unread, listing.count, listing.start) == (2, 2, 2, 0)
+    assert [m.subject for m in listing.messages] == ["Invoice", "Welcome"]
+    summary = listing.messages[1]
+    assert summary.from_.name == "Shop" and summary.from_.address == "shop@example.com"
+    assert summary.message_id == "welcome-1@example.com" and summary.read is False
+    assert isinstance(summary.created, datetime.datetime) and summary.created.tzinfo is not None
+    assert [c.address for c in listing.messages[0].bcc] == ["audit@example.org"]
+    assert listing.messages[0].attachments == 1
+
+    welcome = client.get_message(sent[1])
+    assert welcome.subject == "Welcome" and welcome.text.strip() == "Hello Ann"
+    assert welcome.date == datetime.datetime(2026, 11, 28, 9, tzinfo=datetime.timezone.utc)
+    assert welcome.date.utcoffset() == datetime.timedelta(hours=1)  # the header's own offset, as Mailpit keeps it
+    assert [(c.name, c.address) for c in welcome.to] == [("Ann", "ann@example.com")]
+    assert welcome.read is True
+
+    invoice = client.get_message(sent[0])
+    assert [c.address for c in invoice.cc] == ["carol@example.org"]
+    [attachment] = invoice.attachments
+    assert attachment.file_name == "invoice.csv" and attachment.content_type == "text/csv"
+    assert client.get_message_attachment(invoice.id, attachment.part_id) == "id,total\n1,9.99\n"
+
+    headers = client.get_message_headers(sent[1])
+    assert headers.from_ == ["Shop <shop@example.com>"]
+    assert headers.message_id == ["<welcome-1@example.com>"]
+    assert headers.date == [datetime.datetime(2026, 11, 28, 9, tzinfo=datetime.timezone.utc)]
+    assert headers.content_type == ['text/plain; charset="utf-8"'] and headers.delivered_to == ["ann@example.com"]
+
+    client.put_messages([sent[1]], "Read", False)  # sent as a form, as this client does
+    assert client.get_messages().unread == 1
+    client.delete_messages([sent[0]])
+    assert [m.id for m in client.get_messages().messages] == [sent[1]]
+    client.delete_messages([])
+    assert client.get_messages().total == 0
+
+
+def test_mailhog_client(catcher: ServerThread, sent: list[str]) -> None:
+    host, port = catcher.url.split("//")[1].rsplit(":", 1)
+    client = Mailhog(host, int(port))
+
+    listing = client.messages()
+    assert (listing.total, listing.count, listing.start) == (2, 2, 0)
+    invoice, welcome = listing.items
+    assert (invoice.get_subject(), welcome.get_subject()) == ("Invoice", "Welcome")
+    assert welcome.get_sender() == "shop@example.com"
+    assert invoice.get_recipients() == ["bob@example.org", "carol@example.org", "audit@example.org"]
+    assert invoice.content.size > 0 and "See attached" in invoice.mime.parts[0].body
+    assert invoice.raw is not None
+
+    assert [m.get_subject() for m in client.search("carol", kind="to").items] == ["Invoice"]
+    assert [m.get_subject() for m in client.search("shop@", kind="from").items] == ["Welcome"]
+    assert [m.get_subject() for m in client.search("Hello Ann").items] == ["Welcome"]
+    assert client.messages(start=1, limit=1).items[0].id == sent[1]
+
+    client.delete(invoice)
+    assert [m.id for m in client.messages().items] == [sent[1]]
+    client.delete_all()
+    assert client.messages().total == 0
