@@ -26,7 +26,7 @@ def shared_catcher() -> Iterator[ServerThread]:
 
 @pytest.fixture(scope="module")
 def shared_api(shared_catcher: ServerThread) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=shared_catcher.url) as client:
+    with httpx.Client(verify=False, base_url=shared_catcher.url) as client:
         yield client
 
 
