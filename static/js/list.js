@@ -408,8 +408,7 @@ export class MessageList {
         h("span", { class: "row-to" }),
         h("time", { class: "row-time" })),
       h("span", { class: "row-line" },
-        h("span", { class: "row-subject" }),
-        h("span", { class: "row-snippet" }),
+        h("span", { class: "row-text" }, h("span", { class: "row-subject" }), h("span", { class: "row-snippet" })),
         h("span", { class: "row-meta" })));
     return el;
   }
@@ -424,7 +423,7 @@ export class MessageList {
     el.setAttribute("aria-setsize", String(this.total));
     el.setAttribute("aria-selected", String(index === this.cursor));
     el.setAttribute("aria-label", "Loading");
-    for (const line of [el.children[1], el.children[2]]) for (const child of line.children) child.textContent = "";
+    for (const part of el.querySelectorAll(".row-from, .row-to, .row-time, .row-subject, .row-snippet, .row-meta")) part.textContent = "";
   }
 
   fill(el, msg, index, now) {
@@ -450,7 +449,8 @@ export class MessageList {
 
     const [dot, line1, line2] = el.children;
     const [from, to, when] = line1.children;
-    const [subject, snippet, meta] = line2.children;
+    const [text, meta] = line2.children;
+    const [subject, snippet] = text.children;
     dot.title = msg.Read ? "" : "Unread";
     from.textContent = addressShort(msg.From) || "(no sender)";
     from.title = msg.From ? msg.From.Address || "" : "";
