@@ -42,6 +42,7 @@ const reader = new Reader($("#reader"), {
   onDelete: (id) => deleteMessage(id),
   onSetRead: (id, read) => setRead(id, read),
   onClose: () => closeMessage(),
+  onSearch: (query) => runSearch(query),
   onError: (error) => failed(error, "Couldn't open the message"),
 });
 
@@ -387,7 +388,10 @@ function setListWidth(px) {
   splitter.setAttribute("aria-valuenow", String(Math.round(clamped)));
 }
 const savedWidth = Number(localStorage.getItem("mailcatch.listWidth"));
-if (savedWidth) layout.style.setProperty("--list-w", `${savedWidth}px`);
+if (savedWidth) {
+  layout.style.setProperty("--list-w", `${savedWidth}px`);
+  splitter.setAttribute("aria-valuenow", String(savedWidth));
+}
 splitter.addEventListener("pointerdown", (event) => {
   splitter.setPointerCapture(event.pointerId);
   const move = (e) => setListWidth(e.clientX - layout.getBoundingClientRect().left);

@@ -1,6 +1,6 @@
 // The reading pane: the message's addresses, its SMTP envelope, and six views as tabs.
 import { api, urls } from "./api.js";
-import { h, icon, addressText, addressList, formatSize, fullTime, linkify } from "./dom.js";
+import { h, icon, addressText, addressList, formatSize, fullTime, linkify, tagHue } from "./dom.js";
 import { buildSrcdoc } from "./sanitize.js";
 
 export const TABS = [
@@ -17,7 +17,7 @@ let viewRoute = null; // resolves to whether the server has /view/{ID}.html
 const PREVIEWABLE = /^image\/(png|jpe?g|gif|webp|avif|bmp|svg\+xml|x-icon|vnd\.microsoft\.icon)$/i;
 
 export class Reader {
-  /** @param {HTMLElement} el the pane; hooks {onDelete(id), onSetRead(id, read), onClose(), onError(e)} */
+  /** @param {HTMLElement} el the pane; hooks {onDelete(id), onSetRead(id, read), onClose(), onSearch(query), onError(e)} */
   constructor(el, hooks) {
     this.el = el;
     this.hooks = hooks;
@@ -113,7 +113,12 @@ export class Reader {
     const side = h("div", { class: "head-side" },
       h("time", { datetime: m.Date, title: fullTime(m.Date), text: shortDate(m.Date) }),
       h("span", { text: formatSize(m.Size) }),
-      (m.Tags || []).length ? h("span", { class: "head-tags" }, (m.Tags || []).map((t) => h("span", { class: "tag", text: t }))) : null);
+      (m.Tags || []).length ? h("span", { class: "head-tags" }, (m.Tags || []).map((t) => {
+        const query = /^[\w.@+-]+$/.test(t) ? `tag:${t}` : `tag:"${t.replace(/"/g, "")}"`;
+        const pill = h("button", { type: "button", class: "tag", title: `Search ${query}`, text: t, onclick: () => this.hooks.onSearch(query) });
+        pill.style.setProperty("--hue", tagHue(t));
+        return pill;
+      })) : null);
 
     const head = h("header", { class: "reader-head" },
       h("div", { class: "head-top" }, back, subject, actions),

@@ -83,6 +83,14 @@ def test_search_runs_on_enter_and_clears(ui: UI) -> None:
     expect(ui.rows).to_have_count(9)
     expect(ui.page.locator("#list-title")).to_have_text("Inbox")
 
+    # A tag in the reading pane searches for its messages.
+    ui.open("[staging] 3 failed jobs")
+    ui.page.locator(".head-tags").get_by_role("button", name="staging").click()
+    expect(ui.page.locator("#search")).to_have_value("tag:staging")
+    expect(ui.rows).to_have_count(1)
+    ui.page.get_by_role("button", name="Clear search").click()
+    expect(ui.rows).to_have_count(9)
+
     ui.page.locator("#search").fill("is:unread has:attachment")
     ui.page.keyboard.press("Enter")
     expect(ui.rows).to_have_count(1)
