@@ -165,3 +165,27 @@ def test_narrow_screen_and_200_percent_zoom_stack_the_panes(open_ui: Callable[..
     ui.page.get_by_role("button", name="Back to the list").click()
     expect(ui.page.locator("#list")).to_be_visible()
     expect(ui.page.locator("#reader")).to_be_hidden()
+
+
+def test_every_control_has_a_name_and_a_visible_focus(ui: UI) -> None:
+    ui.send(messages.rich())
+    ui.open("Your Acme invoice")
+    snapshot = ui.page.locator("body").aria_snapshot()
+    unnamed = [line for line in snapshot.splitlines()
+               if re.fullmatch(r"\s*- (button|link|tab|textbox|searchbox|option|img|separator)( \[[^\]]*\])?:?", line)]
+    assert unnamed == [], snapshot
+    ui.page.locator("body").focus()
+    seen = []
+    for _ in range(22):
+        ui.page.keyboard.press("Tab")
+        seen.append(ui.page.evaluate("""() => {
+          const el = document.activeElement;
+          const style = getComputedStyle(el);
+          const ring = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
+          const shadow = style.boxShadow !== "none";
+          const row = el.id === "list" && !!el.querySelector(".row.is-cursor, .row[aria-selected=true]");
+          return { what: el.tagName + (el.id ? "#" + el.id : "") + (el.getAttribute("aria-label") ? "[" + el.getAttribute("aria-label") + "]" : ""),
+                   visible: ring || shadow || row || el.tagName === "IFRAME" };
+        }"""))
+    hidden = [item["what"] for item in seen if not item["visible"] and item["what"] != "BODY"]
+    assert hidden == [], seen
