@@ -81,6 +81,9 @@ class Database:
         """Open the database, check it is ours, apply migrations, run `init`, start the writer."""
         conn = self._connect()
         try:
+            # Big pages: a 25 MB message is 400 pages instead of 6,400, and small rows insert faster too.
+            # (Only takes effect on a new database.)
+            conn.execute("PRAGMA page_size = 65536")
             if self.path:
                 mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if mode != "wal":

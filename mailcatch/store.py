@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -21,6 +22,10 @@ log = logging.getLogger("mailcatch.store")
 
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUMMARY_COLUMNS = "seq, id, created, read, tags, summary"
+MAX_INDEXED_BODY = 512 * 1024
+"""Characters of a message's text that search indexes; the rest of a giant body is not searchable."""
+BIG_MESSAGE = 256 * 1024
+"""Messages larger than this (in bytes) are parsed off the writer thread."""
 
 
 def new_message_id() -> str:
@@ -207,7 +212,7 @@ class Store:
         message_id = new_message_id()
 
         def prepare() -> _Prepared:
-            return self._prepare(message_id, raw, envelope, tx)
+            return _prepare_message(message_id, raw, envelope, tx)
 
         pruned: list[str] = []
 
@@ -234,41 +239,17 @@ class Store:
                 pruned.extend(self._delete_oldest(conn, self.total - self.max_messages))
             return ready.summary
 
-        summary = await self.db.write(insert, prepare)
+        if len(raw) > BIG_MESSAGE:
+            # Parsing a big message takes long: do it on another thread before queueing, so
+            # that the writer doesn't make smaller messages wait behind it.
+            ready = await asyncio.get_running_loop().run_in_executor(None, prepare)
+            summary = await self.db.write(insert, lambda: ready)
+        else:
+            summary = await self.db.write(insert, prepare)
         self.bus.publish(Event("new", summary))
         if pruned:
             self.bus.publish(Event("prune", None))
         return summary
-
-    def _prepare(self, message_id: str, raw: bytes, envelope: Envelope, tx: Transaction) -> _Prepared:
-        parsed = parse_message(raw)
-        parsed.tags = with_plus_tags(parsed.tags, [*envelope.rcpt_to, *(a.address for a in (*parsed.to, *parsed.cc))])
-        bcc = parsed.bcc + hidden_recipients(parsed, envelope.rcpt_to)
-        from_json = parsed.from_.to_json() if parsed.from_ else None
-        attachments = len(parsed.attachments)
-        summary_fixed = {
-            "MessageID": parsed.message_id,
-            "From": from_json,
-            "To": _addresses(parsed.to),
-            "Cc": _addresses(parsed.cc),
-            "Bcc": _addresses(bcc),
-            "ReplyTo": _addresses(parsed.reply_to),
-            "Subject": parsed.subject,
-            "Username": envelope.username,
-            "Size": len(raw),
-            "Attachments": attachments,
-            "Snippet": parsed.snippet,
-        }
-        tags = json.dumps(parsed.tags)
-        fixed_text = json.dumps(summary_fixed, ensure_ascii=False)
-        row = (
-            message_id, envelope.received, len(raw), attachments, parsed.subject, parsed.message_id,
-            (parsed.from_.address if parsed.from_ else envelope.mail_from).lower(), tags, fixed_text,
-            json.dumps(envelope.to_json(), ensure_ascii=False), tx.session.id, tx.start, tx.end,
-        )
-        fts = _search_fields(parsed, envelope, bcc)
-        summary = summary_json((0, message_id, envelope.received, 0, parsed.tags, summary_fixed))
-        return _Prepared(message_id, summary, row, fts, _lines_json(tx.lines), parsed.tags)
 
     async def save_transcript_tail(self, session: SessionInfo, first_line: int, lines: list[TranscriptLine]) -> None:
         """Store the lines a session recorded after its last message (its closing replies)."""
@@ -428,6 +409,38 @@ class Store:
         }
 
 
+def _prepare_message(message_id: str, raw: bytes, envelope: Envelope, tx: Transaction) -> _Prepared:
+    """Parse a new message and compute its rows (no database work)."""
+    parsed = parse_message(raw)
+    parsed.tags = with_plus_tags(parsed.tags, [*envelope.rcpt_to, *(a.address for a in (*parsed.to, *parsed.cc))])
+    bcc = parsed.bcc + hidden_recipients(parsed, envelope.rcpt_to)
+    from_json = parsed.from_.to_json() if parsed.from_ else None
+    attachments = len(parsed.attachments)
+    summary_fixed = {
+        "MessageID": parsed.message_id,
+        "From": from_json,
+        "To": _addresses(parsed.to),
+        "Cc": _addresses(parsed.cc),
+        "Bcc": _addresses(bcc),
+        "ReplyTo": _addresses(parsed.reply_to),
+        "Subject": parsed.subject,
+        "Username": envelope.username,
+        "Size": len(raw),
+        "Attachments": attachments,
+        "Snippet": parsed.snippet,
+    }
+    tags = json.dumps(parsed.tags)
+    fixed_text = json.dumps(summary_fixed, ensure_ascii=False)
+    row = (
+        message_id, envelope.received, len(raw), attachments, parsed.subject, parsed.message_id,
+        (parsed.from_.address if parsed.from_ else envelope.mail_from).lower(), tags, fixed_text,
+        json.dumps(envelope.to_json(), ensure_ascii=False), tx.session.id, tx.start, tx.end,
+    )
+    fts = _search_fields(parsed, envelope, bcc)
+    summary = summary_json((0, message_id, envelope.received, 0, parsed.tags, summary_fixed))
+    return _Prepared(message_id, summary, row, fts, _lines_json(tx.lines), parsed.tags)
+
+
 def _search_fields(parsed: ParsedMessage, envelope: Envelope, bcc: list[Address] | None = None) -> tuple[str, ...]:
     """The text a message is found by: subject, sender, recipients, bodies (HTML as text), file names."""
     if bcc is None:
@@ -438,7 +451,7 @@ def _search_fields(parsed: ParsedMessage, envelope: Envelope, bcc: list[Address]
         parsed.subject,
         sender,
         _address_text([*parsed.to, *parsed.cc, *bcc]),
-        body,
+        body[:MAX_INDEXED_BODY],
         " ".join(p.filename for p in (*parsed.attachments, *parsed.inline) if p.filename),
     )
 

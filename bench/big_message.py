@@ -1,0 +1,109 @@
+"""Does a huge message stall other sessions? Times small messages on one connection while another sends a big one.
+
+    python bench/big_message.py                  # a 25 MB message, 2 KB messages every 20 ms beside it
+    python bench/big_message.py --megabytes 2    # smoke run
+
+Prints one JSON line: how long the big message took to be acknowledged, and the DATA
+reply latency of the small messages sent meanwhile (p50, p99, max, in ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+STARTUP = re.compile(r"SMTP on \S+:(\d+), web UI and API on ")
+
+
+async def _session(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    await _reply(reader)
+    writer.write(b"EHLO big.bench\r\n")
+    await _reply(reader)
+    return reader, writer
+
+
+async def _reply(reader: asyncio.StreamReader) -> bytes:
+    while True:
+        line = await reader.readuntil(b"\r\n")
+        if line[3:4] != b"-":
+            return line
+
+
+async def _send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes) -> bytes:
+    writer.write(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+    for _ in range(3):
+        await _reply(reader)
+    writer.write(data + b".\r\n")
+    return await _reply(reader)
+
+
+async def run(port: int, megabytes: float) -> dict[str, object]:
+    blob = base64.encodebytes(os.urandom(int(megabytes * 1024 * 1024 * 3 / 4))).replace(b"\n", b"\r\n")
+    big = (b"Subject: big\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+           b"see attachment\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment;"
+           b" filename=big.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n" + blob + b"\r\n--b--\r\n")
+    small = b"Subject: small\r\n\r\n" + b"a line of a small message, fifty bytes or so....\r\n" * 40
+    big_session, small_session = await _session(port), await _session(port)
+    await _send(*small_session, small)  # warm up
+    latencies: list[float] = []
+    done = asyncio.Event()
+
+    async def smalls() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            reply = await _send(*small_session, small)
+            assert reply.startswith(b"250"), reply
+            latencies.append((time.perf_counter() - started) * 1000)
+            await asyncio.sleep(0.02)
+
+    ticker = asyncio.ensure_future(smalls())
+    started = time.perf_counter()
+    reply = await _send(*big_session, big)
+    big_ms = (time.perf_counter() - started) * 1000
+    done.set()
+    await ticker
+    for _, writer in (big_session, small_session):
+        writer.close()
+    latencies.sort()
+    return {"big_bytes": len(big), "big_reply": reply.decode().strip()[:40], "big_ms": round(big_ms, 1),
+            "small_messages": len(latencies), "small_p50_ms": round(statistics.median(latencies), 2),
+            "small_p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 2),
+            "small_max_ms": round(latencies[-1], 2)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--megabytes", type=float, default=25)
+    parser.add_argument("--database", help="a file, to measure file mode (default: in memory)")
+    args = parser.parse_args()
+    command = [sys.executable, "-m", "mailcatch", "--quiet", "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0"]
+    if args.database:
+        command += ["--database", args.database]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            found = STARTUP.search(line)
+            if found:
+                break
+        result = asyncio.run(run(int(found[1]), args.megabytes))
+    finally:
+        process.terminate()
+        process.wait(30)
+        if process.stderr:
+            process.stderr.close()
+    print(json.dumps(result))
+    return 0 if str(result["big_reply"]).startswith("250") else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
