@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -109,3 +110,59 @@ def test_a_big_mailbox_renders_only_the_rows_in_view(open_ui: Callable[..., UI])
     expect(ui.rows.first).to_contain_text("Arrived while you scrolled")
     expect(page.locator("#new-pill")).to_be_hidden()
     assert sent_in < 60
+
+
+def _shown_ids(ui: UI) -> list[tuple[int, str]]:
+    pairs: list[tuple[int, str]] = ui.page.evaluate(
+        "() => [...document.querySelectorAll('#list .row[data-id]')].map(r => [+r.dataset.index, r.dataset.id])")
+    return sorted(pairs)
+
+
+def _matches_server(ui: UI) -> bool:
+    shown = _shown_ids(ui)
+    if not shown:
+        return False
+    first = shown[0][0]
+    with ui.api() as api:
+        listing = api.get(f"/api/v1/messages?start={first}&limit={len(shown)}").json()
+    return [message_id for _, message_id in shown] == [m["ID"] for m in listing["messages"]]
+
+
+def _eventually(check: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the list never matched the server"
+        time.sleep(0.1)
+
+
+def test_bursts_and_deletes_elsewhere_leave_the_list_exactly_as_the_server_has_it(open_ui: Callable[..., UI]) -> None:
+    ui = open_ui(goto=False)
+    messages.send_many(ui.catcher.smtp_host, ui.catcher.smtp_port,
+                       [messages.plain(f"Early {n:03d}") for n in range(150)])
+    ui.goto()
+    expect(ui.page.locator("#list-count")).to_contain_text("150 messages")
+
+    def burst(tag: str) -> None:
+        messages.send_many(ui.catcher.smtp_host, ui.catcher.smtp_port,
+                           [messages.plain(f"Burst {tag} {n:02d}") for n in range(25)])
+
+    senders = [threading.Thread(target=burst, args=(tag,)) for tag in "abc"]
+    for sender in senders:
+        sender.start()
+    # Meanwhile another client deletes some of the older mail.
+    with ui.api() as api:
+        doomed = [m["ID"] for m in api.get("/api/v1/messages?start=100&limit=20").json()["messages"]]
+        api.request("DELETE", "/api/v1/messages", json={"IDs": doomed[:10]})
+    for sender in senders:
+        sender.join()
+    expect(ui.page.locator("#list-count")).to_contain_text("215 messages")
+    _eventually(lambda: _matches_server(ui))
+
+    # Scrolled into the middle, with more arriving and more deleted elsewhere.
+    ui.page.locator("#list").evaluate("el => { el.scrollTop = el.scrollHeight / 2; }")
+    burst("d")
+    with ui.api() as api:
+        doomed = [m["ID"] for m in api.get("/api/v1/messages?start=105&limit=5").json()["messages"]]
+        api.request("DELETE", "/api/v1/messages", json={"IDs": doomed})
+    expect(ui.page.locator("#list-count")).to_contain_text("235 messages")
+    _eventually(lambda: _matches_server(ui))
