@@ -18,6 +18,7 @@ from mailcatch.config import Settings
 from mailcatch.errors import StoreError
 from mailcatch.models import Envelope, SessionInfo, Transaction
 from mailcatch.passwords import Credentials, read_password_file
+from mailcatch.session_errors import session_error
 from mailcatch.store import Store
 from mailcatch.transcript import DATA_END, TranscriptRecorder
 
@@ -269,7 +270,9 @@ class CatchHandler:
         return f"250 2.0.0 Ok: queued as {summary['ID']}"
 
     def session_closed(self, server: CatcherSMTP) -> None:
-        """Store the end of a session's transcript once its messages are stored."""
+        """Store the end of a session's transcript once its messages are stored; publish an `error` if it failed."""
+        if server.info is not None and (error := session_error(server.info, server.recorder.lines)):
+            self.store.bus.publish(error)
         if server.info is None or server.flushed_lines == 0 and not server.pending:
             return
         task = asyncio.ensure_future(self._save_tail(server))

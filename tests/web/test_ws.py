@@ -202,3 +202,41 @@ def test_slow_client_dropped_without_holding_up_others_or_smtp(catcher: ServerTh
         while chunk := stalled.recv(1 << 20):  # the server closes it once the buffers drain
             received += len(chunk)
         assert received < copies * 65536 / 2
+
+
+def test_error_frames_for_sessions_that_failed(start_catcher, tmp_path) -> None:
+    users = tmp_path / "smtp-users"
+    users.write_text("app:secret\n")
+    catcher = start_catcher(smtp_auth_file=str(users), max_message_size=1000)
+    with connect(ws_url(catcher)) as events:
+        frame(events)
+        with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client, pytest.raises(smtplib.SMTPAuthenticationError):
+            client.login("app", "wrong")
+        error = frames_until(events, "error")[-1]["Data"]
+        assert (error["Level"], error["Type"], error["IP"]) == ("error", "smtpd", "127.0.0.1")
+        assert "535" in error["Message"]
+
+        with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
+            client.login("app", "secret")
+            with pytest.raises((smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
+                client.sendmail("app@example.com", ["user@example.com"], b"Subject: big\r\n\r\n" + b"x" * 5000)
+        assert "552" in frames_until(events, "error")[-1]["Data"]["Message"]
+
+        with socket.create_connection((catcher.smtp_host, catcher.smtp_port)) as raw, raw.makefile("rb") as reader:
+            reader.readline()
+            for command in (b"EHLO me", b"AUTH PLAIN AGFwcABzZWNyZXQ=", b"MAIL FROM:<a@example.com>",
+                            b"RCPT TO:<b@example.com>", b"DATA"):
+                raw.sendall(command + b"\r\n")
+                while (line := reader.readline())[3:4] == b"-":
+                    pass
+            assert line.startswith(b"354")
+            raw.sendall(b"Subject: half\r\n\r\nthe first half of")
+        assert "cut off" in frames_until(events, "error")[-1]["Data"]["Message"]
+
+        with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
+            client.login("app", "secret")
+            client.sendmail("app@example.com", ["user@example.com"], b"Subject: fine\r\n\r\nok\r\n")
+        seen = frames_until(events, "stats")
+        assert [f["Type"] for f in seen] == ["new", "stats"]
+        with pytest.raises(TimeoutError):
+            frame(events, timeout=0.5)
