@@ -122,6 +122,7 @@ export class MessageList {
     if (this.cursor >= 0) this.cursor += k;
     // Keep what the reader is looking at still, unless they are at the top.
     if (this.el.scrollTop > 0) {
+      this.spacer.style.height = `${this.geometry().spacerH}px`; // room to scroll into first
       if (!this.scaled()) this.el.scrollTop += k * this.rowH;
       this.unseen += k;
     }
