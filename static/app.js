@@ -18,11 +18,13 @@ let smtpAddress = ""; // from GET /api/v1/webui, where the server says
 let pendingNew = [];
 
 // Toasts ----------------------------------------------------------------------------
-function toast(text, kind = "info") {
+function toast(text, kind = "info", ms = 4000) {
   const el = h("div", { class: `toast ${kind}`, text });
-  $("#toasts").append(el);
-  setTimeout(() => el.classList.add("is-leaving"), 4000);
-  setTimeout(() => el.remove(), 4400);
+  const box = $("#toasts");
+  while (box.children.length >= 4) box.firstElementChild.remove();
+  box.append(el);
+  setTimeout(() => el.classList.add("is-leaving"), ms);
+  setTimeout(() => el.remove(), ms + 400);
 }
 
 function failed(error, what) {
@@ -294,9 +296,12 @@ function handleEvent(type, data) {
     case "prune":
       list.scheduleResync(400);
       break;
-    case "error":
-      toast(typeof data === "string" ? data : "The server reported an error", "error");
+    case "error": {
+      // Mailpit's shape: {Level, Type, IP, Message}, e.g. an SMTP session that was refused.
+      const text = typeof data === "string" ? data : data && typeof data.Message === "string" ? data.Message : "";
+      toast(text || "The server reported an error", data && data.Level && data.Level !== "error" ? "info" : "error", 8000);
       break;
+    }
     default:
       break;
   }

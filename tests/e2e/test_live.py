@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 import threading
 import time
 from collections.abc import Callable
@@ -166,3 +167,12 @@ def test_bursts_and_deletes_elsewhere_leave_the_list_exactly_as_the_server_has_i
         api.request("DELETE", "/api/v1/messages", json={"IDs": doomed})
     expect(ui.page.locator("#list-count")).to_contain_text("235 messages")
     _eventually(lambda: _matches_server(ui))
+
+
+def test_a_refused_smtp_session_is_reported(ui: UI) -> None:
+    expect(ui.page.locator("#conn")).to_have_attribute("data-state", "live")
+    with smtplib.SMTP(ui.catcher.smtp_host, ui.catcher.smtp_port) as client:
+        code, _ = client.docmd("RCPT TO:<someone@example.com>")  # no MAIL FROM first
+        assert code >= 500
+    expect(ui.page.locator(".toast.error")).to_contain_text("was refused")
+    ui.shot("smtp-error-toast")
