@@ -13,6 +13,10 @@ export const TABS = [
 ];
 const WIDTHS = [["phone", "Phone", 375], ["tablet", "Tablet", 768], ["full", "Full", 0]];
 const RAW_LIMIT = 2 * 1024 * 1024;
+const TEXT_LIMIT = 1024 * 1024;
+const TRANSCRIPT_ALL = 400; // sessions up to this many lines are shown whole
+const TRANSCRIPT_HEAD = 12;
+const TRANSCRIPT_CONTEXT = 8;
 let viewRoute = null; // resolves to whether the server has /view/{ID}.html
 const PREVIEWABLE = /^image\/(png|jpe?g|gif|webp|avif|bmp|svg\+xml|x-icon|vnd\.microsoft\.icon)$/i;
 
@@ -302,7 +306,15 @@ export class Reader {
 
   textView(m) {
     if (!m.Text) return this.nothing("This message has no plain-text part.", m.HTML ? "html" : null);
-    return h("pre", { class: "text-body" }, linkify(m.Text));
+    if (m.Text.length <= TEXT_LIMIT) return h("pre", { class: "text-body" }, linkify(m.Text));
+    const pre = h("pre", { class: "text-body" }, linkify(m.Text.slice(0, TEXT_LIMIT)));
+    const rest = h("button", {
+      type: "button", class: "btn small", onclick: () => {
+        pre.replaceChildren(...linkify(m.Text));
+        rest.remove();
+      },
+    }, `Show the remaining ${formatSize(m.Text.length - TEXT_LIMIT)}`);
+    return h("div", null, pre, h("p", { class: "more" }, rest));
   }
 
   headersView(headers) {
@@ -339,12 +351,12 @@ export class Reader {
       h("div", null, h("dt", { text: "AUTH" }), h("dd", { class: "mono", text: session.Username || "none" })),
       h("div", null, h("dt", { text: "Started" }), h("dd", { text: fullTime(session.Started) })));
     const list = h("ol", { class: "transcript", "aria-label": "SMTP dialogue" });
-    let previous = started;
-    lines.forEach((line, i) => {
+    const item = (i) => {
+      const line = lines[i];
       const time = Date.parse(line.Time);
+      const before = i > 0 ? Date.parse(lines[i - 1].Time) : started;
       const delta = Number.isNaN(time) ? "" : `+${formatMs(time - started)}`;
-      const gap = Number.isNaN(time) ? 0 : time - previous;
-      previous = Number.isNaN(time) ? previous : time;
+      const gap = Number.isNaN(time) || Number.isNaN(before) ? 0 : time - before;
       const inTx = i >= tx.Start && i < tx.End;
       const client = line.Dir === "C";
       const li = h("li", {
@@ -355,8 +367,39 @@ export class Reader {
       h("span", { class: "dir", "aria-label": client ? "client" : "server", text: client ? "C:" : "S:" }),
       h("span", { class: "txt", text: line.Text }));
       if (gap >= 250) li.classList.add("is-slow");
-      list.append(li);
-    });
+      return li;
+    };
+    // A long session (an app that sends hundreds of messages over one connection) shows its
+    // start and this message's transaction, with the lines between a click away.
+    const shown = [];
+    if (lines.length <= TRANSCRIPT_ALL) {
+      shown.push([0, lines.length]);
+    } else {
+      const head = Math.min(TRANSCRIPT_HEAD, lines.length);
+      const from = Math.max(head, tx.Start - TRANSCRIPT_CONTEXT);
+      const to = Math.min(lines.length, Math.max(tx.End, from) + TRANSCRIPT_CONTEXT);
+      shown.push([0, head]);
+      if (from < to) shown.push([from, to]);
+    }
+    const hidden = (from, to) => {
+      const more = h("li", { class: "gap" });
+      more.append(h("button", {
+        type: "button", class: "btn ghost small",
+        onclick: () => {
+          const items = [];
+          for (let i = from; i < to; i++) items.push(item(i));
+          more.replaceWith(...items);
+        },
+      }, `Show ${to - from} more line${to - from === 1 ? "" : "s"}`));
+      return more;
+    };
+    let at = 0;
+    for (const [from, to] of shown) {
+      if (from > at) list.append(hidden(at, from));
+      for (let i = from; i < to; i++) list.append(item(i));
+      at = to;
+    }
+    if (at < lines.length) list.append(hidden(at, lines.length));
     const legend = h("p", { class: "legend" },
       h("span", { class: "key is-client", text: "C: client" }), " ",
       h("span", { class: "key is-server", text: "S: server" }), " ",
@@ -364,7 +407,7 @@ export class Reader {
       tx.Start > 0 || tx.End < lines.length ? h("span", { class: "muted", text: ` (lines ${tx.Start + 1}–${tx.End} of ${lines.length})` }) : null);
     const view = h("div", { class: "transcript-view" }, info, legend, list);
     if (tx.Start > 0) {
-      requestAnimationFrame(() => list.children[tx.Start]?.scrollIntoView({ block: "nearest" }));
+      requestAnimationFrame(() => list.querySelector(".tx-start")?.scrollIntoView({ block: "nearest" }));
     }
     return view;
   }

@@ -189,3 +189,26 @@ def test_every_control_has_a_name_and_a_visible_focus(ui: UI) -> None:
         }"""))
     hidden = [item["what"] for item in seen if not item["visible"] and item["what"] != "BODY"]
     assert hidden == [], seen
+
+
+def test_a_long_session_shows_its_start_and_this_transaction(ui: UI) -> None:
+    batch = [messages.plain(f"Batch {n:03d}") for n in range(60)]
+    messages.send_many(ui.catcher.smtp_host, ui.catcher.smtp_port, batch)
+    expect(ui.page.locator("#list-count")).to_contain_text("60 messages")
+    ui.page.get_by_role("searchbox").fill("subject:\"Batch 030\"")
+    ui.page.keyboard.press("Enter")
+    expect(ui.rows).to_have_count(1)
+    ui.open("Batch 030")
+    ui.tab("Transcript").click()
+    lines = ui.page.locator("ol.transcript li.line")
+    expect(lines.first).to_contain_text("220")
+    in_tx = ui.page.locator("ol.transcript li.in-tx")
+    expect(in_tx.first).to_contain_text("MAIL FROM", ignore_case=True)
+    shown = lines.count()
+    assert shown < 60, shown
+    gaps = ui.page.locator("ol.transcript li.gap button")
+    expect(gaps).to_have_count(2)
+    ui.shot("transcript-long-session")
+    gaps.first.click()
+    expect(gaps).to_have_count(1)
+    assert lines.count() > shown
