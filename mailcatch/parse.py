@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import codecs
 import datetime
 import email.generator
 import email.message
@@ -31,28 +32,40 @@ MAX_DEPTH = 100
 
 SNIPPET_LENGTH = 250
 
+# parsebytes() builds a fresh feed parser per call, so one instance serves every thread.
 _PARSER = BytesParser(policy=email.policy.compat32)
-_HEADERS_ONLY_PARSER = BytesParser(policy=email.policy.compat32)
 
-# Codecs that never produce lone surrogates, so their output needs no scrubbing.
-_CLEAN_CODECS = frozenset({"utf-8", "ascii", "iso8859-1", "cp1252", "iso8859-15", "koi8-r", "koi8-u"})
+# Common codecs that decode ASCII as ASCII and never produce lone surrogates.
+_ASCII_SUPERSETS = frozenset(
+    {"utf-8", "iso8859-1", "iso8859-2", "iso8859-15", "cp1250", "cp1251", "cp1252", "koi8-r", "koi8-u"}
+)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _FOLD = re.compile(r"\r?\n[ \t]|[\r\n]")
 # Encoded text may end in one unencoded "?" ("=?utf-8?Q?Ready??="), a common encoder slip.
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*(?:\?(?=\?=))?)\?=")
-_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
+_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")  # for encoded words; bodies use the stdlib decoder
 _CID_REF = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
+_PART_ID = re.compile(r"[1-9][0-9]{0,8}(?:\.[1-9][0-9]{0,8}){0,%d}" % (MAX_DEPTH - 1))
+# Control characters, and bidi overrides that could disguise an extension ("txt\u202eexe").
+_UNSAFE_IN_FILENAME = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _MESSAGE_ID = re.compile(r"<([^<>]*)>")
+_PARAM_SPECIAL = re.compile(r'[\\";]')
+_COMMENT_SPECIAL = re.compile(r"\\.|[()]", re.DOTALL)
+_ADDRESS_SPECIAL = re.compile(r'[\s",;:<(\[]')
+_SIMPLE_MAILBOX = re.compile(r'(?:"([^"\\]*)"|([^"\\,;:<>()\[\]@]*?))\s*<([^<>"(),;:\s\\\[\]]*)>')
+_ADDRESS_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|<[^>]*>?|\[[^\]]*\]?|[,;:]|\s+|[^\s"(<\[,;:]+', re.DOTALL)
 
+# An unclosed tag runs to the end of the text ("(?:>|$)"), which keeps every pattern linear.
 _HTML_HIDDEN = re.compile(
-    r"<!--.*?(?:-->|$)|<(script|style|head|title|template)\b[^>]*>.*?(?:</\1\s*>|$)",
+    r"<!--.*?(?:-->|$)|<head\b[^>]*(?:>|$).*?(?:</head\s*>|(?=<body\b)|$)"
+    r"|<(script|style|title|template)\b[^>]*(?:>|$).*?(?:</\1\s*>|$)",
     re.IGNORECASE | re.DOTALL,
 )
 _HTML_BLOCK_TAG = re.compile(
-    r"</?(?:br|p|div|tr|td|th|li|ul|ol|table|h[1-6]|blockquote|pre|hr|section|article|header|footer)\b[^>]*>",
+    r"</?(?:br|p|div|tr|td|th|li|ul|ol|table|h[1-6]|blockquote|pre|hr|section|article|header|footer)\b[^>]*(?:>|$)",
     re.IGNORECASE,
 )
-_HTML_TAG = re.compile(r"<[a-zA-Z/!?][^>]*>")
+_HTML_TAG = re.compile(r"<[a-zA-Z/!?][^>]*(?:>|$)")
 # Zero-width and soft characters that mailers pad preheaders with.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u034f\u200b\u200c\u200d\u2060\ufeff"))
 
@@ -116,36 +129,36 @@ class ParsedMessage:
 
 @functools.lru_cache(maxsize=512)
 def _codec(charset: str) -> str | None:
-    """The canonical name of a text codec for a MIME charset label, or None if unknown."""
+    """The canonical name of the text codec for a MIME charset label, or None if unknown."""
     label = charset.strip().strip('"').lower().partition("*")[0]  # RFC 2231 "utf-8*en"
     if label in ("", "us-ascii", "ascii", "unknown-8bit", "x-unknown"):
-        return None
+        return None  # 8-bit bytes under these labels are nearly always UTF-8
     try:
-        b"a".decode(label)
-    except LookupError:
-        return None
-    except ValueError:
-        pass  # a real codec that cannot decode b"a" (utf-16), or a label Python rejects
-    try:
-        import codecs
-
-        return codecs.lookup(label).name
+        name = codecs.lookup(label).name
     except (LookupError, ValueError):
         return None
+    try:
+        b"a".decode(name)
+    except LookupError:
+        return None  # a bytes-to-bytes codec such as base64
+    except ValueError:
+        pass  # a text codec that cannot decode b"a" alone (utf-16)
+    return name
 
 
 def _decode_bytes(data: bytes, charset: str) -> str:
     """Decode with the declared charset; unknown or missing charset: UTF-8, else Latin-1."""
-    if data.isascii():
-        return data.decode("ascii")
     codec = _codec(charset) if charset else None
+    if codec is None or codec in _ASCII_SUPERSETS:
+        if data.isascii():
+            return data.decode("ascii")
     if codec is not None:
         try:
             text = data.decode(codec, "replace")
         except (LookupError, ValueError):
-            pass  # codecs like idna support only strict decoding
+            pass  # codecs such as idna decode only strictly
         else:
-            return text if codec in _CLEAN_CODECS else _SURROGATE.sub("\ufffd", text)
+            return text if codec in _ASCII_SUPERSETS else _SURROGATE.sub("\ufffd", text)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -153,10 +166,14 @@ def _decode_bytes(data: bytes, charset: str) -> str:
 
 
 def _raw_to_str(value: str) -> str:
-    """A header value as the parser holds it (8-bit bytes as surrogates) to text, as UTF-8."""
+    """Text of a header value whose 8-bit bytes the parser holds as surrogates (read as UTF-8)."""
     if value.isascii():
         return value
-    return value.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+    try:
+        data = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that stands for no byte
+        data = value.encode("utf-8", "replace")
+    return data.decode("utf-8", "replace")
 
 
 def _unfold(value: str) -> str:
@@ -170,7 +187,8 @@ def _b64decode(data: bytes) -> bytes:
         return binascii.a2b_base64(data)
     except binascii.Error:
         clean = _B64_JUNK.sub(b"", data)
-        clean = clean[: len(clean) - (len(clean) % 4 == 1)]
+        if len(clean) % 4 == 1:
+            clean = clean[:-1]  # a lone trailing character holds no whole byte
         try:
             return binascii.a2b_base64(clean + b"=" * (-len(clean) % 4))
         except binascii.Error:
@@ -182,17 +200,17 @@ def _decode_words(value: str) -> str:
     if "=?" not in value:
         return value
     out: list[str] = []
-    pending = b""
+    pending = bytearray()
     pending_charset = ""
-    pos = 0
+    pos = 0  # end of the previous encoded word
     for match in _ENCODED_WORD.finditer(value):
         gap = value[pos : match.start()]
-        if pos and gap.isspace() and value.endswith("?=", 0, pos):
+        if pos and gap.isspace():
             gap = ""  # whitespace between two encoded words is not shown
         charset = match.group(1).lower()
         if pending and (gap or charset != pending_charset):
-            out.append(_decode_bytes(pending, pending_charset))
-            pending = b""
+            out.append(_decode_bytes(bytes(pending), pending_charset))
+            pending.clear()
         out.append(gap)
         encoded = match.group(3).encode("utf-8")
         if match.group(2) in "bB":
@@ -202,7 +220,7 @@ def _decode_words(value: str) -> str:
         pending_charset = charset
         pos = match.end()
     if pending:
-        out.append(_decode_bytes(pending, pending_charset))
+        out.append(_decode_bytes(bytes(pending), pending_charset))
     out.append(value[pos:])
     return "".join(out)
 
@@ -225,25 +243,24 @@ def _unquote(value: str) -> str:
     return body
 
 
-def _split_unquoted(value: str, sep: str) -> list[str]:
-    """Split on sep outside double quotes."""
+def _split_params(value: str) -> list[str]:
+    """Split on ";" outside double quotes (a backslash escapes only inside quotes)."""
     if '"' not in value:
-        return value.split(sep)
+        return value.split(";")
     pieces: list[str] = []
-    start = 0
+    start = pos = 0
     quoted = False
-    i = 0
-    n = len(value)
-    while i < n:
-        ch = value[i]
-        if ch == "\\" and quoted:
-            i += 1
-        elif ch == '"':
+    while match := _PARAM_SPECIAL.search(value, pos):
+        pos = match.end()
+        char = match.group()
+        if char == "\\":
+            if quoted:
+                pos += 1  # the escaped character
+        elif char == '"':
             quoted = not quoted
-        elif ch == sep and not quoted:
-            pieces.append(value[start:i])
-            start = i + 1
-        i += 1
+        elif not quoted:
+            pieces.append(value[start : match.start()])
+            start = pos
     pieces.append(value[start:])
     return pieces
 
@@ -254,7 +271,7 @@ def _parse_params(value: str) -> tuple[str, dict[str, str]]:
     RFC 2231 extended values and continuations are joined and decoded; they win over plain
     parameters of the same name.
     """
-    first, *rest = _split_unquoted(value, ";")
+    first, *rest = _split_params(value)
     params: dict[str, str] = {}
     sections: dict[str, list[tuple[int, bool, str]]] = {}
     for piece in rest:
@@ -290,10 +307,7 @@ def _clean_filename(name: str) -> str:
     """Decoded file name with any directory part and control characters removed."""
     if "=?" in name:
         name = _decode_words(name)
-    name = name.replace("\\", "/").rpartition("/")[2]
-    if not name.isprintable():
-        name = "".join(ch for ch in name if ch.isprintable())
-    name = name.strip()
+    name = _UNSAFE_IN_FILENAME.sub("", name.replace("\\", "/").rpartition("/")[2]).strip()
     return "" if name in (".", "..") else name
 
 
@@ -302,97 +316,80 @@ def _angle_stripped(value: str) -> str:
     return (match.group(1) if match else value).strip()
 
 
-class _AddressScanner:
-    """Splits an address list into mailboxes, honouring quotes, comments, <> and groups."""
+def _address(words: list[str], comments: list[str], angle: str | None) -> Address | None:
+    if angle is not None:
+        address = angle.strip()
+        if address.startswith("@") and ":" in address:  # obsolete source route: <@relay:user@host>
+            address = address.partition(":")[2]
+        name = " ".join(words)
+    elif words:
+        joined = "".join(words)
+        address = joined if "@" in joined else " ".join(words)
+        name = " ".join(comment for comment in comments if comment)
+    else:
+        return None
+    name = _decode_words(name).strip() if name else ""
+    return Address(name, address) if address or name else None
 
-    __slots__ = ("value", "result")
 
-    def __init__(self, value: str) -> None:
-        self.value = value
-        self.result: list[Address] = []
-
-    def scan(self) -> list[Address]:
-        value = self.value
-        words: list[str] = []  # display name words or the bare address
-        comments: list[str] = []
-        angle: str | None = None
-        current: list[str] = []
-        i = 0
-        n = len(value)
-        while i < n:
-            ch = value[i]
-            if ch == '"':
-                end = i + 1
-                while end < n and value[end] != '"':
-                    end += 2 if value[end] == "\\" else 1
-                current.append(_unquote(value[i : end + 1]))
-                i = end + 1
-                continue
-            if ch == "(":
-                depth = 0
-                end = i
-                while end < n:
-                    if value[end] == "\\":
-                        end += 1
-                    elif value[end] == "(":
-                        depth += 1
-                    elif value[end] == ")":
-                        depth -= 1
-                        if depth == 0:
-                            break
-                    end += 1
-                comments.append(value[i + 1 : end].strip())
-                i = end + 1
-                continue
-            if ch == "<":
-                end = value.find(">", i + 1)
-                if end < 0:
-                    end = n
-                words.append("".join(current))
-                current = []
-                angle = value[i + 1 : end]
-                i = end + 1
-                continue
-            if ch == "[":
-                end = value.find("]", i + 1)
-                end = n - 1 if end < 0 else end
-                current.append(value[i : end + 1])
-                i = end + 1
-                continue
-            if ch in ",;":
-                words.append("".join(current))
-                self._emit(words, comments, angle)
-                words, comments, angle, current = [], [], None, []
-            elif ch == ":" and angle is None:
-                words, comments, current = [], [], []  # a group name: drop it
-            elif ch in " \t\r\n":
-                words.append("".join(current))
-                current = []
-            else:
-                current.append(ch)
-            i += 1
-        words.append("".join(current))
-        self._emit(words, comments, angle)
-        return self.result
-
-    def _emit(self, words: list[str], comments: list[str], angle: str | None) -> None:
-        words = [word for word in words if word]
-        if angle is not None:
-            address = angle.rpartition(":")[2].strip()  # drop an obsolete source route
-            name = " ".join(words)
-        elif words:
-            address = "".join(words)
-            name = " ".join(comment for comment in comments if comment)
-        else:
-            return
-        name = _decode_words(name).strip() if name else ""
-        if address or name:
-            self.result.append(Address(name, address))
+def _comment_end(value: str, start: int) -> int:
+    """Index of the parenthesis closing the (possibly nested) comment opened at start."""
+    depth = 0
+    for match in _COMMENT_SPECIAL.finditer(value, start):
+        char = match.group()
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return match.start()
+    return len(value)
 
 
 def parse_address_list(value: str) -> list[Address]:
     """Decode and split an address header value."""
-    return _AddressScanner(_unfold(_raw_to_str(value))).scan()
+    value = _unfold(_raw_to_str(value)).strip()
+    if not _ADDRESS_SPECIAL.search(value):
+        return [Address("", value)] if value else []
+    simple = _SIMPLE_MAILBOX.fullmatch(value)
+    if simple:  # the usual 'Name <a@b>' or '"Name" <a@b>', without the general scanner
+        quoted, phrase, address = simple.groups()
+        name = _decode_words(quoted if quoted is not None else " ".join(phrase.split())).strip()
+        return [Address(name, address)] if name or address else []
+    result: list[Address] = []
+    words: list[str] = []  # the display name's words, or the pieces of a bare address
+    comments: list[str] = []
+    angle: str | None = None
+    pos = 0
+    while pos < len(value):
+        if value[pos] == "(":
+            end = _comment_end(value, pos)
+            comments.append(value[pos + 1 : end].strip())
+            pos = end + 1
+            continue
+        match = _ADDRESS_TOKEN.match(value, pos)
+        assert match is not None  # the pattern matches any character but "("
+        token = match.group()
+        pos = match.end()
+        first = token[0]
+        if first == '"':
+            words.append(_unquote(token))
+        elif first == "<":
+            angle = token[1:-1] if token.endswith(">") else token[1:]
+        elif first in ",;":
+            address = _address(words, comments, angle)
+            if address is not None:
+                result.append(address)
+            words, comments, angle = [], [], None
+        elif first == ":":
+            if angle is None:
+                words, comments = [], []  # a group's name
+        elif not first.isspace():
+            words.append(token)
+    address = _address(words, comments, angle)
+    if address is not None:
+        result.append(address)
+    return result
 
 
 def _parse_date(value: str) -> datetime.datetime | None:
@@ -420,15 +417,19 @@ def _parse(raw: bytes) -> email.message.Message:
         return _PARSER.parsebytes(raw)
     except RecursionError:
         # Absurdly deep nesting: keep the headers, show the body as text.
-        return _HEADERS_ONLY_PARSER.parsebytes(raw, headersonly=True)
+        return _PARSER.parsebytes(raw, headersonly=True)
 
 
 def _children(node: email.message.Message) -> list[email.message.Message] | None:
     """Sub-parts of a multipart node; None for a leaf (message/* parts are leaves)."""
-    payload = node.get_payload()
-    if isinstance(payload, list) and node.get_content_maintype() == "multipart":
-        return payload
+    if node.is_multipart() and node.get_content_maintype() == "multipart":
+        return _subparts(node)
     return None
+
+
+def _subparts(node: email.message.Message) -> list[email.message.Message]:
+    """The parsed sub-messages of a node whose payload is a list (only call when is_multipart())."""
+    return [part for part in node.get_payload() if isinstance(part, email.message.Message)]
 
 
 @dataclass(slots=True)
@@ -440,12 +441,11 @@ class _Leaf:
     disposition: str
     filename: str
     content_id: str
-    encoding: str
     in_related: bool
 
     @classmethod
     def of(cls, node: email.message.Message, part_id: str, in_related: bool) -> _Leaf:
-        ctype = disposition = content_id = encoding = ""
+        ctype = disposition = content_id = ""
         cdisp_params: dict[str, str] = {}
         ctype_params: dict[str, str] = {}
         for name, value in node.raw_items():
@@ -458,8 +458,6 @@ class _Leaf:
                 disposition, cdisp_params = _parse_params(_unfold(_raw_to_str(value)))
             elif lname == "content-id" and not content_id:
                 content_id = _angle_stripped(_header_text(value))
-            elif lname == "content-transfer-encoding" and not encoding:
-                encoding = value.strip().lower()
         ctype = "".join(ctype.split())
         if ctype.count("/") != 1 or ctype.startswith("/") or ctype.endswith("/"):
             ctype = node.get_default_type() if not ctype else "text/plain"
@@ -474,22 +472,18 @@ class _Leaf:
             disposition=disposition,
             filename=_clean_filename(filename) if filename else "",
             content_id=content_id,
-            encoding=encoding,
             in_related=in_related,
         )
 
     def content(self, linesep: str) -> bytes:
-        payload = self.node.get_payload()
-        if isinstance(payload, list):  # message/rfc822 and friends: the embedded message
-            return _flatten(payload, linesep)
-        if not isinstance(payload, str):
+        """The part's bytes with its transfer encoding undone."""
+        if self.node.is_multipart():  # message/rfc822 and friends: the embedded message
+            return _flatten(_subparts(self.node), linesep)
+        try:
+            data = self.node.get_payload(decode=True)
+        except ValueError:  # Python 3.10's uu decoder raises on a broken uuencoded part
             return b""
-        data = payload.encode("ascii", "surrogateescape")
-        if self.encoding == "base64":
-            return _b64decode(data)
-        if self.encoding == "quoted-printable":
-            return binascii.a2b_qp(data)
-        return data
+        return data if isinstance(data, bytes) else b""
 
     def text(self, linesep: str) -> str:
         text = _decode_bytes(self.content(linesep), self.charset)
@@ -530,6 +524,7 @@ def _leaves(root: email.message.Message) -> list[_Leaf]:
 
 
 def _linesep(raw: bytes) -> str:
+    """The line ending to use when re-serialising an embedded message."""
     return "\r\n" if b"\r\n" in raw[:4096] else "\n"
 
 
@@ -541,15 +536,21 @@ def html_to_text(html: str) -> str:
     text = _HTML_HIDDEN.sub(" ", html)
     text = _HTML_BLOCK_TAG.sub(" ", text)
     text = _HTML_TAG.sub("", text)
-    text = html_lib.unescape(text).translate(_INVISIBLE)
+    return _collapse(html_lib.unescape(text))
+
+
+def _collapse(text: str) -> str:
+    if not text.isascii():
+        text = text.translate(_INVISIBLE)
     return " ".join(text.split())
 
 
 def _snippet(text: str, html: str) -> str:
-    if text.strip():
-        head = " ".join(text[: SNIPPET_LENGTH * 8].translate(_INVISIBLE).split())
+    if text and not text.isspace():
+        # Collapse a prefix first: a long body rarely needs more than a few times the snippet.
+        head = _collapse(text[: SNIPPET_LENGTH * 8])
         if len(head) < SNIPPET_LENGTH and len(text) > SNIPPET_LENGTH * 8:
-            head = " ".join(text.translate(_INVISIBLE).split())
+            head = _collapse(text)
     else:
         head = html_to_text(html)
     return head[:SNIPPET_LENGTH].rstrip()
@@ -640,11 +641,10 @@ def parse_message(raw: bytes) -> ParsedMessage:
 
 def part_content(raw: bytes, part_id: str) -> tuple[Part, bytes] | None:
     """Decoded bytes of one part, or None if no such part."""
-    numbers = part_id.split(".")
-    if len(numbers) > MAX_DEPTH or not all(n.isascii() and n.isdigit() for n in numbers):
+    if not _PART_ID.fullmatch(part_id):
         return None
+    numbers = part_id.split(".")
     node = _parse(raw)
-    related = False
     children = _children(node)
     if children is None:
         if part_id != "1":
@@ -656,11 +656,10 @@ def part_content(raw: bytes, part_id: str) -> tuple[Part, bytes] | None:
             index = int(number)
             if not 1 <= index <= len(children):
                 return None
-            related = related or node.get_content_subtype() == "related"
             node = children[index - 1]
             children = _children(node)
         if children is not None:
             return None
-    leaf = _Leaf.of(node, part_id, related)
+    leaf = _Leaf.of(node, part_id, in_related=False)
     data = leaf.content(_linesep(raw))
     return leaf.part(len(data)), data
