@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -13,6 +15,7 @@ from mailcatch.config import HostPort, Settings
 from mailcatch.thread import ServerThread
 
 LOOPBACK = HostPort("127.0.0.1", 0)
+T = TypeVar("T")
 
 
 def make_settings(**overrides: Any) -> Settings:
@@ -48,6 +51,16 @@ def api(catcher: ServerThread) -> Iterator[httpx.Client]:
     """An HTTP client for the catcher's API."""
     with httpx.Client(verify=False, base_url=catcher.url, timeout=10) as client:
         yield client
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on a fresh event loop in its own thread.
+
+    The browser tests' Playwright keeps an event loop running on the main thread for the
+    whole session, so `asyncio.run` there would fail.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main).result()
 
 
 def wait_for_count(client: httpx.Client, count: int, timeout: float = 5) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.cli.test_cli import Process
+from tests.conftest import run_async
 
 
 async def _send(port: int, messages: int, acknowledged: list[str], failures: list[str],
@@ -64,7 +65,7 @@ def test_hundreds_of_concurrent_senders_lose_nothing(start_catcher, tmp_path: Pa
         await asyncio.wait_for(asyncio.gather(*(
             _send(catcher.smtp_port, 4, acknowledged, failures) for _ in range(300))), timeout=120)
 
-    asyncio.run(flood())
+    run_async(flood())
     assert failures == []
     assert len(acknowledged) == 1200 and len(set(acknowledged)) == 1200
     with httpx.Client(verify=False, base_url=catcher.url, timeout=30) as api:
@@ -91,7 +92,7 @@ def test_sigkill_during_a_flood_loses_no_acknowledged_message(tmp_path: Path) ->
             process.proc.send_signal(signal.SIGKILL)
             await asyncio.wait_for(asyncio.gather(*senders), timeout=30)
 
-        asyncio.run(flood_then_kill())
+        run_async(flood_then_kill())
     finally:
         process.kill()
     assert failures == []
