@@ -11,6 +11,7 @@ const OVERSCAN = 8;
 const CACHE_LIMIT = 2500;
 const MAX_SCROLL_PX = 4_000_000; // browsers cap element heights; scale beyond this
 const FRESH_MS = 2500;
+const SETTLE_MS = 700;
 
 export class MessageList {
   /**
@@ -44,6 +45,7 @@ export class MessageList {
     this.frame = 0;
     this.fetchTimer = 0;
     this.resyncTimer = 0;
+    this.settleTimer = 0;
     el.addEventListener("scroll", () => this.schedule(), { passive: true });
     el.addEventListener("click", (event) => this.onClick(event));
     new ResizeObserver(() => {
@@ -87,6 +89,7 @@ export class MessageList {
   resync() {
     clearTimeout(this.resyncTimer);
     this.resyncTimer = 0;
+    clearTimeout(this.settleTimer);
     this.epoch += 1;
     this.abortAll();
     const [first] = this.viewRange();
@@ -127,7 +130,16 @@ export class MessageList {
       this.unseen += k;
     }
     this.loaded = true;
+    this.settle();
     this.schedule();
+  }
+
+  /** Once live changes stop for a moment, fetch what is in view once more: rows built from
+   * events (which concurrent senders may deliver in another order than the store keeps)
+   * then match the server exactly. */
+  settle() {
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => this.resync(), SETTLE_MS);
   }
 
   /** Messages deleted elsewhere (or here): drop them and close the gaps. */
@@ -151,6 +163,7 @@ export class MessageList {
       this.removals += 1;
     }
     if (unknown) this.scheduleResync(200);
+    else if (ids.length) this.settle();
     if (this.cursor >= this.total) this.cursor = this.total - 1;
     this.cursorId = this.rows.get(this.cursor)?.msg.ID ?? null;
     this.schedule();
@@ -256,7 +269,9 @@ export class MessageList {
     } else {
       this.total = Math.max(this.total, start + shift + items.length);
     }
-    items.forEach((msg, i) => this.put(start + shift + i, msg, request.epoch));
+    items.forEach((msg, i) => {
+      if (start + shift + i >= 0) this.put(start + shift + i, msg, request.epoch);
+    });
     this.loaded = true;
     this.trimCache();
     this.hooks.onCounts(response);

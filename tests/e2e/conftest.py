@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
 from mailcatch.thread import ServerThread
 from tests.e2e import messages
@@ -30,6 +30,9 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
+
+# CI machines are small and busy: give the page time before calling it wrong.
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(scope="session")

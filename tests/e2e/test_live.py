@@ -129,7 +129,7 @@ def _matches_server(ui: UI) -> bool:
     return [message_id for _, message_id in shown] == [m["ID"] for m in listing["messages"]]
 
 
-def _eventually(check: Callable[[], bool], timeout: float = 10) -> None:
+def _eventually(check: Callable[[], bool], timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "the list never matched the server"
