@@ -54,12 +54,18 @@ function setCounts(total, unread) {
   updateChrome();
 }
 
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+// Runs after every list render (so on scroll): it only writes what changed.
 function updateChrome() {
   const unread = mailbox.unread;
-  document.title = unread > 0 ? `(${unread}) mailcatch` : "mailcatch";
-  $("#list-title").textContent = list.query ? "Search" : "Inbox";
+  const title = unread > 0 ? `(${unread}) mailcatch` : "mailcatch";
+  if (document.title !== title) document.title = title;
+  setText($("#list-title"), list.query ? "Search" : "Inbox");
   const count = list.countText();
-  $("#list-count").textContent = !list.query && unread > 0 && count ? `${count} · ${formatCount(unread)} unread` : count;
+  setText($("#list-count"), !list.query && unread > 0 && count ? `${count} · ${formatCount(unread)} unread` : count);
   const empty = $("#list-empty");
   if (!empty.hidden) {
     let title = "No mail yet";
@@ -88,7 +94,7 @@ function updateChrome() {
   }
   const pill = $("#new-pill");
   pill.hidden = list.unseen === 0;
-  if (list.unseen) pill.textContent = `↑ ${formatCount(list.unseen)} new message${list.unseen === 1 ? "" : "s"}`;
+  if (list.unseen) setText(pill, `↑ ${formatCount(list.unseen)} new message${list.unseen === 1 ? "" : "s"}`);
   $("#delete-all").disabled = list.total === 0;
   $("#mark-all-read").disabled = mailbox.unread === 0;
 }
