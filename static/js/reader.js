@@ -147,6 +147,7 @@ export class Reader {
     this.panel = h("div", { class: "tabpanel", id: "tabpanel", role: "tabpanel", tabindex: "0" });
     this.tablist = tablist;
     this.el.replaceChildren(h("article", { class: "reader", "aria-labelledby": "reader-subject" }, head, tablist, this.panel));
+    this.el.scrollTop = 0;
     let tab = this.tab;
     if (tab === "html" && !m.HTML) tab = "text";
     if (tab === "text" && !m.Text && m.HTML) tab = "html";
