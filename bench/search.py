@@ -20,7 +20,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from bench.fill import fill
+from fill import fill  # bench/fill.py, beside this script
 
 STARTUP = re.compile(r"SMTP on \S+, web UI and API on (http://\S+) ")
 QUERIES = [

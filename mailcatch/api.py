@@ -62,14 +62,18 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
     if not isinstance(data, dict):
         raise BadRequest("the request body must be a JSON object")
-    return {_BODY_FIELDS.get(key.lower(), key): value for key, value in data.items()}
+    return {_field_name(key): value for key, value in data.items()}
+
+
+def _field_name(key: str) -> str:
+    return _BODY_FIELDS.get(key.lower(), key)
 
 
 def _form_fields(text: str) -> dict[str, Any]:
     """A form-encoded body as the JSON object it stands for (some Mailpit clients send forms)."""
     data: dict[str, Any] = {}
     for key, values in urllib.parse.parse_qs(text, keep_blank_values=True).items():
-        name = _BODY_FIELDS.get(key.lower(), key)
+        name = _field_name(key)
         if name in ("IDs", "Tags"):
             data[name] = [v for v in values if v]
         elif name == "Read":

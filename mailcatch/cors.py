@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
 from typing import Any
 
 __all__ = ["cors_options", "origin_pattern"]

@@ -110,10 +110,10 @@ async def _page(request: Request, terms: list[Term]) -> Response:
         await store.flush_index()
 
     def query(conn: sqlite3.Connection) -> tuple[int, list[Any]]:
-        total = conn.execute(f"SELECT count(*) FROM messages m WHERE {compiled.where}", compiled.params).fetchone()[0]
-        rows = conn.execute(
-            f"SELECT m.id, m.created, m.envelope, d.raw FROM messages m JOIN message_data d ON d.seq = m.seq"
-            f" WHERE {compiled.where} ORDER BY m.seq DESC LIMIT ? OFFSET ?", [*compiled.params, limit, start]).fetchall()
+        total = conn.execute(*compiled.count()).fetchone()[0]
+        rows = conn.execute(*compiled.select(
+            "m.id, m.created, m.envelope, (SELECT raw FROM message_data d WHERE d.seq = m.seq)", " LIMIT ? OFFSET ?",
+            (limit, start))).fetchall()
         return total, rows
 
     total, rows = await store.db.read(query)

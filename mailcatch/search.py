@@ -58,10 +58,34 @@ class Term:
 
 @dataclass(slots=True)
 class Compiled:
-    """A WHERE clause over `messages m` and its bound parameters."""
+    """A search as SQL: an FTS5 query every match satisfies (None: no such term), then conditions over `messages m`.
+
+    With an FTS5 query, the full-text index drives: it yields matches newest first, so a page
+    is found without looking at the rest, and counting reads the index alone unless other
+    conditions need the message rows.
+    """
 
     where: str = "1"
     params: list[Any] = field(default_factory=list)
+    match: str | None = None
+
+    def select(self, columns: str, tail: str = "", tail_params: Sequence[Any] = ()) -> tuple[str, list[Any]]:
+        """SQL for `columns` of the matching messages (`m`), newest first, followed by `tail` (LIMIT ...)."""
+        if self.match is None:
+            return (f"SELECT {columns} FROM messages m WHERE {self.where} ORDER BY m.seq DESC{tail}",
+                    [*self.params, *tail_params])
+        return (f"SELECT {columns} FROM messages_fts f JOIN messages m ON m.seq = f.rowid"
+                f" WHERE messages_fts MATCH ? AND {self.where} ORDER BY f.rowid DESC{tail}",
+                [self.match, *self.params, *tail_params])
+
+    def count(self) -> tuple[str, list[Any]]:
+        """SQL for the number of matching messages and of the unread among them (through the unread index)."""
+        if self.match is None:
+            return ("SELECT count(*), total(m.seq IN (SELECT seq FROM messages WHERE read = 0))"
+                    f" FROM messages m WHERE {self.where}", list(self.params))
+        join = "" if self.where == "1" else " JOIN messages m ON m.seq = f.rowid"
+        return ("SELECT count(*), total(f.rowid IN (SELECT seq FROM messages WHERE read = 0))"
+                f" FROM messages_fts f{join} WHERE messages_fts MATCH ? AND {self.where}", [self.match, *self.params])
 
 
 @dataclass(slots=True)
@@ -180,6 +204,8 @@ def _fts_short(columns: Sequence[str]) -> str:
 
 def _match_expression(columns: Sequence[str], value: str) -> str:
     """An FTS5 query for `value` as a substring of any of these columns."""
+    if tuple(columns) == _FTS_COLUMNS:
+        return _phrase(value)  # a column filter naming every column only costs time
     return f"{{{' '.join(columns)}}} : {_phrase(value)}"
 
 
@@ -218,11 +244,8 @@ class _Builder:
             self.add(condition, *params, negated=negated)
 
     def compiled(self) -> Compiled:
-        conditions, params = list(self.conditions), list(self.params)
-        if self.matches:
-            conditions.insert(0, "m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
-            params.insert(0, " AND ".join(self.matches))
-        return Compiled(" AND ".join(conditions) or "1", params)
+        match = " AND ".join(self.matches) if self.matches else None
+        return Compiled(" AND ".join(self.conditions) or "1", list(self.params), match)
 
 
 def compile_terms(terms: Sequence[Term], zone: datetime.tzinfo | None = None) -> Compiled:
@@ -250,16 +273,17 @@ def compile_terms(terms: Sequence[Term], zone: datetime.tzinfo | None = None) ->
             fts, fts_params = _fts_any(("sender", "recipients"), value)
             builder.add(f"({fts} OR {_address_like('ReplyTo')})", *fts_params, _like(value), negated=negated)
         elif name == "message-id":
-            builder.add("m.message_id LIKE ? ESCAPE '\\'", _like(value.strip("<>")), negated=negated)
+            builder.add("m.seq IN (SELECT seq FROM messages WHERE message_id LIKE ? ESCAPE '\\')",
+                        _like(value.strip("<>")), negated=negated)
         elif name == "tag":
             builder.add("m.seq IN (SELECT seq FROM message_tags WHERE tag = ?)", value, negated=negated)
         elif name == "is":
             if value == "tagged":
                 builder.add("m.seq IN (SELECT seq FROM message_tags)", negated=negated)
-            else:
-                builder.add("m.read = ?", 1 if (value == "read") != negated else 0)
+            else:  # literal 0 and 1, not parameters, so that the planner can use the partial indexes on read
+                builder.add(f"m.read = {1 if (value == 'read') != negated else 0}")
         elif name == "has":
-            builder.add("m.attachments > 0", negated=negated)
+            builder.add("m.seq IN (SELECT seq FROM messages WHERE attachments > 0)", negated=negated)
         elif name in ("after", "before"):
             operator = ">=" if (name == "after") != negated else "<"
             builder.add(f"m.created {operator} ?", _timestamp(value, zone))
@@ -284,11 +308,9 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
     await store.flush_index()
 
     def run(conn: sqlite3.Connection) -> SearchResult:
-        count, unread = conn.execute(
-            f"SELECT count(*), total(m.read = 0) FROM messages m WHERE {compiled.where}", compiled.params).fetchone()
-        rows = conn.execute(
-            f"SELECT {_SUMMARY_COLUMNS} FROM messages m WHERE {compiled.where} ORDER BY m.seq DESC LIMIT ? OFFSET ?",
-            [*compiled.params, limit, start]).fetchall() if count > start else []
+        count, unread = conn.execute(*compiled.count()).fetchone()
+        rows = conn.execute(*compiled.select(_SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))).fetchall() \
+            if count > start else []
         return SearchResult([summary_json(row) for row in rows], count, int(unread))
 
     return await store.db.read(run)
@@ -298,12 +320,10 @@ async def matching_ids(store: Store, query: str | Sequence[Term], zone: datetime
                        limit: int | None = None) -> list[str]:
     """IDs of the messages matching a query, newest first (at most `limit` of them)."""
     compiled = compile_terms(_terms(query), zone)
-    tail = " LIMIT ?" if limit is not None else ""
-    params = [*compiled.params, limit] if limit is not None else compiled.params
+    sql, params = compiled.select("m.id", " LIMIT ?", (limit,)) if limit is not None else compiled.select("m.id")
     await store.flush_index()
 
     def run(conn: sqlite3.Connection) -> list[str]:
-        sql = f"SELECT m.id FROM messages m WHERE {compiled.where} ORDER BY m.seq DESC{tail}"
         return [row[0] for row in conn.execute(sql, params)]
 
     return await store.db.read(run)

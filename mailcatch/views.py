@@ -53,7 +53,7 @@ async def view_html(request: Request) -> Response:
 
 
 async def view_text(request: Request) -> Response:
-    message, parsed = await _message(request)
+    _, parsed = await _message(request)
     return PlainTextResponse(parsed.text)
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from mailcatch.search import compile_terms, parse_query
 from mailcatch.thread import ServerThread
 from tests.conftest import wait_for_count
 from tests.web.mailbox import build, running, send
@@ -211,3 +215,29 @@ def test_delete_and_mark_by_search(start_catcher) -> None:
         listing = api.get("/api/v1/messages").json()
         assert [m["Subject"] for m in listing["messages"]] == ["keep me"] and listing["total"] == 1
         assert api.delete("/api/v1/search").status_code == 400
+
+
+@pytest.fixture(scope="module")
+def schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database file with mailcatch's schema, every migration applied."""
+    path = tmp_path_factory.mktemp("schema") / "mail.db"
+    with running(database=str(path)):
+        pass
+    return path
+
+
+@pytest.mark.parametrize("query", ["welcome", '"password reset"', "from:alice", "subject:invoice", "to:bob",
+                                   "tag:billing", "is:tagged", "is:read", "is:unread", "-is:read", "has:attachment",
+                                   "larger:10k", "smaller:1k", "after:2020-01-01",
+                                   "before:2020-01-01", "message-id:reset-123", "from:alice has:attachment",
+                                   "is:unread to:bob reset"])
+def test_no_full_scan_of_messages(schema: Path, query: str) -> None:
+    """Counting the matches of every operator (but short words, reply-to: and negated words) reads FTS5 or an index.
+
+    (A page may be found by reading messages newest first until it is full, which stops early.)
+    """
+    compiled = compile_terms(parse_query(query))
+    with sqlite3.connect(schema) as conn:
+        sql, params = compiled.count()
+        details = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+        assert not [d for d in details if re.fullmatch(r"SCAN (m|messages)", d)], (sql, details)
