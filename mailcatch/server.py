@@ -81,6 +81,7 @@ class Server:
             self._smtp, self._handler = await start_smtp(settings, self.store)
             self.smtp_address = _bound_address(self._smtp.sockets[0])
             app = create_app(settings, self.store, self.bus)  # before the HTTP socket: a bad auth file leaks none
+            app.state.smtp_address = self.smtp_address
             http_socket = _listen_socket(settings.listen)
             self.http_address = _bound_address(http_socket)
             config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
