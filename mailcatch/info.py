@@ -16,6 +16,7 @@ from mailcatch import __version__
 from mailcatch.config import HostPort, Settings
 from mailcatch.store import Store
 from mailcatch.tags import tag_counts
+from mailcatch.ws import EventsHub
 
 __all__ = ["memory_in_use", "routes", "smtp_address"]
 
@@ -63,6 +64,7 @@ async def info(request: Request) -> Response:
         size = sum(os.path.getsize(settings.database + suffix) for suffix in ("", "-wal")
                    if os.path.exists(settings.database + suffix))
     started: float = getattr(request.app.state, "started", time.time())
+    hub: EventsHub = request.app.state.hub
     return JSONResponse({
         "Version": __version__,
         "LatestVersion": "",
@@ -77,6 +79,8 @@ async def info(request: Request) -> Response:
             "SMTPAccepted": accepted,
             "MessagesDeleted": max(0, accepted - store.total),
             "SMTPIgnored": 0,
+            "WebsocketClients": hub.clients,
+            "WebsocketDropped": hub.dropped,
         },
         "SMTP": _smtp_json(request),
     })

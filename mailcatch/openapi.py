@@ -126,8 +126,14 @@ _SCHEMAS: dict[str, Any] = {
     "AppInformation": _object({
         "Version": _STR, "LatestVersion": _STR, "Database": _STR, "DatabaseSize": _INT, "Messages": _INT,
         "Unread": _INT, "Tags": {"type": "object", "additionalProperties": _INT},
-        "RuntimeStats": _object({"Uptime": _INT, "Memory": _INT, "SMTPAccepted": _INT, "MessagesDeleted": _INT,
-                                 "SMTPIgnored": _INT}),
+        "RuntimeStats": _object({
+            "Uptime": _INT, "Memory": _INT,
+            "SMTPAccepted": {**_INT, "description": "Messages ever stored in this database"},
+            "MessagesDeleted": {**_INT, "description": "Of those, deleted or pruned since"},
+            "SMTPIgnored": _INT,
+            "WebsocketClients": {**_INT, "description": "Connected to /api/events (mailcatch's own)"},
+            "WebsocketDropped": {**_INT, "description": "Dropped for falling behind (mailcatch's own)"},
+        }),
         "SMTP": _ref("SMTPAddress"),
     }),
     "WebUIConfiguration": _object({

@@ -21,6 +21,7 @@ def test_info(catcher, api: httpx.Client) -> None:
     stats = info["RuntimeStats"]
     assert (stats["SMTPAccepted"], stats["MessagesDeleted"], stats["SMTPIgnored"]) == (3, 1, 0)
     assert stats["Memory"] > 1_000_000 and stats["Uptime"] >= 0
+    assert (stats["WebsocketClients"], stats["WebsocketDropped"]) == (0, 0)
     assert info["SMTP"] == {"Host": catcher.smtp_host, "Port": catcher.smtp_port,
                             "Address": f"{catcher.smtp_host}:{catcher.smtp_port}"}
 

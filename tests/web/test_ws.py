@@ -203,6 +203,11 @@ def test_slow_client_dropped_without_holding_up_others_or_smtp(catcher: ServerTh
         received = b""
         while (chunk := stalled.recv(1 << 20)) and b"too slow, dropped" not in received[-4096:] + chunk:
             received = received[-4096:] + chunk
+        deadline = time.monotonic() + 5
+        while (stats := httpx.get(catcher.url + "/api/v1/info").json()["RuntimeStats"])["WebsocketClients"] > 1 \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (stats["WebsocketClients"], stats["WebsocketDropped"]) == (1, 1)
 
 
 def test_error_frames_for_sessions_that_failed(start_catcher, tmp_path) -> None:
