@@ -434,6 +434,8 @@ def _subparts(node: email.message.Message) -> list[email.message.Message]:
 
 @dataclass(slots=True)
 class _Leaf:
+    """A leaf MIME part with the header facts that decide whether it is a body, inline or attachment."""
+
     node: email.message.Message
     part_id: str
     content_type: str
@@ -486,6 +488,7 @@ class _Leaf:
         return data if isinstance(data, bytes) else b""
 
     def text(self, linesep: str) -> str:
+        """The part decoded to text with its charset, line endings as "\\n"."""
         text = _decode_bytes(self.content(linesep), self.charset)
         return text.replace("\r\n", "\n") if "\r" in text else text
 
