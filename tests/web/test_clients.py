@@ -24,7 +24,10 @@ def sent(catcher: ServerThread, api: httpx.Client) -> list[str]:
     send(catcher, build("Welcome", "Shop <shop@example.com>", "Ann <ann@example.com>", "Hello Ann",
                         Date="Sat, 28 Nov 2026 10:00:00 +0100", Message_ID="<welcome-1@example.com>",
                         Delivered_To="ann@example.com"))  # a header mailpit-api-client's Headers model requires
-    invoice = build("Invoice", "billing@example.com", "bob@example.org", "See attached", Cc="carol@example.org")
+    # Dates with an offset: mailpit-api-client reads them with fromisoformat, which before Python 3.11
+    # can't read the Z that Mailpit (and mailcatch) write for UTC.
+    invoice = build("Invoice", "billing@example.com", "bob@example.org", "See attached", Cc="carol@example.org",
+                    Date="Sat, 28 Nov 2026 11:00:00 +0100")
     invoice.add_attachment(b"id,total\n1,9.99\n", maintype="text", subtype="csv", filename="invoice.csv")
     send(catcher, invoice, rcpt=["bob@example.org", "carol@example.org", "audit@example.org"])
     return [m["ID"] for m in wait_for_count(api, 2)["messages"]]
