@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import time
@@ -237,7 +238,7 @@ def test_no_full_scan_of_messages(schema: Path, query: str) -> None:
     (A page may be found by reading messages newest first until it is full, which stops early.)
     """
     compiled = compile_terms(parse_query(query))
-    with sqlite3.connect(schema) as conn:
+    with contextlib.closing(sqlite3.connect(schema)) as conn:
         sql, params = compiled.count()
         details = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
         assert not [d for d in details if re.fullmatch(r"SCAN (m|messages)", d)], (sql, details)
