@@ -1,0 +1,76 @@
+"""The fast MIME splitter builds exactly the tree the stdlib parser builds, or steps aside."""
+
+from __future__ import annotations
+
+import email.message
+import email.parser
+import email.policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mailcatch.mime import Unsupported, split_message
+from tests.core.test_parse import mime_tree, mutated_corpus
+
+CORPUS = sorted((Path(__file__).resolve().parents[1] / "data").glob("*.eml"))
+STDLIB = email.parser.BytesParser(policy=email.policy.compat32)
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def tree(message: email.message.Message) -> tuple[Any, ...]:
+    payload = message._payload  # raw, as parsed: get_payload() would decode 8-bit text
+    children = [tree(part) for part in payload] if isinstance(payload, list) else payload
+    return list(message.raw_items()), children
+
+
+def same_as_stdlib(raw: bytes) -> bool:
+    """True when the fast path handled the message (and matched); False when it stepped aside."""
+    try:
+        fast = split_message(raw)
+    except Unsupported:
+        return False
+    assert tree(fast) == tree(STDLIB.parsebytes(raw))
+    return True
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+def test_corpus_files(path: Path) -> None:
+    raw = path.read_bytes()
+    same_as_stdlib(raw)
+    same_as_stdlib(raw.replace(b"\r\n", b"\n"))
+
+
+def test_common_shapes_take_the_fast_path() -> None:
+    handled = [path.name for path in CORPUS if same_as_stdlib(path.read_bytes())]
+    assert len(handled) >= len(CORPUS) - 6
+    assert same_as_stdlib(b"Subject: plain\r\n\r\nhello\r\n")
+    assert same_as_stdlib(b"Subject: no body\r\n")
+
+
+@PROPERTY
+@given(mime_tree())
+def test_generated_trees(body: bytes) -> None:
+    same_as_stdlib(b"From: a@x.io\r\nSubject: tree\r\nMIME-Version: 1.0\r\n" + body)
+
+
+@PROPERTY
+@given(mutated_corpus())
+def test_mutated_corpus(raw: bytes) -> None:
+    same_as_stdlib(raw)
+
+
+@PROPERTY
+@given(st.lists(st.sampled_from([b"--b", b"--b--", b"--b  ", b"--b--\t", b"--bb", b"-- b", b"", b"x", b"\tx",
+                                  b"Content-Type: text/plain", b"Content-Type: multipart/mixed; boundary=c",
+                                  b"Content-Type: multipart/alternative; boundary=\"b\"", b"--c", b"--c--",
+                                  b" folded", b"X-A: 1", b"no header", b"\r", b"From me", b":x"]),
+                max_size=16),
+       st.lists(st.sampled_from([b"\r\n", b"\n"]), min_size=1, max_size=3))
+def test_boundary_edge_cases(lines: list[bytes], eols: list[bytes]) -> None:
+    head = b"Content-Type: multipart/mixed; boundary=b" + eols[0] + eols[0]
+    body = b"".join(line + eols[n % len(eols)] for n, line in enumerate(lines))
+    same_as_stdlib(head + body)
+    same_as_stdlib(head + body.rstrip(b"\r\n"))
