@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -91,7 +91,14 @@ class Event:
     data: Any
 
 
+_second_text: tuple[int, str] = (-1, "")
+
+
 def rfc3339(timestamp: float) -> str:
     """Unix time as RFC 3339 in UTC with milliseconds, the way Mailpit writes times."""
-    moment = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    global _second_text
+    second = int(timestamp // 1)
+    cached = _second_text
+    if cached[0] != second:  # formatting is slow; times come in runs within one second
+        cached = _second_text = (second, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second)))
+    return f"{cached[1]}{int((timestamp - second) * 1000):03d}Z"

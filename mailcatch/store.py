@@ -457,5 +457,5 @@ def _search_fields(parsed: ParsedMessage, envelope: Envelope, bcc: list[Address]
 
 
 def _lines_json(lines: list[TranscriptLine]) -> str:
-    return json.dumps([(round(line.time, 6), line.dir, line.text) for line in lines], ensure_ascii=False)
+    return json.dumps([(line.time, line.dir, line.text) for line in lines], ensure_ascii=False)
 
