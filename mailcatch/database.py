@@ -20,6 +20,8 @@ log = logging.getLogger("mailcatch.database")
 T = TypeVar("T")
 WriteFn = Callable[[sqlite3.Connection], Any]
 MIGRATIONS_TABLE = "mailcatch_migrations"
+CHECKPOINT_INTERVAL = 0.5
+"""Seconds between checkpoints of the write-ahead log in file mode."""
 MAX_BATCH = 256
 """Write jobs committed together at most; more wait for the next commit."""
 
@@ -57,6 +59,8 @@ class Database:
         self._uri = f"file:{_quote_path(path)}" if path else f"file:/mailcatch-{uuid.uuid4().hex}?vfs=memdb"
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
+        self._checkpointer: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._write_conn: sqlite3.Connection | None = None
         self._local = threading.local()
         self._read_conns: list[sqlite3.Connection] = []
@@ -92,6 +96,9 @@ class Database:
                 # answered 250 survives a crash of the process; NORMAL skips the fsync per
                 # commit, which only an operating-system crash or power loss would need.
                 conn.execute("PRAGMA synchronous = NORMAL")
+                # Checkpoints (copying the log into the database file) run on their own thread,
+                # so a commit never waits for one.
+                conn.execute("PRAGMA wal_autocheckpoint = 0")
             else:
                 conn.execute("PRAGMA synchronous = OFF")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -107,6 +114,21 @@ class Database:
         self._write_conn = conn
         self._writer = threading.Thread(target=self._write_loop, name="mailcatch-writer", daemon=True)
         self._writer.start()
+        if self.path:
+            self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="mailcatch-checkpoint",
+                                                  daemon=True)
+            self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        conn = self._connect()
+        try:
+            while not self._stopping.wait(CHECKPOINT_INTERVAL):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as error:
+                    log.warning("database checkpoint failed: %s", error)
+        finally:
+            conn.close()
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -136,6 +158,10 @@ class Database:
 
     def close(self) -> None:
         """Finish every queued write, then close all connections."""
+        self._stopping.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join()
+            self._checkpointer = None
         if self._writer is not None:
             self._queue.put(None)
             self._writer.join()
@@ -146,6 +172,11 @@ class Database:
                 conn.close()
             self._read_conns.clear()
         if self._write_conn is not None:
+            if self.path:
+                try:
+                    self._write_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error as error:
+                    log.warning("database checkpoint at close failed: %s", error)
             self._write_conn.close()
             self._write_conn = None
 

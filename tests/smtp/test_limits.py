@@ -132,7 +132,7 @@ def test_garbage_on_the_smtp_port_is_answered_not_fatal(catcher, api: httpx.Clie
 def test_full_disk_gives_451_and_loses_nothing_acknowledged(tmp_path: Path) -> None:
     mount = tmp_path / "tiny"
     mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], check=True)
     process = Process("--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--max", "0",
                       "--database", str(mount / "mail.db"))
     try:
@@ -140,8 +140,8 @@ def test_full_disk_gives_451_and_loses_nothing_acknowledged(tmp_path: Path) -> N
         acknowledged, codes = [], set()
         client = RawClient("127.0.0.1", process.smtp_port)
         client.command("EHLO app.test")
-        body = b"Subject: filler\r\n\r\n" + (b"z" * 76 + b"\r\n") * 200
-        for _ in range(60):
+        body = b"Subject: filler\r\n\r\n" + (b"z" * 76 + b"\r\n") * 700
+        for _ in range(100):
             client.command("MAIL FROM:<a@example.com>")
             client.command("RCPT TO:<b@example.com>")
             client.command("DATA")
