@@ -14,13 +14,11 @@ import asyncio
 import base64
 import json
 import os
-import re
 import statistics
-import subprocess
-import sys
 import time
 
-STARTUP = re.compile(r"SMTP on \S+:(\d+), web UI and API on ")
+from catcher_process import CatcherProcess
+
 
 
 async def _session(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -85,22 +83,8 @@ def main() -> int:
     parser.add_argument("--megabytes", type=float, default=25)
     parser.add_argument("--database", help="a file, to measure file mode (default: in memory)")
     args = parser.parse_args()
-    command = [sys.executable, "-m", "mailcatch", "--quiet", "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0"]
-    if args.database:
-        command += ["--database", args.database]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stderr is not None
-        for line in process.stderr:
-            found = STARTUP.search(line)
-            if found:
-                break
-        result = asyncio.run(run(int(found[1]), args.megabytes))
-    finally:
-        process.terminate()
-        process.wait(30)
-        if process.stderr:
-            process.stderr.close()
+    with CatcherProcess(*(["--database", args.database] if args.database else [])) as catcher:
+        result = asyncio.run(run(catcher.smtp_port, args.megabytes))
     print(json.dumps(result))
     return 0 if str(result["big_reply"]).startswith("250") else 1
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import socket
 import statistics
 import subprocess
@@ -26,9 +25,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catcher_process import CatcherProcess
+
 HERE = Path(__file__).resolve().parent
 LOAD = HERE / "smtp_load.py"
-STARTUP = re.compile(r"SMTP on \S+:(\d+), web UI and API on (http://\S+) ")
 
 
 def free_port() -> int:
@@ -40,53 +40,55 @@ def free_port() -> int:
 @dataclass
 class Target:
     name: str
-    command: list[str]
-    port: int = 0
-    url: str = ""
-    process: subprocess.Popen[str] | None = None
+    catcher: CatcherProcess | None = None
+    sink_port: int = 0
+    sink: subprocess.Popen[bytes] | None = None
     acknowledged: int = 0
     results: dict[tuple[int, int], list[dict[str, float]]] = field(default_factory=dict)
 
+    @property
+    def port(self) -> int:
+        return self.catcher.smtp_port if self.catcher else self.sink_port
+
+    @property
+    def pid(self) -> int:
+        if self.catcher:
+            return self.catcher.pid
+        assert self.sink is not None
+        return self.sink.pid
+
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        if self.name == "sink":
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                    return
-                except OSError:
-                    time.sleep(0.05)
-            raise RuntimeError("the Sink did not start")
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            found = STARTUP.search(line)
-            if found:
-                self.port, self.url = int(found[1]), found[2]
+        if self.catcher:
+            self.catcher.start()
+            return
+        self.sink = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
+                                      "-l", f"127.0.0.1:{self.sink_port}"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.sink_port), timeout=1).close()
                 return
-        raise RuntimeError(f"{self.name} did not start")
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the Sink did not start")
 
     def cpu_seconds(self) -> float:
-        assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_mb(self) -> float:
-        assert self.process is not None
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         return 0.0
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-            if self.process.stderr:
-                self.process.stderr.close()
+        if self.catcher:
+            self.catcher.stop()
+        elif self.sink is not None:
+            self.sink.terminate()
+            self.sink.wait(30)
 
 
 def measure(target: Target, connections: int, size: int, seconds: float) -> dict[str, float]:
@@ -117,12 +119,9 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="mailcatch-bench-"))
     sink_port = free_port()
     targets = [
-        Target("sink", [sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
-                        "-l", f"127.0.0.1:{sink_port}"], port=sink_port),
-        Target("memory", [sys.executable, "-m", "mailcatch", "--quiet", "--smtp", "127.0.0.1:0",
-                          "--listen", "127.0.0.1:0", "--max", "0"]),
-        Target("file", [sys.executable, "-m", "mailcatch", "--quiet", "--smtp", "127.0.0.1:0",
-                        "--listen", "127.0.0.1:0", "--max", "0", "--database", str(workdir / "bench.db")]),
+        Target("sink", sink_port=sink_port),
+        Target("memory", CatcherProcess("--max", "0")),
+        Target("file", CatcherProcess("--max", "0", "--database", str(workdir / "bench.db"))),
     ]
     try:
         for target in targets:
@@ -134,7 +133,8 @@ def main() -> int:
                     target.results.setdefault(cell, []).append(measure(target, *cell, args.seconds))
         ok = True
         for target in targets[1:]:
-            with urllib.request.urlopen(f"{target.url}/api/v1/messages?limit=1", timeout=30) as response:
+            assert target.catcher is not None
+            with urllib.request.urlopen(f"{target.catcher.url}/api/v1/messages?limit=1", timeout=30) as response:
                 stored = json.load(response)["total"]
             if stored != target.acknowledged:
                 print(f"LOST: {target.name} acknowledged {target.acknowledged} messages but stored {stored}")

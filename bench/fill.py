@@ -18,10 +18,7 @@ import asyncio
 import base64
 import json
 import random
-import re
 import statistics
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -31,6 +28,8 @@ from mailcatch.events import EventBus
 from mailcatch.models import Envelope, SessionInfo, Transaction, TranscriptLine
 from mailcatch.store import Store
 
+from catcher_process import CatcherProcess
+
 WORDS = ("account invoice order shipped password reset welcome team report weekly summary payment receipt "
          "project update meeting schedule review approved declined reminder subscription renewal trial "
          "download export ready verify email address confirm security alert login device new comment reply "
@@ -39,7 +38,6 @@ WORDS = ("account invoice order shipped password reset welcome team report weekl
 NAMES = ("Ada Lovelace", "Alan Turing", "Grace Hopper", "Ken Thompson", "Barbara Liskov", "Linus Torvalds",
          "Margaret Hamilton", "Dennis Ritchie", "Radia Perlman", "Guido van Rossum", "Frances Allen")
 DOMAINS = ("example.com", "shop.example", "mail.example.org", "corp.example.net", "app.example.io")
-STARTUP = re.compile(r"SMTP on \S+, web UI and API on (http://\S+) ")
 
 
 def _address(rng: random.Random) -> tuple[str, str]:
@@ -123,17 +121,8 @@ def _rss_mb(pid: int) -> float:
 
 def measure(path: str, repeat: int) -> None:
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "mailcatch", "--quiet", "--smtp", "127.0.0.1:0",
-                                "--listen", "127.0.0.1:0", "--max", "0", "--database", path],
-                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stderr is not None
-        url = ""
-        for line in process.stderr:
-            found = STARTUP.search(line)
-            if found:
-                url = found[1]
-                break
+    with CatcherProcess("--max", "0", "--database", path) as catcher:
+        url = catcher.url
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/readyz", timeout=5):
@@ -158,12 +147,7 @@ def measure(path: str, repeat: int) -> None:
         for name, times in rows:
             times.sort()
             print(f"{name:40} {statistics.median(times):>8.2f} {times[int(len(times) * 0.95) - 1 if len(times) > 1 else 0]:>8.2f}")
-        print(f"{'resident memory (RSS)':40} {_rss_mb(process.pid):>8.0f} MB")
-    finally:
-        process.terminate()
-        process.wait(30)
-        if process.stderr:
-            process.stderr.close()
+        print(f"{'resident memory (RSS)':40} {_rss_mb(catcher.pid):>8.0f} MB")
 
 
 def main() -> None:

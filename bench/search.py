@@ -11,10 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import statistics
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -22,7 +19,8 @@ from pathlib import Path
 
 from fill import fill  # bench/fill.py, beside this script
 
-STARTUP = re.compile(r"SMTP on \S+, web UI and API on (http://\S+) ")
+from catcher_process import CatcherProcess
+
 QUERIES = [
     "invoice", "welcome team", '"password reset"', "zq", "-invoice", "from:ada", "-from:ada", "to:grace",
     "cc:nobody", "bcc:linus", "reply-to:support", "addressed:turing", "subject:weekly", "-subject:weekly",
@@ -40,18 +38,8 @@ def _get(url: str) -> tuple[float, dict[str, object]]:
 
 
 def measure(path: str, repeat: int) -> None:
-    process = subprocess.Popen([sys.executable, "-m", "mailcatch", "--quiet", "--smtp", "127.0.0.1:0",
-                                "--listen", "127.0.0.1:0", "--max", "0", "--database", path],
-                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stderr is not None
-        for line in process.stderr:
-            found = STARTUP.search(line)
-            if found:
-                break
-        else:
-            raise SystemExit("mailcatch did not start")
-        url = found.group(1)
+    with CatcherProcess("--max", "0", "--database", path) as catcher:
+        url = catcher.url
         total = _get(f"{url}/api/v1/messages?limit=1")[1]["total"]
         print(f"{total} messages")
         for query in QUERIES:
@@ -63,9 +51,6 @@ def measure(path: str, repeat: int) -> None:
                 matches = int(body["messages_count"])  # type: ignore[call-overload]
             print(f"{query:42} {matches:>7} matches   p50 {statistics.median(times):7.1f} ms   "
                   f"max {max(times):7.1f} ms", flush=True)
-    finally:
-        process.terminate()
-        process.wait()
 
 
 def main() -> None:

@@ -15,15 +15,13 @@ import argparse
 import asyncio
 import json
 import random
-import re
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-STARTUP = re.compile(r"SMTP on \S+:(\d+), web UI and API on (http://\S+) ")
+from catcher_process import CatcherProcess
+
 
 
 def message(rng: random.Random, number: int) -> bytes:
@@ -131,28 +129,15 @@ def main() -> int:
     parser.add_argument("--memory", action="store_true", help="keep messages in memory instead of a file")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    command = [sys.executable, "-m", "mailcatch", "--quiet", "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0",
-               "--max", str(args.max)]
+    options = ["--max", str(args.max)]
     if not args.memory:
-        command += ["--database", str(Path(tempfile.mkdtemp(prefix="mailcatch-soak-")) / "soak.db")]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stderr is not None
-        port, url = 0, ""
-        for line in process.stderr:
-            found = STARTUP.search(line)
-            if found:
-                port, url = int(found[1]), found[2]
-                break
-        result = asyncio.run(soak(port, process.pid, args.seconds, args.connections, args.seed))
-        with urllib.request.urlopen(f"{url}/api/v1/messages?limit=1", timeout=30) as response:
+        options += ["--database", str(Path(tempfile.mkdtemp(prefix="mailcatch-soak-")) / "soak.db")]
+    with CatcherProcess(*options) as catcher:
+        result = asyncio.run(soak(catcher.smtp_port, catcher.pid, args.seconds, args.connections, args.seed))
+        with urllib.request.urlopen(f"{catcher.url}/api/v1/messages?limit=1", timeout=30) as response:
             result["stored"] = json.load(response)["total"]
-        result["alive"] = process.poll() is None
-    finally:
-        process.terminate()
-        process.wait(30)
-        if process.stderr:
-            process.stderr.close()
+        assert catcher.process is not None
+        result["alive"] = catcher.process.poll() is None
     print(json.dumps(result))
     ok = result["alive"] and result["errors"] == 0 and result["stored"] == min(int(result["acknowledged"]), args.max)
     return 0 if ok else 1

@@ -11,15 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import statistics
-import subprocess
-import sys
 import time
 
 import websockets
 
-STARTUP = re.compile(r"SMTP on \S+:(\d+), web UI and API on http://(\S+) ")
+from catcher_process import CatcherProcess
+
 
 
 async def listen(url: str, arrivals: dict[str, list[float]], ready: asyncio.Event, done: asyncio.Event,
@@ -104,22 +102,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--senders", type=int, default=10, help="SMTP connections sharing the rate")
     args = parser.parse_args()
-    process = subprocess.Popen([sys.executable, "-m", "mailcatch", "--quiet", "--smtp", "127.0.0.1:0",
-                                "--listen", "127.0.0.1:0", "--max", "0"],
-                               stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        assert process.stderr is not None
-        for line in process.stderr:
-            found = STARTUP.search(line)
-            if found:
-                port, http = int(found[1]), found[2]
-                break
-        result = asyncio.run(run(args, port, http))
-    finally:
-        process.terminate()
-        process.wait(30)
-        if process.stderr:
-            process.stderr.close()
+    with CatcherProcess("--max", "0") as catcher:
+        result = asyncio.run(run(args, catcher.smtp_port, catcher.url.removeprefix("http://")))
     print(json.dumps(result))
     return 0 if result["frames_received"] == result["frames_expected"] else 1
 
