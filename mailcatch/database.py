@@ -23,6 +23,7 @@ MIGRATIONS_TABLE = "mailcatch_migrations"
 CHECKPOINT_INTERVAL = 0.5
 """Seconds between checkpoints of the write-ahead log in file mode."""
 MAX_BATCH = 256
+MAX_DEFERRED = 2000
 """Write jobs committed together at most; more wait for the next commit."""
 
 
@@ -69,6 +70,8 @@ class Database:
         self.after_commit_failure: Callable[[sqlite3.Connection], None] | None = None
         self.idle_work: Callable[[sqlite3.Connection], bool] | None = None
         """Called on the writer thread when no write waits; returns False when it had nothing to do."""
+        self.deferred: Callable[[], int] = lambda: 0
+        """How much deferred work waits; past MAX_DEFERRED, `idle_work` also runs between busy batches."""
 
     # Connections ------------------------------------------------------
     def _connect(self, readonly: bool = False) -> sqlite3.Connection:
@@ -217,6 +220,8 @@ class Database:
                     break
                 batch.append(job)
             self._run_batch(conn, batch)
+            if self.idle_work is not None and self.deferred() > MAX_DEFERRED:
+                self.idle_work(conn)  # under sustained load there is no idle moment: keep the backlog bounded
         while self.idle_work is not None and self.idle_work(conn):
             pass  # finish deferred work before closing
 

@@ -123,6 +123,7 @@ class Store:
         self._newest_added = self._newest_indexed = 0
         self.db.after_commit_failure = self._count
         self.db.idle_work = self._index_some
+        self.db.deferred = self._unindexed.__len__
 
     def open(self) -> None:
         """Open (and migrate) the database; raises StoreError if it is unusable."""
