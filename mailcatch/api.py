@@ -29,6 +29,9 @@ def _store(request: Request) -> Store:
     return store
 
 
+SQLITE_MAX_INT = 2**63 - 1  # larger values cannot be bound to a query (OverflowError)
+
+
 def _int_param(request: Request, name: str, default: int, maximum: int | None = None) -> int:
     text = request.query_params.get(name)
     if text is None or text == "":
@@ -39,7 +42,7 @@ def _int_param(request: Request, name: str, default: int, maximum: int | None = 
         raise BadRequest(f"{name} must be a whole number, not {text!r}") from None
     if value < 0:
         raise BadRequest(f"{name} must not be negative")
-    return min(value, maximum) if maximum is not None else value
+    return min(value, maximum if maximum is not None else SQLITE_MAX_INT)
 
 
 async def json_body(request: Request) -> dict[str, Any]:

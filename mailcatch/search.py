@@ -253,6 +253,8 @@ def compile_terms(terms: Sequence[Term], zone: datetime.tzinfo | None = None) ->
     builder = _Builder()
     for term in terms:
         name, value, negated = term.field, term.value, term.negated
+        if "\x00" in value:  # FTS5 reads a NUL as the end of its query: "unterminated string"
+            raise BadRequest("a search must not contain NUL characters")
         if name == "text":
             builder.fts(_FTS_COLUMNS, value, negated)
         elif name == "subject":
