@@ -114,7 +114,7 @@ async def list_messages(request: Request) -> Response:
     store = _store(request)
     start = _int_param(request, "start", 0)
     limit = _int_param(request, "limit", 50, maximum=10_000)
-    messages = await store.list(start, limit)
+    messages = await store.summaries(start, limit)
     total, unread = store.total, store.unread
     return JSONResponse({
         "total": total,

@@ -18,7 +18,8 @@ from mailcatch.errors import StoreError
 log = logging.getLogger("mailcatch.database")
 
 T = TypeVar("T")
-WriteFn = Callable[[sqlite3.Connection], Any]
+WriteFn = Callable[..., Any]
+"""`fn(conn)`, or `fn(conn, prepared)` when the write has a `prepare` step."""
 MIGRATIONS_TABLE = "mailcatch_migrations"
 CHECKPOINT_INTERVAL = 0.5
 """Seconds between checkpoints of the write-ahead log in file mode."""

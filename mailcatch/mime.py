@@ -72,8 +72,13 @@ def _strip_eol(text: str) -> str:
     return text[: found.start()] if found else text
 
 
-def _node(text: str, start: int, end: int, depth: int, digest: bool = False) -> email.message.Message:
-    """The message or part in text[start:end]."""
+def _node(text: str, start: int, end: int, depth: int, digest: bool = False,
+          in_multipart: bool = False) -> email.message.Message:
+    """The message or part in text[start:end].
+
+    In a multipart, the line break before the next boundary belongs to the boundary, not
+    to the part: it is dropped from the part's payload (or from its epilogue).
+    """
     if depth > MAX_DEPTH or digest:
         raise Unsupported("deep nesting or a digest")
     message = email.message.Message()
@@ -83,12 +88,15 @@ def _node(text: str, start: int, end: int, depth: int, digest: bool = False) -> 
     if maintype == "message":
         raise Unsupported("an embedded message")
     if maintype != "multipart":
-        message.set_payload(text[body_start:end])
+        body = text[body_start:end]
+        message.set_payload(_strip_eol(body) if in_multipart else body)
         return message
     boundary = message.get_boundary()
     if not boundary:
         raise Unsupported("multipart without a boundary")
     _multipart(message, text, body_start, end, boundary, depth, message.get_content_subtype() == "digest")
+    if in_multipart:
+        message.epilogue = _strip_eol(message.epilogue) if message.epilogue else None
     return message
 
 
@@ -110,13 +118,7 @@ def _multipart(message: email.message.Message, text: str, start: int, end: int, 
             part_start = found.end() + 1
             found = line.search(text, min(part_start, end), end)
         part_end = found.start() if found is not None else end
-        part = _node(text, min(part_start, part_end), part_end, depth + 1, digest)
-        # The line break before a boundary belongs to the boundary, not to the part.
-        if part.get_content_maintype() == "multipart":
-            part.epilogue = _strip_eol(part.epilogue) if part.epilogue else None
-        else:
-            part._payload = _strip_eol(part._payload)  # the raw text: get_payload() would decode it
-        message.attach(part)
+        message.attach(_node(text, min(part_start, part_end), part_end, depth + 1, digest, in_multipart=True))
         if found is None:
             message.epilogue = None  # no close boundary: the last part runs to the end
             return

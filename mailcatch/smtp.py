@@ -9,7 +9,7 @@ import secrets
 import socket
 import ssl
 import time
-from typing import Any
+from typing import Any, cast
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope as SMTPEnvelope, LoginPassword, Session
 
@@ -64,7 +64,7 @@ class CatcherSMTP(SMTP):
             self._refused = True
             log.warning("SMTP connection from %s refused: already %d open (--smtp-max-connections)",
                         _peer_text(transport.get_extra_info("peername")), handler.connections)
-            transport.write(b"421 4.7.0 Too many connections, try again later\r\n")
+            cast(asyncio.Transport, transport).write(b"421 4.7.0 Too many connections, try again later\r\n")
             transport.close()
             return
         if self.info is None:
@@ -101,8 +101,8 @@ class CatcherSMTP(SMTP):
             reply = b"421 4.4.2 Idle too long, closing the connection"
             self.recorder.server_line(reply)
             self._flush()
-            self.transport.write(reply + b"\r\n")
-        super()._timeout_cb()
+            cast(asyncio.Transport, self.transport).write(reply + b"\r\n")
+        super()._timeout_cb()  # type: ignore[no-untyped-call]
 
     async def push(self, status: str | bytes) -> None:
         """Send a reply; 250 and 354 replies are held until the loop turns, so pipelined replies go out together."""
@@ -120,7 +120,7 @@ class CatcherSMTP(SMTP):
     def _flush(self) -> None:
         self._flush_scheduled = False
         if self._outgoing and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(bytes(self._outgoing))
+            cast(asyncio.Transport, self.transport).write(bytes(self._outgoing))
         self._outgoing.clear()
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
@@ -128,7 +128,7 @@ class CatcherSMTP(SMTP):
         simple = _SIMPLE_ADDRESS.match(arg)
         if simple:
             return simple[1], arg[simple.end():]
-        return super()._getaddr(arg)  # type: ignore[no-any-return]
+        return super()._getaddr(arg)
 
     async def smtp_DATA(self, arg: str | None) -> None:
         if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
@@ -145,11 +145,11 @@ class CatcherSMTP(SMTP):
         if content is None:
             await self.push("552 5.3.4 Error: message size exceeds the limit of "
                             f"{self.data_size_limit} bytes")
-            self._set_post_data_state()
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
             return
         self.envelope.content = self.envelope.original_content = content
         status = await self._call_handler_hook("DATA")
-        self._set_post_data_state()
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
         await self.push("250 OK" if status is MISSING else status)
 
     async def _read_data(self) -> bytes | None:

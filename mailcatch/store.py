@@ -224,6 +224,7 @@ class Store:
                 ready.row,
             )
             seq = cursor.lastrowid
+            assert seq is not None
             conn.execute("INSERT INTO message_data (seq, raw) VALUES (?, ?)", (seq, raw))
             self._unindexed.append((seq, ready.fts))
             self._newest_added = seq
@@ -244,7 +245,7 @@ class Store:
             # Parsing a big message takes long: do it on another thread before queueing, so
             # that the writer doesn't make smaller messages wait behind it.
             ready = await asyncio.get_running_loop().run_in_executor(None, prepare)
-            summary = await self.db.write(insert, lambda: ready)
+            summary: dict[str, Any] = await self.db.write(insert, lambda: ready)
         else:
             summary = await self.db.write(insert, prepare)
         self.bus.publish(Event("new", summary))
@@ -343,7 +344,7 @@ class Store:
         return changed
 
     # Reading ----------------------------------------------------------
-    async def list(self, start: int = 0, limit: int = 50) -> list[dict[str, Any]]:
+    async def summaries(self, start: int = 0, limit: int = 50) -> list[dict[str, Any]]:
         """Summaries, newest first."""
         def query(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS} FROM messages ORDER BY seq DESC LIMIT ? OFFSET ?",
