@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -247,15 +249,17 @@ class Database:
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
                     if isinstance(error, sqlite3.Error):
-                        log.error("database write failed: %s", error)
-                        error = StoreError(f"the database could not save the change: {error}")
+                        cause = self._cause(error)
+                        log.error("database write failed: %s", cause)
+                        error = StoreError(f"the database could not save the change: {cause}")
                     outcomes.append((False, error))
                 else:
                     conn.execute("RELEASE job")
                     outcomes.append((True, result))
             conn.execute("COMMIT")
         except sqlite3.Error as error:
-            log.error("database write failed, %d change(s) not saved: %s", len(batch), error)
+            cause = self._cause(error)
+            log.error("database write failed, %d change(s) not saved: %s", len(batch), cause)
             if conn.in_transaction:
                 try:
                     conn.execute("ROLLBACK")
@@ -263,7 +267,7 @@ class Database:
                     pass
             if self.after_commit_failure is not None:
                 self.after_commit_failure(conn)
-            failure = StoreError(f"the database could not save the change: {error}")
+            failure = StoreError(f"the database could not save the change: {cause}")
             outcomes = [(False, failure) for _ in batch]
         loop = batch[0].future.get_loop()
         settled = [(job.future, ok, value) for job, (ok, value) in zip(batch, outcomes)]
@@ -271,6 +275,21 @@ class Database:
             loop.call_soon_threadsafe(_settle_all, settled)
         except RuntimeError:
             pass  # the loop has closed: nobody is waiting for these any more
+
+    def _cause(self, error: sqlite3.Error) -> str:
+        """SQLite's message, plus why when the database's directory can't be written (SQLite says "disk I/O error")."""
+        if not self.path:
+            return str(error)
+        probe = os.path.join(os.path.dirname(os.path.abspath(self.path)), f".mailcatch-probe-{uuid.uuid4().hex}")
+        try:
+            os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            os.unlink(probe)
+        except OSError as probed:
+            if probed.errno == errno.EROFS:
+                return f"{error} (the file system holding {self.path} is read-only)"
+            if probed.errno in (errno.EACCES, errno.EPERM):
+                return f"{error} (no permission to write beside {self.path})"
+        return str(error)
 
     # Reads ------------------------------------------------------------
     def _reader(self) -> sqlite3.Connection:
