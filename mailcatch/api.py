@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import re
@@ -14,7 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mailcatch import search
-from mailcatch.errors import BadRequest, NotFound, PayloadTooLarge
+from mailcatch.errors import BadRequest, NotFound, PayloadTooLarge, StoreError
 from mailcatch.parse import ParsedMessage, parse_message, part_content
 from mailcatch.store import Store, StoredMessage, hidden_recipients
 
@@ -200,7 +201,8 @@ async def get_message(request: Request) -> Response:
     message = await _message(request)
     parsed = await run_in_threadpool(parse_message, message.raw)
     if not message.read:
-        await _store(request).set_read([message.id], True)
+        with contextlib.suppress(StoreError):  # reading still works while the database can't be written
+            await _store(request).set_read([message.id], True)
     return JSONResponse(message_json(message, parsed))
 
 

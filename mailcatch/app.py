@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mailcatch import api, info, mailhog, openapi, search_api, tags_api, views, ws
 from mailcatch.config import Settings
 from mailcatch.cors import cors_options, origin_pattern
-from mailcatch.errors import HTTPError
+from mailcatch.errors import HTTPError, StoreError
 from mailcatch.events import EventBus
 from mailcatch.passwords import Credentials, read_password_file
 from mailcatch.store import Store
@@ -111,6 +111,10 @@ class BasicAuth:
         await response(scope, receive, send)
 
 
+async def _store_error(request: Request, error: Exception) -> Response:
+    return JSONResponse({"Error": f"the change could not be saved: {error}"}, status_code=503)
+
+
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPError)
     return JSONResponse({"Error": error.detail}, status_code=error.status_code)
@@ -129,7 +133,7 @@ def create_app(settings: Settings, store: Store, bus: EventBus) -> Starlette:
         routes=[*api.routes(), *search_api.routes(), *tags_api.routes(), *ws.routes(hub), *views.routes(),
                 *info.routes(), *openapi.routes(), *mailhog.routes(),
                 Mount("/", StaticFiles(directory=static_dir(), html=True), name="static")],
-        exception_handlers={HTTPError: _http_error, HTTPException: _starlette_error},
+        exception_handlers={HTTPError: _http_error, HTTPException: _starlette_error, StoreError: _store_error},
     )
     app.state.store = store
     app.state.bus = bus

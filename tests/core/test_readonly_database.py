@@ -79,12 +79,17 @@ def test_read_only_database_gives_451_and_loses_nothing(ext4: Path) -> None:
         log_line = process.wait_for_line(r"not stored, answered 451").string
         assert "read-only" in log_line, log_line
 
-        with httpx.Client(base_url=process.url, timeout=10) as api:
+        with httpx.Client(verify=False, base_url=process.url, timeout=10) as api:
             listing = api.get("/api/v1/messages").json()
             assert {m["ID"]: m["Subject"] for m in listing["messages"]} == acknowledged
             for message_id, subject in acknowledged.items():
                 raw = api.get(f"/api/v1/message/{message_id}/raw")
                 assert raw.status_code == 200 and f"body of {subject}" in raw.text
             assert api.get("/readyz").status_code == 200
+            first = next(iter(acknowledged))
+            assert api.get(f"/api/v1/message/{first}").status_code == 200  # can't mark it read, shows it anyway
+            for method, body in (("PUT", {"IDs": [first], "Read": True}), ("DELETE", {"IDs": [first]})):
+                refused = api.request(method, "/api/v1/messages", json=body)
+                assert refused.status_code == 503 and "could not be saved" in refused.json()["Error"]
     finally:
         process.kill()
