@@ -2,10 +2,9 @@
 
     MailcatchError
      ├── ConfigError          bad flag, environment variable or file; the CLI exits 2
-     ├── StoreError           the database can't be opened or isn't ours; the CLI exits 3
+     ├── StoreError           the database can't be opened (the CLI exits 3) or written (SMTP 451, HTTP 503)
      └── HTTPError            carries an HTTP status; rendered as {"Error": ...}
           ├── BadRequest      400
-          ├── Unauthorized    401
           ├── NotFound        404
           └── PayloadTooLarge 413
 """
@@ -38,10 +37,6 @@ class HTTPError(MailcatchError):
 
 class BadRequest(HTTPError):
     status_code = 400
-
-
-class Unauthorized(HTTPError):
-    status_code = 401
 
 
 class NotFound(HTTPError):

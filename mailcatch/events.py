@@ -50,10 +50,6 @@ class EventBus:
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscribers.discard(subscription)
 
-    @property
-    def has_subscribers(self) -> bool:
-        return bool(self._subscribers)
-
     def publish(self, event: Event) -> None:
         """Hand the event to every subscriber; call it on the event loop's thread."""
         for subscription in list(self._subscribers):
