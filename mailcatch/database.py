@@ -10,7 +10,7 @@ import queue
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any, TypeVar
@@ -319,3 +319,10 @@ def _settle_all(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
 
 def _quote_path(path: str) -> str:
     return path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+
+
+def in_chunks(values: Sequence[T], size: int = 500) -> Iterator[tuple[str, Sequence[T]]]:
+    """`values` in slices small enough for one statement, each with its `?,?,...` placeholders."""
+    for start in range(0, len(values), size):
+        chunk = values[start:start + size]
+        yield ",".join("?" * len(chunk)), chunk

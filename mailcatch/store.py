@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mailcatch.database import Database
+from mailcatch.database import Database, in_chunks
 from mailcatch.errors import NotFound
 from mailcatch.events import EventBus
 from mailcatch.models import Envelope, Event, SessionInfo, Transaction, TranscriptLine, rfc3339
@@ -307,9 +307,7 @@ class Store:
 
         def delete_some(conn: sqlite3.Connection) -> list[str]:
             deleted: list[str] = []
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
-                marks = ",".join("?" * len(chunk))
+            for marks, chunk in in_chunks(wanted):
                 deleted += self._delete_where(conn, f"id IN ({marks})", chunk)
             return deleted
 
@@ -328,10 +326,7 @@ class Store:
                 conn.execute("UPDATE messages SET read = ? WHERE read != ?", (flag, flag))
             else:
                 rows = []
-                wanted = list(dict.fromkeys(ids))
-                for start in range(0, len(wanted), 500):
-                    chunk = wanted[start:start + 500]
-                    marks = ",".join("?" * len(chunk))
+                for marks, chunk in in_chunks(list(dict.fromkeys(ids))):
                     rows += conn.execute(f"UPDATE messages SET read = ? WHERE read != ? AND id IN ({marks})"
                                          " RETURNING id", (flag, flag, *chunk)).fetchall()
             changed = [row[0] for row in rows]

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mailcatch.database import in_chunks
 from mailcatch.models import Event
 
 if TYPE_CHECKING:
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["clean_tags", "delete_tag", "plus_tags", "rename_tag", "set_tags", "tag_counts", "with_plus_tags"]
 
 MAX_TAG_LENGTH = 100
-_CHUNK = 500
 
 
 def clean_tags(tags: Iterable[str]) -> list[str]:
@@ -67,9 +67,7 @@ async def set_tags(store: Store, ids: Sequence[str], tags: Sequence[str]) -> lis
 
     def apply(conn: sqlite3.Connection) -> list[tuple[str, list[str]]]:
         changed = []
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start:start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
+        for marks, chunk in in_chunks(wanted):
             for seq, message_id in conn.execute(f"SELECT seq, id FROM messages WHERE id IN ({marks})", chunk):
                 _rewrite(conn, seq, new_tags)
                 changed.append((message_id, new_tags))
