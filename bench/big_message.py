@@ -18,30 +18,24 @@ import statistics
 import time
 
 from catcher_process import CatcherProcess
+from smtp_load import read_reply
 
 
 
 async def _session(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    await _reply(reader)
+    await read_reply(reader)
     writer.write(b"EHLO big.bench\r\n")
-    await _reply(reader)
+    await read_reply(reader)
     return reader, writer
-
-
-async def _reply(reader: asyncio.StreamReader) -> bytes:
-    while True:
-        line = await reader.readuntil(b"\r\n")
-        if line[3:4] != b"-":
-            return line
 
 
 async def _send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes) -> bytes:
     writer.write(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
     for _ in range(3):
-        await _reply(reader)
+        await read_reply(reader)
     writer.write(data + b".\r\n")
-    return await _reply(reader)
+    return await read_reply(reader)
 
 
 async def run(port: int, megabytes: float) -> dict[str, object]:

@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from catcher_process import CatcherProcess
+from smtp_load import read_reply
 
 
 
@@ -52,26 +53,20 @@ async def client(port: int, rng: random.Random, deadline: float, counts: dict[st
             await asyncio.sleep(0.05)
             continue
 
-        async def reply() -> bytes:
-            while True:
-                line = await reader.readuntil(b"\r\n")
-                if line[3:4] != b"-":
-                    return line
-
         try:
-            await reply()
+            await read_reply(reader)
             writer.write(b"EHLO soak.test\r\n")
-            await reply()
+            await read_reply(reader)
             for _ in range(rng.randint(1, 20)):
                 number += 1
                 roll = rng.random()
                 if roll < 0.03:
                     writer.write(rng.randbytes(40).replace(b"\n", b" ") + b"\r\n")
-                    await reply()
+                    await read_reply(reader)
                     counts["junk_commands"] += 1
                     continue
                 writer.write(b"MAIL FROM:<soak@example.com>\r\nRCPT TO:<you@example.com>\r\nDATA\r\n")
-                codes = [(await reply())[:3] for _ in range(3)]
+                codes = [(await read_reply(reader))[:3] for _ in range(3)]
                 if codes != [b"250", b"250", b"354"]:
                     counts["errors"] += 1
                     break
@@ -81,7 +76,7 @@ async def client(port: int, rng: random.Random, deadline: float, counts: dict[st
                     counts["abandoned"] += 1
                     break
                 writer.write(data + (b"" if data.endswith(b"\r\n") else b"\r\n") + b".\r\n")
-                if (await reply()).startswith(b"250"):
+                if (await read_reply(reader)).startswith(b"250"):
                     counts["acknowledged"] += 1
                 else:
                     counts["errors"] += 1

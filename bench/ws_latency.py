@@ -17,6 +17,7 @@ import time
 import websockets
 
 from catcher_process import CatcherProcess
+from smtp_load import read_reply
 
 
 
@@ -42,16 +43,9 @@ async def send(port: int, rate: float, seconds: float, acknowledged: dict[str, f
 
     async def one_connection(offset: float) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-
-        async def reply() -> bytes:
-            while True:
-                line = await reader.readuntil(b"\r\n")
-                if line[3:4] != b"-":
-                    return line
-
-        await reply()
+        await read_reply(reader)
         writer.write(b"EHLO ws.bench\r\n")
-        await reply()
+        await read_reply(reader)
         next_at = time.monotonic() + offset
         number = 0
         while time.monotonic() < deadline:
@@ -60,9 +54,9 @@ async def send(port: int, rate: float, seconds: float, acknowledged: dict[str, f
             number += 1
             writer.write(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
             for _ in range(3):
-                await reply()
+                await read_reply(reader)
             writer.write(b"Subject: ws %d\r\n\r\n" % number + b"body line\r\n" * 100 + b".\r\n")
-            final = await reply()
+            final = await read_reply(reader)
             acknowledged[final.decode().split()[-1]] = time.perf_counter()
         writer.write(b"QUIT\r\n")
         writer.close()
