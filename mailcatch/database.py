@@ -91,9 +91,11 @@ class Database:
         """Open the database, check it is ours, apply migrations, run `init`, start the writer."""
         conn = self._connect()
         try:
-            # Big pages: a 25 MB message is 400 pages instead of 6,400, and small rows insert faster too.
-            # (Only takes effect on a new database.)
-            conn.execute("PRAGMA page_size = 65536")
+            # Small pages: a commit writes every page it changed whole (to the log, or to the
+            # rollback journal in memory), and a small message changes about a dozen pages.
+            # 4 KB pages make small messages a third cheaper to store than 64 KB pages did;
+            # a 25 MB body costs more pages but about the same time. (Only a new database.)
+            conn.execute("PRAGMA page_size = 4096")
             if self.path:
                 mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if mode != "wal":
