@@ -72,9 +72,16 @@ export function addressList(list) {
   return (list || []).map(addressText).join(", ");
 }
 
-const numberFormat = new Intl.NumberFormat();
+// Intl formatters are slow to build (tens of ms each on a small machine), so each is built
+// the first time it is needed rather than while the page starts.
+export function lazyFormat(make) {
+  let format = null;
+  return (value) => (format ||= make()).format(value);
+}
+
+const number = lazyFormat(() => new Intl.NumberFormat());
 export function formatCount(n) {
-  return numberFormat.format(n);
+  return number(n);
 }
 
 export function formatSize(bytes) {
@@ -84,11 +91,11 @@ export function formatSize(bytes) {
   return `${(bytes / 1000 / 1000).toFixed(1)} MB`;
 }
 
-const timeOfDay = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const weekday = new Intl.DateTimeFormat(undefined, { weekday: "short" });
-const dayMonth = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
-const dayMonthYear = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric" });
-const fullDate = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
+const timeOfDay = lazyFormat(() => new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" }));
+const weekday = lazyFormat(() => new Intl.DateTimeFormat(undefined, { weekday: "short" }));
+const dayMonth = lazyFormat(() => new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" }));
+const dayMonthYear = lazyFormat(() => new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric" }));
+const fullDate = lazyFormat(() => new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" }));
 
 /** "just now", "5 min", "3 h", "Yesterday", "Mon", "4 Mar", "4 Mar 2023". */
 export function relativeTime(value, now = Date.now()) {
@@ -101,16 +108,16 @@ export function relativeTime(value, now = Date.now()) {
   if (seconds < 6 * 3600) return `${Math.round(seconds / 3600)} h`;
   const today = new Date(now);
   today.setHours(0, 0, 0, 0);
-  if (t >= today.getTime()) return timeOfDay.format(date);
+  if (t >= today.getTime()) return timeOfDay(date);
   if (t >= today.getTime() - 86400000) return "Yesterday";
-  if (t >= today.getTime() - 6 * 86400000) return weekday.format(date);
-  if (date.getFullYear() === today.getFullYear()) return dayMonth.format(date);
-  return dayMonthYear.format(date);
+  if (t >= today.getTime() - 6 * 86400000) return weekday(date);
+  if (date.getFullYear() === today.getFullYear()) return dayMonth(date);
+  return dayMonthYear(date);
 }
 
 export function fullTime(value) {
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? String(value || "") : fullDate.format(date);
+  return Number.isNaN(date.getTime()) ? String(value || "") : fullDate(date);
 }
 
 // Links in plain text --------------------------------------------------------

@@ -1,6 +1,6 @@
 // The reading pane: the message's addresses, its SMTP envelope, and six views as tabs.
 import { api, urls } from "./api.js";
-import { h, icon, addressText, addressList, formatSize, fullTime, linkify, tagHue } from "./dom.js";
+import { h, icon, addressText, addressList, formatSize, fullTime, lazyFormat, linkify, tagHue } from "./dom.js";
 import { buildSrcdoc } from "./sanitize.js";
 
 export const TABS = [
@@ -440,10 +440,10 @@ export class Reader {
   }
 }
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const dateFormat = lazyFormat(() => new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" }));
 function shortDate(value) {
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? "" : dateFormat.format(date);
+  return Number.isNaN(date.getTime()) ? "" : dateFormat(date);
 }
 
 function formatMs(ms) {
