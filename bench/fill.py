@@ -98,7 +98,8 @@ async def fill(path: str, count: int, seed: int) -> None:
             if done % 20000 == 0:
                 print(f"  {done} messages, {done / (time.perf_counter() - started):.0f}/s", flush=True)
     await asyncio.gather(*batch)
-    await store.close()
+    await store.flush_index()
+    store.close()
     print(f"filled {count} messages in {time.perf_counter() - started:.1f} s")
 
 

@@ -26,7 +26,6 @@ MIGRATIONS_TABLE = "mailcatch_migrations"
 CHECKPOINT_INTERVAL = 0.5
 """Seconds between checkpoints of the write-ahead log in file mode."""
 MAX_BATCH = 256
-MAX_DEFERRED = 2000
 """Write jobs committed together at most; more wait for the next commit."""
 
 
@@ -70,11 +69,12 @@ class Database:
         self._read_conns: list[sqlite3.Connection] = []
         self._read_lock = threading.Lock()
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mailcatch-read")
+        self.after_commit: Callable[[list[Any]], None] | None = None
+        """Called on the writer thread after each successful commit, with what its jobs `note`d."""
+        self._notes: list[Any] = []
         self.after_commit_failure: Callable[[sqlite3.Connection], None] | None = None
-        self.idle_work: Callable[[sqlite3.Connection], bool] | None = None
-        """Called on the writer thread when no write waits; returns False when it had nothing to do."""
-        self.deferred: Callable[[], int] = lambda: 0
-        """How much deferred work waits; past MAX_DEFERRED, `idle_work` also runs between busy batches."""
+        self.attached: dict[str, str] = {}
+        """Other databases (name: URI) that reading connections attach, set before the first read."""
 
     # Connections ------------------------------------------------------
     def _connect(self, readonly: bool = False) -> sqlite3.Connection:
@@ -86,6 +86,16 @@ class Database:
         if readonly:
             conn.execute("PRAGMA query_only = 1")
         return conn
+
+    def sibling_uri(self, name: str) -> str:
+        """The URI of a database kept beside this one: the file `PATH-name`, or another in-memory database."""
+        if self.path:
+            return f"file:{_quote_path(self.path)}-{name}"
+        return self._uri.replace("?vfs=memdb", f"-{name}?vfs=memdb")
+
+    def connect_readonly(self) -> sqlite3.Connection:
+        """A new read-only connection, for a thread of its own (the caller closes it)."""
+        return self._connect(readonly=True)
 
     def open(self, init: WriteFn | None = None) -> None:
         """Open the database, check it is ours, apply migrations, run `init`, start the writer."""
@@ -206,12 +216,7 @@ class Database:
         assert conn is not None
         stopping = False
         while not stopping:
-            try:
-                first = self._queue.get_nowait()
-            except queue.Empty:
-                if self.idle_work is not None and self.idle_work(conn):
-                    continue
-                first = self._queue.get()
+            first = self._queue.get()
             if first is None:
                 break
             batch = [first]
@@ -225,10 +230,6 @@ class Database:
                     break
                 batch.append(job)
             self._run_batch(conn, batch)
-            if self.idle_work is not None and self.deferred() > MAX_DEFERRED:
-                self.idle_work(conn)  # under sustained load there is no idle moment: keep the backlog bounded
-        while self.idle_work is not None and self.idle_work(conn):
-            pass  # finish deferred work before closing
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         prepared: list[Any] = []
@@ -245,9 +246,11 @@ class Database:
                     outcomes.append((False, ready))
                     continue
                 conn.execute("SAVEPOINT job")
+                noted = len(self._notes)
                 try:
                     result = job.fn(conn, ready) if job.prepare else job.fn(conn)
                 except Exception as error:
+                    del self._notes[noted:]
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
                     if isinstance(error, sqlite3.Error):
@@ -259,7 +262,11 @@ class Database:
                     conn.execute("RELEASE job")
                     outcomes.append((True, result))
             conn.execute("COMMIT")
+            notes, self._notes = self._notes, []
+            if self.after_commit is not None and notes:
+                self.after_commit(notes)
         except sqlite3.Error as error:
+            self._notes = []
             cause = self._cause(error)
             log.error("database write failed, %d change(s) not saved: %s", len(batch), cause)
             if conn.in_transaction:
@@ -277,6 +284,10 @@ class Database:
             loop.call_soon_threadsafe(_settle_all, settled)
         except RuntimeError:
             pass  # the loop has closed: nobody is waiting for these any more
+
+    def note(self, item: Any) -> None:
+        """From a write job: pass `item` to `after_commit` once (and only if) the job is committed."""
+        self._notes.append(item)
 
     def _cause(self, error: sqlite3.Error) -> str:
         """SQLite's message, plus why when the database's directory can't be written (SQLite says "disk I/O error")."""
@@ -297,7 +308,10 @@ class Database:
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._connect(readonly=True)
+            conn = self._connect()
+            for name, uri in self.attached.items():
+                conn.execute("ATTACH DATABASE ? AS ?", (uri, name))
+            conn.execute("PRAGMA query_only = 1")
             self._local.conn = conn
             with self._read_lock:
                 self._read_conns.append(conn)

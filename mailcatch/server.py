@@ -132,4 +132,4 @@ class Server:
             await self._handler.drain()
         if self._smtp is not None:
             self._smtp = None
-        await asyncio.get_running_loop().run_in_executor(None, self.store.db.close)
+        await asyncio.get_running_loop().run_in_executor(None, self.store.close)

@@ -7,7 +7,7 @@ import json
 import logging
 import secrets
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from mailcatch.errors import NotFound
 from mailcatch.events import EventBus
 from mailcatch.models import Envelope, Event, SessionInfo, Transaction, TranscriptLine, rfc3339
 from mailcatch.parse import Address, ParsedMessage, html_to_text, parse_message
+from mailcatch.search_index import Added, Cleared, Deleted, Fields, SearchIndex
 from mailcatch.tags import with_plus_tags
 
 log = logging.getLogger("mailcatch.store")
@@ -81,7 +82,8 @@ class _Prepared:
     id: str
     summary: dict[str, Any]
     row: tuple[Any, ...]
-    fts: tuple[str, ...]
+    fields: Callable[[], Fields]
+    """The message's search fields, computed later by the index thread."""
     transcript: str
     tags: list[str]
 
@@ -118,87 +120,35 @@ class Store:
         self.max_messages = max_messages
         self.total = 0
         self.unread = 0
-        self._unindexed: list[tuple[int, tuple[str, ...]]] = []
-        """New messages not yet in the search index (touched only on the writer thread)."""
-        self._newest_added = self._newest_indexed = 0
+        self.index = SearchIndex(self.db.sibling_uri("search"), self.db.connect_readonly, _load_for_index)
+        self.db.attached["search"] = self.index.uri
+        self.db.after_commit = self.index.submit
         self.db.after_commit_failure = self._count
-        self.db.idle_work = self._index_some
-        self.db.deferred = self._unindexed.__len__
 
     def open(self) -> None:
-        """Open (and migrate) the database; raises StoreError if it is unusable."""
+        """Open (and migrate) the database and its search index; raises StoreError if it is unusable."""
+        found: list[Any] = []
+
         def init(conn: sqlite3.Connection) -> None:
             self._count(conn)
-            self._index_missed(conn)
+            found.extend(conn.execute("SELECT (SELECT id FROM mailcatch_identity),"
+                                      " (SELECT coalesce(max(seq), 0) FROM messages)").fetchone())
 
         self.db.open(init=init)
-
-    # Search index ---------------------------------------------------------
-    # Indexing for search is kept off the SMTP reply path: a message is committed (and
-    # answered 250) first, and indexed when the writer has nothing else to do, or before
-    # a search runs (`flush_index`). After a crash, start-up indexes what was missed.
-    def _index(self, conn: sqlite3.Connection, entries: list[tuple[int, tuple[str, ...]]]) -> None:
-        conn.executemany(
-            "INSERT INTO messages_fts (rowid, subject, sender, recipients, body, files)"
-            " SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM messages WHERE seq = ?)",
-            [(seq, *fields, seq) for seq, fields in entries],
-        )
-
-    def _index_some(self, conn: sqlite3.Connection, budget: int = 128 * 1024) -> bool:
-        """Index waiting messages, about `budget` characters of text at a time; False when none wait.
-
-        The budget keeps each step short, so a write that arrives meanwhile waits little.
-        """
-        if not self._unindexed:
-            return False
-        count = used = 0
-        for _, fields in self._unindexed:
-            count += 1
-            used += sum(map(len, fields))
-            if used >= budget:
-                break
-        entries, self._unindexed[:count] = self._unindexed[:count], []
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            self._index(conn, entries)
-            conn.execute("COMMIT")
-            self._newest_indexed = max(self._newest_indexed, entries[-1][0])
+            self.index.open(*found)
         except sqlite3.Error as error:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            log.warning("search index not updated, %d message(s) will be indexed at the next start: %s",
-                        len(entries), error)
-        return True
-
-    def _index_missed(self, conn: sqlite3.Connection) -> None:
-        rows = conn.execute(
-            "SELECT m.seq, m.envelope, m.created, d.raw FROM messages m JOIN message_data d USING (seq)"
-            " WHERE m.seq > (SELECT coalesce(max(rowid), 0) FROM messages_fts) ORDER BY m.seq").fetchall()
-        if not rows:
-            return
-        log.warning("indexing %d message(s) for search that were stored but not yet indexed", len(rows))
-        conn.execute("BEGIN IMMEDIATE")
-        for seq, envelope, created, raw in rows:
-            parsed = parse_message(raw)
-            self._index(conn, [(seq, _search_fields(parsed, Envelope.from_json(json.loads(envelope), created)))])
-        conn.execute("COMMIT")
+            self.db.close()
+            raise StoreError(f"can't open the search index {self.index.uri}: {error}") from None
 
     async def flush_index(self) -> None:
         """Wait until every message stored so far is in the search index."""
-        if self._newest_indexed >= self._newest_added:
-            return
+        await self.index.flush()
 
-        def flush(conn: sqlite3.Connection) -> int:
-            entries, self._unindexed[:] = self._unindexed[:], []
-            self._index(conn, entries)
-            return entries[-1][0] if entries else 0
-
-        indexed = await self.db.write(flush)  # committed once this returns
-        self._newest_indexed = max(self._newest_indexed, indexed)
-
-    async def close(self) -> None:
-        """Commit everything queued, then close the database."""
+    def close(self) -> None:
+        """Commit everything queued, then close the database and the search index (blocks)."""
         self.db.close()
+        self.index.close()
 
     def _count(self, conn: sqlite3.Connection) -> None:
         self.total = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
@@ -226,8 +176,7 @@ class Store:
             seq = cursor.lastrowid
             assert seq is not None
             conn.execute("INSERT INTO message_data (seq, raw) VALUES (?, ?)", (seq, raw))
-            self._unindexed.append((seq, ready.fts))
-            self._newest_added = seq
+            self.db.note(Added(seq, len(raw), ready.fields))
             conn.executemany("INSERT OR IGNORE INTO message_tags (seq, tag) VALUES (?, ?)",
                              [(seq, tag) for tag in ready.tags])
             session = tx.session
@@ -273,7 +222,6 @@ class Store:
         if not rows:
             return []
         seqs = [(row[0],) for row in rows]
-        conn.executemany("DELETE FROM messages_fts WHERE rowid = ?", seqs)
         conn.executemany("DELETE FROM message_data WHERE seq = ?", seqs)
         conn.executemany("DELETE FROM message_tags WHERE seq = ?", seqs)
         conn.executemany("DELETE FROM messages WHERE seq = ?", seqs)
@@ -284,6 +232,7 @@ class Store:
         )
         self.total -= len(rows)
         self.unread -= sum(1 for row in rows if not row[2])
+        self.db.note(Deleted([row[0] for row in rows]))
         return [row[1] for row in rows]
 
     def _delete_oldest(self, conn: sqlite3.Connection, count: int) -> list[str]:
@@ -293,10 +242,10 @@ class Store:
         """Delete these messages (all when `ids` is None); returns the IDs that existed."""
         if ids is None:
             def delete_all(conn: sqlite3.Connection) -> list[str]:
-                for table in ("messages_fts", "message_tags", "message_data", "transcript_chunks", "sessions",
-                              "messages"):
+                for table in ("message_tags", "message_data", "transcript_chunks", "sessions", "messages"):
                     conn.execute(f"DELETE FROM {table}")
                 self.total = self.unread = 0
+                self.db.note(Cleared())
                 return []
 
             await self.db.write(delete_all)
@@ -433,12 +382,21 @@ def _prepare_message(message_id: str, raw: bytes, envelope: Envelope, tx: Transa
         (parsed.from_.address if parsed.from_ else envelope.mail_from).lower(), tags, fixed_text,
         json.dumps(envelope.to_json(), ensure_ascii=False), tx.session.id, tx.start, tx.end,
     )
-    fts = _search_fields(parsed, envelope, bcc)
     summary = summary_json((0, message_id, envelope.received, 0, parsed.tags, summary_fixed))
-    return _Prepared(message_id, summary, row, fts, _lines_json(tx.lines), parsed.tags)
+    return _Prepared(message_id, summary, row, lambda: _search_fields(parsed, envelope, bcc), _lines_json(tx.lines),
+                     parsed.tags)
 
 
-def _search_fields(parsed: ParsedMessage, envelope: Envelope, bcc: list[Address] | None = None) -> tuple[str, ...]:
+def _load_for_index(conn: sqlite3.Connection, after: int, before: int, limit: int) -> list[tuple[int, Fields]]:
+    """Search fields of the stored messages with `after` < seq < `before`, in order (at most `limit`)."""
+    rows = conn.execute(
+        "SELECT m.seq, m.envelope, m.created, d.raw FROM messages m JOIN message_data d USING (seq)"
+        " WHERE m.seq > ? AND m.seq < ? ORDER BY m.seq LIMIT ?", (after, before, limit)).fetchall()
+    return [(seq, _search_fields(parse_message(raw), Envelope.from_json(json.loads(envelope), created)))
+            for seq, envelope, created, raw in rows]
+
+
+def _search_fields(parsed: ParsedMessage, envelope: Envelope, bcc: list[Address] | None = None) -> Fields:
     """The text a message is found by: subject, sender, recipients, bodies (HTML as text), file names."""
     if bcc is None:
         bcc = parsed.bcc + hidden_recipients(parsed, envelope.rcpt_to)

@@ -59,9 +59,13 @@ def test_max_keeps_only_the_newest(start_catcher, tmp_path: Path) -> None:
         listing = wait_for_count(api, 3)
         assert listing["total"] == 3
         assert [m["Subject"] for m in listing["messages"]] == ["m6", "m5", "m4"]
+        found = api.get("/api/v1/search", params={"query": "body"}).json()  # waits for the index
+        assert found["messages_count"] == 3
     with sqlite3.connect(database) as conn:
-        for table in ("messages", "message_data", "messages_fts"):
+        for table in ("messages", "message_data"):
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 3, table
+    with sqlite3.connect(database + "-search") as conn:
+        assert conn.execute("SELECT count(*) FROM messages_fts").fetchone()[0] == 3
 
 
 def test_delete_some_then_all(catcher, api: httpx.Client) -> None:
@@ -89,21 +93,68 @@ def test_read_state_and_unread_count(catcher, api: httpx.Client) -> None:
     assert listing["unread"] == 1 and listing["messages"][1]["Read"] is False
 
 
+def _search_subjects(catcher, query: str) -> list[str]:
+    with httpx.Client(verify=False, base_url=catcher.url) as api:
+        return sorted(m["Subject"] for m in api.get("/api/v1/search", params={"query": query}).json()["messages"])
+
+
 def test_messages_missing_from_the_search_index_are_indexed_at_start(start_catcher, tmp_path: Path) -> None:
     """Indexing trails the 250 reply; after a crash, start-up indexes what was stored but not indexed."""
     database = str(tmp_path / "mail.db")
     first = start_catcher(database=database)
     _send(first, 3)
+    assert _search_subjects(first, "body") == ["m0", "m1", "m2"]
     first.stop()
-    with sqlite3.connect(database) as conn:
-        conn.execute("DELETE FROM messages_fts WHERE rowid > (SELECT min(seq) FROM messages)")
-        assert conn.execute("SELECT count(*) FROM messages_fts").fetchone()[0] == 1
+    with sqlite3.connect(database + "-search") as conn:  # as if the process died before indexing two of them
+        conn.execute("DELETE FROM messages_fts WHERE rowid > (SELECT min(rowid) FROM messages_fts)")
+        conn.execute("UPDATE search_meta SET value = (SELECT min(rowid) FROM messages_fts) WHERE key = 'upto'")
     second = start_catcher(database=database)
-    with httpx.Client(verify=False, base_url=second.url) as api:
-        found = api.get("/api/v1/search", params={"query": "body"}).json()
-        assert sorted(m["Subject"] for m in found["messages"]) == ["m0", "m1", "m2"]
-    with sqlite3.connect(database) as conn:
+    assert _search_subjects(second, "body") == ["m0", "m1", "m2"]
+    second.stop()
+    with sqlite3.connect(database + "-search") as conn:
         assert conn.execute("SELECT count(*) FROM messages_fts").fetchone()[0] == 3
+
+
+@pytest.mark.parametrize("damage", ["missing", "foreign", "unfinished"])
+def test_a_search_index_that_does_not_fit_the_database_is_rebuilt(start_catcher, tmp_path: Path,
+                                                                  damage: str) -> None:
+    database, other = str(tmp_path / "mail.db"), str(tmp_path / "other.db")
+    first = start_catcher(database=database)
+    _send(first, 3)
+    assert _search_subjects(first, "body") == ["m0", "m1", "m2"]
+    first.stop()
+    if damage == "foreign":  # the index of another database, whose messages have the same seqs
+        elsewhere = start_catcher(database=other)
+        with smtplib.SMTP(elsewhere.smtp_host, elsewhere.smtp_port) as client:
+            for number in range(5):
+                client.sendmail("a@example.com", ["b@example.com"], f"Subject: x{number}\r\n\r\nstranger\r\n")
+        assert len(_search_subjects(elsewhere, "stranger")) == 5
+        elsewhere.stop()
+        for suffix in ("", "-wal", "-shm"):
+            Path(database + "-search" + suffix).unlink(missing_ok=True)
+            if Path(other + "-search" + suffix).exists():
+                Path(other + "-search" + suffix).rename(database + "-search" + suffix)
+    elif damage == "missing":
+        Path(database + "-search").unlink()
+    else:  # a failed index write marks the index to be rebuilt
+        with sqlite3.connect(database + "-search") as conn:
+            conn.execute("DELETE FROM messages_fts")
+            conn.execute("UPDATE search_meta SET value = '0' WHERE key = 'clean'")
+    second = start_catcher(database=database)
+    assert _search_subjects(second, "body") == ["m0", "m1", "m2"]
+    assert _search_subjects(second, "stranger") == []
+
+
+def test_deleted_messages_are_not_found_and_later_ones_are(catcher, api: httpx.Client) -> None:
+    _send(catcher, 4)
+    ids = [m["ID"] for m in wait_for_count(api, 4)["messages"]]
+    api.request("DELETE", "/api/v1/messages", json={"IDs": ids[:1]})
+    assert _search_subjects(catcher, "body") == ["m0", "m1", "m2"]
+    assert api.get("/api/v1/search", params={"query": "body"}).json()["messages_count"] == 3
+    api.delete("/api/v1/messages")
+    assert api.get("/api/v1/search", params={"query": "body"}).json()["messages_count"] == 0
+    _send(catcher, 2, start=10)
+    assert _search_subjects(catcher, "body") == ["m10", "m11"]
 
 
 def test_search_sees_a_message_as_soon_as_it_is_acknowledged(catcher, api: httpx.Client) -> None:

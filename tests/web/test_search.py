@@ -239,6 +239,7 @@ def test_no_full_scan_of_messages(schema: Path, query: str) -> None:
     """
     compiled = compile_terms(parse_query(query))
     with contextlib.closing(sqlite3.connect(schema)) as conn:
+        conn.execute("ATTACH DATABASE ? AS search", (f"{schema}-search",))
         sql, params = compiled.count()
         details = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
         assert not [d for d in details if re.fullmatch(r"SCAN (m|messages)", d)], (sql, details)

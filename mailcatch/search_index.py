@@ -1,0 +1,250 @@
+"""The search index: trigram full text in a database of its own, kept up to date by a thread of its own.
+
+Indexing a message's text costs more than storing the message, so it runs beside the
+writer rather than on the path of the SMTP reply: after each commit the writer hands the
+new messages' text (and any deletions) to this thread, which indexes them in the same
+order. A search first waits until everything committed so far is indexed.
+
+The index can always be rebuilt from the stored messages. When too much text waits, the
+writer hands over only the fact that messages were added and this thread reads them back
+from the store; the same catching up runs at start-up after a crash, and rebuilds the
+index when its file is missing or belongs to another database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("mailcatch.search")
+
+Fields = tuple[str, ...]
+"""What a message is found by, one string per column of `messages_fts`."""
+Loader = Callable[[sqlite3.Connection, int, int, int], list[tuple[int, Fields]]]
+"""`load(store_conn, after, before, limit)`: search fields of stored messages with after < seq < before."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5 (
+    subject, sender, recipients, body, files,
+    tokenize = 'trigram'
+);
+"""
+MAX_WAITING = 64 * 1024 * 1024
+"""Bytes of new messages whose text may wait in memory; beyond, the text is read back from the store."""
+CATCH_UP_CHUNK = 256
+"""Messages read back from the store per step, each step its own commit."""
+
+
+@dataclass(slots=True)
+class Added:
+    """A committed message to index: its seq, its size and how to compute its search fields."""
+
+    seq: int
+    size: int
+    fields: Callable[[], Fields] | None
+
+
+@dataclass(slots=True)
+class Deleted:
+    seqs: list[int]
+
+
+class Cleared:
+    """Every message was deleted."""
+
+
+Change = Added | Deleted | Cleared
+
+
+class SearchIndex:
+    """The `messages_fts` table in its own database, written only by its own thread."""
+
+    def __init__(self, uri: str, connect_store: Callable[[], sqlite3.Connection], load: Loader) -> None:
+        self.uri = uri
+        self._connect_store = connect_store
+        self._load = load
+        self._lock = threading.Condition()
+        self._changes: list[Change] = []
+        self._waiting = 0
+        self._submitted = self._applied = 0
+        self._newest = 0
+        """The newest seq committed to the store (as far as this index was told)."""
+        self.upto = 0
+        """Every message with a seq up to this one is indexed (and committed)."""
+        self._working = 0
+        """`upto` within the index thread's open transaction."""
+        self._broken = False
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def open(self, identity: str, newest: int) -> None:
+        """Open (or rebuild) the index for the store called `identity`, whose newest seq is `newest`; start the thread."""
+        conn = sqlite3.connect(self.uri, uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout = 10000")
+            if "vfs=memdb" not in self.uri:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")  # the index can be rebuilt: no fsync
+            conn.executescript(SCHEMA)
+            meta = dict(conn.execute("SELECT key, value FROM search_meta").fetchall())
+            if meta.get("identity") != identity or meta.get("clean") != "1":
+                if meta:
+                    log.warning("rebuilding the search index: it belongs to another database or was left unfinished")
+                conn.executescript("BEGIN; DELETE FROM messages_fts; DELETE FROM search_meta; COMMIT;")
+                conn.executemany("INSERT INTO search_meta VALUES (?, ?)",
+                                 [("identity", identity), ("upto", "0"), ("clean", "1")])
+                meta = {"upto": "0"}
+        except sqlite3.Error:
+            conn.close()
+            raise
+        self.upto = int(meta["upto"])
+        self._newest = newest
+        if newest > self.upto:
+            log.info("indexing messages %d to %d for search in the background", self.upto + 1, newest)
+        self._thread = threading.Thread(target=self._run, args=(conn,), name="mailcatch-index", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Index what was handed over, then stop (catching up with the store resumes at the next start)."""
+        if self._thread is None:
+            return
+        with self._lock:
+            self._stopping = True
+            self._lock.notify()
+        self._thread.join()
+        self._thread = None
+
+    # Called by the store's writer thread after each commit ----------------
+    def submit(self, changes: Sequence[Change]) -> None:
+        """Hand over what one commit changed, in commit order."""
+        with self._lock:
+            for change in changes:
+                if isinstance(change, Added):
+                    self._newest = max(self._newest, change.seq)
+                    if self._waiting + change.size > MAX_WAITING:
+                        continue  # read back from the store instead
+                    self._waiting += change.size
+                self._changes.append(change)
+                self._submitted += 1
+            self._lock.notify()
+
+    # Called on the event loop -----------------------------------------
+    async def flush(self) -> None:
+        """Wait until every change submitted so far is in the index."""
+        with self._lock:
+            target = (self._submitted, self._newest)
+            if self._broken or (self._applied >= target[0] and self.upto >= target[1]):
+                return
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append((*target, future))
+        await future
+
+    def _wake_waiters(self) -> None:
+        """Resolve the futures of flushes that are now satisfied (caller holds the lock)."""
+        still = []
+        for submitted, newest, future in self._waiters:
+            if self._broken or (self._applied >= submitted and self.upto >= newest):
+                try:
+                    future.get_loop().call_soon_threadsafe(_resolve, future)
+                except RuntimeError:
+                    pass  # the loop has closed
+            else:
+                still.append((submitted, newest, future))
+        self._waiters = still
+
+    # The index thread ---------------------------------------------------
+    def _run(self, conn: sqlite3.Connection) -> None:
+        store = self._connect_store()
+        try:
+            while True:
+                with self._lock:
+                    while not self._changes and self.upto >= self._newest and not self._stopping:
+                        self._lock.wait()
+                    if self._stopping and not self._changes:
+                        break
+                    changes, self._changes, self._waiting = self._changes, [], 0
+                    newest = self._newest
+                try:
+                    self._apply(conn, store, changes, newest)
+                    failed = False
+                except sqlite3.Error as error:
+                    self._failed(conn, error)
+                    failed = True
+                with self._lock:
+                    self._applied += len(changes)
+                    self._wake_waiters()
+                    if failed and not self._stopping:
+                        self._lock.wait(1.0)  # don't retry a failing disk in a tight loop
+        finally:
+            store.close()
+            conn.close()
+
+    def _apply(self, conn: sqlite3.Connection, store: sqlite3.Connection, changes: list[Change], newest: int) -> None:
+        self._working = self.upto
+        conn.execute("BEGIN IMMEDIATE")
+        for change in changes:
+            if isinstance(change, Added):
+                if self._catch_up(conn, store, change.seq):
+                    assert change.fields is not None
+                    self._insert(conn, [(change.seq, change.fields())])
+                    self._working = change.seq
+            elif isinstance(change, Deleted):
+                conn.executemany("DELETE FROM messages_fts WHERE rowid = ?", [(seq,) for seq in change.seqs])
+            else:
+                conn.execute("DELETE FROM messages_fts")
+        self._catch_up(conn, store, newest + 1)
+        self._commit(conn)
+
+    def _catch_up(self, conn: sqlite3.Connection, store: sqlite3.Connection, before: int) -> bool:
+        """Index, from the store, the messages after the indexed ones and before `before`; False if stopped first."""
+        while self._working < before - 1:
+            if self._stopping:
+                return False  # the rest is caught up at the next start
+            rows = self._load(store, self._working, before, CATCH_UP_CHUNK)
+            self._insert(conn, rows)
+            if len(rows) < CATCH_UP_CHUNK:
+                self._working = before - 1
+                break
+            self._working = rows[-1][0]
+            self._commit(conn)  # a long catch-up keeps its progress, and searches waiting on it see it
+            conn.execute("BEGIN IMMEDIATE")
+        return True
+
+    def _insert(self, conn: sqlite3.Connection, rows: list[tuple[int, Fields]]) -> None:
+        conn.executemany("INSERT INTO messages_fts (rowid, subject, sender, recipients, body, files)"
+                         " VALUES (?, ?, ?, ?, ?, ?)", [(seq, *fields) for seq, fields in rows])
+
+    def _commit(self, conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE search_meta SET value = ? WHERE key = 'upto'", (str(self._working),))
+        conn.execute("COMMIT")
+        with self._lock:
+            self.upto = self._working
+            self._broken = False
+            self._wake_waiters()
+
+    def _failed(self, conn: sqlite3.Connection, error: sqlite3.Error) -> None:
+        """After a failed write the index may lack deletions: it is rebuilt at the next start.
+
+        Meanwhile searches don't wait for it (they would wait forever on a full disk).
+        """
+        log.warning("search index not updated (%s); it will be rebuilt at the next start", error)
+        with self._lock:
+            self._broken = True
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.execute("UPDATE search_meta SET value = '0' WHERE key = 'clean'")
+        except sqlite3.Error:
+            pass
+
+
+def _resolve(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_result(None)
