@@ -78,13 +78,18 @@ class Compiled:
                 f" WHERE messages_fts MATCH ? AND {self.where} ORDER BY f.rowid DESC{tail}",
                 [self.match, *self.params, *tail_params])
 
-    def count(self) -> tuple[str, list[Any]]:
-        """SQL for the number of matching messages and of the unread among them (through the unread index)."""
+    def count(self, mostly_unread: bool = False) -> tuple[str, list[Any]]:
+        """SQL for the number of matching messages and of the unread among them.
+
+        Whether each match is unread is looked up in a set built from the partial index of
+        the rarer state, so `mostly_unread` (more messages unread than read) picks the read set.
+        """
+        unread = ("count(*) - total({seq} IN (SELECT seq FROM messages WHERE read = 1))" if mostly_unread
+                  else "total({seq} IN (SELECT seq FROM messages WHERE read = 0))")
         if self.match is None:
-            return ("SELECT count(*), total(m.seq IN (SELECT seq FROM messages WHERE read = 0))"
-                    f" FROM messages m WHERE {self.where}", list(self.params))
+            return f"SELECT count(*), {unread.format(seq='m.seq')} FROM messages m WHERE {self.where}", list(self.params)
         join = "" if self.where == "1" else " JOIN messages m ON m.seq = f.rowid"
-        return ("SELECT count(*), total(f.rowid IN (SELECT seq FROM messages WHERE read = 0))"
+        return (f"SELECT count(*), {unread.format(seq='f.rowid')}"
                 f" FROM messages_fts f{join} WHERE messages_fts MATCH ? AND {self.where}", [self.match, *self.params])
 
 
@@ -310,7 +315,7 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
     await store.flush_index()
 
     def run(conn: sqlite3.Connection) -> SearchResult:
-        count, unread = conn.execute(*compiled.count()).fetchone()
+        count, unread = conn.execute(*compiled.count(mostly_unread=store.unread * 2 > store.total)).fetchone()
         rows = conn.execute(*compiled.select(_SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))).fetchall() \
             if count > start else []
         return SearchResult([summary_json(row) for row in rows], count, int(unread))

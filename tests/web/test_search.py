@@ -164,6 +164,22 @@ def test_counts_order_and_paging(api: httpx.Client) -> None:
     assert beyond["messages"] == [] and beyond["messages_count"] == 3
 
 
+def test_unread_matches_are_counted_when_most_messages_are_read(api: httpx.Client) -> None:
+    """The unread count of a search probes the rarer read state: here the unread, not the read."""
+    listed = api.get("/api/v1/messages").json()["messages"]
+    read_before = [m["ID"] for m in listed if m["Read"]]
+    reset = [m["ID"] for m in listed if m["Subject"] == RESET]
+    try:
+        api.put("/api/v1/messages", json={"Read": True})
+        api.put("/api/v1/messages", json={"IDs": reset, "Read": False})
+        for query in ("to:bob", "larger:1"):  # through the full-text index, and without it
+            page = api.get("/api/v1/search", params={"query": query}).json()
+            assert (page["unread"], page["messages_unread"]) == (1, 1), query
+    finally:
+        api.put("/api/v1/messages", json={"Read": False})
+        api.put("/api/v1/messages", json={"IDs": read_before, "Read": True})
+
+
 def test_summaries_are_the_listing_shape(api: httpx.Client) -> None:
     listed = {m["ID"]: m for m in api.get("/api/v1/messages").json()["messages"]}
     for found in api.get("/api/v1/search", params={"query": "example"}).json()["messages"]:
@@ -232,7 +248,8 @@ def schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                    "larger:10k", "smaller:1k", "after:2020-01-01",
                                    "before:2020-01-01", "message-id:reset-123", "from:alice has:attachment",
                                    "is:unread to:bob reset"])
-def test_no_full_scan_of_messages(schema: Path, query: str) -> None:
+@pytest.mark.parametrize("mostly_unread", [False, True])
+def test_no_full_scan_of_messages(schema: Path, query: str, mostly_unread: bool) -> None:
     """Counting the matches of every operator (but short words, reply-to: and negated words) reads FTS5 or an index.
 
     (A page may be found by reading messages newest first until it is full, which stops early.)
@@ -240,6 +257,6 @@ def test_no_full_scan_of_messages(schema: Path, query: str) -> None:
     compiled = compile_terms(parse_query(query))
     with contextlib.closing(sqlite3.connect(schema)) as conn:
         conn.execute("ATTACH DATABASE ? AS search", (f"{schema}-search",))
-        sql, params = compiled.count()
+        sql, params = compiled.count(mostly_unread)
         details = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
         assert not [d for d in details if re.fullmatch(r"SCAN (m|messages)", d)], (sql, details)
