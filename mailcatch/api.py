@@ -115,7 +115,7 @@ async def list_messages(request: Request) -> Response:
     store = _store(request)
     start = _int_param(request, "start", 0)
     limit = _int_param(request, "limit", 50, maximum=10_000)
-    messages = await store.summaries(start, limit)
+    messages, tags = await store.summaries(start, limit)
     total, unread = store.total, store.unread
     return JSONResponse({
         "total": total,
@@ -124,7 +124,7 @@ async def list_messages(request: Request) -> Response:
         "messages_count": total,
         "messages_unread": unread,
         "start": start,
-        "tags": await store.all_tags(),
+        "tags": tags,
         "messages": messages,
     })
 

@@ -288,21 +288,18 @@ class Store:
         return changed
 
     # Reading ----------------------------------------------------------
-    async def summaries(self, start: int = 0, limit: int = 50) -> list[dict[str, Any]]:
-        """Summaries, newest first."""
-        def query(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    async def summaries(self, start: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], list[str]]:
+        """Summaries, newest first, and every tag in use (one trip to a reader thread)."""
+        def query(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[str]]:
             rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS} FROM messages ORDER BY seq DESC LIMIT ? OFFSET ?",
                                 (limit, start)).fetchall()
-            return [summary_json(row) for row in rows]
+            return [summary_json(row) for row in rows], tags_in_use(conn)
 
         return await self.db.read(query)
 
     async def all_tags(self) -> list[str]:
         """Every tag in use, sorted."""
-        def query(conn: sqlite3.Connection) -> list[str]:
-            return [row[0] for row in conn.execute("SELECT DISTINCT tag FROM message_tags ORDER BY tag")]
-
-        return await self.db.read(query)
+        return await self.db.read(tags_in_use)
 
     async def get(self, message_id: str, *, raw: bool = True) -> StoredMessage:
         """One message by ID (or `latest`); NotFound if there is no such message."""
@@ -353,6 +350,21 @@ class Store:
             "Transaction": {"Start": message.tx_start, "End": min(message.tx_end, len(lines))},
             "Lines": [{"Time": rfc3339(t), "Dir": d, "Text": text} for t, d, text in lines],
         }
+
+
+_TAGS_IN_USE = """
+WITH RECURSIVE found(tag) AS (
+    SELECT min(tag) FROM message_tags
+    UNION ALL
+    SELECT (SELECT min(tag) FROM message_tags WHERE tag > found.tag) FROM found WHERE found.tag IS NOT NULL
+)
+SELECT tag FROM found WHERE tag IS NOT NULL
+"""
+
+
+def tags_in_use(conn: sqlite3.Connection) -> list[str]:
+    """Every tag in use, sorted; one index seek per tag, however many messages carry it."""
+    return [row[0] for row in conn.execute(_TAGS_IN_USE)]
 
 
 def _prepare_message(message_id: str, raw: bytes, envelope: Envelope, tx: Transaction) -> _Prepared:
