@@ -449,6 +449,9 @@ async function start() {
     }
   }, () => {});
   const first = list.show(query);
+  // index.html preloads the inbox's first page. A link to a search doesn't show it, but takes
+  // the mailbox's counts from it (and the browser doesn't warn of a preload left unused).
+  if (query) api.page("", 0, 100).then((r) => setCounts(r.total, r.unread), () => {});
   if (id) openMessage(id);
   await first;
   live.start();

@@ -6,7 +6,7 @@
 // page that comes back after the list moved is placed by matching message IDs.
 import { h, icon, addressShort, relativeTime, fullTime, formatCount, tagHue } from "./dom.js";
 
-const PAGE = 100;
+const PAGE = 100; // index.html preloads the first page: keep its URL in step
 const OVERSCAN = 8;
 const CACHE_LIMIT = 2500;
 const MAX_SCROLL_PX = 4_000_000; // browsers cap element heights; scale beyond this
