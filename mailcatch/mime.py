@@ -19,7 +19,6 @@ __all__ = ["Unsupported", "split_message"]
 
 MAX_DEPTH = 40
 _HEADER_NAME = re.compile(r"[\041-\071\073-\176]+:")
-_EOL = re.compile(r"\r?\n\Z")
 
 
 class Unsupported(Exception):
@@ -30,15 +29,18 @@ def _header_end(text: str, start: int, end: int) -> tuple[int, int]:
     """Where the header block starting at `start` ends, and where the body begins."""
     if text.startswith("\n", start) or text.startswith("\r\n", start):
         return start, start + (1 if text[start] == "\n" else 2)
-    position = start
+    window = 16384  # headers are short: look near the start first, so a huge body is not scanned twice
     while True:
-        blank = text.find("\n\n", position, end)
-        crlf = text.find("\n\r\n", position, end)
-        if blank < 0 and crlf < 0:
+        stop = min(end, start + window)
+        blank = text.find("\n\n", start, stop)
+        crlf = text.find("\n\r\n", start, stop)
+        if blank >= 0 or crlf >= 0:
+            if crlf < 0 or 0 <= blank < crlf:
+                return blank + 1, blank + 2
+            return crlf + 1, crlf + 3
+        if stop == end:
             return end, end  # no blank line: all headers, no body
-        if crlf < 0 or 0 <= blank < crlf:
-            return blank + 1, blank + 2
-        return crlf + 1, crlf + 3
+        window *= 8
 
 
 def _headers(message: email.message.Message, block: str) -> None:
@@ -68,8 +70,37 @@ def _set_header(message: email.message.Message, lines: list[str]) -> None:
 
 
 def _strip_eol(text: str) -> str:
-    found = _EOL.search(text)
-    return text[: found.start()] if found else text
+    """`text` without one final line break (CRLF or LF)."""
+    if text.endswith("\r\n"):
+        return text[:-2]
+    return text[:-1] if text.endswith("\n") else text
+
+
+class _BoundaryLines:
+    """Finds the boundary lines of one multipart: `--boundary`, or `--boundary--` to close it.
+
+    Candidates are found with `str.find` (a regular expression anchored at every line start
+    would step through a 25 MB attachment in Python's regex engine, a hundred times slower),
+    then checked with the expression.
+    """
+
+    def __init__(self, boundary: str) -> None:
+        self._line = re.compile(r"--" + re.escape(boundary) + r"(--)?[ \t]*\r?$", re.MULTILINE)
+        self._marker = "\n--" + boundary
+
+    def search(self, text: str, start: int, end: int) -> re.Match[str] | None:
+        """The first boundary line that begins at a line start within text[start:end]."""
+        if start < end and (start == 0 or text[start - 1] == "\n"):
+            found = self._line.match(text, start, end)
+            if found:
+                return found
+        position = start
+        while (at := text.find(self._marker, position, end)) >= 0:
+            found = self._line.match(text, at + 1, end)
+            if found:
+                return found
+            position = at + 1
+        return None
 
 
 def _node(text: str, start: int, end: int, depth: int, digest: bool = False,
@@ -102,7 +133,7 @@ def _node(text: str, start: int, end: int, depth: int, digest: bool = False,
 
 def _multipart(message: email.message.Message, text: str, start: int, end: int, boundary: str, depth: int,
                digest: bool) -> None:
-    line = re.compile(r"^--" + re.escape(boundary) + r"(--)?[ \t]*\r?$", re.MULTILINE)
+    line = _BoundaryLines(boundary)
     found = line.search(text, start, end)
     if found is None or found.group(1):
         raise Unsupported("no opening boundary found")
@@ -127,7 +158,7 @@ def _multipart(message: email.message.Message, text: str, start: int, end: int, 
 def split_message(raw: bytes) -> email.message.Message:
     """The message tree the stdlib's BytesParser (compat32) would build; raises Unsupported where unsure."""
     text = raw.decode("ascii", "surrogateescape")
-    if "\r" in text.replace("\r\n", ""):
+    if text.count("\r") != text.count("\r\n"):
         raise Unsupported("a lone carriage return")
     if text.startswith("From "):
         raise Unsupported("a Unix From line")

@@ -575,8 +575,12 @@ def _tags(values: list[str]) -> list[str]:
     return list(tags)
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Parse raw message bytes into the parsed view; never raises, whatever the input."""
+def parse_message(raw: bytes, measure_parts: bool = True) -> ParsedMessage:
+    """Parse raw message bytes into the parsed view; never raises, whatever the input.
+
+    Without `measure_parts`, attachments are not decoded and their sizes are 0: what
+    storing a message needs (their number and names) costs nothing per byte.
+    """
     root = _parse(raw)
     headers: list[tuple[str, str]] = []
     first: dict[str, str] = {}
@@ -621,7 +625,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
     inline: list[Part] = []
     attachments: list[Part] = []
     for leaf in others:
-        part = leaf.part(len(leaf.content(linesep)))
+        part = leaf.part(len(leaf.content(linesep)) if measure_parts else 0)
         is_inline = (leaf.content_id and (leaf.in_related or leaf.content_id in referenced)) or (
             leaf.disposition == "inline" and leaf.filename
         )

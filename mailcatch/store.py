@@ -369,7 +369,7 @@ def tags_in_use(conn: sqlite3.Connection) -> list[str]:
 
 def _prepare_message(message_id: str, raw: bytes, envelope: Envelope, tx: Transaction) -> _Prepared:
     """Parse a new message and compute its rows (no database work)."""
-    parsed = parse_message(raw)
+    parsed = parse_message(raw, measure_parts=False)
     parsed.tags = with_plus_tags(parsed.tags, [*envelope.rcpt_to, *(a.address for a in (*parsed.to, *parsed.cc))])
     bcc = parsed.bcc + hidden_recipients(parsed, envelope.rcpt_to)
     from_json = parsed.from_.to_json() if parsed.from_ else None
@@ -404,7 +404,7 @@ def _load_for_index(conn: sqlite3.Connection, after: int, before: int, limit: in
     rows = conn.execute(
         "SELECT m.seq, m.envelope, m.created, d.raw FROM messages m JOIN message_data d USING (seq)"
         " WHERE m.seq > ? AND m.seq < ? ORDER BY m.seq LIMIT ?", (after, before, limit)).fetchall()
-    return [(seq, _search_fields(parse_message(raw), Envelope.from_json(json.loads(envelope), created)))
+    return [(seq, _search_fields(parse_message(raw, measure_parts=False), Envelope.from_json(json.loads(envelope), created)))
             for seq, envelope, created, raw in rows]
 
 
