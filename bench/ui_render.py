@@ -92,7 +92,7 @@ COLLECT = """
 () => {
   const navigation = performance.getEntriesByType("navigation")[0];
   const requests = performance.getEntriesByType("resource")
-    .filter((entry) => entry.initiatorType === "fetch")
+    .filter((entry) => new URL(entry.name).pathname.includes("/api/"))  // fetched, or preloaded by index.html
     .map((entry) => ({ url: entry.name.replace(location.origin, ""), start: entry.startTime,
                        ms: entry.responseEnd - entry.startTime, wait: entry.responseStart - entry.requestStart }));
   return { ...window.__uiRender, load: navigation.loadEventStart, domContentLoaded: navigation.domContentLoadedEventStart,
@@ -210,9 +210,9 @@ def main() -> None:
         url = catcher.url
         _wait_ready(url)
         total = _get(f"{url}/api/v1/messages?limit=0")["total"]
-        settle = _wait_idle(catcher.pid)
         if total != count:
             sys.exit(f"{path} holds {total} messages, not {count}: delete it or pass another --database")
+        settle = _wait_idle(catcher.pid)
 
         results = []
         with sync_playwright() as driver:
@@ -229,10 +229,14 @@ def main() -> None:
         startup_paths = list(dict.fromkeys(request["url"] for request in results[0]["requests"]))
         server = _server_timings(url, startup_paths, 3 if args.quick else 10)
 
-    in_browser: dict[str, list[float]] = {}
+    # Each request the UI made, in the order it made them; a URL asked for again gets " #2".
+    in_browser: dict[str, list[tuple[float, float]]] = {}
     for result in results:
-        for request in result["requests"]:
-            in_browser.setdefault(request["url"], []).append(request["ms"])
+        seen: dict[str, int] = {}
+        for request in sorted(result["requests"], key=lambda r: r["start"]):
+            seen[request["url"]] = seen.get(request["url"], 0) + 1
+            name = request["url"] + (f" #{seen[request['url']]}" if seen[request["url"]] > 1 else "")
+            in_browser.setdefault(name, []).append((request["start"], request["ms"]))
     first = [r["painted"] for r in results]
     report = {
         "messages": total,
@@ -247,7 +251,9 @@ def main() -> None:
         "rows_in_dom": results[-1]["rows"],
         "count_text": results[-1]["count"],
         "first_subject": results[-1]["subject"],
-        "requests_browser_ms": {u: round(statistics.median(t), 1) for u, t in in_browser.items()},
+        "requests_browser": {name: {"start_ms": round(statistics.median(t[0] for t in times), 1),
+                                    "ms": round(statistics.median(t[1] for t in times), 1)}
+                             for name, times in in_browser.items()},
         "requests_server_ms": server,
         "page_errors": sorted({e for r in results for e in r["errors"]}),
     }
@@ -257,9 +263,9 @@ def main() -> None:
         f"max {report['first_render_ms']['max']:.0f} ms")
     log(f"load event: median {report['load_event_ms']['median']:.0f} ms; JS heap {report['heap_mb']:.1f} MB; "
         f"{report['rows_in_dom']} rows in the DOM; count shown: {report['count_text']!r}")
-    log("start-up requests (median ms, in the browser / from Python):")
-    for path_ in startup_paths:
-        log(f"  {path_:50} {report['requests_browser_ms'][path_]:8.1f} {server[path_]:8.1f}")
+    log(f"{'API requests the UI made (medians)':44} {'starts at':>9} {'takes':>7} {'from Python':>11}")
+    for name, timing in report["requests_browser"].items():
+        log(f"  {name:42} {timing['start_ms']:>6.0f} ms {timing['ms']:>4.0f} ms {server[name.split(' #')[0]]:>8.1f} ms")
 
 
 if __name__ == "__main__":

@@ -25,5 +25,6 @@ def test_ui_render_measures_the_first_render(tmp_path: Path) -> None:
     assert 0 < report["rows_in_dom"] < 100
     assert report["page_errors"] == []
     assert "/api/v1/messages?start=0&limit=100" in report["requests_server_ms"]
+    assert "/api/v1/messages?start=0&limit=100" in report["requests_browser"]
     assert report["heap_mb"] > 0
     assert "first render" in result.stderr
