@@ -213,6 +213,7 @@ def main() -> None:
         if total != count:
             sys.exit(f"{path} holds {total} messages, not {count}: delete it or pass another --database")
         settle = _wait_idle(catcher.pid)
+        load_average = os.getloadavg()[0]  # other work on the machine shows in every figure
 
         results = []
         with sync_playwright() as driver:
@@ -243,6 +244,7 @@ def main() -> None:
         "database": path,
         "loads": loads,
         "catcher_settle_s": round(settle, 1),
+        "load_average": round(load_average, 2),
         "first_render_ms": _stats(first),
         "first_render_dom_ms": _stats([r["dom"] for r in results]),
         "load_event_ms": _stats([r["load"] for r in results]),
@@ -258,7 +260,8 @@ def main() -> None:
         "page_errors": sorted({e for r in results for e in r["errors"]}),
     }
     print(json.dumps(report))
-    log(f"\n{total} messages, {loads} fresh load{'s' if loads != 1 else ''} in headless chromium")
+    log(f"\n{total} messages, {loads} fresh load{'s' if loads != 1 else ''} in headless chromium "
+        f"(machine load average {load_average:.1f} on {os.cpu_count()} CPUs)")
     log(f"first render (newest rows and count painted): median {report['first_render_ms']['median']:.0f} ms, "
         f"max {report['first_render_ms']['max']:.0f} ms")
     log(f"load event: median {report['load_event_ms']['median']:.0f} ms; JS heap {report['heap_mb']:.1f} MB; "
