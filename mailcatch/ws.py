@@ -4,10 +4,10 @@ Frames: `stats` (`{Total, Unread}`) as soon as a client connects and then at mos
 per `stats_delay` after changes; `new` (a message summary), `update`, `delete`,
 `truncate`, `prune` and `error`, as the store and the SMTP server publish them.
 
-Each client has its own bounded subscription on the event bus. Publishing never waits
-for a client: one that falls `max_pending` events behind is dropped by the bus and its
-connection closed, even when it has stopped reading altogether (its send is then stuck
-on a full socket buffer). Keep-alive pings and the close of dead peers are the HTTP
+Each event is encoded once, whatever the number of clients, and queued on each client's
+bounded backlog. Publishing never waits for a client: one that falls the bus's
+`max_pending` events behind is dropped and its connection closed, even when it has
+stopped reading altogether (its send is then stuck on a full socket buffer). Keep-alive pings and the close of dead peers are the HTTP
 server's (uvicorn's `ws_ping_interval`). A connection whose Origin header names
 another site is refused with 403 before the handshake, so a page elsewhere can't read
 the mailbox through the visitor's browser (cross-site websocket hijacking).
@@ -20,13 +20,13 @@ import contextlib
 import json
 import logging
 import re
-from collections import OrderedDict
 from urllib.parse import urlsplit
 
 from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from mailcatch.events import EventBus, Subscription
+from mailcatch.events import Backlog, EventBus
 from mailcatch.models import Event
 from mailcatch.store import Store
 
@@ -68,7 +68,11 @@ def origin_allowed(origin: str | None, host: str | None, scheme: str, allowed: r
 
 
 class EventsHub:
-    """Serves /api/events: subscribes each client to the bus and sends it every event as JSON."""
+    """Serves /api/events: one listener on the bus encodes each event once and hands the frame to every client.
+
+    Each client has a bounded backlog of encoded frames and one task that sends them in
+    order; frames published in the same turn of the loop are taken together.
+    """
 
     def __init__(self, store: Store, bus: EventBus, allowed_origins: re.Pattern[str] | None = None,
                  stats_delay: float = 0.25, drop_check: float = 0.5) -> None:
@@ -80,18 +84,23 @@ class EventsHub:
         self.clients = 0
         self.dropped = 0
         self._stats_timer: asyncio.TimerHandle | None = None
-        self._encoded: OrderedDict[int, tuple[Event, str]] = OrderedDict()
+        self._backlogs: set[Backlog[Message]] = set()
+        bus.listen(self._fan_out)
 
-    def encode(self, event: Event) -> str:
-        """The frame for an event, encoded once however many clients send it."""
-        cached = self._encoded.get(id(event))
-        if cached is not None and cached[0] is event:
-            return cached[1]
-        text = json.dumps({"Type": event.type, "Data": event.data}, ensure_ascii=False, separators=(",", ":"))
-        self._encoded[id(event)] = (event, text)
-        if len(self._encoded) > 4096:
-            self._encoded.popitem(last=False)
-        return text
+    @staticmethod
+    def encode(event: Event) -> str:
+        """The frame for an event: Mailpit's `{"Type", "Data"}` as compact JSON."""
+        return json.dumps({"Type": event.type, "Data": event.data}, ensure_ascii=False, separators=(",", ":"))
+
+    def _fan_out(self, event: Event) -> None:
+        """Encode the event once and queue the same frame for every client; never waits on any of them."""
+        if not self._backlogs:
+            return
+        message: Message = {"type": "websocket.send", "text": self.encode(event)}
+        for backlog in list(self._backlogs):
+            backlog.offer(message)
+        if event.type in CHANGES:
+            self._changed()
 
     def _changed(self) -> None:
         """Schedule a stats frame after a change, unless one is already due."""
@@ -111,14 +120,15 @@ class EventsHub:
             await websocket.close(code=1008)
             return
         await websocket.accept()
-        subscription = self.bus.subscribe()
+        backlog: Backlog[Message] = Backlog(self.bus.max_pending, self._backlogs.discard)
+        self._backlogs.add(backlog)
         self.clients += 1
-        pump = asyncio.ensure_future(self._pump(websocket, subscription))
+        pump = asyncio.ensure_future(self._pump(websocket, backlog))
         listen = asyncio.ensure_future(self._listen(websocket))
         try:
-            while not (pump.done() or listen.done() or subscription.dropped):
+            while not (pump.done() or listen.done() or backlog.dropped):
                 await asyncio.wait({pump, listen}, timeout=self.drop_check, return_when=asyncio.FIRST_COMPLETED)
-            if subscription.dropped:
+            if backlog.dropped:
                 self.dropped += 1
                 log.warning("websocket client %s dropped: it fell too far behind", websocket.client)
                 if not pump.done():
@@ -127,7 +137,8 @@ class EventsHub:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(websocket.close(TOO_SLOW, "too slow, dropped"), self.drop_check)
         finally:
-            subscription.close()
+            backlog.close()
+            self._backlogs.discard(backlog)
             self.clients -= 1
             if not self.clients and self._stats_timer is not None:
                 self._stats_timer.cancel()
@@ -136,15 +147,11 @@ class EventsHub:
                 task.cancel()
             await asyncio.gather(pump, listen, return_exceptions=True)
 
-    async def _pump(self, websocket: WebSocket, subscription: Subscription) -> None:
+    async def _pump(self, websocket: WebSocket, backlog: Backlog[Message]) -> None:
         await websocket.send_text(self.encode(Event("stats", self.store.stats())))
-        while True:
-            event = await subscription.get()
-            if event is None:
-                return
-            await websocket.send_text(self.encode(event))
-            if event.type in CHANGES:
-                self._changed()
+        while messages := await backlog.take():
+            for message in messages:
+                await websocket.send(message)
 
     async def _listen(self, websocket: WebSocket) -> None:
         """Read (and ignore) what the client sends, until it disconnects."""
