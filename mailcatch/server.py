@@ -15,6 +15,7 @@ from mailcatch import __version__
 from mailcatch.app import create_app
 from mailcatch.config import HostPort, Settings
 from mailcatch.events import EventBus
+from mailcatch.ws_protocol import GatheringWebSocketProtocol
 from mailcatch.smtp import CatchHandler, start_smtp
 from mailcatch.store import Store
 
@@ -85,7 +86,7 @@ class Server:
             http_socket = _listen_socket(settings.listen)
             self.http_address = _bound_address(http_socket)
             config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                    ws="websockets-sansio", ws_ping_interval=20, ws_ping_timeout=20)
+                                    ws=GatheringWebSocketProtocol, ws_ping_interval=20, ws_ping_timeout=20)
             self._http = _QuietUvicorn(config)
             self._http_task = asyncio.ensure_future(self._http.serve(sockets=[http_socket]))
             while not self._http.started:
