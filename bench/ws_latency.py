@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import hashlib
 import json
 import os
@@ -70,7 +71,8 @@ class FrameClient(asyncio.Protocol):
         self.buffer = bytearray()
         self.upgraded = False
         self.fragments: list[bytes] = []
-        self.arrivals: list[tuple[bytes, float]] = []
+        self.ids: list[bytes] = []  # two flat lists rather than tuples: nothing for the garbage collector to track
+        self.times: list[float] = []
         self.other_frames = 0
         self.closed = False
 
@@ -153,13 +155,15 @@ class FrameClient(asyncio.Protocol):
     def _message(self, message: bytes, now: float) -> None:
         if message.startswith(NEW_PREFIX):
             start = message.find(ID_KEY, len(NEW_PREFIX)) + len(ID_KEY)
-            self.arrivals.append((message[start:message.index(b'"', start)], now))
+            self.ids.append(message[start:message.index(b'"', start)])
+            self.times.append(now)
         elif message.startswith(b'{"Type":"'):
             self.other_frames += 1
         else:  # not the compact encoding the fast path expects: decode it properly
             event = json.loads(message)
             if event["Type"] == "new":
-                self.arrivals.append((event["Data"]["ID"].encode(), now))
+                self.ids.append(event["Data"]["ID"].encode())
+                self.times.append(now)
             else:
                 self.other_frames += 1
 
@@ -189,7 +193,7 @@ async def run_clients(url: str, count: int) -> dict[str, object]:
     # Wait for every client to have every frame, or for the frames to stop coming.
     last_total, quiet_since = -1, time.monotonic()
     while True:
-        total = sum(len(client.arrivals) for client in clients)
+        total = sum(len(client.ids) for client in clients)
         if total >= expected * count or time.monotonic() - quiet_since > 3.0:
             break
         if total != last_total:
@@ -198,7 +202,8 @@ async def run_clients(url: str, count: int) -> dict[str, object]:
     for client in clients:
         client.close()
     return {
-        "arrivals": [[(message_id.decode(), at) for message_id, at in client.arrivals] for client in clients],
+        "arrivals": [[(message_id.decode(), at) for message_id, at in zip(client.ids, client.times)]
+                     for client in clients],
         "other_frames": sum(client.other_frames for client in clients),
         "closed_early": sum(client.closed for client in clients),
     }
@@ -267,6 +272,7 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 def run(args: argparse.Namespace, catcher: CatcherProcess) -> dict[str, object]:
+    load_before = os.getloadavg()  # other work on the machine skews every figure here
     url = catcher.url.replace("http://", "ws://") + "/api/events"
     listeners = subprocess.Popen([sys.executable, __file__, "--serve-clients", url, "--clients", str(args.clients)],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -286,8 +292,13 @@ def run(args: argparse.Namespace, catcher: CatcherProcess) -> dict[str, object]:
     finally:
         listeners.stdin.close()
         listeners.wait(30)
-    delays = sorted((at - acknowledged[message_id]) * 1000 for frames in received["arrivals"]
-                    for message_id, at in frames if message_id in acknowledged)
+    timeline = [(acknowledged[message_id], (at - acknowledged[message_id]) * 1000)
+                for frames in received["arrivals"] for message_id, at in frames if message_id in acknowledged]
+    if args.timeline:
+        start = min(acknowledged.values())
+        with open(args.timeline, "w") as out:
+            out.writelines(f"{acked - start:.4f} {delay:.3f}\n" for acked, delay in sorted(timeline))
+    delays = sorted(delay for _, delay in timeline)
     achieved = sent["achieved_rate"]
     elapsed = cpu_after[1] - cpu_before[1]
     busy = [None if before is None or after is None else round((after - before) / elapsed * 100)
@@ -305,6 +316,7 @@ def run(args: argparse.Namespace, catcher: CatcherProcess) -> dict[str, object]:
         "p50_ms": round(statistics.median(delays), 2) if delays else None,
         "p99_ms": round(percentile(delays, 0.99), 2) if delays else None,
         "max_ms": round(delays[-1], 2) if delays else None,
+        "load_average_before": [round(x, 2) for x in load_before],
         "cpu_percent": {"catcher": busy[0], "clients": busy[1], "sender": busy[2]},
         "catcher_cpu_ms_per_message": (None if cpu_before[0][0] is None or cpu_after[0][0] is None else
                                        round((cpu_after[0][0] - cpu_before[0][0]) * 1000 / len(acknowledged), 3)),
@@ -320,11 +332,14 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--rate", type=float, default=500, help="messages per second")
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--senders", type=int, default=16, help="SMTP connections sharing the rate")
+    parser.add_argument("--senders", type=int, default=50, help="SMTP connections sharing the rate")
     parser.add_argument("--size", type=int, default=2048, help="message size in bytes")
     parser.add_argument("--file", action="store_true", help="run the catcher with --database on a temporary file")
+    parser.add_argument("--timeline", metavar="FILE",
+                        help="write each frame's 250 time (s from the first) and delivery delay (ms) to FILE")
     parser.add_argument("--serve-clients", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    gc.disable()  # a collection pausing the clients or the sender would be counted as delivery time
     if args.serve_clients:
         with asyncio.Runner(loop_factory=new_loop) as runner:
             result = runner.run(run_clients(args.serve_clients, args.clients))
