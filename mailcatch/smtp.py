@@ -25,8 +25,9 @@ from mailcatch.transcript import DATA_END, TranscriptRecorder
 log = logging.getLogger("mailcatch.smtp")
 logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd logs every command and deprecation
 
-# aiosmtpd reads DATA line by line; ours reads up to CRLF.CRLF in one go.
+# aiosmtpd reads DATA line by line; ours reads it in pieces of up to _DATA_READ_SIZE.
 _DATA_START = b"\r\n"
+_DATA_READ_SIZE = 256 * 1024
 _DEFERRABLE = (b"250", b"354")
 _SIMPLE_ADDRESS = re.compile(r"\s*<([^<>\s\"\\(),;:@\[\]]+@[A-Za-z0-9.-]+)>")
 
@@ -156,32 +157,44 @@ class CatcherSMTP(SMTP):
         """Read message data up to CRLF.CRLF, dot-unstuffed; None when it was over the size limit.
 
         Only CRLF.CRLF ends DATA (never a bare-LF variant, which would allow SMTP
-        smuggling). The size limit is enforced while reading: beyond it, bytes are
-        discarded as they arrive until the end of DATA.
+        smuggling). Data is unstuffed piece by piece as it arrives, each piece cut after a
+        complete line, so a huge message never costs one long copy that would hold up other
+        sessions. The size limit is enforced while reading: beyond it, pieces are dropped
+        until the end of DATA. Bytes after CRLF.CRLF (pipelined commands) stay in the reader.
         """
         reader: Any = self._reader
         limit = self.data_size_limit or 0
-        saved_limit = reader._limit
-        reader._buffer[:0] = _DATA_START  # DATA begins at the start of a line
-        reader._limit = limit + 4096 if limit else 1 << 40
-        too_big = False
-        try:
-            while True:
-                try:
-                    chunk: bytes = await reader.readuntil(DATA_END)
-                    break
-                except asyncio.LimitOverrunError as overrun:
-                    too_big = True
-                    reader._limit = 64 * 1024  # stop buffering: discard as it comes
-                    await reader.readexactly(overrun.consumed)
-        finally:
-            reader._limit = saved_limit
-        if too_big:
-            return None
-        content = chunk[:-3].replace(b"\r\n.", b"\r\n")[2:]
-        if limit and len(content) > limit:
-            return None
-        return content
+        pieces: list[bytes] = []
+        size = 0
+        first = True
+        pending = _DATA_START  # DATA begins at the start of a line
+        while True:
+            data = await reader.read(_DATA_READ_SIZE)
+            if not data:
+                raise asyncio.IncompleteReadError(b"".join(pieces), None)
+            window = pending + data
+            end = window.find(DATA_END)
+            if end >= 0:
+                piece, rest = window[:end + 2], window[end + len(DATA_END):]
+                if rest:
+                    reader._buffer[:0] = rest  # the next commands, already received
+            else:
+                # Keep the unfinished last line (from its CRLF): its dot, or CRLF.CRLF, may follow.
+                # Once it is longer than that, only a final CR needs keeping.
+                cut = window.rfind(b"\r\n")
+                if cut < 0 or (cut == 0 and len(window) >= len(DATA_END)):
+                    cut = len(window) - 1 if window.endswith(b"\r") else len(window)
+                piece, pending = window[:cut], window[cut:]
+            piece = piece.replace(b"\r\n.", b"\r\n")
+            if first and piece:  # the first piece begins with the line start put before DATA
+                piece, first = piece[len(_DATA_START):], False
+            size += len(piece)
+            if limit and size > limit:
+                pieces.clear()  # too big: keep counting, stop keeping
+            else:
+                pieces.append(piece)
+            if end >= 0:
+                return None if limit and size > limit else b"".join(pieces)
 
 
 class CatchHandler:

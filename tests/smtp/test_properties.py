@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -52,6 +53,38 @@ def test_any_message_data_round_trips_exactly(shared_catcher: ServerThread, shar
     assert shared_api.get(f"/api/v1/message/{message_id}/raw").content == message
     assert shared_api.get(f"/api/v1/message/{message_id}").status_code == 200
     assert shared_api.get(f"/api/v1/message/{message_id}/headers").status_code == 200
+
+
+@PROPERTY_SETTINGS
+@given(lines=st.lists(st.sampled_from([b"", b".", b"..", b".x", b".\r", b"\r.", b"a" * 70, b"\r", b"b\r", b"\n.",
+                                       b"x" * 300_000]), max_size=30),
+       cuts=st.lists(st.integers(min_value=0, max_value=1 << 24), max_size=5))
+def test_message_data_round_trips_however_it_is_split_into_reads(shared_catcher: ServerThread,
+                                                                 shared_api: httpx.Client,
+                                                                 lines: list[bytes], cuts: list[int]) -> None:
+    """Data arrives in pieces cut anywhere (dots, CRLF and the final CRLF.CRLF split between reads),
+    with the next command pipelined behind it; the raw comes out exact and the command is answered."""
+    message = b"".join(line + b"\r\n" for line in lines)
+    wire = _stuff(message) + b".\r\nRSET\r\n"
+    client = RawClient(shared_catcher.smtp_host, shared_catcher.smtp_port)
+    client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        client.command("EHLO split.test")
+        client.command("MAIL FROM:<a@example.com>")
+        client.command("RCPT TO:<b@example.com>")
+        assert client.command("DATA")[0].startswith(b"354")
+        previous = 0
+        for cut in sorted(cut % (len(wire) + 1) for cut in cuts):
+            client.send(wire[previous:cut])
+            time.sleep(0.005)  # a separate read on the server
+            previous = cut
+        client.send(wire[previous:])
+        reply = client.reply()[0].decode()
+        assert client.reply()[0].startswith(b"250"), "the pipelined RSET was not answered"
+    finally:
+        client.close()
+    assert reply.startswith("250 "), reply
+    assert shared_api.get(f"/api/v1/message/{reply.rsplit(' ', 1)[1]}/raw").content == message
 
 
 @PROPERTY_SETTINGS
