@@ -22,7 +22,7 @@ from mailcatch.api import _int_param
 from mailcatch.errors import BadRequest, NotFound
 from mailcatch.models import rfc3339
 from mailcatch.search import Term, compile_terms
-from mailcatch.store import Store
+from mailcatch.store import Store, raw_bytes
 
 __all__ = ["content", "message_json", "routes"]
 
@@ -111,10 +111,9 @@ async def _page(request: Request, terms: list[Term]) -> Response:
 
     def query(conn: sqlite3.Connection) -> tuple[int, list[Any]]:
         total = conn.execute(*compiled.count()).fetchone()[0]
-        rows = conn.execute(*compiled.select(
-            "m.id, m.created, m.envelope, (SELECT raw FROM message_data d WHERE d.seq = m.seq)", " LIMIT ? OFFSET ?",
-            (limit, start))).fetchall()
-        return total, rows
+        rows = conn.execute(*compiled.select("m.id, m.created, m.envelope, m.seq", " LIMIT ? OFFSET ?",
+                                             (limit, start))).fetchall()
+        return total, [(*row[:3], raw_bytes(conn, row[3])) for row in rows]
 
     total, rows = await store.db.read(query)
     items = [message_json(row[0], row[1], json.loads(row[2]), row[3]) for row in rows]

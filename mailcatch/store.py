@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailcatch.database import Database, in_chunks
-from mailcatch.errors import NotFound
+from mailcatch.errors import NotFound, StoreError
 from mailcatch.events import EventBus
 from mailcatch.models import Envelope, Event, SessionInfo, Transaction, TranscriptLine, rfc3339
 from mailcatch.parse import Address, ParsedMessage, html_to_text, parse_message
@@ -27,6 +27,8 @@ MAX_INDEXED_BODY = 512 * 1024
 """Characters of a message's text that search indexes; the rest of a giant body is not searchable."""
 BIG_MESSAGE = 256 * 1024
 """Messages larger than this (in bytes) are parsed off the writer thread."""
+PIECE_SIZE = 1024 * 1024
+"""Messages larger than this are stored in pieces of this many bytes, each in a commit of its own."""
 
 
 def new_message_id() -> str:
@@ -131,6 +133,9 @@ class Store:
 
         def init(conn: sqlite3.Connection) -> None:
             self._count(conn)
+            # Pieces of a big message whose storing was cut short by a crash.
+            conn.execute("DELETE FROM message_pieces WHERE owner NOT IN"
+                         " (SELECT pieces FROM message_data WHERE pieces IS NOT NULL)")
             found.extend(conn.execute("SELECT (SELECT id FROM mailcatch_identity),"
                                       " (SELECT coalesce(max(seq), 0) FROM messages)").fetchone())
 
@@ -166,6 +171,7 @@ class Store:
             return _prepare_message(message_id, raw, envelope, tx)
 
         pruned: list[str] = []
+        owner: int | None = None
 
         def insert(conn: sqlite3.Connection, ready: _Prepared) -> dict[str, Any]:
             cursor = conn.execute(
@@ -175,7 +181,8 @@ class Store:
             )
             seq = cursor.lastrowid
             assert seq is not None
-            conn.execute("INSERT INTO message_data (seq, raw) VALUES (?, ?)", (seq, raw))
+            conn.execute("INSERT INTO message_data (seq, raw, pieces) VALUES (?, ?, ?)",
+                         (seq, raw if owner is None else b"", owner))
             self.db.note(Added(seq, len(raw), ready.fields))
             conn.executemany("INSERT OR IGNORE INTO message_tags (seq, tag) VALUES (?, ?)",
                              [(seq, tag) for tag in ready.tags])
@@ -192,15 +199,40 @@ class Store:
 
         if len(raw) > BIG_MESSAGE:
             # Parsing a big message takes long: do it on another thread before queueing, so
-            # that the writer doesn't make smaller messages wait behind it.
-            ready = await asyncio.get_running_loop().run_in_executor(None, prepare)
-            summary: dict[str, Any] = await self.db.write(insert, lambda: ready)
+            # that the writer doesn't make smaller messages wait behind it; meanwhile its
+            # bytes are written, in pieces when it is bigger still.
+            parsing = asyncio.get_running_loop().run_in_executor(None, prepare)
+            try:
+                if len(raw) > PIECE_SIZE:
+                    owner = await self._store_pieces(raw)
+                ready = await parsing
+                summary: dict[str, Any] = await self.db.write(insert, lambda: ready)
+            except BaseException:
+                if owner is not None:
+                    await self._forget_pieces(owner)
+                raise
         else:
             summary = await self.db.write(insert, prepare)
         self.bus.publish(Event("new", summary))
         if pruned:
             self.bus.publish(Event("prune", None))
         return summary
+
+    async def _store_pieces(self, raw: bytes) -> int:
+        """Write a message's bytes in pieces, each in a commit of its own; returns the key that owns them."""
+        owner = secrets.randbits(62)
+        for start in range(0, len(raw), PIECE_SIZE):
+            piece = raw[start:start + PIECE_SIZE]
+            await self.db.write(lambda conn, piece=piece: conn.execute(
+                "INSERT INTO message_pieces (owner, data) VALUES (?, ?)", (owner, piece)))
+        return owner
+
+    async def _forget_pieces(self, owner: int) -> None:
+        """Delete the pieces of a message that was not stored after all (at the latest, start-up does)."""
+        try:
+            await self.db.write(lambda conn: conn.execute("DELETE FROM message_pieces WHERE owner = ?", (owner,)))
+        except StoreError:
+            pass
 
     async def save_transcript_tail(self, session: SessionInfo, first_line: int, lines: list[TranscriptLine]) -> None:
         """Store the lines a session recorded after its last message (its closing replies)."""
@@ -222,6 +254,8 @@ class Store:
         if not rows:
             return []
         seqs = [(row[0],) for row in rows]
+        conn.executemany("DELETE FROM message_pieces WHERE owner = (SELECT pieces FROM message_data WHERE seq = ?)",
+                         seqs)
         conn.executemany("DELETE FROM message_data WHERE seq = ?", seqs)
         conn.executemany("DELETE FROM message_tags WHERE seq = ?", seqs)
         conn.executemany("DELETE FROM messages WHERE seq = ?", seqs)
@@ -242,7 +276,8 @@ class Store:
         """Delete these messages (all when `ids` is None); returns the IDs that existed."""
         if ids is None:
             def delete_all(conn: sqlite3.Connection) -> list[str]:
-                for table in ("message_tags", "message_data", "transcript_chunks", "sessions", "messages"):
+                for table in ("message_tags", "message_pieces", "message_data", "transcript_chunks", "sessions",
+                              "messages"):
                     conn.execute(f"DELETE FROM {table}")
                 self.total = self.unread = 0
                 self.db.note(Cleared())
@@ -311,10 +346,7 @@ class Store:
                 params).fetchone()
             if row is None:
                 raise NotFound(f"message {message_id!r} not found")
-            data = b""
-            if raw:
-                found = conn.execute("SELECT raw FROM message_data WHERE seq = ?", (row[0],)).fetchone()
-                data = found[0] if found else b""
+            data = raw_bytes(conn, row[0]) if raw else b""
             return StoredMessage(
                 seq=row[0], id=row[1], created=row[2], read=bool(row[3]), tags=json.loads(row[4]),
                 summary=summary_json(row[:6]), envelope=Envelope.from_json(json.loads(row[6]), row[2]),
@@ -401,11 +433,22 @@ def _prepare_message(message_id: str, raw: bytes, envelope: Envelope, tx: Transa
 
 def _load_for_index(conn: sqlite3.Connection, after: int, before: int, limit: int) -> list[tuple[int, Fields]]:
     """Search fields of the stored messages with `after` < seq < `before`, in order (at most `limit`)."""
-    rows = conn.execute(
-        "SELECT m.seq, m.envelope, m.created, d.raw FROM messages m JOIN message_data d USING (seq)"
-        " WHERE m.seq > ? AND m.seq < ? ORDER BY m.seq LIMIT ?", (after, before, limit)).fetchall()
-    return [(seq, _search_fields(parse_message(raw, measure_parts=False), Envelope.from_json(json.loads(envelope), created)))
-            for seq, envelope, created, raw in rows]
+    rows = conn.execute("SELECT seq, envelope, created FROM messages WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?",
+                        (after, before, limit)).fetchall()
+    return [(seq, _search_fields(parse_message(raw_bytes(conn, seq), measure_parts=False),
+                                 Envelope.from_json(json.loads(envelope), created)))
+            for seq, envelope, created in rows]
+
+
+def raw_bytes(conn: sqlite3.Connection, seq: int) -> bytes:
+    """A stored message's bytes exactly as received (b"" if there is no such message)."""
+    row = conn.execute("SELECT raw, pieces FROM message_data WHERE seq = ?", (seq,)).fetchone()
+    if row is None:
+        return b""
+    if row[1] is None:
+        return bytes(row[0])
+    return b"".join(piece for (piece,) in conn.execute(
+        "SELECT data FROM message_pieces WHERE owner = ? ORDER BY id", (row[1],)))
 
 
 def _search_fields(parsed: ParsedMessage, envelope: Envelope, bcc: list[Address] | None = None) -> Fields:

@@ -163,3 +163,55 @@ def test_search_sees_a_message_as_soon_as_it_is_acknowledged(catcher, api: httpx
             client.sendmail("a@example.com", ["b@example.com"], f"Subject: s{number}\r\n\r\nneedle{number}\r\n".encode())
             found = api.get("/api/v1/search", params={"query": f"needle{number}"}).json()
             assert [m["Subject"] for m in found["messages"]] == [f"s{number}"]
+
+
+def _big_message(megabytes: float) -> bytes:
+    line = b"bulk line of a big message, to be stored in pieces and read back exactly....\r\n"
+    body = line * int(megabytes * 1024 * 1024 / len(line))
+    return b"Subject: big one\r\n\r\n" + body + b"needle at the very end\r\n"
+
+
+def test_a_big_message_is_stored_in_pieces_and_read_back_exactly(start_catcher, tmp_path: Path) -> None:
+    database = str(tmp_path / "mail.db")
+    catcher = start_catcher(database=database)
+    big = _big_message(3.5)
+    with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
+        client.sendmail("a@example.com", ["b@example.com"], big)
+        client.sendmail("a@example.com", ["b@example.com"], b"Subject: small one\r\n\r\nneedle\r\n")
+    with httpx.Client(verify=False, base_url=catcher.url) as api:
+        big_id = [m["ID"] for m in wait_for_count(api, 2)["messages"] if m["Subject"] == "big one"][0]
+        assert api.get(f"/api/v1/message/{big_id}/raw").content == big
+        assert api.get(f"/api/v1/message/{big_id}").json()["Text"].endswith("needle at the very end\n")
+        hog = {item["ID"]: item for item in api.get("/api/v2/messages").json()["items"]}
+        assert hog[big_id]["Raw"]["Data"].encode() == big
+        with sqlite3.connect(database) as conn:
+            assert conn.execute("SELECT count(*) FROM message_pieces").fetchone()[0] == 4
+        catcher.stop()
+        Path(database + "-search").unlink()  # rebuilt at start from the stored bytes, pieces included
+    again = start_catcher(database=database)
+    assert _search_subjects(again, '"bulk line of a big message"') == ["big one"]
+    with httpx.Client(verify=False, base_url=again.url) as api:
+        assert api.get(f"/api/v1/message/{big_id}/raw").content == big
+        assert api.request("DELETE", "/api/v1/messages", json={"IDs": [big_id]}).status_code == 200
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM message_pieces").fetchone()[0] == 0
+
+
+def test_pieces_of_a_message_never_stored_are_removed_at_start(start_catcher, tmp_path: Path) -> None:
+    database = str(tmp_path / "mail.db")
+    first = start_catcher(database=database)
+    with smtplib.SMTP(first.smtp_host, first.smtp_port) as client:
+        client.sendmail("a@example.com", ["b@example.com"], _big_message(1.5))
+    first.stop()
+    with sqlite3.connect(database) as conn:  # as if the process died while storing a second big message
+        conn.execute("INSERT INTO message_pieces (owner, data) VALUES (12345, x'00')")
+    second = start_catcher(database=database)
+    with httpx.Client(verify=False, base_url=second.url) as api:
+        assert api.get("/api/v1/messages").json()["total"] == 1
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM message_pieces WHERE owner = 12345").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM message_pieces").fetchone()[0] == 2
+    with httpx.Client(verify=False, base_url=second.url) as api:
+        api.delete("/api/v1/messages")
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM message_pieces").fetchone()[0] == 0
