@@ -78,8 +78,8 @@ class Compiled:
                 f" WHERE messages_fts MATCH ? AND {self.where} ORDER BY f.rowid DESC{tail}",
                 [self.match, *self.params, *tail_params])
 
-    def count(self, mostly_unread: bool = False) -> tuple[str, list[Any]]:
-        """SQL for the number of matching messages and of the unread among them.
+    def count(self, mostly_unread: bool = False, seqs: tuple[int, int] = (0, 1 << 62)) -> tuple[str, list[Any]]:
+        """SQL for the number of matching messages with a seq in (low, high], and of the unread among them.
 
         Whether each match is unread is looked up in a set built from the partial index of
         the rarer state, so `mostly_unread` (more messages unread than read) picks the read set.
@@ -87,10 +87,16 @@ class Compiled:
         unread = ("count(*) - total({seq} IN (SELECT seq FROM messages WHERE read = 1))" if mostly_unread
                   else "total({seq} IN (SELECT seq FROM messages WHERE read = 0))")
         if self.match is None:
-            return f"SELECT count(*), {unread.format(seq='m.seq')} FROM messages m WHERE {self.where}", list(self.params)
+            return (f"SELECT count(*), {unread.format(seq='m.seq')} FROM messages m"
+                    f" WHERE m.seq > ? AND m.seq <= ? AND {self.where}", [*seqs, *self.params])
         join = "" if self.where == "1" else " JOIN messages m ON m.seq = f.rowid"
-        return (f"SELECT count(*), {unread.format(seq='f.rowid')}"
-                f" FROM messages_fts f{join} WHERE messages_fts MATCH ? AND {self.where}", [self.match, *self.params])
+        return (f"SELECT count(*), {unread.format(seq='f.rowid')} FROM messages_fts f{join}"
+                f" WHERE messages_fts MATCH ? AND f.rowid > ? AND f.rowid <= ? AND {self.where}",
+                [self.match, *seqs, *self.params])
+
+    def up_to(self, seq: int) -> Compiled:
+        """The same search limited to messages with a seq up to `seq`."""
+        return Compiled(f"m.seq <= ? AND {self.where}", [seq, *self.params], self.match)
 
 
 @dataclass(slots=True)
@@ -308,19 +314,54 @@ def _terms(query: str | Sequence[Term]) -> list[Term]:
 
 
 # Running -------------------------------------------------------------
+@dataclass(slots=True)
+class Counted:
+    """The counts of one search, valid while the store's `changes` stays the same; messages
+    added since (seq above `through`) are counted on top of them."""
+
+    changes: int
+    through: int
+    count: int
+    unread: int
+
+
+COUNTS_KEPT = 64
+"""Searches whose counts a store keeps (see `Store.search_counts`)."""
+
+
 async def search(store: Store, query: str | Sequence[Term], start: int = 0, limit: int = 50,
                  zone: datetime.tzinfo | None = None) -> SearchResult:
-    """One page of the messages matching a query (newest first), with the number matching and unread."""
+    """One page of the messages matching a query (newest first), with the number matching and unread.
+
+    Counting every match of a common word is the slow part of a search, so the counts are
+    kept: paging through the results, or a search refreshed as mail arrives, counts only
+    the messages added since, until something else changes (a deletion, read state, tags).
+    """
     compiled = compile_terms(_terms(query), zone)
     await store.flush_index()
+    # The search sees the messages stored (and, for the full-text index, indexed) so far;
+    # any stored meanwhile wait for the next search.
+    newest = store.index.newest if compiled.match is None else store.index.upto
+    changes, mostly_unread = store.changes, store.unread * 2 > store.total
+    key = (mostly_unread, compiled.match, compiled.where, tuple(compiled.params))
+    known = store.search_counts.pop(key, None)
+    if known is not None and (known.changes != changes or known.through > newest):
+        known = None
+    page = compiled.up_to(newest)
 
     def run(conn: sqlite3.Connection) -> SearchResult:
-        count, unread = conn.execute(*compiled.count(mostly_unread=store.unread * 2 > store.total)).fetchone()
-        rows = conn.execute(*compiled.select(_SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))).fetchall() \
+        count, unread = conn.execute(*compiled.count(mostly_unread, (known.through if known else 0, newest))).fetchone()
+        if known is not None:
+            count, unread = count + known.count, unread + known.unread
+        rows = conn.execute(*page.select(_SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))).fetchall() \
             if count > start else []
         return SearchResult([summary_json(row) for row in rows], count, int(unread))
 
-    return await store.db.read(run)
+    result = await store.db.read(run)
+    store.search_counts[key] = Counted(changes, newest, result.count, result.unread)
+    while len(store.search_counts) > COUNTS_KEPT:
+        del store.search_counts[next(iter(store.search_counts))]
+    return result
 
 
 async def matching_ids(store: Store, query: str | Sequence[Term], zone: datetime.tzinfo | None = None,

@@ -121,6 +121,11 @@ class SearchIndex:
         self._thread.join()
         self._thread = None
 
+    @property
+    def newest(self) -> int:
+        """The newest seq committed to the store, as far as this index was told."""
+        return self._newest
+
     # Called by the store's writer thread after each commit ----------------
     def submit(self, changes: Sequence[Change]) -> None:
         """Hand over what one commit changed, in commit order."""

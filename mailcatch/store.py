@@ -122,6 +122,10 @@ class Store:
         self.max_messages = max_messages
         self.total = 0
         self.unread = 0
+        self.changes = 0
+        """Counts changes other than new messages (deletions, read state, tags), for `search_counts`."""
+        self.search_counts: dict[Any, Any] = {}
+        """Recent searches' counts, kept by mailcatch.search while `changes` stays the same."""
         self.index = SearchIndex(self.db.sibling_uri("search"), self.db.connect_readonly, _load_for_index)
         self.db.attached["search"] = self.index.uri
         self.db.after_commit = self.index.submit
@@ -215,6 +219,7 @@ class Store:
             summary = await self.db.write(insert, prepare)
         self.bus.publish(Event("new", summary))
         if pruned:
+            self.changes += 1
             self.bus.publish(Event("prune", None))
         return summary
 
@@ -284,6 +289,7 @@ class Store:
                 return []
 
             await self.db.write(delete_all)
+            self.changes += 1
             self.bus.publish(Event("truncate", None))
             return []
 
@@ -296,6 +302,7 @@ class Store:
             return deleted
 
         deleted: list[str] = await self.db.write(delete_some)
+        self.changes += 1
         for message_id in deleted:
             self.bus.publish(Event("delete", {"ID": message_id}))
         return deleted
@@ -318,6 +325,7 @@ class Store:
             return changed
 
         changed: list[str] = await self.db.write(mark)
+        self.changes += 1
         for message_id in changed:
             self.bus.publish(Event("update", {"ID": message_id, "Read": read}))
         return changed

@@ -56,6 +56,7 @@ def _rewrite(conn: sqlite3.Connection, seq: int, tags: list[str]) -> None:
 
 
 def _publish(store: Store, changed: list[tuple[str, list[str]]]) -> None:
+    store.changes += 1
     for message_id, tags in changed:
         store.bus.publish(Event("update", {"ID": message_id, "Tags": tags}))
 
