@@ -37,6 +37,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5 (
 """
 MAX_WAITING = 64 * 1024 * 1024
 """Bytes of new messages whose text may wait in memory; beyond, the text is read back from the store."""
+PATIENCE = 1.0
+"""Seconds a search waits for the index while it is rebuilt before searching what is indexed."""
+GATHER_SECONDS = 0.02
+"""How long the index thread lets changes gather after a commit, unless a search waits."""
 CATCH_UP_CHUNK = 256
 """Messages read back from the store per step, each step its own commit."""
 
@@ -80,6 +84,10 @@ class SearchIndex:
         self._working = 0
         """`upto` within the index thread's open transaction."""
         self._broken = False
+        self._gathering = False
+        self.rebuilding = False
+        """The index thread is reading many messages back from the store (a rebuild, or after a crash)."""
+        self._told_partial = False
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -138,7 +146,8 @@ class SearchIndex:
                     self._waiting += change.size
                 self._changes.append(change)
                 self._submitted += 1
-            self._lock.notify()
+            if not self._gathering:
+                self._lock.notify()
 
     # Called on the event loop -----------------------------------------
     async def flush(self) -> None:
@@ -149,7 +158,18 @@ class SearchIndex:
                 return
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.append((*target, future))
-        await future
+            self._lock.notify()  # end the index thread's gathering pause
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.shield(future), PATIENCE)
+                return
+            except asyncio.TimeoutError:
+                if self.rebuilding:
+                    # Rebuilding a big index takes minutes: search what is indexed so far.
+                    if not self._told_partial:
+                        self._told_partial = True
+                        log.warning("searching while the search index is rebuilt: results are partial until then")
+                    return
 
     def _wake_waiters(self) -> None:
         """Resolve the futures of flushes that are now satisfied (caller holds the lock)."""
@@ -187,6 +207,12 @@ class SearchIndex:
                     self._wake_waiters()
                     if failed and not self._stopping:
                         self._lock.wait(1.0)  # don't retry a failing disk in a tight loop
+                    elif not self._waiters and not self._stopping:
+                        # Nobody is waiting for the index: let more changes gather, so that each
+                        # commit of the index carries several of the writer's commits.
+                        self._gathering = True
+                        self._lock.wait(GATHER_SECONDS)
+                        self._gathering = False
         finally:
             store.close()
             conn.close()
@@ -209,6 +235,7 @@ class SearchIndex:
 
     def _catch_up(self, conn: sqlite3.Connection, store: sqlite3.Connection, before: int) -> bool:
         """Index, from the store, the messages after the indexed ones and before `before`; False if stopped first."""
+        self.rebuilding = before - 1 - self._working > CATCH_UP_CHUNK
         while self._working < before - 1:
             if self._stopping:
                 return False  # the rest is caught up at the next start
@@ -220,6 +247,7 @@ class SearchIndex:
             self._working = rows[-1][0]
             self._commit(conn)  # a long catch-up keeps its progress, and searches waiting on it see it
             conn.execute("BEGIN IMMEDIATE")
+        self.rebuilding = False
         return True
 
     def _insert(self, conn: sqlite3.Connection, rows: list[tuple[int, Fields]]) -> None:
