@@ -72,7 +72,9 @@ class Database:
         self.after_commit: Callable[[list[Any]], None] | None = None
         """Called on the writer thread after each successful commit, with what its jobs `note`d."""
         self._notes: list[Any] = []
-        self.after_commit_failure: Callable[[sqlite3.Connection], None] | None = None
+        self.resync: Callable[[sqlite3.Connection], None] | None = None
+        """Called on the writer thread after a batch in which a job or the commit failed, to bring
+        what the jobs keep in memory in line with the database."""
         self.attached: dict[str, str] = {}
         """Other databases (name: URI) that reading connections attach, set before the first read."""
 
@@ -233,35 +235,22 @@ class Database:
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         prepared: list[Any] = []
-        outcomes: list[tuple[bool, Any]] = []
         for job in batch:
             try:
                 prepared.append(job.prepare() if job.prepare else None)
             except Exception as error:
                 prepared.append(error)
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for job, ready in zip(batch, prepared):
-                if isinstance(ready, Exception):
-                    outcomes.append((False, ready))
-                    continue
-                conn.execute("SAVEPOINT job")
-                noted = len(self._notes)
-                try:
-                    result = job.fn(conn, ready) if job.prepare else job.fn(conn)
-                except Exception as error:
-                    del self._notes[noted:]
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    if isinstance(error, sqlite3.Error):
-                        cause = self._cause(error)
-                        log.error("database write failed: %s", cause)
-                        error = StoreError(f"the database could not save the change: {cause}")
-                    outcomes.append((False, error))
-                else:
-                    conn.execute("RELEASE job")
-                    outcomes.append((True, result))
-            conn.execute("COMMIT")
+            try:
+                outcomes = self._run_jobs(conn, batch, prepared, alone=False)
+            except _JobFailed:
+                # Undo the batch and run it again with each job in a savepoint of its own, so
+                # that the failing job fails alone; the jobs' in-memory effects are resynced.
+                conn.execute("ROLLBACK")
+                self._notes = []
+                outcomes = self._run_jobs(conn, batch, prepared, alone=True)
+                if self.resync is not None:
+                    self.resync(conn)
             notes, self._notes = self._notes, []
             if self.after_commit is not None and notes:
                 self.after_commit(notes)
@@ -274,8 +263,8 @@ class Database:
                     conn.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
-            if self.after_commit_failure is not None:
-                self.after_commit_failure(conn)
+            if self.resync is not None:
+                self.resync(conn)
             failure = StoreError(f"the database could not save the change: {cause}")
             outcomes = [(False, failure) for _ in batch]
         loop = batch[0].future.get_loop()
@@ -284,6 +273,44 @@ class Database:
             loop.call_soon_threadsafe(_settle_all, settled)
         except RuntimeError:
             pass  # the loop has closed: nobody is waiting for these any more
+
+    def _run_jobs(self, conn: sqlite3.Connection, batch: list[_Job], prepared: list[Any],
+                  alone: bool) -> list[tuple[bool, Any]]:
+        """Run a batch's jobs in one transaction and commit; (succeeded, result or error) per job.
+
+        Without `alone`, the first failing job raises _JobFailed (the usual case costs no
+        savepoints); with it, each job runs in a savepoint and a failing one is undone alone.
+        """
+        outcomes: list[tuple[bool, Any]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        for job, ready in zip(batch, prepared):
+            if isinstance(ready, Exception):
+                outcomes.append((False, ready))
+                continue
+            if not alone:
+                try:
+                    outcomes.append((True, job.fn(conn, ready) if job.prepare else job.fn(conn)))
+                except Exception as error:
+                    raise _JobFailed from error
+                continue
+            conn.execute("SAVEPOINT job")
+            noted = len(self._notes)
+            try:
+                result = job.fn(conn, ready) if job.prepare else job.fn(conn)
+            except Exception as error:
+                del self._notes[noted:]
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+                if isinstance(error, sqlite3.Error):
+                    cause = self._cause(error)
+                    log.error("database write failed: %s", cause)
+                    error = StoreError(f"the database could not save the change: {cause}")
+                outcomes.append((False, error))
+            else:
+                conn.execute("RELEASE job")
+                outcomes.append((True, result))
+        conn.execute("COMMIT")
+        return outcomes
 
     def note(self, item: Any) -> None:
         """From a write job: pass `item` to `after_commit` once (and only if) the job is committed."""
@@ -321,6 +348,10 @@ class Database:
         """Run `fn(conn)` with a read-only connection on a reader thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
+
+
+class _JobFailed(Exception):
+    """A job of a batch run without savepoints failed."""
 
 
 def _settle_all(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:

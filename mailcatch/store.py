@@ -129,7 +129,9 @@ class Store:
         self.index = SearchIndex(self.db.sibling_uri("search"), self.db.connect_readonly, _load_for_index)
         self.db.attached["search"] = self.index.uri
         self.db.after_commit = self.index.submit
-        self.db.after_commit_failure = self._count
+        self.db.resync = self._resync
+        self._sessions_stored: dict[str, None] = {}
+        """Sessions whose row this process has written (writer thread only): later messages skip it."""
 
     def open(self) -> None:
         """Open (and migrate) the database and its search index; raises StoreError if it is unusable."""
@@ -158,6 +160,11 @@ class Store:
         """Commit everything queued, then close the database and the search index (blocks)."""
         self.db.close()
         self.index.close()
+
+    def _resync(self, conn: sqlite3.Connection) -> None:
+        """After a failed batch: forget what the writer thought it had written, and count again."""
+        self._sessions_stored.clear()
+        self._count(conn)
 
     def _count(self, conn: sqlite3.Connection) -> None:
         self.total = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
@@ -188,11 +195,16 @@ class Store:
             conn.execute("INSERT INTO message_data (seq, raw, pieces) VALUES (?, ?, ?)",
                          (seq, raw if owner is None else b"", owner))
             self.db.note(Added(seq, len(raw), ready.fields))
-            conn.executemany("INSERT OR IGNORE INTO message_tags (seq, tag) VALUES (?, ?)",
-                             [(seq, tag) for tag in ready.tags])
+            if ready.tags:
+                conn.executemany("INSERT OR IGNORE INTO message_tags (seq, tag) VALUES (?, ?)",
+                                 [(seq, tag) for tag in ready.tags])
             session = tx.session
-            conn.execute("INSERT OR IGNORE INTO sessions (id, peer, started) VALUES (?,?,?)",
-                         (session.id, session.peer, session.started))
+            if session.id not in self._sessions_stored:
+                conn.execute("INSERT OR IGNORE INTO sessions (id, peer, started) VALUES (?,?,?)",
+                             (session.id, session.peer, session.started))
+                self._sessions_stored[session.id] = None
+                if len(self._sessions_stored) > 1000:
+                    del self._sessions_stored[next(iter(self._sessions_stored))]
             conn.execute("INSERT OR REPLACE INTO transcript_chunks (session_id, first_line, lines) VALUES (?,?,?)",
                          (session.id, tx.first_line, ready.transcript))
             self.total += 1
@@ -265,6 +277,7 @@ class Store:
         conn.executemany("DELETE FROM message_tags WHERE seq = ?", seqs)
         conn.executemany("DELETE FROM messages WHERE seq = ?", seqs)
         sessions = {(row[3],) for row in rows}
+        self._sessions_stored.clear()  # their rows may go with their messages
         conn.executemany(
             "DELETE FROM sessions WHERE id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id = sessions.id)",
             sessions,
@@ -284,6 +297,7 @@ class Store:
                 for table in ("message_tags", "message_pieces", "message_data", "transcript_chunks", "sessions",
                               "messages"):
                     conn.execute(f"DELETE FROM {table}")
+                self._sessions_stored.clear()
                 self.total = self.unread = 0
                 self.db.note(Cleared())
                 return []

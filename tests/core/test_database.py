@@ -1,0 +1,52 @@
+"""The writer's group commit: jobs queued together commit together, and a failing job fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mailcatch.database import Database
+from mailcatch.errors import StoreError
+
+
+@pytest.mark.parametrize("mode", ["memory", "file"])
+def test_a_failing_job_fails_alone_and_the_rest_of_its_batch_commits(tmp_path: Path, mode: str) -> None:
+    db = Database(str(tmp_path / "mail.db") if mode == "file" else None)
+    db.open()
+    committed: list[list[Any]] = []
+    resyncs: list[int] = []
+    db.after_commit = committed.append
+    db.resync = lambda conn: resyncs.append(1)
+
+    def good(name: str) -> Any:
+        def job(conn: sqlite3.Connection) -> str:
+            conn.execute("INSERT INTO mailcatch_identity VALUES (?)", (name,))
+            db.note(name)
+            return name
+        return job
+
+    def bad(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO mailcatch_identity VALUES ('undone')")
+        db.note("undone")
+        conn.execute("INSERT INTO no_such_table VALUES (1)")
+
+    async def main() -> list[Any]:
+        # Queued in one turn of the loop: the writer takes them as one batch.
+        return await asyncio.gather(db.write(good("first")), db.write(bad), db.write(good("second")),
+                                    return_exceptions=True)
+
+    try:
+        first, failed, second = asyncio.run(main())
+        assert (first, second) == ("first", "second")
+        assert isinstance(failed, StoreError) and "no_such_table" in str(failed)
+        assert [name for notes in committed for name in notes] == ["first", "second"]
+        assert resyncs == [1]
+        async def names() -> list[str]:
+            return await db.read(lambda conn: [row[0] for row in conn.execute("SELECT id FROM mailcatch_identity")])
+        assert asyncio.run(names())[1:] == ["first", "second"]  # the database's own identity comes first
+    finally:
+        db.close()
