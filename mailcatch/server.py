@@ -15,9 +15,9 @@ from mailcatch import __version__
 from mailcatch.app import create_app
 from mailcatch.config import HostPort, Settings
 from mailcatch.events import EventBus
-from mailcatch.ws_protocol import GatheringWebSocketProtocol
 from mailcatch.smtp import CatchHandler, start_smtp
 from mailcatch.store import Store
+from mailcatch.ws_protocol import GatheringWebSocketProtocol
 
 log = logging.getLogger("mailcatch")
 
