@@ -556,9 +556,10 @@ def _collapse(text: str) -> str:
 
 def _snippet(text: str, html: str) -> str:
     if text and not text.isspace():
-        # Collapse a prefix first: a long body rarely needs more than a few times the snippet.
-        head = _collapse(text[: SNIPPET_LENGTH * 8])
-        if len(head) < SNIPPET_LENGTH and len(text) > SNIPPET_LENGTH * 8:
+        # Collapse a prefix first: a body rarely needs more than twice the snippet's length
+        # (the snippet is the same as long as the collapsed prefix is at least that long).
+        head = _collapse(text[: SNIPPET_LENGTH * 2])
+        if len(head) < SNIPPET_LENGTH and len(text) > SNIPPET_LENGTH * 2:
             head = _collapse(text)
     else:
         head = html_to_text(html)

@@ -804,3 +804,15 @@ def test_html_to_text_of_escaped_text_is_the_collapsed_text(text: str) -> None:
 def test_parse_address_list_never_raises(value: str) -> None:
     for address in parse_address_list(value):
         assert address.name or address.address
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["word", "a", " ", "  ", "\r\n", "\t", "\u200b", "é", "x" * 300, "\n\n\n" * 40]),
+                max_size=120))
+def test_the_snippet_is_the_start_of_the_whole_text_collapsed(pieces: list[str]) -> None:
+    """The snippet collapses only a prefix of a long body; it must be what collapsing all of it gives."""
+    from mailcatch.parse import SNIPPET_LENGTH, _collapse, _snippet
+
+    text = "".join(pieces)
+    if text.strip():
+        assert _snippet(text, "") == _collapse(text)[:SNIPPET_LENGTH].rstrip()
