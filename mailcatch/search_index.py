@@ -3,7 +3,9 @@
 Indexing a message's text costs more than storing the message, so it runs beside the
 writer rather than on the path of the SMTP reply: after each commit the writer hands the
 new messages' text (and any deletions) to this thread, which indexes them in the same
-order. A search first waits until everything committed so far is indexed.
+order. While messages keep arriving, the thread waits for a quiet moment (or for enough
+text to have piled up) so that indexing doesn't slow down storing a burst of mail; a
+search first waits until everything committed so far is indexed.
 
 The index can always be rebuilt from the stored messages. When too much text waits, the
 writer hands over only the fact that messages were added and this thread reads them back
@@ -17,6 +19,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,8 +42,10 @@ MAX_WAITING = 64 * 1024 * 1024
 """Bytes of new messages whose text may wait in memory; beyond, the text is read back from the store."""
 PATIENCE = 1.0
 """Seconds a search waits for the index while it is rebuilt before searching what is indexed."""
-GATHER_SECONDS = 0.02
-"""How long the index thread lets changes gather after a commit, unless a search waits."""
+QUIET_SECONDS = 0.05
+"""The index thread indexes once the store has committed nothing for this long (or a search waits)."""
+DEFER_BYTES = 16 * 1024 * 1024
+"""...or once this many bytes of new messages wait to be indexed."""
 CATCH_UP_CHUNK = 256
 """Messages read back from the store per step, each step its own commit."""
 
@@ -84,7 +89,8 @@ class SearchIndex:
         self._working = 0
         """`upto` within the index thread's open transaction."""
         self._broken = False
-        self._gathering = False
+        self._deferring = False
+        self._last_submit = 0.0
         self.rebuilding = False
         """The index thread is reading many messages back from the store (a rebuild, or after a crash)."""
         self._told_partial = False
@@ -146,7 +152,8 @@ class SearchIndex:
                     self._waiting += change.size
                 self._changes.append(change)
                 self._submitted += 1
-            if not self._gathering:
+            self._last_submit = time.monotonic()
+            if not self._deferring:
                 self._lock.notify()
 
     # Called on the event loop -----------------------------------------
@@ -158,7 +165,7 @@ class SearchIndex:
                 return
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.append((*target, future))
-            self._lock.notify()  # end the index thread's gathering pause
+            self._lock.notify()  # end the index thread's wait for a quiet moment
         while True:
             try:
                 await asyncio.wait_for(asyncio.shield(future), PATIENCE)
@@ -192,6 +199,13 @@ class SearchIndex:
                 with self._lock:
                     while not self._changes and self.upto >= self._newest and not self._stopping:
                         self._lock.wait()
+                    # Storing messages comes first: while they keep arriving, their text waits
+                    # (up to DEFER_BYTES of it) for a quiet moment, unless a search waits.
+                    while (not self._stopping and not self._waiters and self._waiting < DEFER_BYTES
+                           and time.monotonic() - self._last_submit < QUIET_SECONDS):
+                        self._deferring = True
+                        self._lock.wait(QUIET_SECONDS)
+                        self._deferring = False
                     if self._stopping and not self._changes:
                         break
                     changes, self._changes, self._waiting = self._changes, [], 0
@@ -207,12 +221,6 @@ class SearchIndex:
                     self._wake_waiters()
                     if failed and not self._stopping:
                         self._lock.wait(1.0)  # don't retry a failing disk in a tight loop
-                    elif not self._waiters and not self._stopping:
-                        # Nobody is waiting for the index: let more changes gather, so that each
-                        # commit of the index carries several of the writer's commits.
-                        self._gathering = True
-                        self._lock.wait(GATHER_SECONDS)
-                        self._gathering = False
         finally:
             store.close()
             conn.close()
