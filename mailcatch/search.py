@@ -78,19 +78,22 @@ class Compiled:
                 f" WHERE messages_fts MATCH ? AND {self.where} ORDER BY f.rowid DESC{tail}",
                 [self.match, *self.params, *tail_params])
 
-    def count(self, mostly_unread: bool = False, seqs: tuple[int, int] = (0, 1 << 62)) -> tuple[str, list[Any]]:
+    def count(self, unread: str = "probe", seqs: tuple[int, int] = (0, 1 << 62)) -> tuple[str, list[Any]]:
         """SQL for the number of matching messages with a seq in (low, high], and of the unread among them.
 
-        Whether each match is unread is looked up in a set built from the partial index of
-        the rarer state, so `mostly_unread` (more messages unread than read) picks the read set.
+        `unread` says how the unread are counted: "all" or "none" when every message, or
+        none, is unread; "probe-read" checks each match against the set of read messages,
+        "probe" against the set of unread ones (the set is built from a partial index, so
+        the rarer state should be probed).
         """
-        unread = ("count(*) - total({seq} IN (SELECT seq FROM messages WHERE read = 1))" if mostly_unread
-                  else "total({seq} IN (SELECT seq FROM messages WHERE read = 0))")
+        unread_sql = {"all": "count(*)", "none": "0",
+                      "probe-read": "count(*) - total({seq} IN (SELECT seq FROM messages WHERE read = 1))",
+                      "probe": "total({seq} IN (SELECT seq FROM messages WHERE read = 0))"}[unread]
         if self.match is None:
-            return (f"SELECT count(*), {unread.format(seq='m.seq')} FROM messages m"
+            return (f"SELECT count(*), {unread_sql.format(seq='m.seq')} FROM messages m"
                     f" WHERE m.seq > ? AND m.seq <= ? AND {self.where}", [*seqs, *self.params])
         join = "" if self.where == "1" else " JOIN messages m ON m.seq = f.rowid"
-        return (f"SELECT count(*), {unread.format(seq='f.rowid')} FROM messages_fts f{join}"
+        return (f"SELECT count(*), {unread_sql.format(seq='f.rowid')} FROM messages_fts f{join}"
                 f" WHERE messages_fts MATCH ? AND f.rowid > ? AND f.rowid <= ? AND {self.where}",
                 [self.match, *seqs, *self.params])
 
@@ -342,20 +345,22 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
     # The search sees the messages stored (and, for the full-text index, indexed) so far;
     # any stored meanwhile wait for the next search.
     newest = store.index.newest if compiled.match is None else store.index.upto
-    changes, mostly_unread = store.changes, store.unread * 2 > store.total
-    key = (mostly_unread, compiled.match, compiled.where, tuple(compiled.params))
+    changes = store.changes
+    unread = ("all" if store.unread == store.total else "none" if store.unread == 0
+              else "probe-read" if store.unread * 2 > store.total else "probe")
+    key = (unread, compiled.match, compiled.where, tuple(compiled.params))
     known = store.search_counts.pop(key, None)
     if known is not None and (known.changes != changes or known.through > newest):
         known = None
     page = compiled.up_to(newest)
 
     def run(conn: sqlite3.Connection) -> SearchResult:
-        count, unread = conn.execute(*compiled.count(mostly_unread, (known.through if known else 0, newest))).fetchone()
+        count, unread_count = conn.execute(*compiled.count(unread, (known.through if known else 0, newest))).fetchone()
         if known is not None:
-            count, unread = count + known.count, unread + known.unread
+            count, unread_count = count + known.count, unread_count + known.unread
         rows = conn.execute(*page.select(_SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))).fetchall() \
             if count > start else []
-        return SearchResult([summary_json(row) for row in rows], count, int(unread))
+        return SearchResult([summary_json(row) for row in rows], count, int(unread_count))
 
     result = await store.db.read(run)
     store.search_counts[key] = Counted(changes, newest, result.count, result.unread)
