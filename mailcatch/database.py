@@ -40,12 +40,14 @@ def _migrations() -> list[tuple[int, str, str]]:
 
 
 class _Job:
-    __slots__ = ("fn", "future", "prepare")
+    __slots__ = ("fn", "future", "prepare", "together")
 
-    def __init__(self, fn: WriteFn, future: asyncio.Future[Any], prepare: Callable[[], Any] | None) -> None:
+    def __init__(self, fn: WriteFn, future: asyncio.Future[Any], prepare: Callable[[], Any] | None,
+                 together: bool) -> None:
         self.fn = fn
         self.future = future
         self.prepare = prepare
+        self.together = together
 
 
 class Database:
@@ -201,16 +203,20 @@ class Database:
             self._write_conn = None
 
     # Writes -----------------------------------------------------------
-    def write(self, fn: WriteFn, prepare: Callable[[], Any] | None = None) -> asyncio.Future[Any]:
+    def write(self, fn: WriteFn, prepare: Callable[[], Any] | None = None, *,
+              together: bool = False) -> asyncio.Future[Any]:
         """Run `fn(conn)` in the next group commit; the future resolves once it is committed.
 
         `prepare`, if given, runs on the writer thread before the transaction starts and
         its result is passed to `fn` as `fn(conn, prepared)`: for work that needs no database.
+        With `together`, jobs of the same `fn` that meet in a batch run in one call,
+        `fn(conn, [prepared, ...])`, which returns one result per job: for writes that are
+        cheaper as one statement with many rows.
         """
         if self._writer is None:
             raise StoreError("the database is closed")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put(_Job(fn, future, prepare))
+        self._queue.put(_Job(fn, future, prepare, together))
         return future
 
     def _write_loop(self) -> None:
@@ -283,20 +289,33 @@ class Database:
         """
         outcomes: list[tuple[bool, Any]] = []
         conn.execute("BEGIN IMMEDIATE")
-        for job, ready in zip(batch, prepared):
+        index = 0
+        while index < len(batch):
+            job, ready = batch[index], prepared[index]
+            index += 1
             if isinstance(ready, Exception):
                 outcomes.append((False, ready))
                 continue
             if not alone:
+                readies = [ready]
+                while (job.together and index < len(batch) and batch[index].together
+                       and batch[index].fn == job.fn and not isinstance(prepared[index], Exception)):
+                    readies.append(prepared[index])
+                    index += 1
                 try:
-                    outcomes.append((True, job.fn(conn, ready) if job.prepare else job.fn(conn)))
+                    results = job.fn(conn, readies) if job.together else [
+                        job.fn(conn, ready) if job.prepare else job.fn(conn)]
                 except Exception as error:
                     raise _JobFailed from error
+                outcomes.extend((True, result) for result in results)
                 continue
             conn.execute("SAVEPOINT job")
             noted = len(self._notes)
             try:
-                result = job.fn(conn, ready) if job.prepare else job.fn(conn)
+                if job.together:
+                    result = job.fn(conn, [ready])[0]
+                else:
+                    result = job.fn(conn, ready) if job.prepare else job.fn(conn)
             except Exception as error:
                 del self._notes[noted:]
                 conn.execute("ROLLBACK TO job")

@@ -79,15 +79,19 @@ class StoredMessage:
 
 @dataclass(slots=True)
 class _Prepared:
-    """What the writer thread computes for a new message before its transaction opens."""
+    """A new message with what the writer thread computes for it before its transaction opens."""
 
-    id: str
+    raw: bytes
+    tx: Transaction
     summary: dict[str, Any]
     row: tuple[Any, ...]
+    """Its `messages` row, without the seq."""
     fields: Callable[[], Fields]
     """The message's search fields, computed later by the index thread."""
     transcript: str
     tags: list[str]
+    pieces: int | None = None
+    """The owner key of its bytes in `message_pieces`, when it was stored in pieces."""
 
 
 def summary_json(seq_row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
@@ -130,6 +134,8 @@ class Store:
         self.db.attached["search"] = self.index.uri
         self.db.after_commit = self.index.submit
         self.db.resync = self._resync
+        self._next_seq = 1
+        """The seq the next stored message gets (writer thread only)."""
         self._sessions_stored: dict[str, None] = {}
         """Sessions whose row this process has written (writer thread only): later messages skip it."""
 
@@ -139,6 +145,7 @@ class Store:
 
         def init(conn: sqlite3.Connection) -> None:
             self._count(conn)
+            self._find_next_seq(conn)
             # Pieces of a big message whose storing was cut short by a crash.
             conn.execute("DELETE FROM message_pieces WHERE owner NOT IN"
                          " (SELECT pieces FROM message_data WHERE pieces IS NOT NULL)")
@@ -165,6 +172,13 @@ class Store:
         """After a failed batch: forget what the writer thought it had written, and count again."""
         self._sessions_stored.clear()
         self._count(conn)
+        self._find_next_seq(conn)
+
+    def _find_next_seq(self, conn: sqlite3.Connection) -> None:
+        # Seqs are never reused, as AUTOINCREMENT promises, even after every message is deleted.
+        self._next_seq = 1 + conn.execute(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0),"
+            " coalesce((SELECT max(seq) FROM messages), 0))").fetchone()[0]
 
     def _count(self, conn: sqlite3.Connection) -> None:
         self.total = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
@@ -181,59 +195,62 @@ class Store:
         def prepare() -> _Prepared:
             return _prepare_message(message_id, raw, envelope, tx)
 
-        pruned: list[str] = []
-        owner: int | None = None
-
-        def insert(conn: sqlite3.Connection, ready: _Prepared) -> dict[str, Any]:
-            cursor = conn.execute(
-                "INSERT INTO messages (id, created, size, attachments, subject, message_id, sender, tags,"
-                " summary, envelope, session_id, tx_start, tx_end) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                ready.row,
-            )
-            seq = cursor.lastrowid
-            assert seq is not None
-            conn.execute("INSERT INTO message_data (seq, raw, pieces) VALUES (?, ?, ?)",
-                         (seq, raw if owner is None else b"", owner))
-            self.db.note(Added(seq, len(raw), ready.fields))
-            if ready.tags:
-                conn.executemany("INSERT OR IGNORE INTO message_tags (seq, tag) VALUES (?, ?)",
-                                 [(seq, tag) for tag in ready.tags])
-            session = tx.session
-            if session.id not in self._sessions_stored:
-                conn.execute("INSERT OR IGNORE INTO sessions (id, peer, started) VALUES (?,?,?)",
-                             (session.id, session.peer, session.started))
-                self._sessions_stored[session.id] = None
-                if len(self._sessions_stored) > 1000:
-                    del self._sessions_stored[next(iter(self._sessions_stored))]
-            conn.execute("INSERT OR REPLACE INTO transcript_chunks (session_id, first_line, lines) VALUES (?,?,?)",
-                         (session.id, tx.first_line, ready.transcript))
-            self.total += 1
-            self.unread += 1
-            if self.max_messages and self.total > self.max_messages:
-                pruned.extend(self._delete_oldest(conn, self.total - self.max_messages))
-            return ready.summary
-
         if len(raw) > BIG_MESSAGE:
             # Parsing a big message takes long: do it on another thread before queueing, so
             # that the writer doesn't make smaller messages wait behind it; meanwhile its
             # bytes are written, in pieces when it is bigger still.
             parsing = asyncio.get_running_loop().run_in_executor(None, prepare)
+            owner = None
             try:
                 if len(raw) > PIECE_SIZE:
                     owner = await self._store_pieces(raw)
                 ready = await parsing
-                summary: dict[str, Any] = await self.db.write(insert, lambda: ready)
+                ready.pieces = owner
+                summary, pruned = await self.db.write(self._insert, lambda: ready, together=True)
             except BaseException:
                 if owner is not None:
                     await self._forget_pieces(owner)
                 raise
         else:
-            summary = await self.db.write(insert, prepare)
+            summary, pruned = await self.db.write(self._insert, prepare, together=True)
         self.bus.publish(Event("new", summary))
         if pruned:
             self.changes += 1
             self.bus.publish(Event("prune", None))
         return summary
+
+    def _insert(self, conn: sqlite3.Connection, messages: list[_Prepared]) -> list[tuple[dict[str, Any], bool]]:
+        """Insert messages that met in one group commit, a statement per table for all of them.
+
+        Returns each one's summary, and whether older messages were pruned to make room.
+        """
+        first = self._next_seq
+        seqs = range(first, first + len(messages))
+        _insert_rows(conn, "messages (seq, id, created, size, attachments, subject, message_id, sender, tags,"
+                     " summary, envelope, session_id, tx_start, tx_end)", [(seq, *m.row) for seq, m in zip(seqs, messages)])
+        _insert_rows(conn, "message_data (seq, raw, pieces)",
+                     [(seq, m.raw if m.pieces is None else b"", m.pieces) for seq, m in zip(seqs, messages)])
+        tags = [(seq, tag) for seq, m in zip(seqs, messages) for tag in m.tags]
+        if tags:
+            _insert_rows(conn, "message_tags (seq, tag)", tags, "OR IGNORE")
+        sessions = {m.tx.session.id: m.tx.session for m in messages if m.tx.session.id not in self._sessions_stored}
+        if sessions:
+            _insert_rows(conn, "sessions (id, peer, started)",
+                         [(session.id, session.peer, session.started) for session in sessions.values()], "OR IGNORE")
+        _insert_rows(conn, "transcript_chunks (session_id, first_line, lines)",
+                     [(m.tx.session.id, m.tx.first_line, m.transcript) for m in messages], "OR REPLACE")
+        self._next_seq = first + len(messages)
+        for session_id in sessions:
+            self._sessions_stored[session_id] = None
+        while len(self._sessions_stored) > 1000:
+            del self._sessions_stored[next(iter(self._sessions_stored))]
+        for seq, message in zip(seqs, messages):
+            self.db.note(Added(seq, len(message.raw), message.fields))
+        self.total += len(messages)
+        self.unread += len(messages)
+        pruned = bool(self.max_messages and self.total > self.max_messages
+                      and self._delete_oldest(conn, self.total - self.max_messages))
+        return [(message.summary, pruned) for message in messages]
 
     async def _store_pieces(self, raw: bytes) -> int:
         """Write a message's bytes in pieces, each in a commit of its own; returns the key that owns them."""
@@ -449,8 +466,15 @@ def _prepare_message(message_id: str, raw: bytes, envelope: Envelope, tx: Transa
         json.dumps(envelope.to_json(), ensure_ascii=False), tx.session.id, tx.start, tx.end,
     )
     summary = summary_json((0, message_id, envelope.received, 0, parsed.tags, summary_fixed))
-    return _Prepared(message_id, summary, row, lambda: _search_fields(parsed, envelope, bcc), _lines_json(tx.lines),
+    return _Prepared(raw, tx, summary, row, lambda: _search_fields(parsed, envelope, bcc), _lines_json(tx.lines),
                      parsed.tags)
+
+
+def _insert_rows(conn: sqlite3.Connection, table: str, rows: list[tuple[Any, ...]], conflict: str = "") -> None:
+    """One INSERT of many rows: `table` is "name (column, ...)"."""
+    marks = "(" + ",".join("?" * len(rows[0])) + ")"
+    conn.execute(f"INSERT {conflict} INTO {table} VALUES {','.join([marks] * len(rows))}",
+                 [value for row in rows for value in row])
 
 
 def _load_for_index(conn: sqlite3.Connection, after: int, before: int, limit: int) -> list[tuple[int, Fields]]:

@@ -50,3 +50,35 @@ def test_a_failing_job_fails_alone_and_the_rest_of_its_batch_commits(tmp_path: P
         assert asyncio.run(names())[1:] == ["first", "second"]  # the database's own identity comes first
     finally:
         db.close()
+
+
+def test_jobs_together_run_in_one_call_and_a_bad_one_still_fails_alone(tmp_path: Path) -> None:
+    db = Database(str(tmp_path / "mail.db"))
+    db.open()
+    calls: list[list[str]] = []
+
+    def insert_many(conn: sqlite3.Connection, names: list[str]) -> list[str]:
+        calls.append(list(names))
+        for name in names:
+            if name == "bad":
+                conn.execute("INSERT INTO no_such_table VALUES (1)")
+        conn.execute("INSERT INTO mailcatch_identity VALUES " + ",".join(["(?)"] * len(names)), names)
+        return [name.upper() for name in names]
+
+    async def main(names: list[str]) -> list[Any]:
+        return await asyncio.gather(*(db.write(insert_many, lambda name=name: name, together=True) for name in names),
+                                    return_exceptions=True)
+
+    try:
+        assert asyncio.run(main(["a", "b", "c"])) == ["A", "B", "C"]
+        assert calls == [["a", "b", "c"]]  # one call for the batch
+        calls.clear()
+        first, failed, last = asyncio.run(main(["d", "bad", "e"]))
+        assert (first, last) == ("D", "E") and isinstance(failed, StoreError)
+        assert calls == [["d", "bad", "e"], ["d"], ["bad"], ["e"]]  # the batch, then each job alone
+
+        async def names() -> list[str]:
+            return await db.read(lambda conn: [row[0] for row in conn.execute("SELECT id FROM mailcatch_identity")])
+        assert asyncio.run(names())[1:] == ["a", "b", "c", "d", "e"]
+    finally:
+        db.close()
