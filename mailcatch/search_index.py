@@ -46,6 +46,8 @@ QUIET_SECONDS = 0.05
 """The index thread indexes once the store has committed nothing for this long (or a search waits)."""
 DEFER_BYTES = 16 * 1024 * 1024
 """...or once this many bytes of new messages wait to be indexed."""
+INSERT_ROWS = 256
+"""Messages indexed by one INSERT statement."""
 CATCH_UP_CHUNK = 256
 """Messages read back from the store per step, each step its own commit."""
 
@@ -228,16 +230,25 @@ class SearchIndex:
     def _apply(self, conn: sqlite3.Connection, store: sqlite3.Connection, changes: list[Change], newest: int) -> None:
         self._working = self.upto
         conn.execute("BEGIN IMMEDIATE")
+        rows: list[tuple[int, Fields]] = []  # handed-over messages, inserted together
         for change in changes:
             if isinstance(change, Added):
-                if self._catch_up(conn, store, change.seq):
-                    assert change.fields is not None
-                    self._insert(conn, [(change.seq, change.fields())])
-                    self._working = change.seq
-            elif isinstance(change, Deleted):
+                if self._working < change.seq - 1:  # messages before it were not handed over
+                    self._insert(conn, rows)
+                    rows = []
+                    if not self._catch_up(conn, store, change.seq):
+                        continue
+                assert change.fields is not None
+                rows.append((change.seq, change.fields()))
+                self._working = change.seq
+                continue
+            self._insert(conn, rows)
+            rows = []
+            if isinstance(change, Deleted):
                 conn.executemany("DELETE FROM messages_fts WHERE rowid = ?", [(seq,) for seq in change.seqs])
             else:
                 conn.execute("DELETE FROM messages_fts")
+        self._insert(conn, rows)
         self._catch_up(conn, store, newest + 1)
         self._commit(conn)
 
@@ -259,8 +270,12 @@ class SearchIndex:
         return True
 
     def _insert(self, conn: sqlite3.Connection, rows: list[tuple[int, Fields]]) -> None:
-        conn.executemany("INSERT INTO messages_fts (rowid, subject, sender, recipients, body, files)"
-                         " VALUES (?, ?, ?, ?, ?, ?)", [(seq, *fields) for seq, fields in rows])
+        """Index these messages, a few hundred to a statement."""
+        for start in range(0, len(rows), INSERT_ROWS):
+            chunk = rows[start:start + INSERT_ROWS]
+            conn.execute("INSERT INTO messages_fts (rowid, subject, sender, recipients, body, files) VALUES "
+                         + ",".join(["(?,?,?,?,?,?)"] * len(chunk)), [value for seq, fields in chunk
+                                                                      for value in (seq, *fields)])
 
     def _commit(self, conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE search_meta SET value = ? WHERE key = 'upto'", (str(self._working),))
