@@ -227,7 +227,8 @@ class Store:
         first = self._next_seq
         seqs = range(first, first + len(messages))
         _insert_rows(conn, "messages (seq, id, created, size, attachments, subject, message_id, sender, tags,"
-                     " summary, envelope, session_id, tx_start, tx_end)", [(seq, *m.row) for seq, m in zip(seqs, messages)])
+                     " summary, envelope, session_id, tx_start, tx_end)",
+                     [(seq, *m.row) for seq, m in zip(seqs, messages)])
         _insert_rows(conn, "message_data (seq, raw, pieces)",
                      [(seq, m.raw if m.pieces is None else b"", m.pieces) for seq, m in zip(seqs, messages)])
         tags = [(seq, tag) for seq, m in zip(seqs, messages) for tag in m.tags]
