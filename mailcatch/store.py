@@ -27,6 +27,9 @@ MAX_INDEXED_BODY = 512 * 1024
 """Characters of a message's text that search indexes; the rest of a giant body is not searchable."""
 BIG_MESSAGE = 256 * 1024
 """Messages larger than this (in bytes) are parsed off the writer thread."""
+FORGET_ORPHAN_PIECES = ("DELETE FROM message_pieces WHERE owner NOT IN"
+                        " (SELECT pieces FROM message_data WHERE pieces IS NOT NULL)")
+"""Run at start-up: deletes the pieces of a big message whose storing a crash cut short."""
 PIECE_SIZE = 1024 * 1024
 """Messages larger than this are stored in pieces of this many bytes, each in a commit of its own."""
 
@@ -146,9 +149,7 @@ class Store:
         def init(conn: sqlite3.Connection) -> None:
             self._count(conn)
             self._find_next_seq(conn)
-            # Pieces of a big message whose storing was cut short by a crash.
-            conn.execute("DELETE FROM message_pieces WHERE owner NOT IN"
-                         " (SELECT pieces FROM message_data WHERE pieces IS NOT NULL)")
+            conn.execute(FORGET_ORPHAN_PIECES)
             found.extend(conn.execute("SELECT (SELECT id FROM mailcatch_identity),"
                                       " (SELECT coalesce(max(seq), 0) FROM messages)").fetchone())
 
