@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import random
 import secrets
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -34,9 +36,17 @@ PIECE_SIZE = 1024 * 1024
 """Messages larger than this are stored in pieces of this many bytes, each in a commit of its own."""
 
 
+_ID_RANDOM = random.Random()  # seeded from the operating system's randomness
+os.register_at_fork(after_in_child=_ID_RANDOM.seed)  # a forked process must not repeat its parent's IDs
+
+
 def new_message_id() -> str:
-    """A random 22-character base62 ID, the shape of Mailpit's."""
-    number = int.from_bytes(secrets.token_bytes(16), "big")
+    """A random 22-character base62 ID, the shape of Mailpit's.
+
+    IDs name messages, they don't grant access (the API's authentication does), so they come
+    from a seeded generator rather than a system call per message.
+    """
+    number = _ID_RANDOM.getrandbits(128)
     chars = []
     for _ in range(22):
         number, digit = divmod(number, 62)
