@@ -251,9 +251,12 @@ class Database:
                 outcomes = self._run_jobs(conn, batch, prepared, alone=False)
             except _JobFailed:
                 # Undo the batch and run it again with each job in a savepoint of its own, so
-                # that the failing job fails alone; the jobs' in-memory effects are resynced.
+                # that the failing job fails alone. What the jobs keep in memory is resynced
+                # with the database before (the batch was undone) and after (a job failed).
                 conn.execute("ROLLBACK")
                 self._notes = []
+                if self.resync is not None:
+                    self.resync(conn)
                 outcomes = self._run_jobs(conn, batch, prepared, alone=True)
                 if self.resync is not None:
                     self.resync(conn)

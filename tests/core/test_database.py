@@ -44,7 +44,7 @@ def test_a_failing_job_fails_alone_and_the_rest_of_its_batch_commits(tmp_path: P
         assert (first, second) == ("first", "second")
         assert isinstance(failed, StoreError) and "no_such_table" in str(failed)
         assert [name for notes in committed for name in notes] == ["first", "second"]
-        assert resyncs == [1]
+        assert resyncs == [1, 1]  # after the undone batch, and after its rerun
         async def names() -> list[str]:
             return await db.read(lambda conn: [row[0] for row in conn.execute("SELECT id FROM mailcatch_identity")])
         assert asyncio.run(names())[1:] == ["first", "second"]  # the database's own identity comes first
@@ -82,3 +82,46 @@ def test_jobs_together_run_in_one_call_and_a_bad_one_still_fails_alone(tmp_path:
         assert asyncio.run(names())[1:] == ["a", "b", "c", "d", "e"]
     finally:
         db.close()
+
+
+def test_a_message_that_shares_a_batch_with_a_failing_job_is_stored_whole(tmp_path: Path) -> None:
+    """The batch is undone and rerun job by job: the message (with its session, for the transcript) is kept."""
+    import time
+
+    from mailcatch.events import EventBus
+    from mailcatch.models import Envelope, SessionInfo, Transaction, TranscriptLine
+    from mailcatch.store import Store
+
+    store = Store(str(tmp_path / "mail.db"), EventBus(), max_messages=0)
+    store.open()
+
+    def bad(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO no_such_table VALUES (1)")
+
+    async def main() -> tuple[Any, Any]:
+        now = time.time()
+        session = SessionInfo("session-1", "127.0.0.1:40000", now, "app.example")
+        envelope = Envelope("a@example.com", [], ["b@example.com"], session.peer, "app.example", "", False, now)
+        tx = Transaction(session, 0, 2, [TranscriptLine(now, "C", "MAIL FROM:<a@example.com>"),
+                                         TranscriptLine(now, "S", "250 OK")])
+        busy = store.db.write(lambda conn: time.sleep(0.3))  # holds the writer, so the next two meet in a batch
+        await asyncio.sleep(0.05)
+        added = asyncio.ensure_future(store.add(b"Subject: kept\r\n\r\nbody\r\n", envelope, tx))
+        await asyncio.sleep(0.05)
+        failed = store.db.write(bad)
+        await busy
+        return tuple(await asyncio.gather(added, failed, return_exceptions=True))  # type: ignore[return-value]
+
+    try:
+        summary, error = asyncio.run(main())
+        assert isinstance(error, StoreError)
+        assert not isinstance(summary, Exception), f"the message was lost: {summary}"
+        assert summary["Subject"] == "kept"
+
+        async def check() -> dict[str, Any]:
+            return await store.transcript(summary["ID"])
+        transcript = asyncio.run(check())
+        assert transcript["Session"]["ID"] == "session-1" and transcript["Lines"][0]["Text"].startswith("MAIL FROM")
+        assert store.total == 1 and store.unread == 1
+    finally:
+        store.close()
