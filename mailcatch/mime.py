@@ -119,8 +119,13 @@ def _node(text: str, start: int, end: int, depth: int, digest: bool = False,
     if maintype == "message":
         raise Unsupported("an embedded message")
     if maintype != "multipart":
-        body = text[body_start:end]
-        message.set_payload(_strip_eol(body) if in_multipart else body)
+        stop = end
+        if in_multipart:  # without its final line break, found before the body is copied (once)
+            if end - 2 >= body_start and text.startswith("\r\n", end - 2):
+                stop = end - 2
+            elif end - 1 >= body_start and text.startswith("\n", end - 1):
+                stop = end - 1
+        message.set_payload(text[body_start:stop])
         return message
     boundary = message.get_boundary()
     if not boundary:
