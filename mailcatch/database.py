@@ -306,8 +306,7 @@ class Database:
                     readies.append(prepared[index])
                     index += 1
                 try:
-                    results = job.fn(conn, readies) if job.together else [
-                        job.fn(conn, ready) if job.prepare else job.fn(conn)]
+                    results = _call(conn, job, readies)
                 except Exception as error:
                     raise _JobFailed from error
                 outcomes.extend((True, result) for result in results)
@@ -315,10 +314,7 @@ class Database:
             conn.execute("SAVEPOINT job")
             noted = len(self._notes)
             try:
-                if job.together:
-                    result = job.fn(conn, [ready])[0]
-                else:
-                    result = job.fn(conn, ready) if job.prepare else job.fn(conn)
+                result = _call(conn, job, [ready])[0]
             except Exception as error:
                 del self._notes[noted:]
                 conn.execute("ROLLBACK TO job")
@@ -370,6 +366,13 @@ class Database:
         """Run `fn(conn)` with a read-only connection on a reader thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
+
+
+def _call(conn: sqlite3.Connection, job: _Job, readies: list[Any]) -> list[Any]:
+    """Run a job on what was prepared for it (several jobs' at once for a `together` job); a result each."""
+    if job.together:
+        return list(job.fn(conn, readies))
+    return [job.fn(conn, readies[0]) if job.prepare else job.fn(conn)]
 
 
 class _JobFailed(Exception):

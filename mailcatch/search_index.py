@@ -58,7 +58,7 @@ class Added:
 
     seq: int
     size: int
-    fields: Callable[[], Fields] | None
+    fields: Callable[[], Fields]
 
 
 @dataclass(slots=True)
@@ -238,7 +238,6 @@ class SearchIndex:
                     rows = []
                     if not self._catch_up(conn, store, change.seq):
                         continue
-                assert change.fields is not None
                 rows.append((change.seq, change.fields()))
                 self._working = change.seq
                 continue

@@ -154,18 +154,17 @@ class Store:
 
     def open(self) -> None:
         """Open (and migrate) the database and its search index; raises StoreError if it is unusable."""
-        found: list[Any] = []
+        identity: list[str] = []
 
         def init(conn: sqlite3.Connection) -> None:
             self._count(conn)
             self._find_next_seq(conn)
             conn.execute(FORGET_ORPHAN_PIECES)
-            found.extend(conn.execute("SELECT (SELECT id FROM mailcatch_identity),"
-                                      " (SELECT coalesce(max(seq), 0) FROM messages)").fetchone())
+            identity.append(conn.execute("SELECT id FROM mailcatch_identity").fetchone()[0])
 
         self.db.open(init=init)
         try:
-            self.index.open(*found)
+            self.index.open(identity[0], self._next_seq - 1)
         except sqlite3.Error as error:
             self.db.close()
             raise StoreError(f"can't open the search index {self.index.uri}: {error}") from None
@@ -206,6 +205,8 @@ class Store:
         def prepare() -> _Prepared:
             return _prepare_message(message_id, raw, envelope, tx)
 
+        summary: dict[str, Any]
+        pruned: bool
         if len(raw) > BIG_MESSAGE:
             # Parsing a big message takes long: do it on another thread before queueing, so
             # that the writer doesn't make smaller messages wait behind it; meanwhile its
