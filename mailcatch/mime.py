@@ -2,7 +2,7 @@
 
 `email.parser.BytesParser` reads a message line by line in Python, which costs most of
 the time of capturing a message (and seconds for a 25 MB one). `split_message` finds the
-header blocks and multipart boundaries with `str.find` and regular expressions instead,
+header blocks and multipart boundaries with `bytes.find` and regular expressions instead,
 and builds the tree the stdlib (policy compat32) would: the same headers, payloads and
 structure. Anything unusual (a lone CR, a Unix "From " line, a line that is neither a
 header nor the blank line, message/* parts, multipart without boundaries, very deep
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.message
 import re
+from typing import Any
 
 __all__ = ["Unsupported", "split_message"]
 
@@ -25,15 +26,69 @@ class Unsupported(Exception):
     """The message needs the standard library's parser."""
 
 
-def _header_end(text: str, start: int, end: int) -> tuple[int, int]:
+SCAN_STEP = 1 << 20
+"""Bytes one scan of a message covers: a long scan holds Python's interpreter lock from start
+to end, so a huge message is scanned in steps, letting other threads (and sessions) run between."""
+
+
+def find(data: bytes, sub: bytes, start: int, end: int, step: int = SCAN_STEP) -> int:
+    """`data.find(sub, start, end)`, in steps of `step` bytes."""
+    while start < end:
+        at = data.find(sub, start, min(end, start + step + len(sub) - 1))
+        if at >= 0:
+            return at
+        start += step
+    return -1
+
+
+def has_lone_cr(data: bytes, step: int = SCAN_STEP) -> bool:
+    """Whether some CR in `data` is not followed by LF, scanned in steps of `step` bytes."""
+    for start in range(0, len(data), step):
+        stop = start + step
+        if data.count(b"\r", start, stop) != data.count(b"\r\n", start, stop + 1):
+            return True
+    return False
+
+
+def _text(data: bytes, start: int, end: int) -> str:
+    """data[start:end] as the stdlib parser's text: one character per byte, non-ASCII as surrogates."""
+    return str(memoryview(data)[start:end], "ascii", "surrogateescape")
+
+
+class _Part(email.message.Message):
+    """A message or part whose leaf payload is decoded from the message's bytes when first read.
+
+    Storing a message only needs the payloads of its text bodies: an attachment of 25 MB is
+    never copied or decoded for it.
+    """
+
+    _source: tuple[bytes, int, int] | None = None
+    _value: Any = None
+
+    @property
+    def _payload(self) -> Any:
+        if self._source is not None:
+            self._value = _text(*self._source)
+            self._source = None
+        return self._value
+
+    @_payload.setter
+    def _payload(self, value: Any) -> None:
+        self._source, self._value = None, value
+
+    def is_multipart(self) -> bool:
+        return self._source is None and isinstance(self._value, list)
+
+
+def _header_end(data: bytes, start: int, end: int) -> tuple[int, int]:
     """Where the header block starting at `start` ends, and where the body begins."""
-    if text.startswith("\n", start) or text.startswith("\r\n", start):
-        return start, start + (1 if text[start] == "\n" else 2)
+    if data.startswith(b"\n", start) or data.startswith(b"\r\n", start):
+        return start, start + (1 if data[start] == 0x0A else 2)
     window = 16384  # headers are short: look near the start first, so a huge body is not scanned twice
     while True:
         stop = min(end, start + window)
-        blank = text.find("\n\n", start, stop)
-        crlf = text.find("\n\r\n", start, stop)
+        blank = find(data, b"\n\n", start, stop)
+        crlf = find(data, b"\n\r\n", start, stop)
         if blank >= 0 or crlf >= 0:
             if crlf < 0 or 0 <= blank < crlf:
                 return blank + 1, blank + 2
@@ -76,85 +131,90 @@ def _strip_eol(text: str) -> str:
     return text[:-1] if text.endswith("\n") else text
 
 
+def _without_eol(data: bytes, start: int, end: int) -> int:
+    """The end of data[start:end] without one final line break (CRLF or LF)."""
+    if end - 2 >= start and data.startswith(b"\r\n", end - 2):
+        return end - 2
+    return end - 1 if end - 1 >= start and data.startswith(b"\n", end - 1) else end
+
+
 class _BoundaryLines:
     """Finds the boundary lines of one multipart: `--boundary`, or `--boundary--` to close it.
 
-    Candidates are found with `str.find` (a regular expression anchored at every line start
+    Candidates are found with `find` (a regular expression anchored at every line start
     would step through a 25 MB attachment in Python's regex engine, a hundred times slower),
     then checked with the expression.
     """
 
-    def __init__(self, boundary: str) -> None:
-        self._line = re.compile(r"--" + re.escape(boundary) + r"(--)?[ \t]*\r?$", re.MULTILINE)
-        self._marker = "\n--" + boundary
+    def __init__(self, boundary: bytes) -> None:
+        self._line = re.compile(rb"--" + re.escape(boundary) + rb"(--)?[ \t]*\r?$", re.MULTILINE)
+        self._marker = b"\n--" + boundary
 
-    def search(self, text: str, start: int, end: int) -> re.Match[str] | None:
-        """The first boundary line that begins at a line start within text[start:end]."""
-        if start < end and (start == 0 or text[start - 1] == "\n"):
-            found = self._line.match(text, start, end)
+    def search(self, data: bytes, start: int, end: int) -> re.Match[bytes] | None:
+        """The first boundary line that begins at a line start within data[start:end]."""
+        if start < end and (start == 0 or data[start - 1] == 0x0A):
+            found = self._line.match(data, start, end)
             if found:
                 return found
         position = start
-        while (at := text.find(self._marker, position, end)) >= 0:
-            found = self._line.match(text, at + 1, end)
+        while (at := find(data, self._marker, position, end)) >= 0:
+            found = self._line.match(data, at + 1, end)
             if found:
                 return found
             position = at + 1
         return None
 
 
-def _node(text: str, start: int, end: int, depth: int, digest: bool = False,
+def _node(data: bytes, start: int, end: int, depth: int, digest: bool = False,
           in_multipart: bool = False) -> email.message.Message:
-    """The message or part in text[start:end].
+    """The message or part in data[start:end].
 
     In a multipart, the line break before the next boundary belongs to the boundary, not
     to the part: it is dropped from the part's payload (or from its epilogue).
     """
     if depth > MAX_DEPTH or digest:
         raise Unsupported("deep nesting or a digest")
-    message = email.message.Message()
-    header_end, body_start = _header_end(text, start, end)
-    _headers(message, text[start:header_end])
+    message = _Part()
+    header_end, body_start = _header_end(data, start, end)
+    _headers(message, _text(data, start, header_end))
     maintype = message.get_content_maintype()
     if maintype == "message":
         raise Unsupported("an embedded message")
     if maintype != "multipart":
-        stop = end
-        if in_multipart:  # without its final line break, found before the body is copied (once)
-            if end - 2 >= body_start and text.startswith("\r\n", end - 2):
-                stop = end - 2
-            elif end - 1 >= body_start and text.startswith("\n", end - 1):
-                stop = end - 1
-        message.set_payload(text[body_start:stop])
+        message._source = (data, body_start, _without_eol(data, body_start, end) if in_multipart else end)
         return message
     boundary = message.get_boundary()
     if not boundary:
         raise Unsupported("multipart without a boundary")
-    _multipart(message, text, body_start, end, boundary, depth, message.get_content_subtype() == "digest")
+    try:
+        boundary_bytes = boundary.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:
+        raise Unsupported("a boundary that is not in the message's bytes") from None
+    _multipart(message, data, body_start, end, boundary_bytes, depth, message.get_content_subtype() == "digest")
     if in_multipart:
         message.epilogue = _strip_eol(message.epilogue) if message.epilogue else None
     return message
 
 
-def _multipart(message: email.message.Message, text: str, start: int, end: int, boundary: str, depth: int,
+def _multipart(message: email.message.Message, data: bytes, start: int, end: int, boundary: bytes, depth: int,
                digest: bool) -> None:
     line = _BoundaryLines(boundary)
-    found = line.search(text, start, end)
+    found = line.search(data, start, end)
     if found is None or found.group(1):
         raise Unsupported("no opening boundary found")
-    message.preamble = _strip_eol(text[start:found.start()]) if found.start() > start else None
+    message.preamble = _text(data, start, _without_eol(data, start, found.start())) if found.start() > start else None
     message.set_payload([])
     while True:
         if found.group(1):  # the close boundary
-            message.epilogue = text[found.end() + 1:end] if found.end() < end else ""
+            message.epilogue = _text(data, found.end() + 1, end) if found.end() < end else ""
             return
         part_start = found.end() + 1
-        found = line.search(text, min(part_start, end), end)
+        found = line.search(data, min(part_start, end), end)
         while found is not None and found.start() == part_start:  # repeated boundary lines count once
             part_start = found.end() + 1
-            found = line.search(text, min(part_start, end), end)
+            found = line.search(data, min(part_start, end), end)
         part_end = found.start() if found is not None else end
-        message.attach(_node(text, min(part_start, part_end), part_end, depth + 1, digest, in_multipart=True))
+        message.attach(_node(data, min(part_start, part_end), part_end, depth + 1, digest, in_multipart=True))
         if found is None:
             message.epilogue = None  # no close boundary: the last part runs to the end
             return
@@ -162,9 +222,8 @@ def _multipart(message: email.message.Message, text: str, start: int, end: int, 
 
 def split_message(raw: bytes) -> email.message.Message:
     """The message tree the stdlib's BytesParser (compat32) would build; raises Unsupported where unsure."""
-    text = raw.decode("ascii", "surrogateescape")
-    if text.count("\r") != text.count("\r\n"):
+    if has_lone_cr(raw):
         raise Unsupported("a lone carriage return")
-    if text.startswith("From "):
+    if raw.startswith(b"From "):
         raise Unsupported("a Unix From line")
-    return _node(text, 0, len(text), 0)
+    return _node(raw, 0, len(raw), 0)

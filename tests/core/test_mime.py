@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailcatch.mime import Unsupported, split_message
+from mailcatch.mime import Unsupported, find, has_lone_cr, split_message
 from tests.core.test_parse import mime_tree, mutated_corpus
 
 CORPUS = sorted((Path(__file__).resolve().parents[1] / "data").glob("*.eml"))
@@ -74,3 +74,14 @@ def test_boundary_edge_cases(lines: list[bytes], eols: list[bytes]) -> None:
     body = b"".join(line + eols[n % len(eols)] for n, line in enumerate(lines))
     same_as_stdlib(head + body)
     same_as_stdlib(head + body.rstrip(b"\r\n"))
+
+
+@PROPERTY
+@given(st.binary(max_size=64).map(lambda b: b.replace(b"\x00", b"\r")), st.sampled_from([b"\r\n", b"\n--b", b"ab"]),
+       st.integers(1, 9), st.data())
+def test_stepped_scans_match_whole_scans(data: bytes, sub: bytes, step: int, draw: Any) -> None:
+    """Scanning a huge message in steps finds what one scan finds, across every step boundary."""
+    start = draw.draw(st.integers(0, len(data)))
+    end = draw.draw(st.integers(start, len(data)))
+    assert find(data, sub, start, end, step) == data.find(sub, start, end)
+    assert has_lone_cr(data, step) == (data.count(b"\r") != data.count(b"\r\n"))
