@@ -4,7 +4,9 @@
     python bench/compare.py --quick         # a smoke run of a few seconds in all
 
 Each cell of the table is measured in rounds, the targets taking turns within a round, so
-that a noisy machine treats them alike; the table shows medians. Besides messages per second
+that a noisy machine treats them alike; the table shows medians. After each measurement the
+target is left to finish its work (mailcatch indexes for search after a burst) before the
+next one starts, and that work counts in its CPU time per message. Besides messages per second
 and the latency of the DATA reply it shows the server's CPU time per message (less noisy than
 throughput) and its peak memory, and afterwards it checks that mailcatch stored every message
 it acknowledged.
@@ -91,12 +93,26 @@ class Target:
             self.sink.wait(30)
 
 
+def settle(target: Target, timeout: float = 60) -> None:
+    """Wait until the target is idle again: mailcatch indexes for search once a burst of mail
+    is over, and that work must neither slip into the next target's turn nor go uncounted."""
+    deadline = time.monotonic() + timeout
+    before = target.cpu_seconds()
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = target.cpu_seconds()
+        if now - before < 0.01:
+            return
+        before = now
+
+
 def measure(target: Target, connections: int, size: int, seconds: float) -> dict[str, float]:
     cpu_before = target.cpu_seconds()
     output = subprocess.run(
         [sys.executable, str(LOAD), "--port", str(target.port), "--connections", str(connections),
          "--size", str(size), "--seconds", str(seconds)], capture_output=True, text=True, check=True).stdout
     result = json.loads(output)
+    settle(target)
     cpu = target.cpu_seconds() - cpu_before
     if result["errors"]:
         raise RuntimeError(f"{target.name}: {result['errors']} errors")
