@@ -34,6 +34,10 @@ FORGET_ORPHAN_PIECES = ("DELETE FROM message_pieces WHERE owner NOT IN"
 """Run at start-up: deletes the pieces of a big message whose storing a crash cut short."""
 PIECE_SIZE = 1024 * 1024
 """Messages larger than this are stored in pieces of this many bytes, each in a commit of its own."""
+BULK_CHANGE = 200
+"""A change to more messages than this is announced with one event, not one per message (a
+`prune` for deletions, an `update` with ID "*" otherwise: clients fetch what they show
+again); thousands of events at once would overflow every websocket client's backlog."""
 
 
 _ID_RANDOM = random.Random()  # seeded from the operating system's randomness
@@ -347,32 +351,40 @@ class Store:
 
         deleted: list[str] = await self.db.write(delete_some)
         self.changes += 1
-        for message_id in deleted:
-            self.bus.publish(Event("delete", {"ID": message_id}))
+        self.publish_changes([Event("delete", {"ID": message_id}) for message_id in deleted], Event("prune", None))
         return deleted
 
-    async def set_read(self, ids: Sequence[str] | None, read: bool) -> list[str]:
-        """Mark these messages (all when `ids` is None) read or unread; returns those that changed."""
+    def publish_changes(self, events: list[Event], bulk: Event) -> None:
+        """Publish one event per changed message, or `bulk` instead when there are many (see BULK_CHANGE)."""
+        for event in events if len(events) <= BULK_CHANGE else [bulk]:
+            self.bus.publish(event)
+
+    async def set_read(self, ids: Sequence[str] | None, read: bool) -> None:
+        """Mark these messages (all when `ids` is None) read or unread."""
         flag = 1 if read else 0
 
-        def mark(conn: sqlite3.Connection) -> list[str]:
-            if ids is None:
-                rows = conn.execute("SELECT id FROM messages WHERE read != ?", (flag,)).fetchall()
+        def mark(conn: sqlite3.Connection) -> list[str] | None:
+            if ids is None and (self.unread if read else self.total - self.unread) > BULK_CHANGE:
                 conn.execute("UPDATE messages SET read = ? WHERE read != ?", (flag, flag))
+                self.unread = 0 if read else self.total
+                return None  # too many to name
+            if ids is None:
+                rows = conn.execute("UPDATE messages SET read = ? WHERE read != ? RETURNING id", (flag, flag)).fetchall()
             else:
                 rows = []
                 for marks, chunk in in_chunks(list(dict.fromkeys(ids))):
                     rows += conn.execute(f"UPDATE messages SET read = ? WHERE read != ? AND id IN ({marks})"
                                          " RETURNING id", (flag, flag, *chunk)).fetchall()
-            changed = [row[0] for row in rows]
-            self.unread += -len(changed) if read else len(changed)
-            return changed
+            self.unread += -len(rows) if read else len(rows)
+            return [row[0] for row in rows]
 
-        changed: list[str] = await self.db.write(mark)
+        changed = await self.db.write(mark)
         self.changes += 1
-        for message_id in changed:
-            self.bus.publish(Event("update", {"ID": message_id, "Read": read}))
-        return changed
+        bulk = Event("update", {"ID": "*"})
+        if changed is None:
+            self.bus.publish(bulk)
+        else:
+            self.publish_changes([Event("update", {"ID": message_id, "Read": read}) for message_id in changed], bulk)
 
     # Reading ----------------------------------------------------------
     async def summaries(self, start: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], list[str]]:

@@ -57,8 +57,8 @@ def _rewrite(conn: sqlite3.Connection, seq: int, tags: list[str]) -> None:
 
 def _publish(store: Store, changed: list[tuple[str, list[str]]]) -> None:
     store.changes += 1
-    for message_id, tags in changed:
-        store.bus.publish(Event("update", {"ID": message_id, "Tags": tags}))
+    store.publish_changes([Event("update", {"ID": message_id, "Tags": tags}) for message_id, tags in changed],
+                          Event("update", {"ID": "*"}))
 
 
 async def set_tags(store: Store, ids: Sequence[str], tags: Sequence[str]) -> list[str]:

@@ -281,6 +281,14 @@ function handleEvent(type, data) {
       break;
     case "update":
       if (!data || !data.ID) return;
+      if (data.ID === "*") {
+        // Too many messages changed to name each one: fetch what is shown again.
+        list.resync().then(() => {
+          const open = reader.openId && list.find(reader.openId);
+          if (open) reader.setRead(open.Read);
+        });
+        return;
+      }
       {
         const changes = {};
         if (typeof data.Read === "boolean") changes.Read = data.Read;

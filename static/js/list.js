@@ -169,6 +169,12 @@ export class MessageList {
     this.schedule();
   }
 
+  /** The summary of a loaded message, or undefined. */
+  find(id) {
+    const index = this.ids.get(id);
+    return index === undefined ? undefined : this.rows.get(index).msg;
+  }
+
   update(id, changes) {
     const index = this.ids.get(id);
     if (index === undefined) return;

@@ -10,6 +10,7 @@ from pathlib import Path
 from playwright.sync_api import WebSocketRoute, expect
 
 from mailcatch.config import HostPort
+from mailcatch.store import BULK_CHANGE
 from mailcatch.thread import ServerThread
 from tests.e2e import messages
 from tests.e2e.conftest import UI
@@ -167,6 +168,26 @@ def test_bursts_and_deletes_elsewhere_leave_the_list_exactly_as_the_server_has_i
         api.request("DELETE", "/api/v1/messages", json={"IDs": doomed})
     expect(ui.page.locator("#list-count")).to_contain_text("235 messages")
     _eventually(lambda: _matches_server(ui))
+
+
+def test_a_change_to_many_messages_elsewhere_shows_in_the_list(open_ui: Callable[..., UI]) -> None:
+    """Past BULK_CHANGE messages the server sends one `update` frame for them all; the list fetches again."""
+    ui = open_ui(goto=False)
+    many = BULK_CHANGE + 20
+    messages.send_many(ui.catcher.smtp_host, ui.catcher.smtp_port, [messages.plain(f"Bulk {n:03d}") for n in range(many)])
+    ui.goto()
+    expect(ui.page.locator("#list-count")).to_have_text(f"{many} messages · {many} unread")
+    expect(ui.page.locator(".row.is-unread").first).to_be_visible()
+    with ui.api() as api:
+        api.put("/api/v1/messages", json={"Read": True})
+    expect(ui.page.locator("#list-count")).to_have_text(f"{many} messages")
+    expect(ui.rows.first).to_be_visible()
+    expect(ui.page.locator(".row.is-unread")).to_have_count(0)
+    with ui.api() as api:
+        api.put("/api/v1/messages", json={"Read": False})
+    expect(ui.page.locator("#list-count")).to_have_text(f"{many} messages · {many} unread")
+    expect(ui.page.locator(".row:not(.is-unread)")).to_have_count(0)
+    expect(ui.page.locator("#conn")).to_have_attribute("data-state", "live")
 
 
 def test_a_refused_smtp_session_is_reported(ui: UI) -> None:

@@ -20,6 +20,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from mailcatch.models import Event
+from mailcatch.store import BULK_CHANGE
 from mailcatch.thread import ServerThread
 from tests.conftest import run_async, wait_for_count
 from tests.web.mailbox import Spawned, build, send, spawned
@@ -91,6 +92,45 @@ def test_update_delete_truncate_frames(catcher: ServerThread, events: ClientConn
         api.delete("/api/v1/messages")
         assert frames_until(events, "truncate")[-1]["Data"] is None
         assert frames_until(events, "stats")[-1]["Data"] == {"Total": 0, "Unread": 0}
+
+
+def changes_until_stats(client: ClientConnection, stats: dict[str, int]) -> list[dict[str, Any]]:
+    """The frames other than `new` and `stats` up to a stats frame showing these counts."""
+    seen: list[dict[str, Any]] = []
+    while True:
+        got = frame(client, timeout=10)
+        if got["Type"] == "stats" and got["Data"] == stats:
+            return [f for f in seen if f["Type"] not in ("new", "stats")]
+        seen.append(got)
+
+
+def test_a_change_to_many_messages_comes_as_one_frame(catcher: ServerThread, events: ClientConnection) -> None:
+    """Thousands of frames at once would overflow every client's backlog and drop it: past
+    BULK_CHANGE messages, one frame tells clients to fetch again, and they stay connected."""
+    many = BULK_CHANGE + 50
+    send(catcher, *[build(f"bulk {n}") for n in range(many)])
+    with httpx.Client(base_url=catcher.url) as api:
+        ids = [m["ID"] for m in api.get(f"/api/v1/messages?limit={many}").json()["messages"]]
+        assert changes_until_stats(events, {"Total": many, "Unread": many}) == []
+        everything = {"Type": "update", "Data": {"ID": "*"}}
+        api.put("/api/v1/messages", json={"Read": True})
+        assert changes_until_stats(events, {"Total": many, "Unread": 0}) == [everything]
+        api.put("/api/v1/messages", json={"IDs": ids[:BULK_CHANGE + 1], "Read": False})
+        assert changes_until_stats(events, {"Total": many, "Unread": BULK_CHANGE + 1}) == [everything]
+        api.put("/api/v1/messages", json={"IDs": ids[:BULK_CHANGE], "Read": True})  # not more than the limit
+        named = changes_until_stats(events, {"Total": many, "Unread": 1})
+        assert sorted(f["Data"]["ID"] for f in named) == sorted(ids[:BULK_CHANGE])
+        api.put("/api/v1/messages", json={"Read": True})  # every message, but only one changes: named
+        assert changes_until_stats(events, {"Total": many, "Unread": 0}) == [
+            {"Type": "update", "Data": {"ID": ids[BULK_CHANGE], "Read": True}}]
+        api.put("/api/v1/messages", json={"Read": False})
+        assert changes_until_stats(events, {"Total": many, "Unread": many}) == [everything]
+        api.put("/api/v1/tags", json={"IDs": ids, "Tags": ["bulk"]})
+        assert changes_until_stats(events, {"Total": many, "Unread": many}) == [everything]
+        api.request("DELETE", "/api/v1/messages", json={"IDs": ids})
+        assert changes_until_stats(events, {"Total": 0, "Unread": 0}) == [{"Type": "prune", "Data": None}]
+    send(catcher, build("still connected"))
+    assert frames_until(events, "new")[-1]["Data"]["Subject"] == "still connected"
 
 
 def test_prune_frame(start_catcher) -> None:
