@@ -52,6 +52,8 @@ def has_lone_cr(data: bytes, step: int = SCAN_STEP) -> bool:
 
 def _text(data: bytes, start: int, end: int) -> str:
     """data[start:end] as the stdlib parser's text: one character per byte, non-ASCII as surrogates."""
+    if end - start < SCAN_STEP:  # slicing is quicker for a short piece; a view saves copying a long one
+        return data[start:end].decode("ascii", "surrogateescape")
     return str(memoryview(data)[start:end], "ascii", "surrogateescape")
 
 
