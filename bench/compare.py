@@ -96,6 +96,10 @@ class Target:
 def settle(target: Target, timeout: float = 60) -> None:
     """Wait until the target is idle again: mailcatch indexes for search once a burst of mail
     is over, and that work must neither slip into the next target's turn nor go uncounted."""
+    if target.catcher:  # a search answers once everything stored is indexed
+        with urllib.request.urlopen(f"{target.catcher.url}/api/v1/search?query=settled&limit=1",
+                                    timeout=timeout):
+            pass
     deadline = time.monotonic() + timeout
     before = target.cpu_seconds()
     while time.monotonic() < deadline:
