@@ -97,9 +97,14 @@ def settle(target: Target, timeout: float = 60) -> None:
     """Wait until the target is idle again: mailcatch indexes for search once a burst of mail
     is over, and that work must neither slip into the next target's turn nor go uncounted."""
     if target.catcher:  # a search answers once everything stored is indexed
-        with urllib.request.urlopen(f"{target.catcher.url}/api/v1/search?query=settled&limit=1",
-                                    timeout=timeout):
-            pass
+        try:
+            with urllib.request.urlopen(f"{target.catcher.url}/api/v1/search?query=settled&limit=1",
+                                        timeout=timeout):
+                pass
+        except OSError:
+            print(f"{target.name}: the settling search failed; the catcher's log ends:\n" + "".join(target.catcher.log),
+                  file=sys.stderr)
+            raise
     deadline = time.monotonic() + timeout
     before = target.cpu_seconds()
     while time.monotonic() < deadline:

@@ -112,7 +112,7 @@ class BasicAuth:
 
 
 async def _store_error(request: Request, error: Exception) -> Response:
-    return JSONResponse({"Error": f"the change could not be saved: {error}"}, status_code=503)
+    return JSONResponse({"Error": str(error)}, status_code=503)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:

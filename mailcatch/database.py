@@ -274,7 +274,7 @@ class Database:
                     pass
             if self.resync is not None:
                 self.resync(conn)
-            failure = StoreError(f"the database could not save the change: {cause}")
+            failure = StoreError(f"the change could not be saved: {cause}")
             outcomes = [(False, failure) for _ in batch]
         loop = batch[0].future.get_loop()
         settled = [(job.future, ok, value) for job, (ok, value) in zip(batch, outcomes)]
@@ -322,7 +322,7 @@ class Database:
                 if isinstance(error, sqlite3.Error):
                     cause = self._cause(error)
                     log.error("database write failed: %s", cause)
-                    error = StoreError(f"the database could not save the change: {cause}")
+                    error = StoreError(f"the change could not be saved: {cause}")
                 outcomes.append((False, error))
             else:
                 conn.execute("RELEASE job")
@@ -365,7 +365,10 @@ class Database:
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` with a read-only connection on a reader thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
+        try:
+            return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
+        except sqlite3.OperationalError as error:  # busy beyond the timeout, I/O error: say so (HTTP 503)
+            raise StoreError(f"the database could not be read: {error}") from None
 
 
 def _call(conn: sqlite3.Connection, job: _Job, readies: list[Any]) -> list[Any]:

@@ -47,7 +47,13 @@ QUIET_SECONDS = 0.05
 DEFER_BYTES = 16 * 1024 * 1024
 """...or once this many bytes of new messages wait to be indexed."""
 INSERT_ROWS = 256
-"""Messages indexed by one INSERT statement."""
+"""Messages indexed by one INSERT statement..."""
+INSERT_CHARS = 4 * 1024 * 1024
+"""...or fewer, when their text is longer than this."""
+COMMIT_SECONDS = 0.2
+"""A transaction of the index is committed once it has been open this long, so that searches
+(which may not read while it is written, in memory) never wait long, and those waiting for
+the index see its progress."""
 CATCH_UP_CHUNK = 256
 """Messages read back from the store per step, each step its own commit."""
 
@@ -90,6 +96,8 @@ class SearchIndex:
         """Every message with a seq up to this one is indexed (and committed)."""
         self._working = 0
         """`upto` within the index thread's open transaction."""
+        self._began = 0.0
+        """When the index thread's open transaction began."""
         self._broken = False
         self._deferring = False
         self._last_submit = 0.0
@@ -229,7 +237,7 @@ class SearchIndex:
 
     def _apply(self, conn: sqlite3.Connection, store: sqlite3.Connection, changes: list[Change], newest: int) -> None:
         self._working = self.upto
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin(conn)
         rows: list[tuple[int, Fields]] = []  # handed-over messages, inserted together
         for change in changes:
             if isinstance(change, Added):
@@ -264,23 +272,38 @@ class SearchIndex:
                 break
             self._working = rows[-1][0]
             self._commit(conn)  # a long catch-up keeps its progress, and searches waiting on it see it
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin(conn)
         self.rebuilding = False
         return True
 
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        self._began = time.monotonic()
+
     def _insert(self, conn: sqlite3.Connection, rows: list[tuple[int, Fields]]) -> None:
-        """Index these messages, a few hundred to a statement."""
-        for start in range(0, len(rows), INSERT_ROWS):
-            chunk = rows[start:start + INSERT_ROWS]
+        """Index these messages (in order), committing along the way when the transaction has been open long."""
+        start = 0
+        while start < len(rows):
+            stop, chars = start, 0
+            while stop < len(rows) and stop - start < INSERT_ROWS and chars < INSERT_CHARS:
+                chars += sum(map(len, rows[stop][1]))
+                stop += 1
+            chunk = rows[start:stop]
             conn.execute("INSERT INTO messages_fts (rowid, subject, sender, recipients, body, files) VALUES "
                          + ",".join(["(?,?,?,?,?,?)"] * len(chunk)), [value for seq, fields in chunk
                                                                       for value in (seq, *fields)])
+            start = stop
+            if start < len(rows) and time.monotonic() - self._began > COMMIT_SECONDS:
+                self._commit(conn, chunk[-1][0])
+                self._begin(conn)
 
-    def _commit(self, conn: sqlite3.Connection) -> None:
-        conn.execute("UPDATE search_meta SET value = ? WHERE key = 'upto'", (str(self._working),))
+    def _commit(self, conn: sqlite3.Connection, upto: int | None = None) -> None:
+        """Commit, with every message up to `upto` (by default `_working`) indexed."""
+        upto = self._working if upto is None else upto
+        conn.execute("UPDATE search_meta SET value = ? WHERE key = 'upto'", (str(upto),))
         conn.execute("COMMIT")
         with self._lock:
-            self.upto = self._working
+            self.upto = upto
             self._broken = False
             self._wake_waiters()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mailcatch import search_index
 from tests.conftest import wait_for_count
 
 
@@ -113,6 +114,31 @@ def test_messages_missing_from_the_search_index_are_indexed_at_start(start_catch
     second.stop()
     with sqlite3.connect(database + "-search") as conn:
         assert conn.execute("SELECT count(*) FROM messages_fts").fetchone()[0] == 3
+
+
+def test_a_long_indexing_commits_as_it_goes_and_indexes_each_message_once(start_catcher, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index commits every COMMIT_SECONDS, so that searches never wait long for its lock;
+    what each commit records as indexed must be exactly what is, or a restart would index
+    messages twice (or never)."""
+    monkeypatch.setattr(search_index, "COMMIT_SECONDS", 0.0)  # commit after every statement
+    monkeypatch.setattr(search_index, "INSERT_ROWS", 3)
+    database = str(tmp_path / "mail.db")
+    first = start_catcher(database=database)
+    _send(first, 40)
+    assert _search_subjects(first, "body") == sorted(f"m{n}" for n in range(40))
+    first.stop()
+    with sqlite3.connect(database + "-search") as conn:
+        assert conn.execute("SELECT count(*), max(rowid) FROM messages_fts").fetchone() == (40, 40)
+        assert conn.execute("SELECT value FROM search_meta WHERE key = 'upto'").fetchone() == ("40",)
+        conn.execute("DELETE FROM messages_fts WHERE rowid > 5")  # as if indexing had stopped early
+        conn.execute("UPDATE search_meta SET value = '5' WHERE key = 'upto'")
+    second = start_catcher(database=database)  # catches up, committing as it goes
+    _send(second, 10, start=40)
+    assert len(_search_subjects(second, "body")) == 50
+    second.stop()
+    with sqlite3.connect(database + "-search") as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT rowid) FROM messages_fts").fetchone() == (50, 50)
 
 
 @pytest.mark.parametrize("damage", ["missing", "foreign", "unfinished"])
