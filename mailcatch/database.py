@@ -61,7 +61,7 @@ class Database:
 
     def __init__(self, path: str | None) -> None:
         self.path = path
-        self._uri = f"file:{_quote_path(path)}" if path else f"file:/mailcatch-{uuid.uuid4().hex}?vfs=memdb"
+        self._uri = file_uri(path) if path else f"file:/mailcatch-{uuid.uuid4().hex}?vfs=memdb"
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._checkpointer: threading.Thread | None = None
@@ -92,10 +92,9 @@ class Database:
         return conn
 
     def sibling_uri(self, name: str) -> str:
-        """The URI of a database kept beside this one: the file `PATH-name`, or another in-memory database."""
-        if self.path:
-            return f"file:{_quote_path(self.path)}-{name}"
-        return self._uri.replace("?vfs=memdb", f"-{name}?vfs=memdb")
+        """The URI of a database file kept beside this one's: `PATH-name`."""
+        assert self.path, "an in-memory database has no files beside it"
+        return file_uri(f"{self.path}-{name}")
 
     def connect_readonly(self) -> sqlite3.Connection:
         """A new read-only connection, for a thread of its own (the caller closes it)."""
@@ -392,8 +391,16 @@ def _settle_all(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
             future.set_exception(value)
 
 
-def _quote_path(path: str) -> str:
-    return path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+def file_uri(path: str) -> str:
+    """A SQLite URI for this file path."""
+    return "file:" + path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+
+
+def used_bytes(conn: sqlite3.Connection) -> int:
+    """Bytes of a database's pages in use (not counting free pages, which new rows reuse)."""
+    pages, free, size = (conn.execute(f"PRAGMA {name}").fetchone()[0]
+                         for name in ("page_count", "freelist_count", "page_size"))
+    return int((pages - free) * size)
 
 
 def in_chunks(values: Sequence[T], size: int = 500) -> Iterator[tuple[str, Sequence[T]]]:

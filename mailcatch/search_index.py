@@ -40,8 +40,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5 (
 """
 MAX_WAITING = 64 * 1024 * 1024
 """Bytes of new messages whose text may wait in memory; beyond, the text is read back from the store."""
-PATIENCE = 1.0
-"""Seconds a search waits for the index while it is rebuilt before searching what is indexed."""
+PATIENCE = 2.0
+"""Seconds a search waits for the index to catch up before searching what is indexed so far."""
 QUIET_SECONDS = 0.05
 """The index thread indexes once the store has committed nothing for this long (or a search waits)."""
 DEFER_BYTES = 16 * 1024 * 1024
@@ -101,8 +101,6 @@ class SearchIndex:
         self._broken = False
         self._deferring = False
         self._last_submit = 0.0
-        self.rebuilding = False
-        """The index thread is reading many messages back from the store (a rebuild, or after a crash)."""
         self._told_partial = False
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._stopping = False
@@ -113,9 +111,8 @@ class SearchIndex:
         conn = sqlite3.connect(self.uri, uri=True, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
-            if "vfs=memdb" not in self.uri:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")  # the index can be rebuilt: no fsync
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # the index can be rebuilt: no fsync
             conn.executescript(SCHEMA)
             meta = dict(conn.execute("SELECT key, value FROM search_meta").fetchall())
             if meta.get("identity") != identity or meta.get("clean") != "1":
@@ -176,17 +173,14 @@ class SearchIndex:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.append((*target, future))
             self._lock.notify()  # end the index thread's wait for a quiet moment
-        while True:
-            try:
-                await asyncio.wait_for(asyncio.shield(future), PATIENCE)
-                return
-            except asyncio.TimeoutError:
-                if self.rebuilding:
-                    # Rebuilding a big index takes minutes: search what is indexed so far.
-                    if not self._told_partial:
-                        self._told_partial = True
-                        log.warning("searching while the search index is rebuilt: results are partial until then")
-                    return
+        try:
+            await asyncio.wait_for(asyncio.shield(future), PATIENCE)
+        except asyncio.TimeoutError:
+            # The index is far behind: it is rebuilt (minutes for a big one), or catches up
+            # after a burst of big messages. Search what it holds so far.
+            if not self._told_partial:
+                self._told_partial = True
+                log.warning("searching while the search index catches up: results are partial until then")
 
     def _wake_waiters(self) -> None:
         """Resolve the futures of flushes that are now satisfied (caller holds the lock)."""
@@ -261,7 +255,6 @@ class SearchIndex:
 
     def _catch_up(self, conn: sqlite3.Connection, store: sqlite3.Connection, before: int) -> bool:
         """Index, from the store, the messages after the indexed ones and before `before`; False if stopped first."""
-        self.rebuilding = before - 1 - self._working > CATCH_UP_CHUNK
         while self._working < before - 1:
             if self._stopping:
                 return False  # the rest is caught up at the next start
@@ -273,7 +266,6 @@ class SearchIndex:
             self._working = rows[-1][0]
             self._commit(conn)  # a long catch-up keeps its progress, and searches waiting on it see it
             self._begin(conn)
-        self.rebuilding = False
         return True
 
     def _begin(self, conn: sqlite3.Connection) -> None:

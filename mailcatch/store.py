@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import random
 import secrets
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mailcatch.database import Database, in_chunks
+from mailcatch.database import Database, file_uri, in_chunks, used_bytes
 from mailcatch.errors import NotFound, StoreError
 from mailcatch.events import EventBus
 from mailcatch.models import Envelope, Event, SessionInfo, Transaction, TranscriptLine, rfc3339
@@ -34,6 +37,11 @@ FORGET_ORPHAN_PIECES = ("DELETE FROM message_pieces WHERE owner NOT IN"
 """Run at start-up: deletes the pieces of a big message whose storing a crash cut short."""
 PIECE_SIZE = 1024 * 1024
 """Messages larger than this are stored in pieces of this many bytes, each in a commit of its own."""
+MEMORY_LIMIT = 1 << 30
+"""An in-memory SQLite database can't grow past 1 GB: in memory, the store stays below
+MEMORY_HIGH of it by dropping the oldest messages, down to MEMORY_LOW."""
+MEMORY_HIGH = 0.8
+MEMORY_LOW = 0.6
 BULK_CHANGE = 200
 """A change to more messages than this is announced with one event, not one per message (a
 `prune` for deletions, an `update` with ID "*" otherwise: clients fetch what they show
@@ -147,7 +155,19 @@ class Store:
         """Counts changes other than new messages (deletions, read state, tags), for `search_counts`."""
         self.search_counts: dict[Any, Any] = {}
         """Recent searches' counts, kept by mailcatch.search while `changes` stays the same."""
-        self.index = SearchIndex(self.db.sibling_uri("search"), self.db.connect_readonly, _load_for_index)
+        self._scratch: str | None = None
+        """In memory: a private temporary directory for the search index, removed at close."""
+        if path:
+            index_uri = self.db.sibling_uri("search")
+        else:
+            # An in-memory SQLite database can't grow past 1 GB, and while it is written it
+            # can't be read: a search index that size (the text of 5,000 messages of 100 KB
+            # is enough) goes in a file, where it can grow and be searched while written.
+            self._scratch = tempfile.mkdtemp(prefix="mailcatch-")
+            # Named, or ATTACH would open it with the in-memory store's VFS.
+            index_uri = file_uri(os.path.join(self._scratch, "search.db")) + ("?vfs=unix" if os.name == "posix"
+                                                                             else "?vfs=win32")
+        self.index = SearchIndex(index_uri, self.db.connect_readonly, _load_for_index)
         self.db.attached["search"] = self.index.uri
         self.db.after_commit = self.index.submit
         self.db.resync = self._resync
@@ -171,6 +191,8 @@ class Store:
             self.index.open(identity[0], self._next_seq - 1)
         except sqlite3.Error as error:
             self.db.close()
+            if self._scratch is not None:
+                shutil.rmtree(self._scratch, ignore_errors=True)
             raise StoreError(f"can't open the search index {self.index.uri}: {error}") from None
 
     async def flush_index(self) -> None:
@@ -181,6 +203,8 @@ class Store:
         """Commit everything queued, then close the database and the search index (blocks)."""
         self.db.close()
         self.index.close()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
     def _resync(self, conn: sqlite3.Connection) -> None:
         """After a failed batch: forget what the writer thought it had written, and count again."""
@@ -267,7 +291,20 @@ class Store:
         self.unread += len(messages)
         pruned = bool(self.max_messages and self.total > self.max_messages
                       and self._delete_oldest(conn, self.total - self.max_messages))
+        if self.db.path is None:
+            pruned = self._make_room(conn) or pruned
         return [(message.summary, pruned) for message in messages]
+
+    def _make_room(self, conn: sqlite3.Connection) -> bool:
+        """In memory, drop the oldest messages before the database reaches MEMORY_LIMIT."""
+        used = used_bytes(conn)
+        if used < MEMORY_LIMIT * MEMORY_HIGH or self.total <= 1:
+            return False
+        count = max(1, math.ceil(self.total * (used - MEMORY_LIMIT * MEMORY_LOW) / used))
+        dropped = self._delete_oldest(conn, min(count, self.total - 1))
+        log.warning("in memory, messages may take up to %d MB: dropped the %d oldest to make room"
+                    " (--database FILE keeps more)", MEMORY_LIMIT >> 20, len(dropped))
+        return bool(dropped)
 
     async def _store_pieces(self, raw: bytes) -> int:
         """Write a message's bytes in pieces, each in a commit of its own; returns the key that owns them."""

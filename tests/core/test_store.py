@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import smtplib
 import sqlite3
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from mailcatch import search_index
+from mailcatch import search, search_index, store
+from mailcatch.events import EventBus
+from mailcatch.models import Envelope, SessionInfo, Transaction, TranscriptLine
 from tests.conftest import wait_for_count
 
 
@@ -67,6 +71,26 @@ def test_max_keeps_only_the_newest(start_catcher, tmp_path: Path) -> None:
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 3, table
     with sqlite3.connect(database + "-search") as conn:
         assert conn.execute("SELECT count(*) FROM messages_fts").fetchone()[0] == 3
+
+
+def test_in_memory_the_oldest_messages_make_room_before_sqlite_is_full(start_catcher,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """An in-memory database can't grow past 1 GB: before the store or its search index
+    would, the oldest messages are dropped (as --max would), and every new one is accepted."""
+    monkeypatch.setattr(store, "MEMORY_LIMIT", 4 * 1024 * 1024)  # the same logic, at a size a test can reach
+    catcher = start_catcher(max_messages=0)
+    body = "".join(f"line {n} of a long text body, searched like any other\r\n" for n in range(2000))  # ~100 KB
+    with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
+        for number in range(60):
+            client.sendmail("a@example.com", ["b@example.com"], f"Subject: big {number}\r\n\r\n{body}".encode())
+    with httpx.Client(base_url=catcher.url) as api:
+        listing = api.get("/api/v1/messages", params={"limit": 100}).json()
+        kept = [m["Subject"] for m in listing["messages"]]
+        assert 5 < listing["total"] < 60 and len(kept) == listing["total"]
+        assert kept == [f"big {n}" for n in range(59, 59 - len(kept), -1)]  # the newest, in order
+        found = api.get("/api/v1/search", params={"query": "searched like", "limit": 100}).json()
+        assert found["messages_count"] == listing["total"]  # the index holds exactly what is kept
+        assert [m["Subject"] for m in found["messages"]] == kept
 
 
 def test_delete_some_then_all(catcher, api: httpx.Client) -> None:
@@ -252,3 +276,31 @@ def test_looking_for_pieces_left_by_a_crash_reads_no_message_rows(start_catcher,
     with sqlite3.connect(database) as conn:
         plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + FORGET_ORPHAN_PIECES)]
     assert not [step for step in plan if step.startswith("SCAN message_data")], plan
+
+
+def test_in_memory_the_search_index_is_a_private_file_removed_at_close() -> None:
+    """An in-memory SQLite database stops at 1 GB and can't be read while written, so in
+    memory mode the search index is a file in a private temporary directory, gone at close."""
+    async def scenario() -> tuple[str, str]:
+        kept = store.Store(None, EventBus())
+        kept.open()
+        try:
+            folder = str(Path(kept.index.uri.removeprefix("file:").split("?")[0]).parent)
+            assert Path(folder).is_dir() and oct(Path(folder).stat().st_mode & 0o777) == "0o700"
+            await kept.add(b"Subject: kept\r\n\r\nfindable words\r\n", *_envelope_and_tx())
+            found = await search.search(kept, "findable")
+            return folder, found.messages[0]["Subject"]
+        finally:
+            kept.close()
+
+    folder, subject = asyncio.run(scenario())
+    assert subject == "kept"
+    assert not Path(folder).exists()
+
+
+def _envelope_and_tx() -> tuple[Envelope, Transaction]:
+    now = time.time()
+    session = SessionInfo("s1", "127.0.0.1:40000", now, "app.example", False, "")
+    lines = [TranscriptLine(now, "C", "DATA")]
+    return (Envelope("a@example.com", [], ["b@example.com"], session.peer, "app.example", "", False, now),
+            Transaction(session, 0, 1, lines, 0))
