@@ -15,12 +15,14 @@ LIKE with `%`, `_` and `\\` escaped.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import email.utils
+import os
 import re
 import sqlite3
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -330,6 +332,17 @@ class Counted:
 
 COUNTS_KEPT = 64
 """Searches whose counts a store keeps (see `Store.search_counts`)."""
+SPLIT_SPAN = 20_000
+"""Counting over more seqs than this is split in parts counted at once on reader threads (a
+common word's first count over 100,000 messages takes about 1.6 times less on 2 cores)."""
+
+
+def _spans(low: int, high: int) -> list[tuple[int, int]]:
+    """(low, high] as one span, or as one per core (up to 4) when it is long."""
+    if high - low <= SPLIT_SPAN:
+        return [(low, high)]
+    step = -(-(high - low) // min(4, os.cpu_count() or 1))
+    return [(edge, min(edge + step, high)) for edge in range(low, high, step)]
 
 
 async def search(store: Store, query: str | Sequence[Term], start: int = 0, limit: int = 50,
@@ -354,15 +367,19 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
         known = None
     page = compiled.up_to(newest)
 
-    def run(conn: sqlite3.Connection) -> SearchResult:
-        count, unread_count = conn.execute(*compiled.count(unread, (known.through if known else 0, newest))).fetchone()
-        if known is not None:
-            count, unread_count = count + known.count, unread_count + known.unread
-        rows = conn.execute(*page.select(_SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))).fetchall() \
-            if count > start else []
-        return SearchResult([summary_json(row) for row in rows], count, int(unread_count))
+    def count_in(span: tuple[int, int]) -> Callable[[sqlite3.Connection], tuple[int, float]]:
+        return lambda conn: conn.execute(*compiled.count(unread, span)).fetchone()
 
-    result = await store.db.read(run)
+    counted = await asyncio.gather(*(store.db.read(count_in(span))
+                                     for span in _spans(known.through if known else 0, newest)))
+    count = sum(part[0] for part in counted) + (known.count if known else 0)
+    unread_count = int(sum(part[1] for part in counted)) + (known.unread if known else 0)
+
+    def rows_of_page(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        rows = conn.execute(*page.select(_SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))).fetchall()
+        return [summary_json(row) for row in rows]
+
+    result = SearchResult(await store.db.read(rows_of_page) if count > start else [], count, unread_count)
     store.search_counts[key] = Counted(changes, newest, result.count, result.unread)
     while len(store.search_counts) > COUNTS_KEPT:
         del store.search_counts[next(iter(store.search_counts))]

@@ -6,8 +6,17 @@ from __future__ import annotations
 import smtplib
 
 import httpx
+import pytest
 
+from mailcatch import search
 from tests.conftest import wait_for_count
+
+
+@pytest.fixture(params=["whole", "split"], autouse=True)
+def counting(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test counts over the whole range at once, and split in parts counted side by side."""
+    if request.param == "split":
+        monkeypatch.setattr(search, "SPLIT_SPAN", 1)
 
 
 def _send(catcher, *subjects: str) -> None:
