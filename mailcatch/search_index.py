@@ -51,9 +51,8 @@ INSERT_ROWS = 256
 INSERT_CHARS = 4 * 1024 * 1024
 """...or fewer, when their text is longer than this."""
 COMMIT_SECONDS = 0.2
-"""A transaction of the index is committed once it has been open this long, so that searches
-(which may not read while it is written, in memory) never wait long, and those waiting for
-the index see its progress."""
+"""A transaction of the index is committed once it has been open this long: a long catch-up
+keeps its progress, and searches waiting for the index see it."""
 CATCH_UP_CHUNK = 256
 """Messages read back from the store per step, each step its own commit."""
 
