@@ -56,6 +56,23 @@ def test_a_file_database_survives_a_restart(start_catcher, tmp_path: Path) -> No
         assert [m["Subject"] for m in wait_for_count(api, 3)["messages"]] == ["m2", "m1", "m0"]
 
 
+@pytest.mark.parametrize("marked", [0, 1, 2, 3, 4])
+def test_the_unread_count_is_right_after_a_restart(start_catcher, tmp_path: Path, marked: int) -> None:
+    """Start-up counts whichever of the read and the unread are fewer."""
+    database = str(tmp_path / "mail.db")
+    first = start_catcher(database=database)
+    _send(first, 4)
+    with httpx.Client(verify=False, base_url=first.url) as api:
+        ids = [m["ID"] for m in wait_for_count(api, 4)["messages"]]
+        if marked:
+            api.put("/api/v1/messages", json={"IDs": ids[:marked], "Read": True})
+    first.stop()
+    second = start_catcher(database=database)
+    with httpx.Client(verify=False, base_url=second.url) as api:
+        listing = api.get("/api/v1/messages").json()
+        assert (listing["total"], listing["unread"]) == (4, 4 - marked)
+
+
 def test_max_keeps_only_the_newest(start_catcher, tmp_path: Path) -> None:
     database = str(tmp_path / "mail.db")
     catcher = start_catcher(database=database, max_messages=3)
