@@ -8,7 +8,7 @@ Messages are stored through mailcatch's own store (parsed, indexed, with envelop
 transcript, as if they came over SMTP), which is much faster than sending them.
 Measured against a `mailcatch --database` process: the first page of
 GET /api/v1/messages, plain-word searches (each word's first search, and one word searched
-again, when its counts are kept), from: searches, GET /api/v1/message/{ID},
+again, when its counts are kept), searches for rare terms, from: searches, GET /api/v1/message/{ID},
 the time from start to a ready API, and the process's resident memory.
 """
 
@@ -114,6 +114,12 @@ def _timed(url: str, repeat: int) -> list[float]:
     return times
 
 
+def _rare_numbers(total: int, count: int) -> list[int]:
+    """Message numbers from all over the mailbox, with as many digits as the biggest (so a few matches each)."""
+    low = 10 ** (len(str(max(total - 1, 1))) - 1)
+    return random.Random(7).sample(range(low, max(total, low + count)), count)
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -143,6 +149,9 @@ def measure(path: str, repeat: int) -> None:
             ("search: plain word, first time", [_timed(f"{url}/api/v1/search?query={word}&limit=50", 1)[0]
                                                 for word in WORDS[:repeat]]),
             ("search: the same word again", _timed(f"{url}/api/v1/search?query={WORDS[0]}&limit=50", repeat)),
+            # A rare term: a message's own number from its subject (#N also matches #N0-#N9 and so on).
+            ("search: a rare term (#N), first time", [_timed(f"{url}/api/v1/search?" + urllib.parse.urlencode(
+                {"query": f"#{number}", "limit": 50}), 1)[0] for number in _rare_numbers(listing["total"], repeat)]),
             ("search: from:, first time", [_timed(f"{url}/api/v1/search?" + urllib.parse.urlencode(
                 {"query": f"from:{address}", "limit": 50}), 1)[0] for address in senders[:repeat]]),
             ("GET /api/v1/message/{ID}", _timed(f"{url}/api/v1/message/{some_id}", repeat)),
