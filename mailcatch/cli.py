@@ -49,7 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # message is parsed (bench/big_message.py: worst reply 43-72 ms instead of 72-97 ms),
     # at no measurable cost in throughput.
     sys.setswitchinterval(0.001)
-    server = Server(settings)
+    try:
+        server = Server(settings)
+    except StoreError as error:
+        return _fail(str(error), EXIT_STORE)
     loop = _loop_factory()()
     try:
         loop.run_until_complete(_serve(server))

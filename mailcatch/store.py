@@ -163,7 +163,11 @@ class Store:
             # An in-memory SQLite database can't grow past 1 GB, and while it is written it
             # can't be read: a search index that size (the text of 5,000 messages of 100 KB
             # is enough) goes in a file, where it can grow and be searched while written.
-            self._scratch = tempfile.mkdtemp(prefix="mailcatch-")
+            try:
+                self._scratch = tempfile.mkdtemp(prefix="mailcatch-")
+            except OSError as error:
+                raise StoreError(f"can't create a temporary directory for the search index ({error}); point TMPDIR"
+                                 " at a writable directory, or keep messages in a file with --database") from None
             # Named, or ATTACH would open it with the in-memory store's VFS.
             index_uri = file_uri(os.path.join(self._scratch, "search.db")) + ("?vfs=unix" if os.name == "posix"
                                                                              else "?vfs=win32")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from mailcatch import search, search_index, store
+from mailcatch.errors import StoreError
 from mailcatch.events import EventBus
 from mailcatch.models import Envelope, SessionInfo, Transaction, TranscriptLine
 from tests.conftest import wait_for_count
@@ -321,3 +323,12 @@ def _envelope_and_tx() -> tuple[Envelope, Transaction]:
     lines = [TranscriptLine(now, "C", "DATA")]
     return (Envelope("a@example.com", [], ["b@example.com"], session.peer, "app.example", "", False, now),
             Transaction(session, 0, 1, lines, 0))
+
+
+def test_in_memory_without_a_temporary_directory_the_store_says_so(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_directory))
+    with pytest.raises(StoreError, match="can't create a temporary directory for the search index"):
+        store.Store(None, EventBus())
