@@ -42,6 +42,8 @@ MEMORY_LIMIT = 1 << 30
 MEMORY_HIGH of it by dropping the oldest messages, down to MEMORY_LOW."""
 MEMORY_HIGH = 0.8
 MEMORY_LOW = 0.6
+MARK_CHUNK = 500
+"""Messages marked read or unread per commit."""
 BULK_CHANGE = 200
 """A change to more messages than this is announced with one event, not one per message (a
 `prune` for deletions, an `update` with ID "*" otherwise: clients fetch what they show
@@ -406,31 +408,40 @@ class Store:
             self.bus.publish(event)
 
     async def set_read(self, ids: Sequence[str] | None, read: bool) -> None:
-        """Mark these messages (all when `ids` is None) read or unread."""
-        flag = 1 if read else 0
+        """Mark these messages (all when `ids` is None) read or unread.
 
-        def mark(conn: sqlite3.Connection) -> list[str] | None:
-            if ids is None and (self.unread if read else self.total - self.unread) > BULK_CHANGE:
-                conn.execute("UPDATE messages SET read = ? WHERE read != ?", (flag, flag))
-                self.unread = 0 if read else self.total
-                return None  # too many to name
-            if ids is None:
-                rows = conn.execute("UPDATE messages SET read = ? WHERE read != ? RETURNING id", (flag, flag)).fetchall()
-            else:
-                rows = []
-                for marks, chunk in in_chunks(list(dict.fromkeys(ids))):
-                    rows += conn.execute(f"UPDATE messages SET read = ? WHERE read != ? AND id IN ({marks})"
-                                         " RETURNING id", (flag, flag, *chunk)).fetchall()
+        The work is done MARK_CHUNK messages to a commit, so that mail arriving meanwhile is
+        not held up behind it; marking all stops at the newest message when it began.
+        """
+        flag = 1 if read else 0
+        newest: list[int] = []
+
+        def mark_all(conn: sqlite3.Connection) -> list[str]:
+            if not newest:
+                newest.append(self._next_seq - 1)
+            # The literal read value lets SQLite find the messages through a partial index.
+            return mark(conn, f"seq IN (SELECT seq FROM messages WHERE read = {1 - flag} AND seq <= ? LIMIT ?)",
+                        [newest[0], MARK_CHUNK])
+
+        def mark(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[str]:
+            rows = conn.execute(f"UPDATE messages SET read = ? WHERE read != ? AND {where} RETURNING id",
+                                (flag, flag, *params)).fetchall()
             self.unread += -len(rows) if read else len(rows)
             return [row[0] for row in rows]
 
-        changed = await self.db.write(mark)
-        self.changes += 1
-        bulk = Event("update", {"ID": "*"})
-        if changed is None:
-            self.bus.publish(bulk)
+        changed: list[str] = []
+        if ids is None:
+            while len(done := await self.db.write(mark_all)) == MARK_CHUNK:
+                changed += done
+                self.changes += 1
+            changed += done
         else:
-            self.publish_changes([Event("update", {"ID": message_id, "Read": read}) for message_id in changed], bulk)
+            for marks, chunk in in_chunks(list(dict.fromkeys(ids)), MARK_CHUNK):
+                changed += await self.db.write(lambda conn, marks=marks, chunk=chunk: mark(conn, f"id IN ({marks})", chunk))
+                self.changes += 1
+        self.changes += 1
+        self.publish_changes([Event("update", {"ID": message_id, "Read": read}) for message_id in changed],
+                             Event("update", {"ID": "*"}))
 
     # Reading ----------------------------------------------------------
     async def summaries(self, start: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], list[str]]:

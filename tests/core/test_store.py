@@ -75,6 +75,27 @@ def test_the_unread_count_is_right_after_a_restart(start_catcher, tmp_path: Path
         assert (listing["total"], listing["unread"]) == (4, 4 - marked)
 
 
+def test_marking_read_in_many_commits_marks_exactly_what_was_asked(start_catcher,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read state changes MARK_CHUNK messages to a commit, so that mail is not held up behind them."""
+    monkeypatch.setattr(store, "MARK_CHUNK", 3)
+    catcher = start_catcher()
+    _send(catcher, 10)
+    with httpx.Client(verify=False, base_url=catcher.url) as api:
+        ids = [m["ID"] for m in wait_for_count(api, 10)["messages"]]
+
+        def state() -> tuple[int, list[bool]]:
+            listing = api.get("/api/v1/messages").json()
+            return listing["unread"], [m["Read"] for m in listing["messages"]]
+
+        api.put("/api/v1/messages", json={"Read": True})
+        assert state() == (0, [True] * 10)
+        api.put("/api/v1/messages", json={"IDs": ids[:7], "Read": False})
+        assert state() == (7, [False] * 7 + [True] * 3)
+        api.put("/api/v1/messages", json={"Read": False})
+        assert state() == (10, [False] * 10)
+
+
 def test_max_keeps_only_the_newest(start_catcher, tmp_path: Path) -> None:
     database = str(tmp_path / "mail.db")
     catcher = start_catcher(database=database, max_messages=3)
