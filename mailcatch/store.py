@@ -14,6 +14,7 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mailcatch.database import Database, file_uri, in_chunks, used_bytes
@@ -37,6 +38,8 @@ FORGET_ORPHAN_PIECES = ("DELETE FROM message_pieces WHERE owner NOT IN"
 """Run at start-up: deletes the pieces of a big message whose storing a crash cut short."""
 PIECE_SIZE = 1024 * 1024
 """Messages larger than this are stored in pieces of this many bytes, each in a commit of its own."""
+SCRATCH_PREFIX = "mailcatch-scratch-"
+"""Name of the private temporary directories that hold the search index of an in-memory mailbox."""
 MEMORY_LIMIT = 1 << 30
 """An in-memory SQLite database can't grow past 1 GB: in memory, the store stays below
 MEMORY_HIGH of it by dropping the oldest messages, down to MEMORY_LOW."""
@@ -166,10 +169,12 @@ class Store:
             # can't be read: a search index that size (the text of 5,000 messages of 100 KB
             # is enough) goes in a file, where it can grow and be searched while written.
             try:
-                self._scratch = tempfile.mkdtemp(prefix="mailcatch-")
+                self._scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
+                Path(self._scratch, "pid").write_text(str(os.getpid()))
             except OSError as error:
                 raise StoreError(f"can't create a temporary directory for the search index ({error}); point TMPDIR"
                                  " at a writable directory, or keep messages in a file with --database") from None
+            forget_orphan_scratch()
             # Named, or ATTACH would open it with the in-memory store's VFS.
             index_uri = file_uri(os.path.join(self._scratch, "search.db")) + ("?vfs=unix" if os.name == "posix"
                                                                              else "?vfs=win32")
@@ -513,6 +518,18 @@ WITH RECURSIVE found(tag) AS (
 )
 SELECT tag FROM found WHERE tag IS NOT NULL
 """
+
+
+def forget_orphan_scratch() -> None:
+    """Remove the temporary directories of in-memory catchers that were killed before they could."""
+    for folder in Path(tempfile.gettempdir()).glob(SCRATCH_PREFIX + "*"):
+        try:
+            pid = int((folder / "pid").read_text())
+            os.kill(pid, 0)
+        except ProcessLookupError:  # its catcher is gone
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):  # not one of ours, not ours to remove, or its catcher still runs
+            continue
 
 
 def tags_in_use(conn: sqlite3.Connection) -> list[str]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import smtplib
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -353,3 +356,22 @@ def test_in_memory_without_a_temporary_directory_the_store_says_so(monkeypatch: 
     monkeypatch.setattr(tempfile, "tempdir", str(not_a_directory))
     with pytest.raises(StoreError, match="can't create a temporary directory for the search index"):
         store.Store(None, EventBus())
+
+
+def test_in_memory_the_directories_of_killed_catchers_are_removed(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    """A catcher killed outright can't remove its temporary directory: the next one does."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    for name, pid in (("killed", ended.stdout.strip()), ("running", str(os.getpid())), ("garbled", "x")):
+        (tmp_path / f"{store.SCRATCH_PREFIX}{name}").mkdir()
+        (tmp_path / f"{store.SCRATCH_PREFIX}{name}" / "pid").write_text(pid)
+    (tmp_path / "unrelated").mkdir()
+    kept = store.Store(None, EventBus())
+    try:
+        left = sorted(p.name.removeprefix(store.SCRATCH_PREFIX) for p in tmp_path.iterdir())
+        assert "killed" not in left and {"running", "garbled", "unrelated"} <= set(left) and len(left) == 4
+    finally:
+        kept.close()
+    assert sorted(p.name.removeprefix(store.SCRATCH_PREFIX) for p in tmp_path.iterdir()) == [
+        "garbled", "running", "unrelated"]
