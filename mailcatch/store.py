@@ -168,13 +168,7 @@ class Store:
             # An in-memory SQLite database can't grow past 1 GB, and while it is written it
             # can't be read: a search index that size (the text of 5,000 messages of 100 KB
             # is enough) goes in a file, where it can grow and be searched while written.
-            try:
-                self._scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
-                Path(self._scratch, "pid").write_text(str(os.getpid()))
-            except OSError as error:
-                raise StoreError(f"can't create a temporary directory for the search index ({error}); point TMPDIR"
-                                 " at a writable directory, or keep messages in a file with --database") from None
-            forget_orphan_scratch()
+            self._scratch = _make_scratch()
             # Named, or ATTACH would open it with the in-memory store's VFS.
             index_uri = file_uri(os.path.join(self._scratch, "search.db")) + ("?vfs=unix" if os.name == "posix"
                                                                              else "?vfs=win32")
@@ -202,8 +196,7 @@ class Store:
             self.index.open(identity[0], self._next_seq - 1)
         except sqlite3.Error as error:
             self.db.close()
-            if self._scratch is not None:
-                shutil.rmtree(self._scratch, ignore_errors=True)
+            self._remove_scratch()
             raise StoreError(f"can't open the search index {self.index.uri}: {error}") from None
 
     async def flush_index(self) -> None:
@@ -214,6 +207,9 @@ class Store:
         """Commit everything queued, then close the database and the search index (blocks)."""
         self.db.close()
         self.index.close()
+        self._remove_scratch()
+
+    def _remove_scratch(self) -> None:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
 
@@ -436,15 +432,16 @@ class Store:
 
         changed: list[str] = []
         if ids is None:
-            while len(done := await self.db.write(mark_all)) == MARK_CHUNK:
+            while True:
+                done = await self.db.write(mark_all)
                 changed += done
                 self.changes += 1
-            changed += done
+                if len(done) < MARK_CHUNK:
+                    break
         else:
             for marks, chunk in in_chunks(list(dict.fromkeys(ids)), MARK_CHUNK):
                 changed += await self.db.write(lambda conn, marks=marks, chunk=chunk: mark(conn, f"id IN ({marks})", chunk))
                 self.changes += 1
-        self.changes += 1
         self.publish_changes([Event("update", {"ID": message_id, "Read": read}) for message_id in changed],
                              Event("update", {"ID": "*"}))
 
@@ -518,6 +515,18 @@ WITH RECURSIVE found(tag) AS (
 )
 SELECT tag FROM found WHERE tag IS NOT NULL
 """
+
+
+def _make_scratch() -> str:
+    """A new private temporary directory, marked with this process's ID; removes those of killed catchers."""
+    try:
+        folder = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
+        Path(folder, "pid").write_text(str(os.getpid()))
+    except OSError as error:
+        raise StoreError(f"can't create a temporary directory for the search index ({error}); point TMPDIR"
+                         " at a writable directory, or keep messages in a file with --database") from None
+    forget_orphan_scratch()
+    return folder
 
 
 def forget_orphan_scratch() -> None:
