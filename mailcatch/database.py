@@ -21,7 +21,7 @@ log = logging.getLogger("mailcatch.database")
 
 T = TypeVar("T")
 WriteFn = Callable[..., Any]
-"""`fn(conn)`, or `fn(conn, prepared)` when the write has a `prepare` step."""
+"""`fn(conn)`, or `fn(conn, [item, ...])` for a write done `together` with others."""
 MIGRATIONS_TABLE = "mailcatch_migrations"
 CHECKPOINT_INTERVAL = 0.5
 """Seconds between checkpoints of the write-ahead log in file mode."""
@@ -40,13 +40,12 @@ def _migrations() -> list[tuple[int, str, str]]:
 
 
 class _Job:
-    __slots__ = ("fn", "future", "prepare", "together")
+    __slots__ = ("fn", "future", "item", "together")
 
-    def __init__(self, fn: WriteFn, future: asyncio.Future[Any], prepare: Callable[[], Any] | None,
-                 together: bool) -> None:
+    def __init__(self, fn: WriteFn, future: asyncio.Future[Any], item: Any, together: bool) -> None:
         self.fn = fn
         self.future = future
-        self.prepare = prepare
+        self.item = item
         self.together = together
 
 
@@ -202,21 +201,21 @@ class Database:
             self._write_conn = None
 
     # Writes -----------------------------------------------------------
-    def write(self, fn: WriteFn, prepare: Callable[[], Any] | None = None, *,
-              together: bool = False) -> asyncio.Future[Any]:
-        """Run `fn(conn)` in the next group commit; the future resolves once it is committed.
+    def write(self, fn: WriteFn) -> asyncio.Future[Any]:
+        """Run `fn(conn)` in the next group commit; the future resolves once it is committed."""
+        return self._put(_Job(fn, asyncio.get_running_loop().create_future(), None, False))
 
-        `prepare`, if given, runs on the writer thread before the transaction starts and
-        its result is passed to `fn` as `fn(conn, prepared)`: for work that needs no database.
-        With `together`, jobs of the same `fn` that meet in a batch run in one call,
-        `fn(conn, [prepared, ...])`, which returns one result per job: for writes that are
-        cheaper as one statement with many rows.
-        """
+    def write_together(self, fn: WriteFn, item: Any) -> asyncio.Future[Any]:
+        """Have `fn` write `item` in the next group commit, in one call with the other items
+        given to the same `fn` that meet in that commit: `fn(conn, [item, ...])` returns a
+        result per item. For writes that are cheaper as one statement with many rows."""
+        return self._put(_Job(fn, asyncio.get_running_loop().create_future(), item, True))
+
+    def _put(self, job: _Job) -> asyncio.Future[Any]:
         if self._writer is None:
             raise StoreError("the database is closed")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put(_Job(fn, future, prepare, together))
-        return future
+        self._queue.put(job)
+        return job.future
 
     def _write_loop(self) -> None:
         conn = self._write_conn
@@ -239,15 +238,9 @@ class Database:
             self._run_batch(conn, batch)
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
-        prepared: list[Any] = []
-        for job in batch:
-            try:
-                prepared.append(job.prepare() if job.prepare else None)
-            except Exception as error:
-                prepared.append(error)
         try:
             try:
-                outcomes = self._run_jobs(conn, batch, prepared, alone=False)
+                outcomes = self._run_jobs(conn, batch, alone=False)
             except _JobFailed:
                 # Undo the batch and run it again with each job in a savepoint of its own, so
                 # that the failing job fails alone. What the jobs keep in memory is resynced
@@ -256,7 +249,7 @@ class Database:
                 self._notes = []
                 if self.resync is not None:
                     self.resync(conn)
-                outcomes = self._run_jobs(conn, batch, prepared, alone=True)
+                outcomes = self._run_jobs(conn, batch, alone=True)
                 if self.resync is not None:
                     self.resync(conn)
             notes, self._notes = self._notes, []
@@ -282,8 +275,7 @@ class Database:
         except RuntimeError:
             pass  # the loop has closed: nobody is waiting for these any more
 
-    def _run_jobs(self, conn: sqlite3.Connection, batch: list[_Job], prepared: list[Any],
-                  alone: bool) -> list[tuple[bool, Any]]:
+    def _run_jobs(self, conn: sqlite3.Connection, batch: list[_Job], alone: bool) -> list[tuple[bool, Any]]:
         """Run a batch's jobs in one transaction and commit; (succeeded, result or error) per job.
 
         Without `alone`, the first failing job raises _JobFailed (the usual case costs no
@@ -293,19 +285,15 @@ class Database:
         conn.execute("BEGIN IMMEDIATE")
         index = 0
         while index < len(batch):
-            job, ready = batch[index], prepared[index]
+            job = batch[index]
             index += 1
-            if isinstance(ready, Exception):
-                outcomes.append((False, ready))
-                continue
             if not alone:
-                readies = [ready]
-                while (job.together and index < len(batch) and batch[index].together
-                       and batch[index].fn == job.fn and not isinstance(prepared[index], Exception)):
-                    readies.append(prepared[index])
+                group = [job]
+                while job.together and index < len(batch) and batch[index].together and batch[index].fn == job.fn:
+                    group.append(batch[index])
                     index += 1
                 try:
-                    results = _call(conn, job, readies)
+                    results = _call(conn, group)
                 except Exception as error:
                     raise _JobFailed from error
                 outcomes.extend((True, result) for result in results)
@@ -313,7 +301,7 @@ class Database:
             conn.execute("SAVEPOINT job")
             noted = len(self._notes)
             try:
-                result = _call(conn, job, [ready])[0]
+                result = _call(conn, [job])[0]
             except Exception as error:
                 del self._notes[noted:]
                 conn.execute("ROLLBACK TO job")
@@ -370,11 +358,12 @@ class Database:
             raise StoreError(f"the database could not be read: {error}") from None
 
 
-def _call(conn: sqlite3.Connection, job: _Job, readies: list[Any]) -> list[Any]:
-    """Run a job on what was prepared for it (several jobs' at once for a `together` job); a result each."""
-    if job.together:
-        return list(job.fn(conn, readies))
-    return [job.fn(conn, readies[0]) if job.prepare else job.fn(conn)]
+def _call(conn: sqlite3.Connection, group: list[_Job]) -> list[Any]:
+    """Run a job, or a group of `together` jobs of the same `fn` in one call; a result each."""
+    first = group[0]
+    if first.together:
+        return list(first.fn(conn, [job.item for job in group]))
+    return [first.fn(conn)]
 
 
 class _JobFailed(Exception):

@@ -66,7 +66,7 @@ def test_jobs_together_run_in_one_call_and_a_bad_one_still_fails_alone(tmp_path:
         return [name.upper() for name in names]
 
     async def main(names: list[str]) -> list[Any]:
-        return await asyncio.gather(*(db.write(insert_many, lambda name=name: name, together=True) for name in names),
+        return await asyncio.gather(*(db.write_together(insert_many, name) for name in names),
                                     return_exceptions=True)
 
     try:
