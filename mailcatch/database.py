@@ -121,6 +121,10 @@ class Database:
                 conn.execute("PRAGMA wal_autocheckpoint = 0")
             else:
                 conn.execute("PRAGMA synchronous = OFF")
+            # A statement that inserts many rows keeps what it changed in a statement journal,
+            # to undo it alone if it fails: in a temporary file by default, one made and
+            # deleted per group commit.
+            conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute("PRAGMA foreign_keys = ON")
             self._migrate(conn)
             if init is not None:
