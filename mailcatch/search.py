@@ -11,6 +11,12 @@ User input never reaches SQL as text: every value is a bound parameter, FTS5 val
 quoted as phrases (so `*`, `:`, `(`, `NEAR` and friends are searched for, not
 interpreted), and values under three characters, too short for trigrams, fall back to
 LIKE with `%`, `_` and `\\` escaped.
+
+Counting is what takes long when a word is common. When every text term is a plain word
+(letters and digits), the matches are counted from the word index instead of the trigrams:
+the vocabulary gives the words that contain each term (`meet` is in `meeting` and
+`meetings`), and the count is that of messages with one of them, for every term: the
+same messages as the trigrams find, because such a term can only occur within a word.
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ _HAS_VALUES = {"attachment", "attachments"}
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s?(b|k|kb|m|mb|g|gb)?$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "g": 1024 ** 3, "gb": 1024 ** 3}
 _MIN_TRIGRAM = 3
+MAX_WORD_FORMS = 64
+"""Vocabulary words containing a term that a count through the word index may take; past
+this (a term such as `com`), the count goes through the trigrams."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,8 @@ class Compiled:
     where: str = "1"
     params: list[Any] = field(default_factory=list)
     match: str | None = None
+    words: tuple[str, ...] = ()
+    """The plain words of `match`, when it holds nothing else: then it may be counted by words."""
 
     def select(self, columns: str, tail: str = "", tail_params: Sequence[Any] = ()) -> tuple[str, list[Any]]:
         """SQL for `columns` of the matching messages (`m`), newest first, followed by `tail` (LIMIT ...)."""
@@ -80,8 +91,11 @@ class Compiled:
                 f" WHERE messages_fts MATCH ? AND {self.where} ORDER BY f.rowid DESC{tail}",
                 [self.match, *self.params, *tail_params])
 
-    def count(self, unread: str = "probe", seqs: tuple[int, int] = (0, 1 << 62)) -> tuple[str, list[Any]]:
+    def count(self, unread: str = "probe", seqs: tuple[int, int] = (0, 1 << 62),
+              words_match: str | None = None) -> tuple[str, list[Any]]:
         """SQL for the number of matching messages with a seq in (low, high], and of the unread among them.
+
+        With `words_match` (see `_words_match`), the word index stands in for the trigrams.
 
         `unread` says how the unread are counted: "all" or "none" when every message, or
         none, is unread; "probe-read" checks each match against the set of read messages,
@@ -95,13 +109,14 @@ class Compiled:
             return (f"SELECT count(*), {unread_sql.format(seq='m.seq')} FROM messages m"
                     f" WHERE m.seq > ? AND m.seq <= ? AND {self.where}", [*seqs, *self.params])
         join = "" if self.where == "1" else " JOIN messages m ON m.seq = f.rowid"
-        return (f"SELECT count(*), {unread_sql.format(seq='f.rowid')} FROM messages_fts f{join}"
-                f" WHERE messages_fts MATCH ? AND f.rowid > ? AND f.rowid <= ? AND {self.where}",
-                [self.match, *seqs, *self.params])
+        table = "messages_fts" if words_match is None else "messages_words"
+        return (f"SELECT count(*), {unread_sql.format(seq='f.rowid')} FROM {table} f{join}"
+                f" WHERE {table} MATCH ? AND f.rowid > ? AND f.rowid <= ? AND {self.where}",
+                [self.match if words_match is None else words_match, *seqs, *self.params])
 
     def up_to(self, seq: int) -> Compiled:
         """The same search limited to messages with a seq up to `seq`."""
-        return Compiled(f"m.seq <= ? AND {self.where}", [seq, *self.params], self.match)
+        return Compiled(f"m.seq <= ? AND {self.where}", [seq, *self.params], self.match, self.words)
 
 
 @dataclass(slots=True)
@@ -246,6 +261,7 @@ class _Builder:
         self.conditions: list[str] = []
         self.params: list[Any] = []
         self.matches: list[str] = []
+        self.words: list[str] = []
 
     def add(self, condition: str, *params: Any, negated: bool = False) -> None:
         self.conditions.append(f"NOT ({condition})" if negated else condition)
@@ -255,13 +271,16 @@ class _Builder:
         """Substring match of `value` in any of these FTS columns."""
         if len(value) >= _MIN_TRIGRAM and not negated:
             self.matches.append(_match_expression(columns, value))
+            if tuple(columns) == _FTS_COLUMNS and value.isascii() and value.isalnum():
+                self.words.append(value.lower())
         else:
             condition, params = _fts_any(columns, value)
             self.add(condition, *params, negated=negated)
 
     def compiled(self) -> Compiled:
         match = " AND ".join(self.matches) if self.matches else None
-        return Compiled(" AND ".join(self.conditions) or "1", list(self.params), match)
+        words = tuple(self.words) if len(self.words) == len(self.matches) else ()
+        return Compiled(" AND ".join(self.conditions) or "1", list(self.params), match, words)
 
 
 def compile_terms(terms: Sequence[Term], zone: datetime.tzinfo | None = None) -> Compiled:
@@ -367,11 +386,14 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
         known = None
     page = compiled.up_to(newest)
 
-    def count_in(span: tuple[int, int]) -> Callable[[sqlite3.Connection], tuple[int, float]]:
-        return lambda conn: conn.execute(*compiled.count(unread, span)).fetchone()
+    words_match = await store.db.read(lambda conn: _words_match(conn, compiled.words)) \
+        if compiled.words and store.index.words_ready else None
 
-    counted = await asyncio.gather(*(store.db.read(count_in(span))
-                                     for span in _spans(known.through if known else 0, newest)))
+    def count_in(span: tuple[int, int]) -> Callable[[sqlite3.Connection], tuple[int, float]]:
+        return lambda conn: conn.execute(*compiled.count(unread, span, words_match)).fetchone()
+
+    counted = [] if words_match == "" else await asyncio.gather(
+        *(store.db.read(count_in(span)) for span in _spans(known.through if known else 0, newest)))
     count = sum(part[0] for part in counted) + (known.count if known else 0)
     unread_count = int(sum(part[1] for part in counted)) + (known.unread if known else 0)
 
@@ -384,6 +406,21 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
     while len(store.search_counts) > COUNTS_KEPT:
         del store.search_counts[next(iter(store.search_counts))]
     return result
+
+
+def _words_match(conn: sqlite3.Connection, words: Sequence[str]) -> str | None:
+    """A word-index query for messages with, for each of these terms, a word that contains it:
+    "" if some term is in no word, None if one is in too many (count through the trigrams)."""
+    groups = []
+    for term in words:
+        forms = [row[0] for row in conn.execute("SELECT word FROM search_words_fts WHERE search_words_fts MATCH ?"
+                                                " LIMIT ?", (_phrase(term), MAX_WORD_FORMS + 1))]
+        if len(forms) > MAX_WORD_FORMS:
+            return None
+        if not forms:
+            return ""
+        groups.append("(" + " OR ".join(map(_phrase, forms)) + ")")
+    return " AND ".join(groups)
 
 
 async def matching_ids(store: Store, query: str | Sequence[Term], zone: datetime.tzinfo | None = None,

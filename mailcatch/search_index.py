@@ -7,6 +7,10 @@ order. While messages keep arriving, the thread waits for a quiet moment (or for
 text to have piled up) so that indexing doesn't slow down storing a burst of mail; a
 search first waits until everything committed so far is indexed.
 
+Beside the trigram index, which finds any substring, a word index lists the words of each
+message and a vocabulary lists every word seen: a common word's matches are counted from
+the word index, tens of times faster than checking trigram positions (see mailcatch.search).
+
 The index can always be rebuilt from the stored messages. When too much text waits, the
 writer hands over only the fact that messages were added and this thread reads them back
 from the store; the same catching up runs at start-up after a crash, and rebuilds the
@@ -37,7 +41,28 @@ CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5 (
     subject, sender, recipients, body, files,
     tokenize = 'trigram'
 );
+-- The words of each message (case folded like the trigrams, accents kept), without positions,
+-- and without a copy of the text: a row is deleted by giving its text again, from messages_fts.
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_words USING fts5 (
+    subject, sender, recipients, body, files,
+    tokenize = 'unicode61 remove_diacritics 0', detail = none, content = ''
+);
+-- Every word seen, found by any part of it through its trigrams.
+CREATE TABLE IF NOT EXISTS search_words (id INTEGER PRIMARY KEY, word TEXT NOT NULL UNIQUE);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_words_fts USING fts5 (
+    word, content = 'search_words', content_rowid = 'id', tokenize = 'trigram'
+);
 """
+_BATCH_WORDS = """
+CREATE VIRTUAL TABLE temp.batch_words USING fts5 (
+    subject, sender, recipients, body, files,
+    tokenize = 'unicode61 remove_diacritics 0', detail = none, content = ''
+);
+CREATE VIRTUAL TABLE temp.batch_vocabulary USING fts5vocab (temp, batch_words, row);
+"""
+_COLUMNS = "subject, sender, recipients, body, files"
+FILL_CHUNK = 2000
+"""Messages indexed before the word index existed get their words this many at a time."""
 MAX_WAITING = 64 * 1024 * 1024
 """Bytes of new messages whose text may wait in memory; beyond, the text is read back from the store."""
 PATIENCE = 2.0
@@ -104,6 +129,8 @@ class SearchIndex:
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self.words_ready = False
+        """The word index and vocabulary hold every indexed message (else search uses trigrams only)."""
 
     def open(self, identity: str, newest: int) -> None:
         """Open (or rebuild) the index for the store called `identity`, whose newest seq is `newest`; start the thread."""
@@ -112,19 +139,26 @@ class SearchIndex:
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # the index can be rebuilt: no fsync
-            conn.executescript(SCHEMA)
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.executescript(SCHEMA + _BATCH_WORDS)
             meta = dict(conn.execute("SELECT key, value FROM search_meta").fetchall())
             if meta.get("identity") != identity or meta.get("clean") != "1":
                 if meta:
                     log.warning("rebuilding the search index: it belongs to another database or was left unfinished")
-                conn.executescript("BEGIN; DELETE FROM messages_fts; DELETE FROM search_meta; COMMIT;")
+                conn.execute("BEGIN")
+                _clear(conn)
+                conn.execute("DELETE FROM search_meta")
                 conn.executemany("INSERT INTO search_meta VALUES (?, ?)",
-                                 [("identity", identity), ("upto", "0"), ("clean", "1")])
-                meta = {"upto": "0"}
+                                 [("identity", identity), ("upto", "0"), ("clean", "1"), ("words_upto", "-1")])
+                conn.execute("COMMIT")
+                meta = {"upto": "0", "words_upto": "-1"}
         except sqlite3.Error:
             conn.close()
             raise
         self.upto = int(meta["upto"])
+        self._words_upto = int(meta.get("words_upto", "0"))
+        """-1 once every indexed message is in the word index; else the seq it was filled up to."""
+        self.words_ready = self._words_upto == -1
         self._newest = newest
         if newest > self.upto:
             log.info("indexing messages %d to %d for search in the background", self.upto + 1, newest)
@@ -198,6 +232,8 @@ class SearchIndex:
     def _run(self, conn: sqlite3.Connection) -> None:
         store = self._connect_store()
         try:
+            if not self.words_ready:
+                self._fill_words(conn)
             while True:
                 with self._lock:
                     while not self._changes and self.upto >= self._newest and not self._stopping:
@@ -245,9 +281,15 @@ class SearchIndex:
             self._insert(conn, rows)
             rows = []
             if isinstance(change, Deleted):
+                # Only what the word index holds may be deleted from it: all messages, or
+                # those up to where it was filled when stopped while filling it.
+                filled = (1 << 63) - 1 if self.words_ready else self._words_upto
+                conn.executemany(f"INSERT INTO messages_words (messages_words, rowid, {_COLUMNS})"
+                                 f" SELECT 'delete', rowid, {_COLUMNS} FROM messages_fts WHERE rowid = ? AND rowid <= ?",
+                                 [(seq, filled) for seq in change.seqs])
                 conn.executemany("DELETE FROM messages_fts WHERE rowid = ?", [(seq,) for seq in change.seqs])
             else:
-                conn.execute("DELETE FROM messages_fts")
+                _clear(conn)
         self._insert(conn, rows)
         self._catch_up(conn, store, newest + 1)
         self._commit(conn)
@@ -280,13 +322,33 @@ class SearchIndex:
                 chars += sum(map(len, rows[stop][1]))
                 stop += 1
             chunk = rows[start:stop]
-            conn.execute("INSERT INTO messages_fts (rowid, subject, sender, recipients, body, files) VALUES "
+            conn.execute(f"INSERT INTO messages_fts (rowid, {_COLUMNS}) VALUES "
                          + ",".join(["(?,?,?,?,?,?)"] * len(chunk)), [value for seq, fields in chunk
                                                                       for value in (seq, *fields)])
+            if self.words_ready:  # else filling the word index gets to them
+                _index_words(conn, chunk[0][0], chunk[-1][0])
             start = stop
             if start < len(rows) and time.monotonic() - self._began > COMMIT_SECONDS:
                 self._commit(conn, chunk[-1][0])
                 self._begin(conn)
+
+    def _fill_words(self, conn: sqlite3.Connection) -> None:
+        """Put the messages indexed before the word index existed into it, a step per commit."""
+        total = conn.execute("SELECT count(*) FROM messages_fts WHERE rowid > ?", (self._words_upto,)).fetchone()[0]
+        if total:
+            log.info("adding %d messages to the search index's word list", total)
+        while not self._stopping:
+            self._begin(conn)
+            high = conn.execute("SELECT max(rowid) FROM (SELECT rowid FROM messages_fts WHERE rowid > ?"
+                                " ORDER BY rowid LIMIT ?)", (self._words_upto, FILL_CHUNK)).fetchone()[0]
+            if high is not None:
+                _index_words(conn, self._words_upto + 1, high)
+            self._words_upto = -1 if high is None else high
+            conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('words_upto', ?)", (str(self._words_upto),))
+            conn.execute("COMMIT")
+            if high is None:
+                self.words_ready = True
+                return
 
     def _commit(self, conn: sqlite3.Connection, upto: int | None = None) -> None:
         """Commit, with every message up to `upto` (by default `_working`) indexed."""
@@ -312,6 +374,25 @@ class SearchIndex:
             conn.execute("UPDATE search_meta SET value = '0' WHERE key = 'clean'")
         except sqlite3.Error:
             pass
+
+
+def _index_words(conn: sqlite3.Connection, low: int, high: int) -> None:
+    """Add the messages of messages_fts with low <= rowid <= high to the word index, and their new words to the vocabulary."""
+    conn.execute("INSERT INTO batch_words (batch_words) VALUES ('delete-all')")
+    for table in ("batch_words", "messages_words"):
+        conn.execute(f"INSERT INTO {table} (rowid, {_COLUMNS}) SELECT rowid, {_COLUMNS} FROM messages_fts"
+                     " WHERE rowid BETWEEN ? AND ?", (low, high))
+    known = conn.execute("SELECT coalesce(max(id), 0) FROM search_words").fetchone()[0]
+    conn.execute("INSERT OR IGNORE INTO search_words (word) SELECT term FROM batch_vocabulary")
+    conn.execute("INSERT INTO search_words_fts (rowid, word) SELECT id, word FROM search_words WHERE id > ?", (known,))
+
+
+def _clear(conn: sqlite3.Connection) -> None:
+    """Empty the index (in the caller's transaction)."""
+    conn.execute("DELETE FROM messages_fts")
+    conn.execute("INSERT INTO messages_words (messages_words) VALUES ('delete-all')")
+    conn.execute("DELETE FROM search_words")
+    conn.execute("INSERT INTO search_words_fts (search_words_fts) VALUES ('delete-all')")
 
 
 def _resolve(future: asyncio.Future[Any]) -> None:

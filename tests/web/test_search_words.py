@@ -1,0 +1,140 @@
+"""Counting plain words through the word index gives the same counts as the trigrams: substrings
+inside words, any case, any field, after deletions, and for an index made before it existed."""
+
+from __future__ import annotations
+
+import smtplib
+import sqlite3
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mailcatch import search, search_index
+from tests.conftest import wait_for_count
+
+MESSAGES = [
+    ("Meeting at noon", "Can we MEET? The meetings room is free.", "ada@example.com", None),
+    ("Pre-meeting notes", "premeeting agenda, été 2024", "grace@example.org", "notes_meeting.pdf"),
+    ("Invoice 1042", "Your invoice is attached. Invoices are due monthly.", "billing@example.com", "invoice.pdf"),
+    ("Weekly report", "<p>The <b>report</b> for this week: <i>meet</i>ings went well</p>", "ken@example.net", None),
+    ("Hello", "nothing to see here", "meetup@example.com", None),
+    ("Été", "Réunion annuelle", "alan@example.com", None),
+]
+WORDS = ["meet", "meeting", "MEETINGS", "eeting", "invoice", "voice", "report", "example", "pdf", "notes",
+         "nothing", "hello", "2024", "annuelle", "absent"]
+
+
+def _send(catcher: Any, messages: list[tuple[str, str, str, str | None]]) -> None:
+    with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
+        for subject, body, sender, attachment in messages:
+            message = EmailMessage()
+            message["From"], message["To"], message["Subject"] = sender, "team@example.com", subject
+            if body.startswith("<p>"):
+                message.set_content(body, subtype="html")
+            else:
+                message.set_content(body)
+            if attachment:
+                message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename=attachment)
+            client.send_message(message)
+
+
+def _listing(api: httpx.Client, query: str) -> dict[str, Any]:
+    return api.get("/api/v1/search", params={"query": query, "limit": 1000}).json()
+
+
+def _found(api: httpx.Client, query: str) -> tuple[int, int, int]:
+    """(messages_count, messages_unread, how many the page lists: the page is found through the trigrams)."""
+    found = _listing(api, query)
+    return found["messages_count"], found["messages_unread"], len(found["messages"])
+
+
+@pytest.fixture
+def word_counts(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """The word-index queries that searches counted with (None: counted through the trigrams)."""
+    used: list[str | None] = []
+    real = search._words_match
+
+    def spy(conn: sqlite3.Connection, words: Any) -> str | None:
+        used.append(real(conn, words))
+        return used[-1]
+
+    monkeypatch.setattr(search, "_words_match", spy)
+    return used
+
+
+def _check_counts(api: httpx.Client, word_counts: list[str | None], queries: list[str]) -> None:
+    for query in queries:
+        word_counts.clear()
+        found = _listing(api, query)
+        listed = found["messages"]
+        assert found["messages_count"] == len(listed), query
+        assert found["messages_unread"] == sum(not m["Read"] for m in listed), query
+        assert word_counts and word_counts[0] is not None, f"{query!r} was not counted by words"
+
+
+def test_word_counts_match_the_trigram_results(catcher, api: httpx.Client, word_counts: list[str | None]) -> None:
+    _send(catcher, MESSAGES)
+    wait_for_count(api, len(MESSAGES))
+    _check_counts(api, word_counts, WORDS + ["meet invoice", "meeting report", "example pdf"])
+    assert _found(api, "meet") == (4, 4, 4)  # "meet" within Meeting, MEET, meetings, premeeting, meetup...
+    assert _found(api, "absent") == (0, 0, 0)
+    word_counts.clear()
+    assert _found(api, "me") == (4, 4, 4)  # too short for either index: a scan, not counted by words
+    assert _found(api, "subject:meeting") == (2, 2, 2)  # one field: counted through the trigrams
+    assert _found(api, "pre-meeting") == (1, 1, 1)  # not a plain word: the same
+    assert word_counts == []
+
+
+def test_word_counts_stay_exact_after_deletions(catcher, api: httpx.Client, word_counts: list[str | None]) -> None:
+    _send(catcher, MESSAGES)
+    wait_for_count(api, len(MESSAGES))
+    ids = [m["ID"] for m in api.get("/api/v1/search", params={"query": "meet"}).json()["messages"]]
+    api.request("DELETE", "/api/v1/messages", json={"IDs": ids[:2]})
+    api.put("/api/v1/messages", json={"IDs": ids[2:3], "Read": True})
+    _check_counts(api, word_counts, ["invoice", "example", "report"])
+    assert _found(api, "meet") == (2, 1, 2)
+    api.delete("/api/v1/messages")
+    _send(catcher, MESSAGES[2:3])
+    wait_for_count(api, 1)
+    _check_counts(api, word_counts, ["invoice", "example"])
+    assert _found(api, "invoice") == (1, 1, 1)
+    assert _found(api, "meeting") == (0, 0, 0)
+
+
+def test_a_term_in_too_many_words_is_counted_by_trigrams(catcher, api: httpx.Client, word_counts: list[str | None],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "MAX_WORD_FORMS", 2)  # meet: meet, meeting, meetings, premeeting, meetup
+    _send(catcher, MESSAGES)
+    wait_for_count(api, len(MESSAGES))
+    assert _found(api, "meet") == (4, 4, 4)
+    assert word_counts == [None]
+
+
+def test_an_index_made_before_the_word_index_gets_one(start_catcher, tmp_path: Path, word_counts: list[str | None],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_index, "FILL_CHUNK", 2)  # several steps
+    database = str(tmp_path / "mail.db")
+    first = start_catcher(database=database)
+    _send(first, MESSAGES)
+    with httpx.Client(base_url=first.url) as api:
+        wait_for_count(api, len(MESSAGES))
+        _found(api, "settled")  # returns once everything is indexed
+    first.stop()
+    with sqlite3.connect(database + "-search") as conn:  # the index as it was before words were kept
+        conn.executescript("DROP TABLE messages_words; DROP TABLE search_words_fts; DROP TABLE search_words;"
+                           " DELETE FROM search_meta WHERE key = 'words_upto';")
+    second = start_catcher(database=database)
+    with httpx.Client(base_url=second.url) as api:
+        wait_for_count(api, len(MESSAGES))
+        _found(api, "settled")
+        assert second.server.store.index.words_ready
+        _check_counts(api, word_counts, WORDS)
+        ids = [m["ID"] for m in api.get("/api/v1/search", params={"query": "invoice"}).json()["messages"]]
+        api.request("DELETE", "/api/v1/messages", json={"IDs": ids})
+        _send(second, MESSAGES[:1])
+        wait_for_count(api, len(MESSAGES))
+        _check_counts(api, word_counts, ["meeting", "invoice", "example"])
+        assert _found(api, "invoice") == (0, 0, 0)
