@@ -92,27 +92,31 @@ class Compiled:
                 [self.match, *self.params, *tail_params])
 
     def count(self, unread: str = "probe", seqs: tuple[int, int] = (0, 1 << 62),
-              words_match: str | None = None) -> tuple[str, list[Any]]:
+              words_match: str | None = None, probed: Sequence[int] | None = None) -> tuple[str, list[Any]]:
         """SQL for the number of matching messages with a seq in (low, high], and of the unread among them.
 
         With `words_match` (see `_words_match`), the word index stands in for the trigrams.
+        `probed`, if given, lists the seqs in the set to probe (they are few: see `_few_probed`).
 
         `unread` says how the unread are counted: "all" or "none" when every message, or
         none, is unread; "probe-read" checks each match against the set of read messages,
         "probe" against the set of unread ones (the set is built from a partial index, so
         the rarer state should be probed).
         """
-        unread_sql = {"all": "count(*)", "none": "0",
-                      "probe-read": "count(*) - total({seq} IN (SELECT seq FROM messages WHERE read = 1))",
-                      "probe": "total({seq} IN (SELECT seq FROM messages WHERE read = 0))"}[unread]
+        state = "1" if unread == "probe-read" else "0"
+        probe_set = f"(SELECT seq FROM messages WHERE read = {state})" if probed is None else \
+            "(" + ",".join("?" * len(probed)) + ")"
+        unread_sql = {"all": "count(*)", "none": "0", "probe-read": "count(*) - total({seq} IN {set})",
+                      "probe": "total({seq} IN {set})"}[unread]
+        probe_params = list(probed or ()) if unread.startswith("probe") else []
         if self.match is None:
-            return (f"SELECT count(*), {unread_sql.format(seq='m.seq')} FROM messages m"
-                    f" WHERE m.seq > ? AND m.seq <= ? AND {self.where}", [*seqs, *self.params])
+            return (f"SELECT count(*), {unread_sql.format(seq='m.seq', set=probe_set)} FROM messages m"
+                    f" WHERE m.seq > ? AND m.seq <= ? AND {self.where}", [*probe_params, *seqs, *self.params])
         join = "" if self.where == "1" else " JOIN messages m ON m.seq = f.rowid"
         table = "messages_fts" if words_match is None else "messages_words"
-        return (f"SELECT count(*), {unread_sql.format(seq='f.rowid')} FROM {table} f{join}"
+        return (f"SELECT count(*), {unread_sql.format(seq='f.rowid', set=probe_set)} FROM {table} f{join}"
                 f" WHERE {table} MATCH ? AND f.rowid > ? AND f.rowid <= ? AND {self.where}",
-                [self.match if words_match is None else words_match, *seqs, *self.params])
+                [*probe_params, self.match if words_match is None else words_match, *seqs, *self.params])
 
     def up_to(self, seq: int) -> Compiled:
         """The same search limited to messages with a seq up to `seq`."""
@@ -386,14 +390,15 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
         known = None
     page = compiled.up_to(newest)
 
+    spans = [span for span in _spans(known.through if known else 0, newest) if span[1] > span[0]]
     words_match = await store.db.read(lambda conn: _words_match(conn, compiled.words)) \
-        if compiled.words and store.index.words_ready else None
+        if spans and compiled.words and store.index.words_ready else None
 
     def count_in(span: tuple[int, int]) -> Callable[[sqlite3.Connection], tuple[int, float]]:
-        return lambda conn: conn.execute(*compiled.count(unread, span, words_match)).fetchone()
+        return lambda conn: conn.execute(*compiled.count(unread, span, words_match,
+                                                         _few_probed(conn, unread, span))).fetchone()
 
-    counted = [] if words_match == "" else await asyncio.gather(
-        *(store.db.read(count_in(span)) for span in _spans(known.through if known else 0, newest)))
+    counted = [] if words_match == "" else await asyncio.gather(*(store.db.read(count_in(span)) for span in spans))
     count = sum(part[0] for part in counted) + (known.count if known else 0)
     unread_count = int(sum(part[1] for part in counted)) + (known.unread if known else 0)
 
@@ -406,6 +411,21 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
     while len(store.search_counts) > COUNTS_KEPT:
         del store.search_counts[next(iter(store.search_counts))]
     return result
+
+
+FEW_PROBED = 100
+"""Up to this many read (or unread) messages are listed in a count's SQL rather than probed as a set."""
+
+
+def _few_probed(conn: sqlite3.Connection, unread: str, span: tuple[int, int]) -> list[int] | None:
+    """The seqs in (low, high] of the read ("probe-read") or unread ("probe") messages when there
+    are few: checking each match against a short list costs half as much as against the set."""
+    if not unread.startswith("probe"):
+        return None
+    state = 1 if unread == "probe-read" else 0  # literal, for the partial index on read
+    seqs = [row[0] for row in conn.execute(f"SELECT seq FROM messages WHERE read = {state} AND seq > ? AND seq <= ?"
+                                           " LIMIT ?", (*span, FEW_PROBED + 1))]
+    return seqs if len(seqs) <= FEW_PROBED else None
 
 
 def _words_match(conn: sqlite3.Connection, words: Sequence[str]) -> str | None:

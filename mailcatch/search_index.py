@@ -348,6 +348,8 @@ class SearchIndex:
             conn.execute("COMMIT")
             if high is None:
                 self.words_ready = True
+                if total:
+                    log.info("the search index's word list is complete")
                 return
 
     def _commit(self, conn: sqlite3.Connection, upto: int | None = None) -> None:

@@ -249,7 +249,8 @@ def schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                    "before:2020-01-01", "message-id:reset-123", "from:alice has:attachment",
                                    "is:unread to:bob reset"])
 @pytest.mark.parametrize("unread", ["probe", "probe-read", "all", "none"])
-def test_no_full_scan_of_messages(schema: Path, query: str, unread: str) -> None:
+@pytest.mark.parametrize("probed", [None, [3, 5]])
+def test_no_full_scan_of_messages(schema: Path, query: str, unread: str, probed: list[int] | None) -> None:
     """Counting the matches of every operator (but short words, reply-to: and negated words) reads FTS5 or an index.
 
     (A page may be found by reading messages newest first until it is full, which stops early.)
@@ -257,6 +258,6 @@ def test_no_full_scan_of_messages(schema: Path, query: str, unread: str) -> None
     compiled = compile_terms(parse_query(query))
     with contextlib.closing(sqlite3.connect(schema)) as conn:
         conn.execute("ATTACH DATABASE ? AS search", (f"{schema}-search",))
-        sql, params = compiled.count(unread)
+        sql, params = compiled.count(unread, probed=probed)
         details = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
         assert not [d for d in details if re.fullmatch(r"SCAN (m|messages)", d)], (sql, details)

@@ -12,11 +12,14 @@ from mailcatch import search
 from tests.conftest import wait_for_count
 
 
-@pytest.fixture(params=["whole", "split"], autouse=True)
+@pytest.fixture(params=["whole", "split", "probe-set"], autouse=True)
 def counting(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test counts over the whole range at once, and split in parts counted side by side."""
+    """Each test counts over the whole range at once, split in parts counted side by side, and
+    with the read (or unread) messages probed as a set rather than listed (as when they are many)."""
     if request.param == "split":
         monkeypatch.setattr(search, "SPLIT_SPAN", 1)
+    elif request.param == "probe-set":
+        monkeypatch.setattr(search, "FEW_PROBED", 0)
 
 
 def _send(catcher, *subjects: str) -> None:
