@@ -395,8 +395,17 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
         if spans and compiled.words and store.index.words_ready else None
 
     def count_in(span: tuple[int, int]) -> Callable[[sqlite3.Connection], tuple[int, float]]:
-        return lambda conn: conn.execute(*compiled.count(unread, span, words_match,
-                                                         _few_probed(conn, unread, span))).fetchone()
+        def count(conn: sqlite3.Connection) -> tuple[int, float]:
+            probed = _few_probed(conn, unread, span)
+            if probed is None or len(probed) > LOOKED_UP:
+                found, unread_found = conn.execute(*compiled.count(unread, span, words_match, probed)).fetchone()
+                return found, unread_found
+            # Very few: count the matches alone, then look each of those few up.
+            total = conn.execute(*compiled.count("none", span, words_match)).fetchone()[0]
+            hits = sum(conn.execute(*compiled.count("none", (seq - 1, seq), words_match)).fetchone()[0]
+                       for seq in probed)
+            return total, hits if unread == "probe" else total - hits
+        return count
 
     counted = [] if words_match == "" else await asyncio.gather(*(store.db.read(count_in(span)) for span in spans))
     count = sum(part[0] for part in counted) + (known.count if known else 0)
@@ -415,6 +424,9 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
 
 FEW_PROBED = 100
 """Up to this many read (or unread) messages are listed in a count's SQL rather than probed as a set."""
+LOOKED_UP = 20
+"""Up to this many, each is looked up on its own rather than checked against every match (one
+lookup costs about as much as checking 3,000 matches)."""
 
 
 def _few_probed(conn: sqlite3.Connection, unread: str, span: tuple[int, int]) -> list[int] | None:

@@ -334,13 +334,14 @@ class SearchIndex:
 
     def _fill_words(self, conn: sqlite3.Connection) -> None:
         """Put the messages indexed before the word index existed into it, a step per commit."""
-        total = conn.execute("SELECT count(*) FROM messages_fts WHERE rowid > ?", (self._words_upto,)).fetchone()[0]
+        # The rowids of messages_fts, from the table of their sizes: scanning messages_fts reads their text.
+        total = conn.execute("SELECT count(*) FROM messages_fts_docsize WHERE id > ?", (self._words_upto,)).fetchone()[0]
         if total:
             log.info("adding %d messages to the search index's word list", total)
         while not self._stopping:
             self._begin(conn)
-            high = conn.execute("SELECT max(rowid) FROM (SELECT rowid FROM messages_fts WHERE rowid > ?"
-                                " ORDER BY rowid LIMIT ?)", (self._words_upto, FILL_CHUNK)).fetchone()[0]
+            high = conn.execute("SELECT max(id) FROM (SELECT id FROM messages_fts_docsize WHERE id > ?"
+                                " ORDER BY id LIMIT ?)", (self._words_upto, FILL_CHUNK)).fetchone()[0]
             if high is not None:
                 _index_words(conn, self._words_upto + 1, high)
             self._words_upto = -1 if high is None else high

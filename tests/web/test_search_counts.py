@@ -12,12 +12,15 @@ from mailcatch import search
 from tests.conftest import wait_for_count
 
 
-@pytest.fixture(params=["whole", "split", "probe-set"], autouse=True)
+@pytest.fixture(params=["whole", "split", "listed", "probe-set"], autouse=True)
 def counting(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test counts over the whole range at once, split in parts counted side by side, and
-    with the read (or unread) messages probed as a set rather than listed (as when they are many)."""
+    """Each test counts over the whole range at once, and split in parts counted side by side (the
+    few read or unread messages looked up one by one); then with them listed in the count's SQL,
+    and probed as a set (as when they are more)."""
     if request.param == "split":
         monkeypatch.setattr(search, "SPLIT_SPAN", 1)
+    elif request.param == "listed":
+        monkeypatch.setattr(search, "LOOKED_UP", 0)
     elif request.param == "probe-set":
         monkeypatch.setattr(search, "FEW_PROBED", 0)
 
@@ -68,3 +71,16 @@ def test_counts_follow_pruning(start_catcher) -> None:
         assert _counts(api, "alpha") == (2, 2, 2)
         _send(catcher, "alpha 3", "alpha 4", "alpha 5")
         assert _counts(api, "alpha") == (3, 3, 3)
+
+
+def test_counts_when_few_are_unread(catcher, api: httpx.Client) -> None:
+    """With most messages read, the unread are the ones probed (or looked up, or listed)."""
+    _send(catcher, "alpha 1", "alpha 2", "alpha 3", "beta 1", "beta 2")
+    wait_for_count(api, 5)
+    api.put("/api/v1/messages", json={"Read": True})
+    ids = {m["Subject"]: m["ID"] for m in api.get("/api/v1/messages").json()["messages"]}
+    api.put("/api/v1/messages", json={"IDs": [ids["alpha 2"], ids["beta 1"]], "Read": False})
+    assert _counts(api, "alpha") == (3, 1, 3)
+    assert _counts(api, "beta") == (2, 1, 2)
+    assert _counts(api, "is:unread") == (2, 2, 2)
+    assert _counts(api, "alpha -is:unread") == (2, 0, 2)
