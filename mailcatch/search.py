@@ -17,6 +17,8 @@ Counting is what takes long when a word is common. When every text term is a pla
 the vocabulary gives the words that contain each term (`meet` is in `meeting` and
 `meetings`), and the count is that of messages with one of them, for every term: the
 same messages as the trigrams find, because such a term can only occur within a word.
+A search for one term found in one word only, and nothing else, needs no counting at
+all: the vocabulary keeps the number of messages that have each word.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ class Compiled:
               words_match: str | None = None, probed: Sequence[int] | None = None) -> tuple[str, list[Any]]:
         """SQL for the number of matching messages with a seq in (low, high], and of the unread among them.
 
-        With `words_match` (see `_words_match`), the word index stands in for the trigrams.
+        With `words_match` (see `_ByWords`), the word index stands in for the trigrams.
         `probed`, if given, lists the seqs in the set to probe (they are few: see `_few_probed`).
 
         `unread` says how the unread are counted: "all" or "none" when every message, or
@@ -391,23 +393,43 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
     page = compiled.up_to(newest)
 
     spans = [span for span in _spans(known.through if known else 0, newest) if span[1] > span[0]]
-    words_match = await store.db.read(lambda conn: _words_match(conn, compiled.words)) \
-        if spans and compiled.words and store.index.words_ready else None
+    words = await store.db.read(lambda conn: _by_words(conn, compiled.words)) \
+        if spans and compiled.words and store.index.words_ready else _ByWords(None)
+    words_match = words.match
+
+    def unread_given(conn: sqlite3.Connection, found: int, probed: list[int]) -> int:
+        """The unread among `found` matches, looking up each of the few `probed` (read or unread)."""
+        hits = sum(int(conn.execute(*compiled.count("none", (seq - 1, seq), words_match)).fetchone()[0])
+                   for seq in probed)
+        return hits if unread == "probe" else found - hits
 
     def count_in(span: tuple[int, int]) -> Callable[[sqlite3.Connection], tuple[int, float]]:
         def count(conn: sqlite3.Connection) -> tuple[int, float]:
             probed = _few_probed(conn, unread, span)
-            if probed is None or len(probed) > LOOKED_UP:
-                found, unread_found = conn.execute(*compiled.count(unread, span, words_match, probed)).fetchone()
-                return found, unread_found
-            # Very few: count the matches alone, then look each of those few up.
-            total = conn.execute(*compiled.count("none", span, words_match)).fetchone()[0]
-            hits = sum(conn.execute(*compiled.count("none", (seq - 1, seq), words_match)).fetchone()[0]
-                       for seq in probed)
-            return total, hits if unread == "probe" else total - hits
+            if probed is not None and len(probed) <= LOOKED_UP:
+                found = conn.execute(*compiled.count("none", span, words_match)).fetchone()[0]
+                return found, unread_given(conn, found, probed)
+            found, unread_found = conn.execute(*compiled.count(unread, span, words_match, probed)).fetchone()
+            return found, unread_found
         return count
 
-    counted = [] if words_match == "" else await asyncio.gather(*(store.db.read(count_in(span)) for span in spans))
+    def from_vocabulary(conn: sqlite3.Connection) -> tuple[int, float] | None:
+        """The counts of a one-word search from the vocabulary, if the unread among them are easily told."""
+        assert words.messages is not None
+        if unread in ("all", "none"):
+            return words.messages, words.messages if unread == "all" else 0
+        probed = _few_probed(conn, unread, (0, words.upto))
+        if probed is None or len(probed) > LOOKED_UP:
+            return None
+        return words.messages, unread_given(conn, words.messages, probed)
+
+    counted: list[tuple[int, float]] = []
+    if words.messages is not None and compiled.where == "1" and known is None:
+        whole = await store.db.read(from_vocabulary)
+        if whole is not None:  # counted as of the index holding every message up to words.upto
+            newest, page, counted, spans = words.upto, compiled.up_to(words.upto), [whole], []
+    if words_match != "" and spans:
+        counted = await asyncio.gather(*(store.db.read(count_in(span)) for span in spans))
     count = sum(part[0] for part in counted) + (known.count if known else 0)
     unread_count = int(sum(part[1] for part in counted)) + (known.unread if known else 0)
 
@@ -440,19 +462,36 @@ def _few_probed(conn: sqlite3.Connection, unread: str, span: tuple[int, int]) ->
     return seqs if len(seqs) <= FEW_PROBED else None
 
 
-def _words_match(conn: sqlite3.Connection, words: Sequence[str]) -> str | None:
-    """A word-index query for messages with, for each of these terms, a word that contains it:
-    "" if some term is in no word, None if one is in too many (count through the trigrams)."""
+@dataclass(slots=True)
+class _ByWords:
+    """How the matches of plain words are counted through the word index."""
+
+    match: str | None
+    """A word-index query for messages with, for each term, a word that contains it: "" if some
+    term is in no word, None if one is in too many (they are counted through the trigrams)."""
+    messages: int | None = None
+    """For a single term found in one word only: the number of messages with that word..."""
+    upto: int = 0
+    """...when the index held every message up to this seq."""
+
+
+def _by_words(conn: sqlite3.Connection, words: Sequence[str]) -> _ByWords:
     groups = []
     for term in words:
-        forms = [row[0] for row in conn.execute("SELECT word FROM search_words_fts WHERE search_words_fts MATCH ?"
-                                                " LIMIT ?", (_phrase(term), MAX_WORD_FORMS + 1))]
+        forms = [row[0] for row in conn.execute(
+            "SELECT w.word FROM search_words_fts f JOIN search_words w ON w.id = f.rowid"
+            " WHERE search_words_fts MATCH ? AND w.messages > 0 LIMIT ?", (_phrase(term), MAX_WORD_FORMS + 1))]
         if len(forms) > MAX_WORD_FORMS:
-            return None
+            return _ByWords(None)
         if not forms:
-            return ""
+            return _ByWords("")
         groups.append("(" + " OR ".join(map(_phrase, forms)) + ")")
-    return " AND ".join(groups)
+    if len(words) > 1 or len(forms) > 1:
+        return _ByWords(" AND ".join(groups))
+    # One statement, so that the number and the seq it holds up to are read together.
+    messages, upto = conn.execute("SELECT messages, (SELECT value FROM search_meta WHERE key = 'upto')"
+                                  " FROM search_words WHERE word = ?", (forms[0],)).fetchone()
+    return _ByWords(groups[0], messages, int(upto))
 
 
 async def matching_ids(store: Store, query: str | Sequence[Term], zone: datetime.tzinfo | None = None,

@@ -47,8 +47,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS messages_words USING fts5 (
     subject, sender, recipients, body, files,
     tokenize = 'unicode61 remove_diacritics 0', detail = none, content = ''
 );
--- Every word seen, found by any part of it through its trigrams.
-CREATE TABLE IF NOT EXISTS search_words (id INTEGER PRIMARY KEY, word TEXT NOT NULL UNIQUE);
+-- Every word seen, with the number of indexed messages that have it; found by any part of it
+-- through its trigrams.
+CREATE TABLE IF NOT EXISTS search_words (
+    id INTEGER PRIMARY KEY, word TEXT NOT NULL UNIQUE, messages INTEGER NOT NULL DEFAULT 0
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS search_words_fts USING fts5 (
     word, content = 'search_words', content_rowid = 'id', tokenize = 'trigram'
 );
@@ -283,10 +286,7 @@ class SearchIndex:
             if isinstance(change, Deleted):
                 # Only what the word index holds may be deleted from it: all messages, or
                 # those up to where it was filled when stopped while filling it.
-                filled = (1 << 63) - 1 if self.words_ready else self._words_upto
-                conn.executemany(f"INSERT INTO messages_words (messages_words, rowid, {_COLUMNS})"
-                                 f" SELECT 'delete', rowid, {_COLUMNS} FROM messages_fts WHERE rowid = ? AND rowid <= ?",
-                                 [(seq, filled) for seq in change.seqs])
+                _unindex_words(conn, [seq for seq in change.seqs if self.words_ready or seq <= self._words_upto])
                 conn.executemany("DELETE FROM messages_fts WHERE rowid = ?", [(seq,) for seq in change.seqs])
             else:
                 _clear(conn)
@@ -380,14 +380,28 @@ class SearchIndex:
 
 
 def _index_words(conn: sqlite3.Connection, low: int, high: int) -> None:
-    """Add the messages of messages_fts with low <= rowid <= high to the word index, and their new words to the vocabulary."""
+    """Add the messages of messages_fts with low <= rowid <= high to the word index and vocabulary."""
     conn.execute("INSERT INTO batch_words (batch_words) VALUES ('delete-all')")
     for table in ("batch_words", "messages_words"):
         conn.execute(f"INSERT INTO {table} (rowid, {_COLUMNS}) SELECT rowid, {_COLUMNS} FROM messages_fts"
                      " WHERE rowid BETWEEN ? AND ?", (low, high))
     known = conn.execute("SELECT coalesce(max(id), 0) FROM search_words").fetchone()[0]
-    conn.execute("INSERT OR IGNORE INTO search_words (word) SELECT term FROM batch_vocabulary")
+    conn.execute("INSERT INTO search_words (word, messages) SELECT term, doc FROM batch_vocabulary WHERE true"
+                 " ON CONFLICT (word) DO UPDATE SET messages = messages + excluded.messages")
     conn.execute("INSERT INTO search_words_fts (rowid, word) SELECT id, word FROM search_words WHERE id > ?", (known,))
+
+
+def _unindex_words(conn: sqlite3.Connection, seqs: list[int]) -> None:
+    """Take these messages (still in messages_fts) out of the word index and the vocabulary's counts."""
+    conn.execute("INSERT INTO batch_words (batch_words) VALUES ('delete-all')")
+    for table, command in (("batch_words", ""), ("messages_words", "'delete', ")):
+        for start in range(0, len(seqs), 500):
+            chunk = seqs[start:start + 500]
+            conn.execute(f"INSERT INTO {table} ({table + ', ' if command else ''}rowid, {_COLUMNS})"
+                         f" SELECT {command}rowid, {_COLUMNS} FROM messages_fts"
+                         f" WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)
+    conn.execute("UPDATE search_words SET messages = messages - (SELECT doc FROM batch_vocabulary WHERE term = word)"
+                 " WHERE word IN (SELECT term FROM batch_vocabulary)")
 
 
 def _clear(conn: sqlite3.Connection) -> None:

@@ -52,30 +52,31 @@ def _found(api: httpx.Client, query: str) -> tuple[int, int, int]:
 
 
 @pytest.fixture
-def word_counts(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
-    """The word-index queries that searches counted with (None: counted through the trigrams)."""
-    used: list[str | None] = []
-    real = search._words_match
+def word_counts(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """How searches were to be counted by words (a `match` of None: through the trigrams)."""
+    used: list[Any] = []
+    real = search._by_words
 
-    def spy(conn: sqlite3.Connection, words: Any) -> str | None:
+    def spy(conn: sqlite3.Connection, words: Any) -> Any:
         used.append(real(conn, words))
         return used[-1]
 
-    monkeypatch.setattr(search, "_words_match", spy)
+    monkeypatch.setattr(search, "_by_words", spy)
     return used
 
 
-def _check_counts(api: httpx.Client, word_counts: list[str | None], queries: list[str]) -> None:
+def _check_counts(api: httpx.Client, word_counts: list[Any], queries: list[str]) -> None:
+    """Each query's counts are those of what its (trigram-found) pages list, and were counted by words."""
     for query in queries:
         word_counts.clear()
         found = _listing(api, query)
         listed = found["messages"]
         assert found["messages_count"] == len(listed), query
         assert found["messages_unread"] == sum(not m["Read"] for m in listed), query
-        assert word_counts and word_counts[0] is not None, f"{query!r} was not counted by words"
+        assert word_counts and word_counts[0].match is not None, f"{query!r} was not counted by words"
 
 
-def test_word_counts_match_the_trigram_results(catcher, api: httpx.Client, word_counts: list[str | None]) -> None:
+def test_word_counts_match_the_trigram_results(catcher, api: httpx.Client, word_counts: list[Any]) -> None:
     _send(catcher, MESSAGES)
     wait_for_count(api, len(MESSAGES))
     _check_counts(api, word_counts, WORDS + ["meet invoice", "meeting report", "example pdf"])
@@ -88,7 +89,7 @@ def test_word_counts_match_the_trigram_results(catcher, api: httpx.Client, word_
     assert word_counts == []
 
 
-def test_word_counts_stay_exact_after_deletions(catcher, api: httpx.Client, word_counts: list[str | None]) -> None:
+def test_word_counts_stay_exact_after_deletions(catcher, api: httpx.Client, word_counts: list[Any]) -> None:
     _send(catcher, MESSAGES)
     wait_for_count(api, len(MESSAGES))
     ids = [m["ID"] for m in api.get("/api/v1/search", params={"query": "meet"}).json()["messages"]]
@@ -104,16 +105,16 @@ def test_word_counts_stay_exact_after_deletions(catcher, api: httpx.Client, word
     assert _found(api, "meeting") == (0, 0, 0)
 
 
-def test_a_term_in_too_many_words_is_counted_by_trigrams(catcher, api: httpx.Client, word_counts: list[str | None],
+def test_a_term_in_too_many_words_is_counted_by_trigrams(catcher, api: httpx.Client, word_counts: list[Any],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search, "MAX_WORD_FORMS", 2)  # meet: meet, meeting, meetings, premeeting, meetup
     _send(catcher, MESSAGES)
     wait_for_count(api, len(MESSAGES))
     assert _found(api, "meet") == (4, 4, 4)
-    assert word_counts == [None]
+    assert [used.match for used in word_counts] == [None]
 
 
-def test_an_index_made_before_the_word_index_gets_one(start_catcher, tmp_path: Path, word_counts: list[str | None],
+def test_an_index_made_before_the_word_index_gets_one(start_catcher, tmp_path: Path, word_counts: list[Any],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search_index, "FILL_CHUNK", 2)  # several steps
     database = str(tmp_path / "mail.db")
@@ -138,3 +139,26 @@ def test_an_index_made_before_the_word_index_gets_one(start_catcher, tmp_path: P
         wait_for_count(api, len(MESSAGES))
         _check_counts(api, word_counts, ["meeting", "invoice", "example"])
         assert _found(api, "invoice") == (0, 0, 0)
+
+
+def test_one_word_in_one_form_is_counted_from_the_vocabulary(catcher, api: httpx.Client,
+                                                             word_counts: list[Any]) -> None:
+    """The vocabulary's count of messages with a word follows new mail, deletions and read state."""
+    _send(catcher, MESSAGES)
+    wait_for_count(api, len(MESSAGES))
+    single = ["report", "hello", "annuelle", "nothing", "noon"]
+    _check_counts(api, word_counts, single)
+    assert all(used.messages is not None for used in word_counts)
+    ids = [m["ID"] for m in api.get("/api/v1/messages").json()["messages"]]  # newest first
+    api.request("DELETE", "/api/v1/messages", json={"IDs": [ids[2], ids[4]]})  # the report; Pre-meeting notes
+    api.put("/api/v1/messages", json={"IDs": [ids[1]], "Read": True})  # Hello: one read, the others unread
+    _send(catcher, MESSAGES[3:5])  # another report and another hello
+    wait_for_count(api, len(MESSAGES))
+    _check_counts(api, word_counts, single)
+    assert _found(api, "report") == (1, 1, 1)
+    assert _found(api, "hello") == (2, 1, 2)
+    api.put("/api/v1/messages", json={"Read": True})
+    api.put("/api/v1/messages", json={"IDs": [ids[1]], "Read": False})  # now the unread are the few
+    _check_counts(api, word_counts, single + ["notes"])
+    assert _found(api, "hello") == (2, 1, 2)
+    assert _found(api, "notes") == (0, 0, 0)
