@@ -100,10 +100,12 @@ def _header_end(data: bytes, start: int, end: int) -> tuple[int, int]:
         window *= 8
 
 
-def _headers(message: email.message.Message, block: str) -> None:
+def header_fields(block: str) -> list[tuple[str, str]]:
+    """The (name, value) fields of a header block, each value unfolded as the stdlib keeps it raw."""
     lines = block.splitlines(keepends=True)
     if lines and len(lines) != block.count("\n") + (0 if block.endswith("\n") else 1):
         raise Unsupported("unusual line breaks in the headers")
+    fields: list[tuple[str, str]] = []
     current: list[str] = []
     for line in lines:
         if line[0] in " \t":
@@ -112,18 +114,19 @@ def _headers(message: email.message.Message, block: str) -> None:
             current.append(line)
             continue
         if current:
-            _set_header(message, current)
+            fields.append(_field(current))
         if not _HEADER_NAME.match(line):
             raise Unsupported("a line that is not a header")
         current = [line]
     if current:
-        _set_header(message, current)
+        fields.append(_field(current))
+    return fields
 
 
-def _set_header(message: email.message.Message, lines: list[str]) -> None:
+def _field(lines: list[str]) -> tuple[str, str]:
     name, value = lines[0].split(":", 1)
     value = value.lstrip(" \t") + "".join(lines[1:])
-    message.set_raw(name, value.rstrip("\r\n"))
+    return name, value.rstrip("\r\n")
 
 
 def _strip_eol(text: str) -> str:
@@ -178,7 +181,8 @@ def _node(data: bytes, start: int, end: int, depth: int, digest: bool = False,
         raise Unsupported("deep nesting or a digest")
     message = _Part()
     header_end, body_start = _header_end(data, start, end)
-    _headers(message, _text(data, start, header_end))
+    for name, value in header_fields(_text(data, start, header_end)):
+        message.set_raw(name, value)
     maintype = message.get_content_maintype()
     if maintype == "message":
         raise Unsupported("an embedded message")
@@ -222,10 +226,21 @@ def _multipart(message: email.message.Message, data: bytes, start: int, end: int
             return
 
 
-def split_message(raw: bytes) -> email.message.Message:
-    """The message tree the stdlib's BytesParser (compat32) would build; raises Unsupported where unsure."""
+def _check(raw: bytes) -> None:
     if has_lone_cr(raw):
         raise Unsupported("a lone carriage return")
     if raw.startswith(b"From "):
         raise Unsupported("a Unix From line")
+
+
+def split_message(raw: bytes) -> email.message.Message:
+    """The message tree the stdlib's BytesParser (compat32) would build; raises Unsupported where unsure."""
+    _check(raw)
     return _node(raw, 0, len(raw), 0)
+
+
+def split_head(raw: bytes) -> tuple[list[tuple[str, str]], int]:
+    """The header fields split_message would give the message, and where its body begins."""
+    _check(raw)
+    header_end, body_start = _header_end(raw, 0, len(raw))
+    return header_fields(_text(raw, 0, header_end)), body_start

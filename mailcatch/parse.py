@@ -12,12 +12,14 @@ import email.utils
 import functools
 import html as html_lib
 import io
+import quopri
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.parser import BytesParser
 from urllib.parse import unquote, unquote_to_bytes
 
-from mailcatch.mime import Unsupported, split_message
+from mailcatch.mime import Unsupported, split_head, split_message
 
 __all__ = [
     "Address",
@@ -442,7 +444,7 @@ def _subparts(node: email.message.Message) -> list[email.message.Message]:
 class _Leaf:
     """A leaf MIME part with the header facts that decide whether it is a body, inline or attachment."""
 
-    node: email.message.Message
+    node: email.message.Message | None
     part_id: str
     content_type: str
     charset: str
@@ -453,10 +455,16 @@ class _Leaf:
 
     @classmethod
     def of(cls, node: email.message.Message, part_id: str, in_related: bool) -> _Leaf:
+        return cls.of_fields(node.raw_items(), node.get_default_type(), node, part_id, in_related)
+
+    @classmethod
+    def of_fields(cls, fields: Iterable[tuple[str, str]], default_type: str, node: email.message.Message | None,
+                  part_id: str, in_related: bool) -> _Leaf:
+        """A leaf from its raw header fields (`node` None: the caller has its content)."""
         ctype = disposition = content_id = ""
         cdisp_params: dict[str, str] = {}
         ctype_params: dict[str, str] = {}
-        for name, value in node.raw_items():
+        for name, value in fields:
             lname = name.lower()
             if not lname.startswith("content-"):
                 continue
@@ -468,7 +476,7 @@ class _Leaf:
                 content_id = _angle_stripped(_header_text(value))
         ctype = "".join(ctype.split())
         if ctype.count("/") != 1 or ctype.startswith("/") or ctype.endswith("/"):
-            ctype = node.get_default_type() if not ctype else "text/plain"
+            ctype = default_type if not ctype else "text/plain"
         if ctype.startswith("multipart/"):
             ctype = "text/plain"  # a multipart without usable boundary: show its body as text
         filename = cdisp_params.get("filename") or ctype_params.get("name") or ""
@@ -485,6 +493,7 @@ class _Leaf:
 
     def content(self, linesep: str) -> bytes:
         """The part's bytes with its transfer encoding undone."""
+        assert self.node is not None
         if self.node.is_multipart():  # message/rfc822 and friends: the embedded message
             return _flatten(_subparts(self.node), linesep)
         try:
@@ -495,7 +504,10 @@ class _Leaf:
 
     def text(self, linesep: str) -> str:
         """The part decoded to text with its charset, line endings as "\\n"."""
-        text = _decode_bytes(self.content(linesep), self.charset)
+        return self.text_of(self.content(linesep))
+
+    def text_of(self, content: bytes) -> str:
+        text = _decode_bytes(content, self.charset)
         return text.replace("\r\n", "\n") if "\r" in text else text
 
     def part(self, size: int) -> Part:
@@ -530,6 +542,42 @@ def _leaves(root: email.message.Message) -> list[_Leaf]:
 
     walk(root, "", 0, False)
     return found
+
+
+def _single_text_part(raw: bytes) -> tuple[list[tuple[str, str]], str, str] | None:
+    """For a message that is one text or HTML body (the usual shape of small messages): its
+    header fields, its content type and its text, read straight from its bytes; else None.
+
+    This gives what the general path gives such a message (tests compare the two), without
+    building the stdlib's message object, whose every header lookup walks all the headers.
+    """
+    try:
+        fields, body_start = split_head(raw)
+    except Unsupported:
+        return None
+    content_type = encoding = None
+    for name, value in fields:
+        lname = name.lower()
+        if lname == "content-type" and content_type is None:
+            content_type = value
+        elif lname == "content-transfer-encoding" and encoding is None:
+            encoding = value
+    if not (content_type or "").isascii() or not (encoding or "").isascii():
+        return None  # the stdlib would hand these over as Header objects
+    # The stdlib's own reading of the type decides whether the body is split into parts.
+    stdlib_type = (content_type or "text/plain").partition(";")[0].strip().lower()
+    if stdlib_type.count("/") == 1 and stdlib_type.split("/")[0] in ("multipart", "message"):
+        return None
+    leaf = _Leaf.of_fields(fields, "text/plain", None, "1", False)
+    if leaf.content_type not in ("text/plain", "text/html") or leaf.disposition == "attachment" or leaf.filename:
+        return None
+    body = raw[body_start:]
+    cte = (encoding or "").lower()
+    if cte == "quoted-printable":
+        body = quopri.decodestring(body)
+    elif cte in ("base64", "x-uuencode", "uuencode", "uue", "x-uue"):
+        return None  # any other encoding leaves the bytes as they are, as in the stdlib
+    return fields, leaf.content_type, leaf.text_of(body)
 
 
 def _linesep(raw: bytes) -> str:
@@ -582,12 +630,19 @@ def parse_message(raw: bytes, measure_parts: bool = True) -> ParsedMessage:
     Without `measure_parts`, attachments are not decoded and their sizes are 0: what
     storing a message needs (their number and names) costs nothing per byte.
     """
-    root = _parse(raw)
+    single = _single_text_part(raw)
+    root: email.message.Message | None = None
+    fields: Iterable[tuple[str, str]]
+    if single is None:
+        root = _parse(raw)
+        fields = root.raw_items()
+    else:
+        fields = single[0]
     headers: list[tuple[str, str]] = []
     first: dict[str, str] = {}
     addresses: dict[str, list[str]] = {"from": [], "to": [], "cc": [], "bcc": [], "reply-to": []}
     tag_values: list[str] = []
-    for name, value in root.raw_items():
+    for name, value in fields:
         lname = name.lower()
         if lname in addresses:
             addresses[lname].append(value)
@@ -603,9 +658,11 @@ def parse_message(raw: bytes, measure_parts: bool = True) -> ParsedMessage:
     senders = address_list("from")
     linesep = _linesep(raw)
     text = html = ""
+    if single is not None:
+        text, html = ("", single[2]) if single[1] == "text/html" else (single[2], "")
     have_text = have_html = False
     others: list[_Leaf] = []
-    for leaf in _leaves(root):
+    for leaf in _leaves(root) if root is not None else ():
         body_candidate = (
             leaf.content_type in ("text/plain", "text/html")
             and leaf.disposition != "attachment"

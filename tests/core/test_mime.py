@@ -12,7 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mailcatch import parse
 from mailcatch.mime import Unsupported, find, has_lone_cr, split_message
+from mailcatch.parse import ParsedMessage
 from tests.core.test_parse import mime_tree, mutated_corpus
 
 CORPUS = sorted((Path(__file__).resolve().parents[1] / "data").glob("*.eml"))
@@ -85,3 +87,80 @@ def test_stepped_scans_match_whole_scans(data: bytes, sub: bytes, step: int, dra
     end = draw.draw(st.integers(start, len(data)))
     assert find(data, sub, start, end, step) == data.find(sub, start, end)
     assert has_lone_cr(data, step) == (data.count(b"\r") != data.count(b"\r\n"))
+
+
+# --- a message that is one text part: read straight from its bytes ----------------------------
+
+def _general(raw: bytes) -> ParsedMessage:
+    """parse_message without its shortcut for a single text part."""
+    shortcut = parse._single_text_part
+    parse._single_text_part = lambda raw: None
+    try:
+        return parse.parse_message(raw)
+    finally:
+        parse._single_text_part = shortcut
+
+
+def same_single_part(raw: bytes) -> bool:
+    """True when the shortcut took the message (and gave what the general path gives)."""
+    if parse._single_text_part(raw) is None:
+        return False
+    assert parse.parse_message(raw) == _general(raw)
+    return True
+
+
+SINGLE_TYPES = [None, "text/plain", "text/plain; charset=utf-8", "TEXT/HTML; charset=\"ISO-8859-1\"",
+                "text/html; charset=unknown-8bit", "text/plain; format=flowed; delsp=yes", "text", "text/",
+                "multipart/alternative", "Message/rfc822", "image/png", " text/plain ; name=notes.txt",
+                "text/plain; charset*=utf-8''%E2%82%AC", "text/calendar; method=REQUEST"]
+SINGLE_ENCODINGS = [None, "7bit", "8bit", "BINARY", "quoted-printable", "Quoted-Printable", "base64", "base64 ",
+                    "x-uuencode", "x-custom"]
+SINGLE_DISPOSITIONS = [None, "inline", "attachment", "inline; filename=a.txt", "attachment; filename*=utf-8''b.txt"]
+
+
+@st.composite
+def single_part(draw: st.DrawFn) -> bytes:
+    headers = [b"From: Ada <ada@example.com>", b"To: b@example.com, \"C, D\" <c@example.com>",
+               b"Subject: " + draw(st.sampled_from([b"plain", b"=?utf-8?q?caf=C3=A9?=", b"caf\xc3\xa9", b"a\r\n b"]))]
+    for name, choices in (("Content-Type", SINGLE_TYPES), ("Content-Transfer-Encoding", SINGLE_ENCODINGS),
+                          ("Content-Disposition", SINGLE_DISPOSITIONS)):
+        value = draw(st.sampled_from(choices))
+        if value is not None:
+            headers.insert(draw(st.integers(0, len(headers))), f"{name}: {value}".encode())
+    body = draw(st.binary(max_size=200) | st.sampled_from([b"caf=C3=A9 =\r\nsoft break", b"<p>h\xc3\xa9</p>\r\n",
+                                                           b"line\r\n.dot\r\n", b"\xe9t\xe9 8-bit\n"]))
+    newline = draw(st.sampled_from([b"\r\n", b"\n"]))
+    return newline.join(headers) + newline + newline + body.replace(b"\r\n", newline)
+
+
+def test_single_text_parts_take_the_shortcut() -> None:
+    assert same_single_part(b"Subject: plain\r\n\r\nhello\r\n")
+    assert same_single_part(b"Subject: no body\r\n")
+    assert same_single_part(b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable"
+                            b"\r\n\r\n<p>caf=C3=A9</p>\r\n")
+    assert same_single_part(b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+                            b"caf\xc3\xa9\r\n")
+    assert not same_single_part(b"Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\naGk=\r\n")
+    assert not same_single_part(b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\nhi\r\n--x--\r\n")
+    assert not same_single_part(b"Content-Disposition: attachment\r\n\r\nhi\r\n")
+    shortcut = [path.name for path in CORPUS if same_single_part(path.read_bytes())]
+    assert "plain.eml" in shortcut and "html_only.eml" in shortcut
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+def test_corpus_files_read_as_one_part_or_not(path: Path) -> None:
+    raw = path.read_bytes()
+    same_single_part(raw)
+    same_single_part(raw.replace(b"\r\n", b"\n"))
+
+
+@PROPERTY
+@given(single_part())
+def test_generated_single_parts(raw: bytes) -> None:
+    same_single_part(raw)
+
+
+@PROPERTY
+@given(mutated_corpus())
+def test_mutated_corpus_read_as_one_part_or_not(raw: bytes) -> None:
+    same_single_part(raw)
