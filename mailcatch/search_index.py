@@ -236,7 +236,10 @@ class SearchIndex:
         store = self._connect_store()
         try:
             if not self.words_ready:
-                self._fill_words(conn)
+                try:
+                    self._fill_words(conn)
+                except sqlite3.Error as error:  # counted through the trigrams until the rebuild
+                    self._failed(conn, error)
             while True:
                 with self._lock:
                     while not self._changes and self.upto >= self._newest and not self._stopping:
