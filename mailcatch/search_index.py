@@ -66,6 +66,8 @@ CREATE VIRTUAL TABLE temp.batch_vocabulary USING fts5vocab (temp, batch_words, r
 _COLUMNS = "subject, sender, recipients, body, files"
 FILL_CHUNK = 2000
 """Messages indexed before the word index existed get their words this many at a time."""
+UNINDEX_CHUNK = 500
+"""Deleted messages taken out of the word index at a time."""
 MAX_WAITING = 64 * 1024 * 1024
 """Bytes of new messages whose text may wait in memory; beyond, the text is read back from the store."""
 PATIENCE = 2.0
@@ -396,15 +398,15 @@ def _index_words(conn: sqlite3.Connection, low: int, high: int) -> None:
 
 def _unindex_words(conn: sqlite3.Connection, seqs: list[int]) -> None:
     """Take these messages (still in messages_fts) out of the word index and the vocabulary's counts."""
-    conn.execute("INSERT INTO batch_words (batch_words) VALUES ('delete-all')")
-    for table, command in (("batch_words", ""), ("messages_words", "'delete', ")):
-        for start in range(0, len(seqs), 500):
-            chunk = seqs[start:start + 500]
+    for start in range(0, len(seqs), UNINDEX_CHUNK):  # the words of a chunk are gathered in memory
+        chunk = seqs[start:start + UNINDEX_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        conn.execute("INSERT INTO batch_words (batch_words) VALUES ('delete-all')")
+        for table, command in (("batch_words", ""), ("messages_words", "'delete', ")):
             conn.execute(f"INSERT INTO {table} ({table + ', ' if command else ''}rowid, {_COLUMNS})"
-                         f" SELECT {command}rowid, {_COLUMNS} FROM messages_fts"
-                         f" WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)
-    conn.execute("UPDATE search_words SET messages = messages - (SELECT doc FROM batch_vocabulary WHERE term = word)"
-                 " WHERE word IN (SELECT term FROM batch_vocabulary)")
+                         f" SELECT {command}rowid, {_COLUMNS} FROM messages_fts WHERE rowid IN ({marks})", chunk)
+        conn.execute("UPDATE search_words SET messages = messages - (SELECT doc FROM batch_vocabulary WHERE term = word)"
+                     " WHERE word IN (SELECT term FROM batch_vocabulary)")
 
 
 def _clear(conn: sqlite3.Connection) -> None:

@@ -89,7 +89,9 @@ def test_word_counts_match_the_trigram_results(catcher, api: httpx.Client, word_
     assert word_counts == []
 
 
-def test_word_counts_stay_exact_after_deletions(catcher, api: httpx.Client, word_counts: list[Any]) -> None:
+def test_word_counts_stay_exact_after_deletions(catcher, api: httpx.Client, word_counts: list[Any],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_index, "UNINDEX_CHUNK", 1)  # a deletion of several, taken out in steps
     _send(catcher, MESSAGES)
     wait_for_count(api, len(MESSAGES))
     ids = [m["ID"] for m in api.get("/api/v1/search", params={"query": "meet"}).json()["messages"]]
