@@ -18,7 +18,9 @@ the vocabulary gives the words that contain each term (`meet` is in `meeting` an
 `meetings`), and the count is that of messages with one of them, for every term: the
 same messages as the trigrams find, because such a term can only occur within a word.
 A search for one term found in one word only, and nothing else, needs no counting at
-all: the vocabulary keeps the number of messages that have each word.
+all: the vocabulary keeps the number of messages that have each word. Nor does a search
+for one `from:` term: a vocabulary of senders keeps the number of messages from each, and
+as a message has one sender, the counts of those the term is part of add up.
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ class Compiled:
     match: str | None = None
     words: tuple[str, ...] = ()
     """The plain words of `match`, when it holds nothing else: then it may be counted by words."""
+    sender: str | None = None
+    """The value of `match` when it is one `from:` term: then it may be counted by senders."""
 
     def select(self, columns: str, tail: str = "", tail_params: Sequence[Any] = ()) -> tuple[str, list[Any]]:
         """SQL for `columns` of the matching messages (`m`), newest first, followed by `tail` (LIMIT ...)."""
@@ -122,7 +126,7 @@ class Compiled:
 
     def up_to(self, seq: int) -> Compiled:
         """The same search limited to messages with a seq up to `seq`."""
-        return Compiled(f"m.seq <= ? AND {self.where}", [seq, *self.params], self.match, self.words)
+        return Compiled(f"m.seq <= ? AND {self.where}", [seq, *self.params], self.match, self.words, self.sender)
 
 
 @dataclass(slots=True)
@@ -268,6 +272,7 @@ class _Builder:
         self.params: list[Any] = []
         self.matches: list[str] = []
         self.words: list[str] = []
+        self.senders: list[str] = []
 
     def add(self, condition: str, *params: Any, negated: bool = False) -> None:
         self.conditions.append(f"NOT ({condition})" if negated else condition)
@@ -279,6 +284,8 @@ class _Builder:
             self.matches.append(_match_expression(columns, value))
             if tuple(columns) == _FTS_COLUMNS and value.isascii() and value.isalnum():
                 self.words.append(value.lower())
+            elif tuple(columns) == ("sender",):
+                self.senders.append(value)
         else:
             condition, params = _fts_any(columns, value)
             self.add(condition, *params, negated=negated)
@@ -286,7 +293,8 @@ class _Builder:
     def compiled(self) -> Compiled:
         match = " AND ".join(self.matches) if self.matches else None
         words = tuple(self.words) if len(self.words) == len(self.matches) else ()
-        return Compiled(" AND ".join(self.conditions) or "1", list(self.params), match, words)
+        sender = self.senders[0] if len(self.matches) == len(self.senders) == 1 else None
+        return Compiled(" AND ".join(self.conditions) or "1", list(self.params), match, words, sender)
 
 
 def compile_terms(terms: Sequence[Term], zone: datetime.tzinfo | None = None) -> Compiled:
@@ -413,21 +421,27 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
             return found, unread_found
         return count
 
-    def from_vocabulary(conn: sqlite3.Connection) -> tuple[int, float] | None:
-        """The counts of a one-word search from the vocabulary, if the unread among them are easily told."""
-        assert words.messages is not None
+    def from_vocabulary(conn: sqlite3.Connection) -> tuple[int, float, int] | None:
+        """The counts of a one-word or one-sender search from a vocabulary, and the seq they are
+        as of, if the unread among them are easily told."""
+        if compiled.sender is not None:
+            messages, upto = _sender_count(conn, compiled.sender)
+        else:
+            assert words.messages is not None
+            messages, upto = words.messages, words.upto
         if unread in ("all", "none"):
-            return words.messages, words.messages if unread == "all" else 0
-        probed = _few_probed(conn, unread, (0, words.upto))
+            return messages, messages if unread == "all" else 0, upto
+        probed = _few_probed(conn, unread, (0, upto))
         if probed is None or len(probed) > LOOKED_UP:
             return None
-        return words.messages, unread_given(conn, words.messages, probed)
+        return messages, unread_given(conn, messages, probed), upto
 
     counted: list[tuple[int, float]] = []
-    if words.messages is not None and compiled.where == "1" and known is None:
+    if ((words.messages is not None or compiled.sender is not None) and compiled.where == "1" and known is None
+            and spans and store.index.words_ready):
         whole = await store.db.read(from_vocabulary)
-        if whole is not None:  # counted as of the index holding every message up to words.upto
-            newest, page, counted, spans = words.upto, compiled.up_to(words.upto), [whole], []
+        if whole is not None:  # counted as of the index holding every message up to whole[2]
+            newest, page, counted, spans = whole[2], compiled.up_to(whole[2]), [whole[:2]], []
     if words_match != "" and spans:
         counted = await asyncio.gather(*(store.db.read(count_in(span)) for span in spans))
     count = sum(part[0] for part in counted) + (known.count if known else 0)
@@ -492,6 +506,16 @@ def _by_words(conn: sqlite3.Connection, words: Sequence[str]) -> _ByWords:
     messages, upto = conn.execute("SELECT messages, (SELECT value FROM search_meta WHERE key = 'upto')"
                                   " FROM search_words WHERE word = ?", (forms[0],)).fetchone()
     return _ByWords(groups[0], messages, int(upto))
+
+
+def _sender_count(conn: sqlite3.Connection, value: str) -> tuple[int, int]:
+    """Messages from senders that `value` is part of, and the seq the index holds every message up to."""
+    # One statement, so that the two are read together.
+    messages, upto = conn.execute(
+        "SELECT (SELECT total(s.messages) FROM search_senders_fts f JOIN search_senders s ON s.id = f.rowid"
+        " WHERE search_senders_fts MATCH ?), (SELECT value FROM search_meta WHERE key = 'upto')",
+        (_phrase(value),)).fetchone()
+    return int(messages), int(upto)
 
 
 async def matching_ids(store: Store, query: str | Sequence[Term], zone: datetime.tzinfo | None = None,

@@ -55,6 +55,14 @@ CREATE TABLE IF NOT EXISTS search_words (
 CREATE VIRTUAL TABLE IF NOT EXISTS search_words_fts USING fts5 (
     word, content = 'search_words', content_rowid = 'id', tokenize = 'trigram'
 );
+-- Every sender (the text from: searches: "Name <address>"), with the number of indexed
+-- messages from it; a message has one, so the counts of the senders a from: term is part of add up.
+CREATE TABLE IF NOT EXISTS search_senders (
+    id INTEGER PRIMARY KEY, sender TEXT NOT NULL UNIQUE, messages INTEGER NOT NULL DEFAULT 0
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_senders_fts USING fts5 (
+    sender, content = 'search_senders', content_rowid = 'id', tokenize = 'trigram'
+);
 """
 _BATCH_WORDS = """
 CREATE VIRTUAL TABLE temp.batch_words USING fts5 (
@@ -154,15 +162,16 @@ class SearchIndex:
                 _clear(conn)
                 conn.execute("DELETE FROM search_meta")
                 conn.executemany("INSERT INTO search_meta VALUES (?, ?)",
-                                 [("identity", identity), ("upto", "0"), ("clean", "1"), ("words_upto", "-1")])
+                                 [("identity", identity), ("upto", "0"), ("clean", "1"), ("vocabulary_upto", "-1")])
                 conn.execute("COMMIT")
-                meta = {"upto": "0", "words_upto": "-1"}
+                meta = {"upto": "0", "vocabulary_upto": "-1"}
         except sqlite3.Error:
             conn.close()
             raise
         self.upto = int(meta["upto"])
-        self._words_upto = int(meta.get("words_upto", "0"))
-        """-1 once every indexed message is in the word index; else the seq it was filled up to."""
+        self._words_upto = int(meta.get("vocabulary_upto", "0"))
+        """-1 once every indexed message is in the word index and vocabularies; else the seq they
+        were filled up to (0: not begun, or made before the sender vocabulary existed)."""
         self.words_ready = self._words_upto == -1
         self._newest = newest
         if newest > self.upto:
@@ -345,12 +354,14 @@ class SearchIndex:
             log.info("adding %d messages to the search index's word list", total)
         while not self._stopping:
             self._begin(conn)
+            if self._words_upto == 0:  # from the start: drop what an earlier version may have left
+                _clear_vocabulary(conn)
             high = conn.execute("SELECT max(id) FROM (SELECT id FROM messages_fts_docsize WHERE id > ?"
                                 " ORDER BY id LIMIT ?)", (self._words_upto, FILL_CHUNK)).fetchone()[0]
             if high is not None:
                 _index_words(conn, self._words_upto + 1, high)
             self._words_upto = -1 if high is None else high
-            conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('words_upto', ?)", (str(self._words_upto),))
+            conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('vocabulary_upto', ?)", (str(self._words_upto),))
             conn.execute("COMMIT")
             if high is None:
                 self.words_ready = True
@@ -394,6 +405,12 @@ def _index_words(conn: sqlite3.Connection, low: int, high: int) -> None:
     conn.execute("INSERT INTO search_words (word, messages) SELECT term, doc FROM batch_vocabulary WHERE true"
                  " ON CONFLICT (word) DO UPDATE SET messages = messages + excluded.messages")
     conn.execute("INSERT INTO search_words_fts (rowid, word) SELECT id, word FROM search_words WHERE id > ?", (known,))
+    known = conn.execute("SELECT coalesce(max(id), 0) FROM search_senders").fetchone()[0]
+    conn.execute("INSERT INTO search_senders (sender, messages) SELECT sender, count(*) FROM messages_fts"
+                 " WHERE rowid BETWEEN ? AND ? GROUP BY sender"
+                 " ON CONFLICT (sender) DO UPDATE SET messages = messages + excluded.messages", (low, high))
+    conn.execute("INSERT INTO search_senders_fts (rowid, sender) SELECT id, sender FROM search_senders WHERE id > ?",
+                 (known,))
 
 
 def _unindex_words(conn: sqlite3.Connection, seqs: list[int]) -> None:
@@ -407,14 +424,22 @@ def _unindex_words(conn: sqlite3.Connection, seqs: list[int]) -> None:
                          f" SELECT {command}rowid, {_COLUMNS} FROM messages_fts WHERE rowid IN ({marks})", chunk)
         conn.execute("UPDATE search_words SET messages = messages - (SELECT doc FROM batch_vocabulary WHERE term = word)"
                      " WHERE word IN (SELECT term FROM batch_vocabulary)")
+        conn.executemany("UPDATE search_senders SET messages = messages - ? WHERE sender = ?", conn.execute(
+            f"SELECT count(*), sender FROM messages_fts WHERE rowid IN ({marks}) GROUP BY sender", chunk).fetchall())
 
 
 def _clear(conn: sqlite3.Connection) -> None:
     """Empty the index (in the caller's transaction)."""
     conn.execute("DELETE FROM messages_fts")
+    _clear_vocabulary(conn)
+
+
+def _clear_vocabulary(conn: sqlite3.Connection) -> None:
+    """Empty the word index and the vocabularies of words and senders."""
     conn.execute("INSERT INTO messages_words (messages_words) VALUES ('delete-all')")
-    conn.execute("DELETE FROM search_words")
-    conn.execute("INSERT INTO search_words_fts (search_words_fts) VALUES ('delete-all')")
+    for table in ("search_words", "search_senders"):
+        conn.execute(f"DELETE FROM {table}")
+        conn.execute(f"INSERT INTO {table}_fts ({table}_fts) VALUES ('delete-all')")
 
 
 def _resolve(future: asyncio.Future[Any]) -> None:

@@ -116,8 +116,18 @@ def test_a_term_in_too_many_words_is_counted_by_trigrams(catcher, api: httpx.Cli
     assert [used.match for used in word_counts] == [None]
 
 
+OLDER_INDEXES = {
+    "without words": "DROP TABLE messages_words; DROP TABLE search_words_fts; DROP TABLE search_words;"
+                     " DROP TABLE search_senders_fts; DROP TABLE search_senders;",
+    # words, but not senders: its words are dropped and made again, not added twice
+    "without senders": "DROP TABLE search_senders_fts; DROP TABLE search_senders;"
+                       " INSERT INTO search_meta VALUES ('words_upto', '-1');",
+}
+
+
+@pytest.mark.parametrize("older", OLDER_INDEXES)
 def test_an_index_made_before_the_word_index_gets_one(start_catcher, tmp_path: Path, word_counts: list[Any],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                                      monkeypatch: pytest.MonkeyPatch, older: str) -> None:
     monkeypatch.setattr(search_index, "FILL_CHUNK", 2)  # several steps
     database = str(tmp_path / "mail.db")
     first = start_catcher(database=database)
@@ -126,9 +136,8 @@ def test_an_index_made_before_the_word_index_gets_one(start_catcher, tmp_path: P
         wait_for_count(api, len(MESSAGES))
         _found(api, "settled")  # returns once everything is indexed
     first.stop()
-    with sqlite3.connect(database + "-search") as conn:  # the index as it was before words were kept
-        conn.executescript("DROP TABLE messages_words; DROP TABLE search_words_fts; DROP TABLE search_words;"
-                           " DELETE FROM search_meta WHERE key = 'words_upto';")
+    with sqlite3.connect(database + "-search") as conn:  # the index as an earlier version left it
+        conn.executescript(OLDER_INDEXES[older] + " DELETE FROM search_meta WHERE key = 'vocabulary_upto';")
     second = start_catcher(database=database)
     with httpx.Client(base_url=second.url) as api:
         wait_for_count(api, len(MESSAGES))
@@ -141,6 +150,7 @@ def test_an_index_made_before_the_word_index_gets_one(start_catcher, tmp_path: P
         wait_for_count(api, len(MESSAGES))
         _check_counts(api, word_counts, ["meeting", "invoice", "example"])
         assert _found(api, "invoice") == (0, 0, 0)
+        assert _found(api, "from:example.com") == (4, 4, 4)
 
 
 def test_one_word_in_one_form_is_counted_from_the_vocabulary(catcher, api: httpx.Client,
@@ -164,3 +174,42 @@ def test_one_word_in_one_form_is_counted_from_the_vocabulary(catcher, api: httpx
     _check_counts(api, word_counts, single + ["notes"])
     assert _found(api, "hello") == (2, 1, 2)
     assert _found(api, "notes") == (0, 0, 0)
+
+
+def test_a_from_search_is_counted_from_the_senders(catcher, api: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One from: term is counted by adding up the senders it is part of; the counts follow new
+    mail, deletions and read state, and equal what the (trigram-found) pages list."""
+    counted: list[str] = []
+    real = search._sender_count
+
+    def spy(conn: sqlite3.Connection, value: str) -> tuple[int, int]:
+        counted.append(value)
+        return real(conn, value)
+
+    monkeypatch.setattr(search, "_sender_count", spy)
+    _send(catcher, MESSAGES + [("Again", "more", "ada@example.com", None)])
+    wait_for_count(api, len(MESSAGES) + 1)
+    queries = ["from:ada@example.com", "from:example.com", "from:EXAMPLE.ORG", "from:meetup", "from:nobody@x.io",
+               "from:example"]
+
+    def check() -> None:
+        for query in queries:
+            counted.clear()
+            found = _listing(api, query)
+            assert counted, f"{query!r} was not counted from the senders"
+            assert found["messages_count"] == len(found["messages"]), query
+            assert found["messages_unread"] == sum(not m["Read"] for m in found["messages"]), query
+
+    check()
+    assert _found(api, "from:ada@example.com") == (2, 2, 2)
+    assert _found(api, "from:example") == (7, 7, 7)
+    ids = {m["Subject"]: m["ID"] for m in api.get("/api/v1/messages").json()["messages"]}
+    api.request("DELETE", "/api/v1/messages", json={"IDs": [ids["Again"], ids["Hello"]]})
+    api.put("/api/v1/messages", json={"IDs": [ids["Meeting at noon"]], "Read": True})
+    check()
+    assert _found(api, "from:ada@example.com") == (1, 0, 1)
+    assert _found(api, "from:meetup") == (0, 0, 0)
+    counted.clear()
+    assert _found(api, "from:ada subject:meeting") == (1, 0, 1)  # more than one term: counted as before
+    assert _found(api, "from:ad") == (1, 0, 1)  # too short for trigrams
+    assert counted == []
