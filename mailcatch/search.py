@@ -476,6 +476,11 @@ def _few_probed(conn: sqlite3.Connection, unread: str, span: tuple[int, int]) ->
     return seqs if len(seqs) <= FEW_PROBED else None
 
 
+_INDEXED_UPTO = "(SELECT value FROM search_meta WHERE key = 'upto')"
+"""The seq the search index holds every message up to: read in the same statement as a
+vocabulary's count, so that the two agree."""
+
+
 @dataclass(slots=True)
 class _ByWords:
     """How the matches of plain words are counted through the word index."""
@@ -502,19 +507,16 @@ def _by_words(conn: sqlite3.Connection, words: Sequence[str]) -> _ByWords:
         groups.append("(" + " OR ".join(map(_phrase, forms)) + ")")
     if len(words) > 1 or len(forms) > 1:
         return _ByWords(" AND ".join(groups))
-    # One statement, so that the number and the seq it holds up to are read together.
-    messages, upto = conn.execute("SELECT messages, (SELECT value FROM search_meta WHERE key = 'upto')"
-                                  " FROM search_words WHERE word = ?", (forms[0],)).fetchone()
+    messages, upto = conn.execute(f"SELECT messages, {_INDEXED_UPTO} FROM search_words WHERE word = ?",
+                                  (forms[0],)).fetchone()
     return _ByWords(groups[0], messages, int(upto))
 
 
 def _sender_count(conn: sqlite3.Connection, value: str) -> tuple[int, int]:
     """Messages from senders that `value` is part of, and the seq the index holds every message up to."""
-    # One statement, so that the two are read together.
     messages, upto = conn.execute(
         "SELECT (SELECT total(s.messages) FROM search_senders_fts f JOIN search_senders s ON s.id = f.rowid"
-        " WHERE search_senders_fts MATCH ?), (SELECT value FROM search_meta WHERE key = 'upto')",
-        (_phrase(value),)).fetchone()
+        f" WHERE search_senders_fts MATCH ?), {_INDEXED_UPTO}", (_phrase(value),)).fetchone()
     return int(messages), int(upto)
 
 

@@ -35,43 +35,38 @@ Fields = tuple[str, ...]
 Loader = Callable[[sqlite3.Connection, int, int, int], list[tuple[int, Fields]]]
 """`load(store_conn, after, before, limit)`: search fields of stored messages with after < seq < before."""
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5 (
-    subject, sender, recipients, body, files,
-    tokenize = 'trigram'
+_COLUMNS = "subject, sender, recipients, body, files"
+_WORD_INDEX = f"fts5 ({_COLUMNS}, tokenize = 'unicode61 remove_diacritics 0', detail = none, content = '')"
+"""How the words of messages are indexed: the table that counts a batch's words must split them alike."""
+
+
+def _vocabulary(table: str, column: str) -> str:
+    """A table of values with the number of indexed messages that have each, and their trigram index."""
+    return f"""
+CREATE TABLE IF NOT EXISTS {table} (
+    id INTEGER PRIMARY KEY, {column} TEXT NOT NULL UNIQUE, messages INTEGER NOT NULL DEFAULT 0
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS {table}_fts USING fts5 (
+    {column}, content = '{table}', content_rowid = 'id', tokenize = 'trigram'
+);"""
+
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5 ({_COLUMNS}, tokenize = 'trigram');
 -- The words of each message (case folded like the trigrams, accents kept), without positions,
 -- and without a copy of the text: a row is deleted by giving its text again, from messages_fts.
-CREATE VIRTUAL TABLE IF NOT EXISTS messages_words USING fts5 (
-    subject, sender, recipients, body, files,
-    tokenize = 'unicode61 remove_diacritics 0', detail = none, content = ''
-);
--- Every word seen, with the number of indexed messages that have it; found by any part of it
--- through its trigrams.
-CREATE TABLE IF NOT EXISTS search_words (
-    id INTEGER PRIMARY KEY, word TEXT NOT NULL UNIQUE, messages INTEGER NOT NULL DEFAULT 0
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS search_words_fts USING fts5 (
-    word, content = 'search_words', content_rowid = 'id', tokenize = 'trigram'
-);
--- Every sender (the text from: searches: "Name <address>"), with the number of indexed
--- messages from it; a message has one, so the counts of the senders a from: term is part of add up.
-CREATE TABLE IF NOT EXISTS search_senders (
-    id INTEGER PRIMARY KEY, sender TEXT NOT NULL UNIQUE, messages INTEGER NOT NULL DEFAULT 0
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS search_senders_fts USING fts5 (
-    sender, content = 'search_senders', content_rowid = 'id', tokenize = 'trigram'
-);
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_words USING {_WORD_INDEX};
+-- Every word seen, found by any part of it.
+{_vocabulary("search_words", "word")}
+-- Every sender (the text from: searches: "Name <address>"); a message has one, so the counts
+-- of the senders a from: term is part of add up.
+{_vocabulary("search_senders", "sender")}
 """
-_BATCH_WORDS = """
-CREATE VIRTUAL TABLE temp.batch_words USING fts5 (
-    subject, sender, recipients, body, files,
-    tokenize = 'unicode61 remove_diacritics 0', detail = none, content = ''
-);
+_BATCH_WORDS = f"""
+CREATE VIRTUAL TABLE temp.batch_words USING {_WORD_INDEX};
 CREATE VIRTUAL TABLE temp.batch_vocabulary USING fts5vocab (temp, batch_words, row);
 """
-_COLUMNS = "subject, sender, recipients, body, files"
 FILL_CHUNK = 2000
 """Messages indexed before the word index existed get their words this many at a time."""
 UNINDEX_CHUNK = 500
@@ -401,16 +396,9 @@ def _index_words(conn: sqlite3.Connection, low: int, high: int) -> None:
     for table in ("batch_words", "messages_words"):
         conn.execute(f"INSERT INTO {table} (rowid, {_COLUMNS}) SELECT rowid, {_COLUMNS} FROM messages_fts"
                      " WHERE rowid BETWEEN ? AND ?", (low, high))
-    known = conn.execute("SELECT coalesce(max(id), 0) FROM search_words").fetchone()[0]
-    conn.execute("INSERT INTO search_words (word, messages) SELECT term, doc FROM batch_vocabulary WHERE true"
-                 " ON CONFLICT (word) DO UPDATE SET messages = messages + excluded.messages")
-    conn.execute("INSERT INTO search_words_fts (rowid, word) SELECT id, word FROM search_words WHERE id > ?", (known,))
-    known = conn.execute("SELECT coalesce(max(id), 0) FROM search_senders").fetchone()[0]
-    conn.execute("INSERT INTO search_senders (sender, messages) SELECT sender, count(*) FROM messages_fts"
-                 " WHERE rowid BETWEEN ? AND ? GROUP BY sender"
-                 " ON CONFLICT (sender) DO UPDATE SET messages = messages + excluded.messages", (low, high))
-    conn.execute("INSERT INTO search_senders_fts (rowid, sender) SELECT id, sender FROM search_senders WHERE id > ?",
-                 (known,))
+    _count_in(conn, "search_words", "word", "SELECT term, doc FROM batch_vocabulary WHERE true")
+    _count_in(conn, "search_senders", "sender",
+              "SELECT sender, count(*) FROM messages_fts WHERE rowid BETWEEN ? AND ? GROUP BY sender", (low, high))
 
 
 def _unindex_words(conn: sqlite3.Connection, seqs: list[int]) -> None:
@@ -422,10 +410,23 @@ def _unindex_words(conn: sqlite3.Connection, seqs: list[int]) -> None:
         for table, command in (("batch_words", ""), ("messages_words", "'delete', ")):
             conn.execute(f"INSERT INTO {table} ({table + ', ' if command else ''}rowid, {_COLUMNS})"
                          f" SELECT {command}rowid, {_COLUMNS} FROM messages_fts WHERE rowid IN ({marks})", chunk)
-        conn.execute("UPDATE search_words SET messages = messages - (SELECT doc FROM batch_vocabulary WHERE term = word)"
-                     " WHERE word IN (SELECT term FROM batch_vocabulary)")
-        conn.executemany("UPDATE search_senders SET messages = messages - ? WHERE sender = ?", conn.execute(
-            f"SELECT count(*), sender FROM messages_fts WHERE rowid IN ({marks}) GROUP BY sender", chunk).fetchall())
+        _count_out(conn, "search_words", "word", "SELECT term, doc FROM batch_vocabulary")
+        _count_out(conn, "search_senders", "sender",
+                   f"SELECT sender, count(*) FROM messages_fts WHERE rowid IN ({marks}) GROUP BY sender", chunk)
+
+
+def _count_in(conn: sqlite3.Connection, table: str, column: str, counts: str, params: Sequence[Any] = ()) -> None:
+    """Add the (value, messages) rows of the query `counts` to a vocabulary, and new values to its trigrams."""
+    known = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+    conn.execute(f"INSERT INTO {table} ({column}, messages) {counts}"
+                 f" ON CONFLICT ({column}) DO UPDATE SET messages = messages + excluded.messages", params)
+    conn.execute(f"INSERT INTO {table}_fts (rowid, {column}) SELECT id, {column} FROM {table} WHERE id > ?", (known,))
+
+
+def _count_out(conn: sqlite3.Connection, table: str, column: str, counts: str, params: Sequence[Any] = ()) -> None:
+    """Take the (value, messages) rows of the query `counts` off a vocabulary's counts."""
+    conn.executemany(f"UPDATE {table} SET messages = messages - ? WHERE {column} = ?",
+                     [(messages, value) for value, messages in conn.execute(counts, params).fetchall()])
 
 
 def _clear(conn: sqlite3.Connection) -> None:
