@@ -32,6 +32,14 @@ _DEFERRABLE = (b"250", b"354")
 _SIMPLE_ADDRESS = re.compile(r"\s*<([^<>\s\"\\(),;:@\[\]]+@[A-Za-z0-9.-]+)>")
 
 
+def _text(argument: str) -> str:
+    """A command argument as valid Unicode: bytes that were not UTF-8 (kept by aiosmtpd as lone
+    surrogates, which can't be stored) become U+FFFD."""
+    if argument.isascii():
+        return argument
+    return argument.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _peer_text(peer: Any) -> str:
     if isinstance(peer, tuple) and len(peer) >= 2:
         host, port = peer[0], peer[1]
@@ -221,7 +229,7 @@ class CatchHandler:
                           hostname: str, responses: list[str]) -> list[str]:
         session.host_name = hostname
         assert server.info is not None
-        server.info.helo = hostname
+        server.info.helo = _text(hostname)
         server.recorder.end_transaction()
         return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
@@ -229,7 +237,7 @@ class CatchHandler:
                           hostname: str) -> str:
         session.host_name = hostname
         assert server.info is not None
-        server.info.helo = hostname
+        server.info.helo = _text(hostname)
         return f"250 {server.hostname}"
 
     def authenticate(self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope,
@@ -259,9 +267,9 @@ class CatchHandler:
         recorder.end_transaction()
         raw = envelope.original_content or b""
         captured = Envelope(
-            mail_from=envelope.mail_from or "",
-            mail_options=list(envelope.mail_options),
-            rcpt_to=list(envelope.rcpt_tos),
+            mail_from=_text(envelope.mail_from or ""),
+            mail_options=[_text(option) for option in envelope.mail_options],
+            rcpt_to=[_text(address) for address in envelope.rcpt_tos],
             peer=info.peer,
             helo=info.helo,
             username=info.username,

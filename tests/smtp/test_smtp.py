@@ -143,6 +143,20 @@ def test_utf8_addresses_and_headers(catcher, api: httpx.Client) -> None:
     assert api.get(f"/api/v1/message/{summary['ID']}/raw").content == message
 
 
+def test_envelope_bytes_that_are_not_utf8_are_stored_as_replacement_characters(
+        catcher, raw_client: RawClient, api: httpx.Client) -> None:
+    raw_client.command(b"EHLO host-\xe9.test")
+    assert raw_client.command(b"MAIL FROM:<\xff\xfeold@example.com>")[0][:3] == b"250"
+    assert raw_client.command(b"RCPT TO:<r\xe9ne@example.com>")[0][:3] == b"250"
+    raw_client.command(b"DATA")
+    assert raw_client.command(SIMPLE + b".")[0][:3] == b"250"
+    summary = wait_for_count(api, 1)["messages"][0]
+    envelope = api.get(f"/api/v1/message/{summary['ID']}").json()["Envelope"]
+    assert envelope["From"] == "\ufffd\ufffdold@example.com"
+    assert envelope["To"] == ["r\ufffdne@example.com"]
+    assert envelope["Helo"] == "host-\ufffd.test"
+
+
 def test_pipelined_commands_are_answered_in_order(catcher, raw_client: RawClient, api: httpx.Client) -> None:
     assert b"PIPELINING" in b"".join(raw_client.command("EHLO app.test"))
     raw_client.send(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nRCPT TO:<c@example.com>\r\nDATA\r\n")
