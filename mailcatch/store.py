@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import os
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mailcatch import json_text
 from mailcatch.database import Database, file_uri, in_chunks, used_bytes
 from mailcatch.errors import NotFound, StoreError
 from mailcatch.events import EventBus
@@ -29,8 +29,6 @@ log = logging.getLogger("mailcatch.store")
 
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUMMARY_COLUMNS = "seq, id, created, read, tags, summary"
-_to_json = json.JSONEncoder(ensure_ascii=False).encode
-"""JSON text of a value (one encoder for all: `json.dumps` makes one a call)."""
 MAX_INDEXED_BODY = 512 * 1024
 """Characters of a message's text that search indexes; the rest of a giant body is not searchable."""
 BIG_MESSAGE = 256 * 1024
@@ -129,7 +127,7 @@ class _Prepared:
 def summary_json(seq_row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
     """The API summary of a `_SUMMARY_COLUMNS` row, in Mailpit's field order."""
     _, message_id, created, read, tags, summary = seq_row
-    fixed = json.loads(summary) if isinstance(summary, str) else summary
+    fixed = json_text.loads(summary) if isinstance(summary, str) else summary
     return {
         "ID": message_id,
         "MessageID": fixed["MessageID"],
@@ -142,7 +140,7 @@ def summary_json(seq_row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
         "Subject": fixed["Subject"],
         "Created": rfc3339(created),
         "Username": fixed["Username"],
-        "Tags": json.loads(tags) if isinstance(tags, str) else tags,
+        "Tags": json_text.loads(tags) if isinstance(tags, str) else tags,
         "Size": fixed["Size"],
         "Attachments": fixed["Attachments"],
         "Snippet": fixed["Snippet"],
@@ -480,8 +478,8 @@ class Store:
                 raise NotFound(f"message {message_id!r} not found")
             data = raw_bytes(conn, row[0]) if raw else b""
             return StoredMessage(
-                seq=row[0], id=row[1], created=row[2], read=bool(row[3]), tags=json.loads(row[4]),
-                summary=summary_json(row[:6]), envelope=Envelope.from_json(json.loads(row[6]), row[2]),
+                seq=row[0], id=row[1], created=row[2], read=bool(row[3]), tags=json_text.loads(row[4]),
+                summary=summary_json(row[:6]), envelope=Envelope.from_json(json_text.loads(row[6]), row[2]),
                 session_id=row[7], tx_start=row[8], tx_end=row[9], raw=data,
             )
 
@@ -496,7 +494,7 @@ class Store:
                                    (message.session_id,)).fetchone()
             chunks = conn.execute("SELECT lines FROM transcript_chunks WHERE session_id = ? ORDER BY first_line",
                                   (message.session_id,)).fetchall()
-            return session, [line for (chunk,) in chunks for line in json.loads(chunk)]
+            return session, [line for (chunk,) in chunks for line in json_text.loads(chunk)]
 
         session, lines = await self.db.read(query)
         envelope = message.envelope
@@ -575,12 +573,12 @@ def _prepare_message(message_id: str, raw: bytes, envelope: Envelope, tx: Transa
         "Attachments": attachments,
         "Snippet": parsed.snippet,
     }
-    tags = _to_json(parsed.tags)
-    fixed_text = _to_json(summary_fixed)
+    tags = json_text.dumps(parsed.tags)
+    fixed_text = json_text.dumps(summary_fixed)
     row = (
         message_id, envelope.received, len(raw), attachments, parsed.subject, parsed.message_id,
         (parsed.from_.address if parsed.from_ else envelope.mail_from).lower(), tags, fixed_text,
-        _to_json(envelope.to_json()), tx.session.id, tx.start, tx.end,
+        json_text.dumps(envelope.to_json()), tx.session.id, tx.start, tx.end,
     )
     summary = summary_json((0, message_id, envelope.received, 0, parsed.tags, summary_fixed))
     return _Prepared(raw, tx, summary, row, lambda: _search_fields(parsed, envelope, bcc), _lines_json(tx.lines),
@@ -599,7 +597,7 @@ def _load_for_index(conn: sqlite3.Connection, after: int, before: int, limit: in
     rows = conn.execute("SELECT seq, envelope, created FROM messages WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?",
                         (after, before, limit)).fetchall()
     return [(seq, _search_fields(parse_message(raw_bytes(conn, seq), measure_parts=False),
-                                 Envelope.from_json(json.loads(envelope), created)))
+                                 Envelope.from_json(json_text.loads(envelope), created)))
             for seq, envelope, created in rows]
 
 
@@ -630,5 +628,5 @@ def _search_fields(parsed: ParsedMessage, envelope: Envelope, bcc: list[Address]
 
 
 def _lines_json(lines: list[TranscriptLine]) -> str:
-    return _to_json([(line.time, line.dir, line.text) for line in lines])
+    return json_text.dumps([(line.time, line.dir, line.text) for line in lines])
 

@@ -7,11 +7,11 @@ change here rewrites both in one transaction and publishes an `update` event.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mailcatch import json_text
 from mailcatch.database import in_chunks
 from mailcatch.models import Event
 
@@ -50,7 +50,7 @@ def with_plus_tags(tags: Sequence[str], addresses: Iterable[str]) -> list[str]:
 
 
 def _rewrite(conn: sqlite3.Connection, seq: int, tags: list[str]) -> None:
-    conn.execute("UPDATE messages SET tags = ? WHERE seq = ?", (json.dumps(tags, ensure_ascii=False), seq))
+    conn.execute("UPDATE messages SET tags = ? WHERE seq = ?", (json_text.dumps(tags), seq))
     conn.execute("DELETE FROM message_tags WHERE seq = ?", (seq,))
     conn.executemany("INSERT OR IGNORE INTO message_tags (seq, tag) VALUES (?, ?)", [(seq, tag) for tag in tags])
 
@@ -86,7 +86,7 @@ async def _edit_tag(store: Store, tag: str, replacement: str | None) -> int:
                             " WHERE t.tag = ?", (tag,)).fetchall()
         changed = []
         for seq, message_id, tags_json in rows:
-            old: list[str] = json.loads(tags_json)
+            old: list[str] = json_text.loads(tags_json)
             if replacement is None:
                 new = [t for t in old if t.lower() != tag.lower()]
             else:

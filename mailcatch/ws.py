@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 from urllib.parse import urlsplit
@@ -26,6 +25,7 @@ from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from mailcatch import json_text
 from mailcatch.events import Backlog, EventBus
 from mailcatch.models import Event
 from mailcatch.store import Store
@@ -90,7 +90,7 @@ class EventsHub:
     @staticmethod
     def encode(event: Event) -> str:
         """The frame for an event: Mailpit's `{"Type", "Data"}` as compact JSON."""
-        return json.dumps({"Type": event.type, "Data": event.data}, ensure_ascii=False, separators=(",", ":"))
+        return json_text.dumps({"Type": event.type, "Data": event.data})
 
     def _fan_out(self, event: Event) -> None:
         """Encode the event once and queue the same frame for every client; never waits on any of them."""
