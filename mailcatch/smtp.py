@@ -64,6 +64,7 @@ class CatcherSMTP(SMTP):
         self._outgoing = bytearray()
         self._flush_scheduled = False
         self._refused = False
+        self._active_at = 0.0
         if handler.credentials is not None:
             self._auth_required = True
 
@@ -104,8 +105,19 @@ class CatcherSMTP(SMTP):
             return False
         return super().eof_received()
 
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        """Note the client's activity. The idle timer is armed once and moved only when it
+        fires early, rather than cancelled and scheduled again for every command."""
+        self._active_at = self.loop.time()
+        if self._timeout_handle is None or duration is not None:
+            super()._reset_timeout(duration)
+
     def _timeout_cb(self) -> None:
-        """Say why before closing an idle connection."""
+        """Close a connection idle for the timeout, saying why."""
+        idle = self.loop.time() - self._active_at
+        if idle < self._timeout_duration:
+            self._timeout_handle = self.loop.call_later(self._timeout_duration - idle, self._timeout_cb)
+            return
         if self.transport is not None and not self.transport.is_closing():
             reply = b"421 4.4.2 Idle too long, closing the connection"
             self.recorder.server_line(reply)

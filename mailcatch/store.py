@@ -28,6 +28,7 @@ from mailcatch.tags import with_plus_tags
 log = logging.getLogger("mailcatch.store")
 
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ID_PAIRS = [first + second for second in _ID_ALPHABET for first in _ID_ALPHABET]
 _SUMMARY_COLUMNS = "seq, id, created, read, tags, summary"
 MAX_INDEXED_BODY = 512 * 1024
 """Characters of a message's text that search indexes; the rest of a giant body is not searchable."""
@@ -64,11 +65,11 @@ def new_message_id() -> str:
     from a seeded generator rather than a system call per message.
     """
     number = _ID_RANDOM.getrandbits(128)
-    chars = []
-    for _ in range(22):
-        number, digit = divmod(number, 62)
-        chars.append(_ID_ALPHABET[digit])
-    return "".join(chars)
+    pairs = []
+    for _ in range(11):  # two base-62 digits at a time
+        number, pair = divmod(number, 62 * 62)
+        pairs.append(_ID_PAIRS[pair])
+    return "".join(pairs)
 
 
 def hidden_recipients(parsed: ParsedMessage, rcpt_to: Sequence[str]) -> list[Address]:

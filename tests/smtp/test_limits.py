@@ -61,6 +61,21 @@ def test_idle_connection_is_closed_with_421(start_catcher) -> None:
         client.close()
 
 
+def test_a_client_that_keeps_talking_is_not_timed_out(start_catcher) -> None:
+    catcher = start_catcher(smtp_timeout=0.4)
+    client = RawClient(catcher.smtp_host, catcher.smtp_port)
+    try:
+        client.command("EHLO app.test")
+        started = time.monotonic()
+        while time.monotonic() - started < 1.2:  # three timeouts long, a command every 0.1 s
+            assert client.command("NOOP")[0].startswith(b"250")
+            time.sleep(0.1)
+        assert client.reply()[0].startswith(b"421 4.4.2")
+        assert time.monotonic() - started >= 1.2 + 0.3
+    finally:
+        client.close()
+
+
 def test_connections_beyond_the_limit_get_421(start_catcher) -> None:
     catcher = start_catcher(smtp_max_connections=2)
     first = RawClient(catcher.smtp_host, catcher.smtp_port)
