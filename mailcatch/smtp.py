@@ -58,8 +58,6 @@ class CatcherSMTP(SMTP):
         super().__init__(handler, **kwargs)
         self.recorder = TranscriptRecorder()
         self.info: SessionInfo | None = None
-        self.flushed_lines = 0
-        """Transcript lines already stored with an earlier message of this session."""
         self.pending: list[asyncio.Future[Any]] = []
         self._outgoing = bytearray()
         self._flush_scheduled = False
@@ -271,11 +269,10 @@ class CatchHandler:
         info = server.info
         assert info is not None
         recorder = server.recorder
-        data_line = recorder.last_data_line if recorder.last_data_line is not None else len(recorder.lines) - 1
+        data_line = recorder.last_data_line if recorder.last_data_line is not None else recorder.position - 1
         start = recorder.transaction_start if recorder.transaction_start is not None else data_line
-        lines = recorder.lines[server.flushed_lines:]
-        tx = Transaction(info, start, data_line + 2, lines, server.flushed_lines)
-        server.flushed_lines += len(lines)
+        first, lines = recorder.take()  # this message stores them: a long session keeps no lines in memory
+        tx = Transaction(info, start, data_line + 2, lines, first)
         recorder.end_transaction()
         raw = envelope.original_content or b""
         captured = Envelope(
@@ -304,9 +301,9 @@ class CatchHandler:
 
     def session_closed(self, server: CatcherSMTP) -> None:
         """Store the end of a session's transcript once its messages are stored; publish an `error` if it failed."""
-        if server.info is not None and (error := session_error(server.info, server.recorder.lines)):
+        if server.info is not None and (error := session_error(server.info, server.recorder)):
             self.store.bus.publish(error)
-        if server.info is None or server.flushed_lines == 0 and not server.pending:
+        if server.info is None or server.recorder.taken == 0 and not server.pending:
             return
         task = asyncio.ensure_future(self._save_tail(server))
         self._tails.add(task)
@@ -316,9 +313,9 @@ class CatchHandler:
         if server.pending:
             await asyncio.gather(*server.pending, return_exceptions=True)
         assert server.info is not None
-        tail = server.recorder.lines[server.flushed_lines:]
+        first, tail = server.recorder.take()
         try:
-            await self.store.save_transcript_tail(server.info, server.flushed_lines, tail)
+            await self.store.save_transcript_tail(server.info, first, tail)
         except StoreError as error:
             log.warning("end of SMTP transcript for %s not stored: %s", server.info.peer, error)
 

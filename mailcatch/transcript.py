@@ -29,6 +29,12 @@ class TranscriptRecorder:
 
     def __init__(self) -> None:
         self.lines: list[TranscriptLine] = []
+        """The lines not yet taken (stored with a message)."""
+        self.taken = 0
+        """How many lines were taken before these."""
+        self.refusals = 0
+        """How many 4xx and 5xx replies the session got."""
+        self.last_refusal = ""
         self._partial = bytearray()
         self._in_data = False
         self._data_tail = b""
@@ -37,9 +43,26 @@ class TranscriptRecorder:
         self._auth_expect: list[str] = []
         self._awaiting_auth_reply = False
         self.transaction_start: int | None = None
-        """Index of the MAIL command that opened the current transaction."""
+        """Index (within the session) of the MAIL command that opened the current transaction."""
         self.last_data_line: int | None = None
-        """Index of the line that summarised the most recent message data."""
+        """Index (within the session) of the line that summarised the most recent message data."""
+
+    @property
+    def position(self) -> int:
+        """The index within the session of the next line."""
+        return self.taken + len(self.lines)
+
+    @property
+    def in_data(self) -> bool:
+        """Whether the client was told to send message data and has not ended it."""
+        return self._in_data
+
+    def take(self) -> tuple[int, list[TranscriptLine]]:
+        """The lines not yet taken, and the index within the session of the first of them."""
+        first, lines = self.taken, self.lines
+        self.taken += len(lines)
+        self.lines = []
+        return first, lines
 
     def _add(self, direction: Direction, text: str) -> None:
         if len(text) > MAX_LINE_TEXT:
@@ -50,7 +73,10 @@ class TranscriptRecorder:
     def server_line(self, reply: bytes) -> None:
         text = reply.decode("utf-8", "replace")
         self._add("S", text)
-        if text.startswith("354"):
+        if text[:1] in ("4", "5"):
+            self.refusals += 1
+            self.last_refusal = text
+        elif text.startswith("354"):
             self._start_data()
         self._awaiting_auth_reply = text.startswith("334") and bool(self._auth_expect)
         if not text.startswith("334"):
@@ -92,7 +118,7 @@ class TranscriptRecorder:
         if verb == "AUTH":
             text = self._auth_command(arg)
         elif verb == "MAIL" and self.transaction_start is None:
-            self.transaction_start = len(self.lines)
+            self.transaction_start = self.position
         elif verb in ("RSET", "HELO", "EHLO"):
             self.transaction_start = None
         self._add("C", text)
@@ -152,7 +178,7 @@ class TranscriptRecorder:
             self._data_tail = window[-4:]
             return b""
         self._in_data = False
-        self.last_data_line = len(self.lines)
+        self.last_data_line = self.position
         size, lines = self._data_bytes - 3, self._data_lines - 1  # without the closing ".\r\n"
         self._add("C", f"<{size} bytes, {lines} {'line' if lines == 1 else 'lines'} of message data>")
         return data[used:]

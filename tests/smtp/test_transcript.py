@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import gc
 import smtplib
 
 import httpx
 
+from mailcatch.smtp import CatcherSMTP
 from tests.conftest import wait_for_count
 from tests.smtp.test_smtp import RawClient
 
@@ -100,3 +102,19 @@ def test_each_message_points_at_its_own_transaction(catcher, api: httpx.Client) 
         assert sum(1 for text in texts if text.lower().startswith("mail from")) == 1
     whole = _texts(next(iter(transcripts.values())))
     assert whole[-1] == "221 Bye" and whole.count("data") == 3
+
+
+def test_a_long_session_keeps_only_the_lines_not_yet_stored(catcher, api: httpx.Client) -> None:
+    with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
+        for number in range(100):
+            client.sendmail("a@example.com", ["b@example.com"], f"Subject: {number}\r\n\r\nx\r\n".encode())
+        client.noop()
+        wait_for_count(api, 100)
+        sessions = [o for o in gc.get_objects() if isinstance(o, CatcherSMTP) and o.info is not None
+                    and o.info.peer.endswith(f":{client.sock.getsockname()[1]}")]
+        assert len(sessions) == 1
+        kept = [line.text for line in sessions[0].recorder.lines]  # the last message's 250, then the NOOP
+        assert len(kept) == 3 and kept[0].startswith("250 2.0.0") and kept[1:] == ["noop", "250 OK"]
+    last = api.get("/api/v1/messages", params={"limit": 1}).json()["messages"][0]
+    texts = _texts(api.get(f"/api/v1/message/{last['ID']}/transcript").json())
+    assert texts.count("data") == 100 and texts[-4:] == ["noop", "250 OK", "QUIT", "221 Bye"]
