@@ -19,7 +19,9 @@ from typing import Any
 __all__ = ["Unsupported", "split_message"]
 
 MAX_DEPTH = 40
-_HEADER_NAME = re.compile(r"[\041-\071\073-\176]+:")
+_FIELD = re.compile(r"([\041-\071\073-\176]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)(?:\n|\Z)")
+"""A header field: its name, and its value with the continuation lines that fold it (the line
+breaks within kept, the spaces and tabs after the colon not)."""
 
 
 class Unsupported(Exception):
@@ -89,11 +91,11 @@ def _header_end(data: bytes, start: int, end: int) -> tuple[int, int]:
     window = 16384  # headers are short: look near the start first, so a huge body is not scanned twice
     while True:
         stop = min(end, start + window)
-        blank = find(data, b"\n\n", start, stop)
         crlf = find(data, b"\n\r\n", start, stop)
-        if blank >= 0 or crlf >= 0:
-            if crlf < 0 or 0 <= blank < crlf:
-                return blank + 1, blank + 2
+        blank = find(data, b"\n\n", start, crlf + 1 if crlf >= 0 else stop)  # only an earlier one counts
+        if blank >= 0:
+            return blank + 1, blank + 2
+        if crlf >= 0:
             return crlf + 1, crlf + 3
         if stop == end:
             return end, end  # no blank line: all headers, no body
@@ -101,32 +103,20 @@ def _header_end(data: bytes, start: int, end: int) -> tuple[int, int]:
 
 
 def header_fields(block: str) -> list[tuple[str, str]]:
-    """The (name, value) fields of a header block, each value unfolded as the stdlib keeps it raw."""
-    lines = block.splitlines(keepends=True)
-    if lines and len(lines) != block.count("\n") + (0 if block.endswith("\n") else 1):
-        raise Unsupported("unusual line breaks in the headers")
-    fields: list[tuple[str, str]] = []
-    current: list[str] = []
-    for line in lines:
-        if line[0] in " \t":
-            if not current:
-                raise Unsupported("the headers begin with a continuation line")
-            current.append(line)
-            continue
-        if current:
-            fields.append(_field(current))
-        if not _HEADER_NAME.match(line):
-            raise Unsupported("a line that is not a header")
-        current = [line]
-    if current:
-        fields.append(_field(current))
+    """The (name, value) fields of a header block, each value unfolded as the stdlib keeps it raw.
+
+    The block has no lone CR (`_check` makes sure), the only line break besides LF and CRLF
+    for the stdlib's parser.
+    """
+    fields = []
+    position = 0
+    while position < len(block):
+        field = _FIELD.match(block, position)
+        if field is None:
+            raise Unsupported("a line that is not a header, or headers that begin with a continuation line")
+        fields.append((field[1], field[2].rstrip("\r\n")))
+        position = field.end()
     return fields
-
-
-def _field(lines: list[str]) -> tuple[str, str]:
-    name, value = lines[0].split(":", 1)
-    value = value.lstrip(" \t") + "".join(lines[1:])
-    return name, value.rstrip("\r\n")
 
 
 def _strip_eol(text: str) -> str:

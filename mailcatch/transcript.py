@@ -84,27 +84,21 @@ class TranscriptRecorder:
 
     # Client side -------------------------------------------------------
     def client_bytes(self, data: bytes) -> None:
-        while data:
-            if self._in_data:
-                data = self._consume_data(data)
-                continue
+        if self._in_data:
+            data = self._consume_data(data)  # a command can't start data mode: only a 354 reply does
+        if self._partial:
             self._partial += data
-            data = b""
-            while True:
-                end = self._partial.find(b"\r\n")
-                if end < 0:
-                    break
-                line = bytes(self._partial[:end])
-                del self._partial[: end + 2]
-                self._client_line(line)
-                if self._in_data and self._partial:
-                    data = bytes(self._partial)
-                    self._partial.clear()
-                    break
-            if len(self._partial) > 64 * 1024:
-                # A client that never ends its line: keep the start, as the server does.
-                self._client_line(bytes(self._partial[:MAX_LINE_TEXT]))
-                self._partial.clear()
+            data = bytes(self._partial)
+            self._partial.clear()
+        lines = data.split(b"\r\n")
+        unfinished = lines.pop()
+        for line in lines:
+            self._client_line(line)
+        if len(unfinished) > 64 * 1024:
+            # A client that never ends its line: keep the start, as the server does.
+            self._client_line(unfinished[:MAX_LINE_TEXT])
+        elif unfinished:
+            self._partial += unfinished
 
     def _client_line(self, line: bytes) -> None:
         if self._awaiting_auth_reply and self._auth_expect:

@@ -65,6 +65,26 @@ def test_mutated_corpus(raw: bytes) -> None:
 
 
 @PROPERTY
+@given(st.lists(st.sampled_from([b"Subject: x", b"Subject:", b"Subject:   ", b"X-A:\ty", b" folded", b"\tfolded ",
+                                 b"   ", b"no header", b":x", b"X-B : y", b"X\x0bC: y", b"X-D: a\x0cb", b"X-E: a\x1cb",
+                                 b"X-F: a\rb", b"X-G: caf\xc3\xa9", b"x" * 3000, b"Y" * 3000 + b": long name"]),
+                max_size=8),
+       st.sampled_from([b"\r\n", b"\n"]), st.booleans())
+def test_header_block_edge_cases(lines: list[bytes], eol: bytes, body: bool) -> None:
+    raw = eol.join(lines) + (eol + eol + b"body" + eol if body else b"")
+    same_as_stdlib(raw)
+    same_as_stdlib(b"Content-Type: multipart/mixed; boundary=b" + eol + eol + b"--b" + eol + raw + eol + b"--b--" + eol)
+
+
+def test_a_huge_line_that_is_no_header_is_looked_at_once() -> None:
+    """The header splitter tries each line once: trying every position of a line would take
+    hours for this one."""
+    with pytest.raises(Unsupported):
+        split_message(b"x" * 2_000_000 + b"\r\n\r\nbody\r\n")
+    assert same_as_stdlib(b"X-Long: " + b"y" * 2_000_000 + b"\r\n\r\nbody\r\n")
+
+
+@PROPERTY
 @given(st.lists(st.sampled_from([b"--b", b"--b--", b"--b  ", b"--b--\t", b"--bb", b"-- b", b"", b"x", b"\tx",
                                   b"Content-Type: text/plain", b"Content-Type: multipart/mixed; boundary=c",
                                   b"Content-Type: multipart/alternative; boundary=\"b\"", b"--c", b"--c--",
