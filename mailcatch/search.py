@@ -421,11 +421,15 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
             return found, unread_found
         return count
 
+    senders: _Senders | None = None
+
     def from_vocabulary(conn: sqlite3.Connection) -> tuple[int, float, int] | None:
         """The counts of a one-word or one-sender search from a vocabulary, and the seq they are
         as of, if the unread among them are easily told."""
+        nonlocal senders
         if compiled.sender is not None:
-            messages, upto = _sender_count(conn, compiled.sender)
+            senders = _senders(conn, compiled.sender)
+            messages, upto = senders.messages, senders.upto
         else:
             assert words.messages is not None
             messages, upto = words.messages, words.upto
@@ -447,8 +451,16 @@ async def search(store: Store, query: str | Sequence[Term], start: int = 0, limi
     count = sum(part[0] for part in counted) + (known.count if known else 0)
     unread_count = int(sum(part[1] for part in counted)) + (known.unread if known else 0)
 
+    by_senders = compiled.sender is not None and compiled.where == "1" and store.index.words_ready
+
     def rows_of_page(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-        rows = conn.execute(*page.select(_SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))).fetchall()
+        rows = None
+        if by_senders:
+            found = senders or _senders(conn, compiled.sender or "")
+            if found.ids is not None and found.upto >= newest:  # else the index is behind the page
+                rows = _sender_page(conn, found.ids, newest, limit, start)
+        if rows is None:
+            rows = conn.execute(*page.select(_SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))).fetchall()
         return [summary_json(row) for row in rows]
 
     result = SearchResult(await store.db.read(rows_of_page) if count > start else [], count, unread_count)
@@ -512,12 +524,40 @@ def _by_words(conn: sqlite3.Connection, words: Sequence[str]) -> _ByWords:
     return _ByWords(groups[0], messages, int(upto))
 
 
-def _sender_count(conn: sqlite3.Connection, value: str) -> tuple[int, int]:
-    """Messages from senders that `value` is part of, and the seq the index holds every message up to."""
-    messages, upto = conn.execute(
-        "SELECT (SELECT total(s.messages) FROM search_senders_fts f JOIN search_senders s ON s.id = f.rowid"
-        f" WHERE search_senders_fts MATCH ?), {_INDEXED_UPTO}", (_phrase(value),)).fetchone()
-    return int(messages), int(upto)
+@dataclass(slots=True)
+class _Senders:
+    """The senders a `from:` term is part of."""
+
+    messages: int
+    """How many messages they sent..."""
+    upto: int
+    """...when the index held every message up to this seq."""
+    ids: list[int] | None
+    """Their ids, when few enough for the page to be listed from their messages."""
+
+
+def _senders(conn: sqlite3.Connection, value: str) -> _Senders:
+    messages, count, ids, upto = conn.execute(
+        "SELECT total(s.messages), count(*), group_concat(s.id), " + _INDEXED_UPTO + " FROM search_senders_fts f"
+        " JOIN search_senders s ON s.id = f.rowid WHERE search_senders_fts MATCH ? AND s.messages > 0",
+        (_phrase(value),)).fetchone()
+    few = 0 < count <= SENDER_PAGE_SENDERS and messages <= SENDER_PAGE_MESSAGES
+    return _Senders(int(messages), int(upto), [int(id) for id in ids.split(",")] if few else None)
+
+
+SENDER_PAGE_MESSAGES = 5000
+"""A one-term `from:` search whose senders have up to this many messages between them lists its
+page from the messages of those senders; for more, the trigrams find the newest matches quickly."""
+SENDER_PAGE_SENDERS = 500
+"""...and whose term is part of up to this many senders."""
+
+
+def _sender_page(conn: sqlite3.Connection, ids: list[int], newest: int, limit: int, start: int) -> list[Any]:
+    """Rows of a page of the messages (up to seq `newest`) from these senders."""
+    return conn.execute(
+        f"SELECT {_SUMMARY_COLUMNS} FROM sender_messages x JOIN messages m ON m.seq = x.seq"
+        f" WHERE x.sender IN ({','.join('?' * len(ids))}) AND x.seq <= ? ORDER BY x.seq DESC LIMIT ? OFFSET ?",
+        [*ids, newest, limit, start]).fetchall()
 
 
 async def matching_ids(store: Store, query: str | Sequence[Term], zone: datetime.tzinfo | None = None,

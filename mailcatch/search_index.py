@@ -62,11 +62,21 @@ CREATE VIRTUAL TABLE IF NOT EXISTS messages_words USING {_WORD_INDEX};
 -- Every sender (the text from: searches: "Name <address>"); a message has one, so the counts
 -- of the senders a from: term is part of add up.
 {_vocabulary("search_senders", "sender")}
+-- The messages from each sender (its id in search_senders): a from: search for senders of few
+-- messages lists them from here, where the trigrams would step through a million to find them.
+CREATE TABLE IF NOT EXISTS sender_messages (
+    sender INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (sender, seq)
+) WITHOUT ROWID;
 """
 _BATCH_WORDS = f"""
 CREATE VIRTUAL TABLE temp.batch_words USING {_WORD_INDEX};
 CREATE VIRTUAL TABLE temp.batch_vocabulary USING fts5vocab (temp, batch_words, row);
 """
+_SENDERS_OF = "FROM messages_fts f JOIN search_senders s ON s.sender = f.sender"
+"""Indexed messages with the ids of their senders (select from it, and add a WHERE)."""
+WORD_LIST_UPTO = "word_list_upto"
+"""The search_meta key of how far the word index, vocabularies and messages of senders were
+filled (an index without it was made by a version that lacked one of them: they are made again)."""
 FILL_CHUNK = 2000
 """Messages indexed before the word index existed get their words this many at a time."""
 UNINDEX_CHUNK = 500
@@ -157,16 +167,16 @@ class SearchIndex:
                 _clear(conn)
                 conn.execute("DELETE FROM search_meta")
                 conn.executemany("INSERT INTO search_meta VALUES (?, ?)",
-                                 [("identity", identity), ("upto", "0"), ("clean", "1"), ("vocabulary_upto", "-1")])
+                                 [("identity", identity), ("upto", "0"), ("clean", "1"), (WORD_LIST_UPTO, "-1")])
                 conn.execute("COMMIT")
-                meta = {"upto": "0", "vocabulary_upto": "-1"}
+                meta = {"upto": "0", WORD_LIST_UPTO: "-1"}
         except sqlite3.Error:
             conn.close()
             raise
         self.upto = int(meta["upto"])
-        self._words_upto = int(meta.get("vocabulary_upto", "0"))
-        """-1 once every indexed message is in the word index and vocabularies; else the seq they
-        were filled up to (0: not begun, or made before the sender vocabulary existed)."""
+        self._words_upto = int(meta.get(WORD_LIST_UPTO, "0"))
+        """-1 once every indexed message is in the word index, the vocabularies and the messages of
+        senders; else the seq they were filled up to (0: not begun, or made by an earlier version)."""
         self.words_ready = self._words_upto == -1
         self._newest = newest
         if newest > self.upto:
@@ -356,7 +366,7 @@ class SearchIndex:
             if high is not None:
                 _index_words(conn, self._words_upto + 1, high)
             self._words_upto = -1 if high is None else high
-            conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('vocabulary_upto', ?)", (str(self._words_upto),))
+            conn.execute("INSERT OR REPLACE INTO search_meta VALUES (?, ?)", (WORD_LIST_UPTO, str(self._words_upto)))
             conn.execute("COMMIT")
             if high is None:
                 self.words_ready = True
@@ -399,6 +409,8 @@ def _index_words(conn: sqlite3.Connection, low: int, high: int) -> None:
     _count_in(conn, "search_words", "word", "SELECT term, doc FROM batch_vocabulary WHERE true")
     _count_in(conn, "search_senders", "sender",
               "SELECT sender, count(*) FROM messages_fts WHERE rowid BETWEEN ? AND ? GROUP BY sender", (low, high))
+    conn.execute(f"INSERT INTO sender_messages (sender, seq) SELECT s.id, f.rowid {_SENDERS_OF}"
+                 " WHERE f.rowid BETWEEN ? AND ?", (low, high))
 
 
 def _unindex_words(conn: sqlite3.Connection, seqs: list[int]) -> None:
@@ -413,6 +425,8 @@ def _unindex_words(conn: sqlite3.Connection, seqs: list[int]) -> None:
         _count_out(conn, "search_words", "word", "SELECT term, doc FROM batch_vocabulary")
         _count_out(conn, "search_senders", "sender",
                    f"SELECT sender, count(*) FROM messages_fts WHERE rowid IN ({marks}) GROUP BY sender", chunk)
+        conn.execute(f"DELETE FROM sender_messages WHERE (sender, seq) IN (SELECT s.id, f.rowid {_SENDERS_OF}"
+                     f" WHERE f.rowid IN ({marks}))", chunk)
 
 
 def _count_in(conn: sqlite3.Connection, table: str, column: str, counts: str, params: Sequence[Any] = ()) -> None:
@@ -436,8 +450,9 @@ def _clear(conn: sqlite3.Connection) -> None:
 
 
 def _clear_vocabulary(conn: sqlite3.Connection) -> None:
-    """Empty the word index and the vocabularies of words and senders."""
+    """Empty the word index, the vocabularies of words and senders, and the messages of senders."""
     conn.execute("INSERT INTO messages_words (messages_words) VALUES ('delete-all')")
+    conn.execute("DELETE FROM sender_messages")
     for table in ("search_words", "search_senders"):
         conn.execute(f"DELETE FROM {table}")
         conn.execute(f"INSERT INTO {table}_fts ({table}_fts) VALUES ('delete-all')")

@@ -167,10 +167,9 @@ def _search_subjects(catcher, query: str) -> list[str]:
 
 
 def _unindex(conn: sqlite3.Connection, where: str) -> None:
-    """Take messages out of the search index, words included, as if they had never been indexed."""
-    columns = "subject, sender, recipients, body, files"
-    conn.execute(f"INSERT INTO messages_words (messages_words, rowid, {columns})"
-                 f" SELECT 'delete', rowid, {columns} FROM messages_fts WHERE {where}")
+    """Take messages out of the search index, words and senders included, as if they had never been indexed."""
+    conn.executescript(search_index._BATCH_WORDS)
+    search_index._unindex_words(conn, [seq for (seq,) in conn.execute(f"SELECT rowid FROM messages_fts WHERE {where}")])
     conn.execute(f"DELETE FROM messages_fts WHERE {where}")
 
 

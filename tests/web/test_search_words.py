@@ -118,10 +118,12 @@ def test_a_term_in_too_many_words_is_counted_by_trigrams(catcher, api: httpx.Cli
 
 OLDER_INDEXES = {
     "without words": "DROP TABLE messages_words; DROP TABLE search_words_fts; DROP TABLE search_words;"
-                     " DROP TABLE search_senders_fts; DROP TABLE search_senders;",
+                     " DROP TABLE search_senders_fts; DROP TABLE search_senders; DROP TABLE sender_messages;",
     # words, but not senders: its words are dropped and made again, not added twice
-    "without senders": "DROP TABLE search_senders_fts; DROP TABLE search_senders;"
+    "without senders": "DROP TABLE search_senders_fts; DROP TABLE search_senders; DROP TABLE sender_messages;"
                        " INSERT INTO search_meta VALUES ('words_upto', '-1');",
+    # words and senders, but not the messages of each sender
+    "without sender messages": "DROP TABLE sender_messages; INSERT INTO search_meta VALUES ('vocabulary_upto', '-1');",
 }
 
 
@@ -137,7 +139,7 @@ def test_an_index_made_before_the_word_index_gets_one(start_catcher, tmp_path: P
         _found(api, "settled")  # returns once everything is indexed
     first.stop()
     with sqlite3.connect(database + "-search") as conn:  # the index as an earlier version left it
-        conn.executescript(OLDER_INDEXES[older] + " DELETE FROM search_meta WHERE key = 'vocabulary_upto';")
+        conn.executescript(OLDER_INDEXES[older] + " DELETE FROM search_meta WHERE key = 'word_list_upto';")
     second = start_catcher(database=database)
     with httpx.Client(base_url=second.url) as api:
         wait_for_count(api, len(MESSAGES))
@@ -151,6 +153,8 @@ def test_an_index_made_before_the_word_index_gets_one(start_catcher, tmp_path: P
         _check_counts(api, word_counts, ["meeting", "invoice", "example"])
         assert _found(api, "invoice") == (0, 0, 0)
         assert _found(api, "from:example.com") == (4, 4, 4)
+        assert _sender_pages(api, monkeypatch, ["from:example.com", "from:grace"]) == {"from:example.com": 4,
+                                                                                       "from:grace": 1}
 
 
 def test_one_word_in_one_form_is_counted_from_the_vocabulary(catcher, api: httpx.Client,
@@ -180,13 +184,13 @@ def test_a_from_search_is_counted_from_the_senders(catcher, api: httpx.Client, m
     """One from: term is counted by adding up the senders it is part of; the counts follow new
     mail, deletions and read state, and equal what the (trigram-found) pages list."""
     counted: list[str] = []
-    real = search._sender_count
+    real = search._senders
 
-    def spy(conn: sqlite3.Connection, value: str) -> tuple[int, int]:
+    def spy(conn: sqlite3.Connection, value: str) -> Any:
         counted.append(value)
         return real(conn, value)
 
-    monkeypatch.setattr(search, "_sender_count", spy)
+    monkeypatch.setattr(search, "_senders", spy)
     _send(catcher, MESSAGES + [("Again", "more", "ada@example.com", None)])
     wait_for_count(api, len(MESSAGES) + 1)
     queries = ["from:ada@example.com", "from:example.com", "from:EXAMPLE.ORG", "from:meetup", "from:nobody@x.io",
@@ -213,3 +217,45 @@ def test_a_from_search_is_counted_from_the_senders(catcher, api: httpx.Client, m
     assert _found(api, "from:ada subject:meeting") == (1, 0, 1)  # more than one term: counted as before
     assert _found(api, "from:ad") == (1, 0, 1)  # too short for trigrams
     assert counted == []
+
+
+def _sender_pages(api: httpx.Client, monkeypatch: pytest.MonkeyPatch, queries: list[str]) -> dict[str, int]:
+    """Each from: query lists the same pages (whole, and two at a time) through the messages of
+    its senders as through the trigrams; returns how many each found."""
+    listed: list[int] = []
+    real = search._sender_page
+
+    def spy(conn: sqlite3.Connection, ids: list[int], *args: Any) -> Any:
+        listed.append(len(ids))
+        return real(conn, ids, *args)
+
+    def pages() -> dict[str, list[list[str]]]:
+        return {query: [[m["ID"] for m in api.get("/api/v1/search", params={"query": query, **page}).json()["messages"]]
+                        for page in ({"limit": 1000}, {"start": 1, "limit": 2})] for query in queries}
+
+    with monkeypatch.context() as patch:
+        patch.setattr(search, "_sender_page", spy)
+        by_senders = pages()
+        # a page is listed when there are more matches than it skips: the whole one (start=0) and the second (start=1)
+        assert len(listed) == sum((len(whole) > 0) + (len(whole) > 1) for whole, _ in by_senders.values())
+        listed.clear()
+        patch.setattr(search, "SENDER_PAGE_MESSAGES", 0)
+        by_trigrams = pages()
+        assert listed == []
+    assert by_senders == by_trigrams
+    return {query: len(whole) for query, (whole, _) in by_senders.items()}
+
+
+def test_a_from_search_lists_its_page_from_the_messages_of_its_senders(catcher, api: httpx.Client,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    _send(catcher, MESSAGES + [("Again", "more", "Ada Lovelace <ada@example.com>", None),
+                               ("Shouting", "x", "ADA <Ada@Example.COM>", None)])
+    with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
+        client.sendmail("bounces@example.com", ["team@example.com"], b"Subject: no From header\r\n\r\nx\r\n")
+    wait_for_count(api, len(MESSAGES) + 3)
+    queries = ["from:ada@example.com", 'from:"Ada Lovelace"', "from:example.com", "from:bounces", "from:EXAMPLE.ORG"]
+    assert _sender_pages(api, monkeypatch, queries) == dict(zip(queries, [3, 1, 7, 1, 1]))
+    assert [m["Subject"] for m in _listing(api, "from:bounces")["messages"]] == ["no From header"]
+    ids = {m["Subject"]: m["ID"] for m in api.get("/api/v1/messages").json()["messages"]}
+    api.request("DELETE", "/api/v1/messages", json={"IDs": [ids["Again"], ids["Hello"]]})
+    assert _sender_pages(api, monkeypatch, queries) == dict(zip(queries, [2, 0, 5, 1, 1]))
