@@ -32,8 +32,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """A pytester whose runs treat warnings as errors and ignore the developer's MAILCATCH_* variables."""
-    for name in ("MAILCATCH_URL", "MAILCATCH_SMTP", "PYTEST_ADDOPTS", "PYTEST_XDIST_AUTO_NUM_WORKERS"):
+    """A pytester whose runs treat warnings as errors and ignore the developer's MAILCATCH_* variables
+    (and, when this suite runs under xdist, that this process is one of its workers)."""
+    for name in ("MAILCATCH_URL", "MAILCATCH_SMTP", "PYTEST_ADDOPTS", "PYTEST_XDIST_AUTO_NUM_WORKERS",
+                 "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         monkeypatch.delenv(name, raising=False)
     pytester.makeini(INNER_INI)
     return pytester
