@@ -537,6 +537,7 @@ class _Senders:
 
 
 def _senders(conn: sqlite3.Connection, value: str) -> _Senders:
+    """The senders `value` is part of: one lookup both counts the matches and lists their page."""
     messages, count, ids, upto = conn.execute(
         "SELECT total(s.messages), count(*), group_concat(s.id), " + _INDEXED_UPTO + " FROM search_senders_fts f"
         " JOIN search_senders s ON s.id = f.rowid WHERE search_senders_fts MATCH ? AND s.messages > 0",
