@@ -124,15 +124,14 @@ def main() -> int:
     parser.add_argument("--memory", action="store_true", help="keep messages in memory instead of a file")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    options = ["--max", str(args.max)]
-    if not args.memory:
-        options += ["--database", str(Path(tempfile.mkdtemp(prefix="mailcatch-soak-")) / "soak.db")]
-    with CatcherProcess(*options) as catcher:
-        result = asyncio.run(soak(catcher.smtp_port, catcher.pid, args.seconds, args.connections, args.seed))
-        with urllib.request.urlopen(f"{catcher.url}/api/v1/messages?limit=1", timeout=30) as response:
-            result["stored"] = json.load(response)["total"]
-        assert catcher.process is not None
-        result["alive"] = catcher.process.poll() is None
+    with tempfile.TemporaryDirectory(prefix="mailcatch-soak-") as folder:
+        options = ["--max", str(args.max)] + ([] if args.memory else ["--database", str(Path(folder) / "soak.db")])
+        with CatcherProcess(*options) as catcher:
+            result = asyncio.run(soak(catcher.smtp_port, catcher.pid, args.seconds, args.connections, args.seed))
+            with urllib.request.urlopen(f"{catcher.url}/api/v1/messages?limit=1", timeout=30) as response:
+                result["stored"] = json.load(response)["total"]
+            assert catcher.process is not None
+            result["alive"] = catcher.process.poll() is None
     print(json.dumps(result))
     ok = result["alive"] and result["errors"] == 0 and result["stored"] == min(int(result["acknowledged"]), args.max)
     return 0 if ok else 1
