@@ -110,8 +110,9 @@ def test_a_long_session_keeps_only_the_lines_not_yet_stored(catcher, api: httpx.
             client.sendmail("a@example.com", ["b@example.com"], f"Subject: {number}\r\n\r\nx\r\n".encode())
         client.noop()
         wait_for_count(api, 100)
+        port = client.sock.getsockname()[1]  # sessions of this catcher (earlier tests' may not be collected yet)
         sessions = [o for o in gc.get_objects() if isinstance(o, CatcherSMTP) and o.info is not None
-                    and o.info.peer.endswith(f":{client.sock.getsockname()[1]}")]
+                    and o.event_handler.store is catcher.server.store and o.info.peer.endswith(f":{port}")]
         assert len(sessions) == 1
         kept = [line.text for line in sessions[0].recorder.lines]  # the last message's 250, then the NOOP
         assert len(kept) == 3 and kept[0].startswith("250 2.0.0") and kept[1:] == ["noop", "250 OK"]
