@@ -71,7 +71,7 @@ def test_a_client_that_keeps_talking_is_not_timed_out(start_catcher) -> None:
             assert client.command("NOOP")[0].startswith(b"250")
             time.sleep(0.1)
         assert client.reply()[0].startswith(b"421 4.4.2")
-        assert time.monotonic() - started >= 1.2 + 0.3
+        assert time.monotonic() - started >= 1.2
     finally:
         client.close()
 
