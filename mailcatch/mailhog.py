@@ -9,7 +9,6 @@ MailHog, nothing is added to the headers: the message is shown exactly as receiv
 from __future__ import annotations
 
 import email.message
-import json
 import re
 import sqlite3
 from typing import Any
@@ -18,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from mailcatch import json_text
 from mailcatch.api import _int_param
 from mailcatch.errors import BadRequest, NotFound
 from mailcatch.models import rfc3339
@@ -116,7 +116,7 @@ async def _page(request: Request, terms: list[Term]) -> Response:
         return total, [(*row[:3], raw_bytes(conn, row[3])) for row in rows]
 
     total, rows = await store.db.read(query)
-    items = [message_json(row[0], row[1], json.loads(row[2]), row[3]) for row in rows]
+    items = [message_json(row[0], row[1], json_text.loads(row[2]), row[3]) for row in rows]
     return JSONResponse({"total": total, "count": len(items), "start": start, "items": items})
 
 
