@@ -23,7 +23,6 @@ from catcher_process import CatcherProcess
 from smtp_load import read_reply
 
 
-
 async def _session(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     await read_reply(reader)

@@ -26,11 +26,11 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from catcher_process import CatcherProcess
+
 from mailcatch.events import EventBus
 from mailcatch.models import Envelope, SessionInfo, Transaction, TranscriptLine
-from mailcatch.store import Store
-
-from catcher_process import CatcherProcess
+from mailcatch.storage.store import Store
 
 WORDS = ("account invoice order shipped password reset welcome team report weekly summary payment receipt "
          "project update meeting schedule review approved declined reminder subscription renewal trial "

@@ -17,9 +17,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from fill import fill  # bench/fill.py, beside this script
-
 from catcher_process import CatcherProcess
+from fill import fill  # bench/fill.py, beside this script
 
 QUERIES = [
     "invoice", "welcome team", '"password reset"', "zq", "-invoice", "from:ada", "-from:ada", "to:grace",

@@ -24,7 +24,6 @@ from catcher_process import CatcherProcess
 from smtp_load import read_reply
 
 
-
 def message(rng: random.Random, number: int) -> bytes:
     kind = rng.random()
     if kind < 0.6:

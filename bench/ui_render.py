@@ -40,10 +40,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, sync_playwright
-
 from catcher_process import CatcherProcess
 from fill import fill
+from playwright.sync_api import Browser, sync_playwright
 
 # The flags the browser tests launch chromium with (tests/e2e/conftest.py).
 CHROMIUM_ARGS = [

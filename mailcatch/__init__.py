@@ -9,12 +9,12 @@ __version__ = "0.1.0"
 __all__ = ["Catcher", "MailTimeout", "Mailbox", "Message", "__version__"]
 
 if TYPE_CHECKING:
-    from mailcatch.captured import Message
     from mailcatch.catcher import Catcher
-    from mailcatch.client import Mailbox, MailTimeout
+    from mailcatch.client.captured import Message
+    from mailcatch.client.http import Mailbox, MailTimeout
 
-_LAZY = {"Catcher": "mailcatch.catcher", "MailTimeout": "mailcatch.client", "Mailbox": "mailcatch.client",
-         "Message": "mailcatch.captured"}
+_LAZY = {"Catcher": "mailcatch.catcher", "MailTimeout": "mailcatch.client.http", "Mailbox": "mailcatch.client.http",
+         "Message": "mailcatch.client.captured"}
 
 
 def __getattr__(name: str) -> Any:

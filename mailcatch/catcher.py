@@ -5,10 +5,10 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from mailcatch.client import Api, Mailbox
+from mailcatch.client.http import Api, Mailbox
 
 if TYPE_CHECKING:
-    from mailcatch.thread import ServerThread
+    from mailcatch.server import ServerThread
 
 
 class Catcher(Mailbox):
@@ -30,7 +30,7 @@ class Catcher(Mailbox):
         if self._thread is not None:
             raise RuntimeError("this catcher is already running")
         from mailcatch.config import HostPort, Settings
-        from mailcatch.thread import ServerThread
+        from mailcatch.server import ServerThread
 
         settings = Settings(smtp=HostPort.parse(self._smtp), listen=HostPort.parse(self._listen), quiet=True)
         thread = ServerThread(settings).start()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from mailcatch.client import Mailbox
+    from mailcatch.client.http import Mailbox
 
 _EXTERNAL = pytest.StashKey["tuple[str, str, int] | None"]()
 DEFAULT_SMTP_PORT = 1025
@@ -85,7 +85,7 @@ def mailcatch_server(pytestconfig: pytest.Config) -> Iterator[Mailbox]:
     """
     external = pytestconfig.stash.get(_EXTERNAL, None)
     if external is not None:
-        from mailcatch.client import Mailbox
+        from mailcatch.client.http import Mailbox
 
         yield Mailbox(*external)
         return

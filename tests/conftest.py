@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from mailcatch.config import HostPort, Settings
-from mailcatch.thread import ServerThread
+from mailcatch.server import ServerThread
 
 LOOPBACK = HostPort("127.0.0.1", 0)
 T = TypeVar("T")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from mailcatch.database import Database
 from mailcatch.errors import StoreError
+from mailcatch.storage.database import Database
 
 
 @pytest.mark.parametrize("mode", ["memory", "file"])
@@ -90,7 +90,7 @@ def test_a_message_that_shares_a_batch_with_a_failing_job_is_stored_whole(tmp_pa
 
     from mailcatch.events import EventBus
     from mailcatch.models import Envelope, SessionInfo, Transaction, TranscriptLine
-    from mailcatch.store import Store
+    from mailcatch.storage.store import Store
 
     store = Store(str(tmp_path / "mail.db"), EventBus(), max_messages=0)
     store.open()

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailcatch import parse
-from mailcatch.mime import Unsupported, find, has_lone_cr, split_message
-from mailcatch.parse import ParsedMessage
+from mailcatch.mail import parse
+from mailcatch.mail.mime import Unsupported, find, has_lone_cr, split_message
+from mailcatch.mail.parse import ParsedMessage
 from tests.core.test_parse import mime_tree, mutated_corpus
 
 CORPUS = sorted((Path(__file__).resolve().parents[1] / "data").glob("*.eml"))

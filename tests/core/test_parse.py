@@ -1,4 +1,4 @@
-"""Tests for mailcatch.parse: the corpus in tests/data, edge cases, and property tests."""
+"""Tests for mailcatch.mail.parse: the corpus in tests/data, edge cases, and property tests."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailcatch.parse import (
+from mailcatch.mail.parse import (
     Address,
     ParsedMessage,
     Part,
@@ -811,7 +811,7 @@ def test_parse_address_list_never_raises(value: str) -> None:
                 max_size=120))
 def test_the_snippet_is_the_start_of_the_whole_text_collapsed(pieces: list[str]) -> None:
     """The snippet collapses only a prefix of a long body; it must be what collapsing all of it gives."""
-    from mailcatch.parse import SNIPPET_LENGTH, _collapse, _snippet
+    from mailcatch.mail.parse import SNIPPET_LENGTH, _collapse, _snippet
 
     text = "".join(pieces)
     if text.strip():

@@ -15,10 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mailcatch import search, search_index, store
 from mailcatch.errors import StoreError
 from mailcatch.events import EventBus
 from mailcatch.models import Envelope, SessionInfo, Transaction, TranscriptLine
+from mailcatch.storage import store
+from mailcatch.storage.search import engine as search
+from mailcatch.storage.search import index as search_index
 from tests.conftest import wait_for_count
 
 
@@ -320,7 +322,7 @@ def test_pieces_of_a_message_never_stored_are_removed_at_start(start_catcher, tm
 
 def test_looking_for_pieces_left_by_a_crash_reads_no_message_rows(start_catcher, tmp_path: Path) -> None:
     """Start-up's clean-up of orphan pieces goes through an index: a million messages don't slow it down."""
-    from mailcatch.store import FORGET_ORPHAN_PIECES
+    from mailcatch.storage.store import FORGET_ORPHAN_PIECES
 
     database = str(tmp_path / "mail.db")
     start_catcher(database=database).stop()

@@ -19,9 +19,17 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
-from mailcatch.thread import ServerThread
+from mailcatch.server import ServerThread
 from tests.e2e import messages
 
 CHROMIUM_ARGS = [

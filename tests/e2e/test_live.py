@@ -7,11 +7,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
 from playwright.sync_api import WebSocketRoute, expect
 
 from mailcatch.config import HostPort
-from mailcatch.store import BULK_CHANGE
-from mailcatch.thread import ServerThread
+from mailcatch.server import ServerThread
+from mailcatch.storage.store import BULK_CHANGE
 from tests.e2e import messages
 from tests.e2e.conftest import UI
 

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 import pytest
 
 from mailcatch import Catcher
-from mailcatch.client import Mailbox
+from mailcatch.client.http import Mailbox
 
 STARTUP_LINE = re.compile(r"SMTP on (?P<smtp>\S+), web UI and API on (?P<url>\S+) \(")
 INNER_INI = """

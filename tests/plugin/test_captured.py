@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import datetime
 
-from mailcatch.captured import Address, Headers, html_to_text, parse_time, urls_in_html, urls_in_text
+from mailcatch.client.captured import (
+    Address,
+    Headers,
+    html_to_text,
+    parse_time,
+    urls_in_html,
+    urls_in_text,
+)
 
 
 def test_an_address_is_its_plain_string_with_a_name() -> None:

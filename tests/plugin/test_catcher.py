@@ -11,9 +11,9 @@ import time
 import pytest
 
 import mailcatch
-from mailcatch import client
 from mailcatch.catcher import Catcher
-from mailcatch.client import ApiError, Mailbox, MailTimeout
+from mailcatch.client import http as client
+from mailcatch.client.http import ApiError, Mailbox, MailTimeout
 from tests.plugin.conftest import send_mail
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mailcatch.client import Mailbox
+from mailcatch.client.http import Mailbox
 from tests.plugin.conftest import CatcherProcess
 
 # Helpers the inner test files share: plain smtplib, as an app's own code would send.

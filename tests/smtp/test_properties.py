@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailcatch.thread import ServerThread
-from mailcatch.transcript import TranscriptRecorder
+from mailcatch.server import ServerThread
+from mailcatch.smtp.transcript import TranscriptRecorder
 from tests.conftest import make_settings
 from tests.smtp.test_smtp import RawClient, _stuff
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from mailcatch.errors import ConfigError
-from mailcatch.thread import ServerThread
+from mailcatch.server import ServerThread
 from tests.conftest import wait_for_count
 
 PASSWORD = "correct horse"

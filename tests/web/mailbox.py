@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
-from mailcatch.thread import ServerThread
+from mailcatch.server import ServerThread
 from tests.conftest import make_settings
 
 _STARTED = re.compile(r"SMTP on (\S+), web UI and API on (\S+) ")

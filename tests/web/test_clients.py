@@ -13,7 +13,7 @@ import httpx
 import pytest
 from mailpit.client.api import API
 
-from mailcatch.thread import ServerThread
+from mailcatch.server import ServerThread
 from tests.conftest import wait_for_count
 from tests.web.mailbox import build, send
 

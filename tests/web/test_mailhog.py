@@ -7,7 +7,7 @@ import smtplib
 import httpx
 import pytest
 
-from mailcatch.mailhog import content
+from mailcatch.web.mailhog import content
 from tests.conftest import wait_for_count
 from tests.web.mailbox import build, send
 

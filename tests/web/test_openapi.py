@@ -12,10 +12,10 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_spec
 from starlette.routing import Route, WebSocketRoute
 
-from mailcatch.app import create_app
 from mailcatch.events import EventBus
-from mailcatch.openapi import document
-from mailcatch.store import Store
+from mailcatch.storage.store import Store
+from mailcatch.web.app import create_app
+from mailcatch.web.openapi import document
 from tests.conftest import make_settings, wait_for_count
 from tests.web.mailbox import build, send
 

@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from mailcatch.thread import ServerThread
+from mailcatch.server import ServerThread
 from tests.web.mailbox import build, running, send
 
 MAX_EXAMPLES = 30

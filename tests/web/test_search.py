@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mailcatch.search import compile_terms, parse_query
-from mailcatch.thread import ServerThread
+from mailcatch.server import ServerThread
+from mailcatch.storage.search.engine import compile_terms, parse_query
 from tests.conftest import wait_for_count
 from tests.web.mailbox import build, running, send
 

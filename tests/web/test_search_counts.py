@@ -8,7 +8,7 @@ import smtplib
 import httpx
 import pytest
 
-from mailcatch import search
+from mailcatch.storage.search import engine as search
 from tests.conftest import wait_for_count
 
 

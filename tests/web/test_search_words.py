@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mailcatch import search, search_index
+from mailcatch.storage.search import engine as search
+from mailcatch.storage.search import index as search_index
 from tests.conftest import wait_for_count
 
 MESSAGES = [

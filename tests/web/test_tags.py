@@ -7,7 +7,7 @@ import urllib.parse
 import httpx
 import pytest
 
-from mailcatch.tags import clean_tags, plus_tags, with_plus_tags
+from mailcatch.mail.tags import clean_tags, plus_tags, with_plus_tags
 from tests.conftest import wait_for_count
 from tests.web.mailbox import build, send
 

@@ -15,7 +15,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from mailcatch.errors import ConfigError
-from mailcatch.thread import ServerThread
+from mailcatch.server import ServerThread
 
 PASSWORD = "correct horse"
 # Each holds PASSWORD; made with the tool named (see tests/core/test_passwords.py).

@@ -20,8 +20,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from mailcatch.models import Event
-from mailcatch.store import BULK_CHANGE
-from mailcatch.thread import ServerThread
+from mailcatch.server import ServerThread
+from mailcatch.storage.store import BULK_CHANGE
 from tests.conftest import run_async, wait_for_count
 from tests.web.mailbox import Spawned, build, send, spawned
 

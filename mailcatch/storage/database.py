@@ -32,7 +32,7 @@ MAX_BATCH = 256
 def _migrations() -> list[tuple[int, str, str]]:
     """(number, name, SQL) of every file in mailcatch/migrations, in order."""
     found = []
-    for entry in resources.files("mailcatch.migrations").iterdir():
+    for entry in resources.files("mailcatch.storage.migrations").iterdir():
         if entry.name.endswith(".sql"):
             number = int(entry.name.split("_", 1)[0])
             found.append((number, entry.name, entry.read_text(encoding="utf-8")))

@@ -28,7 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from mailcatch import json_text
 from mailcatch.events import Backlog, EventBus
 from mailcatch.models import Event
-from mailcatch.store import Store
+from mailcatch.storage.store import Store
 
 __all__ = ["EventsHub", "origin_allowed", "routes"]
 

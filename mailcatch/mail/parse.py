@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from email.parser import BytesParser
 from urllib.parse import unquote, unquote_to_bytes
 
-from mailcatch.mime import Unsupported, split_head, split_message
+from mailcatch.mail.mime import Unsupported, split_head, split_message
 
 __all__ = [
     "Address",

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, Union, overload
 
-from mailcatch.captured import Address, Message
+from mailcatch.client.captured import Address, Message
 from mailcatch.errors import MailcatchError
 
 Filter: TypeAlias = Union[str, re.Pattern[str], None]

@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mailcatch import search
 from mailcatch.errors import NotFound
-from mailcatch.parse import ParsedMessage, parse_message
-from mailcatch.store import Store, StoredMessage
+from mailcatch.mail.parse import ParsedMessage, parse_message
+from mailcatch.storage.search import engine as search
+from mailcatch.storage.store import Store, StoredMessage
 
 __all__ = ["link_inline_parts", "routes"]
 

@@ -17,13 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from mailcatch import json_text
-from mailcatch.database import Database, file_uri, in_chunks, used_bytes
 from mailcatch.errors import NotFound, StoreError
 from mailcatch.events import EventBus
-from mailcatch.models import Envelope, Event, SessionInfo, Transaction, TranscriptLine, rfc3339
-from mailcatch.parse import Address, ParsedMessage, html_to_text, parse_message
-from mailcatch.search_index import Added, Cleared, Deleted, Fields, SearchIndex
-from mailcatch.tags import with_plus_tags
+from mailcatch.mail.parse import Address, ParsedMessage, html_to_text, parse_message
+from mailcatch.models import (
+    Envelope,
+    Event,
+    SessionInfo,
+    Transaction,
+    TranscriptLine,
+    rfc3339,
+)
+from mailcatch.storage.database import Database, file_uri, in_chunks, used_bytes
+from mailcatch.storage.search.index import Added, Cleared, Deleted, Fields, SearchIndex
+from mailcatch.mail.tags import with_plus_tags
 
 log = logging.getLogger("mailcatch.store")
 
@@ -160,7 +167,7 @@ class Store:
         self.changes = 0
         """Counts changes other than new messages (deletions, read state, tags), for `search_counts`."""
         self.search_counts: dict[Any, Any] = {}
-        """Recent searches' counts, kept by mailcatch.search while `changes` stays the same."""
+        """Recent searches' counts, kept by mailcatch.storage.search.engine while `changes` stays the same."""
         self._scratch: str | None = None
         """In memory: a private temporary directory for the search index, removed at close."""
         if path:

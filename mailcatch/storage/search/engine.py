@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailcatch.errors import BadRequest, NotFound
-from mailcatch.store import Store, summary_json
+from mailcatch.storage.store import Store, summary_json
 
 __all__ = ["Compiled", "SearchResult", "Term", "compile_terms", "matching_ids", "parse_query", "resolve_id",
            "search", "zone_named"]

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from mailcatch.client import Api
+    from mailcatch.client.http import Api
 
 _URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 _BLOCK_TAGS = frozenset({"p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mailcatch.models import Event, SessionInfo
-from mailcatch.transcript import TranscriptRecorder
+from mailcatch.smtp.transcript import TranscriptRecorder
 
 __all__ = ["session_error"]
 

@@ -17,13 +17,15 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mailcatch import api, info, mailhog, openapi, search_api, tags_api, views, ws
 from mailcatch.config import Settings
-from mailcatch.cors import cors_options, origin_pattern
 from mailcatch.errors import HTTPError, StoreError
 from mailcatch.events import EventBus
 from mailcatch.passwords import Credentials, read_password_file
-from mailcatch.store import Store
+from mailcatch.storage.store import Store
+from mailcatch.web import api, info, mailhog, openapi, views, ws
+from mailcatch.web import search as search_api
+from mailcatch.web import tags as tags_api
+from mailcatch.web.cors import cors_options, origin_pattern
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -42,10 +44,11 @@ SECURITY_HEADERS = [
 
 def static_dir() -> Path:
     """The UI's files: inside the installed package, or the repository's static/ folder."""
-    packaged = Path(__file__).parent / "static"
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "static"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).parent.parent / "static"
+    return package.parent / "static"
 
 
 class SecurityHeaders:

@@ -14,9 +14,9 @@ from starlette.routing import BaseRoute, Route
 
 from mailcatch import __version__
 from mailcatch.config import HostPort, Settings
-from mailcatch.store import Store
-from mailcatch.tags import tag_counts
-from mailcatch.ws import EventsHub
+from mailcatch.storage.store import Store
+from mailcatch.storage.tags import tag_counts
+from mailcatch.web.ws import EventsHub
 
 __all__ = ["memory_in_use", "routes", "smtp_address"]
 

@@ -9,7 +9,7 @@ search first waits until everything committed so far is indexed.
 
 Beside the trigram index, which finds any substring, a word index lists the words of each
 message and a vocabulary lists every word seen: a common word's matches are counted from
-the word index, tens of times faster than checking trigram positions (see mailcatch.search).
+the word index, tens of times faster than checking trigram positions (see mailcatch.storage.search).
 
 The index can always be rebuilt from the stored messages. When too much text waits, the
 writer hands over only the fact that messages were added and this thread reads them back

@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mailcatch import search
 from mailcatch.errors import BadRequest, NotFound, PayloadTooLarge, StoreError
-from mailcatch.parse import ParsedMessage, parse_message, part_content
-from mailcatch.store import Store, StoredMessage, hidden_recipients
+from mailcatch.mail.parse import ParsedMessage, parse_message, part_content
+from mailcatch.storage.search import engine as search
+from mailcatch.storage.store import Store, StoredMessage, hidden_recipients
 
 MAX_JSON_BODY = 10 * 1024 * 1024
 # Field names are matched ignoring case, as Mailpit (Go's encoding/json) matches them.

@@ -1,4 +1,4 @@
-"""Message tags as Mailpit has them: from X-Tags and plus-addressing, set, renamed and deleted through the API.
+"""Message tags as stored: set, renamed and deleted through the API.
 
 A message's tags live twice: in order in `messages.tags` (JSON, what the API shows) and
 one row per tag in `message_tags` (what `tag:` searches and the tag list read). Every
@@ -8,46 +8,18 @@ change here rewrites both in one transaction and publishes an `update` event.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mailcatch import json_text
-from mailcatch.database import in_chunks
+from mailcatch.mail.tags import clean_tags
 from mailcatch.models import Event
+from mailcatch.storage.database import in_chunks
 
 if TYPE_CHECKING:
-    from mailcatch.store import Store
+    from mailcatch.storage.store import Store
 
-__all__ = ["clean_tags", "delete_tag", "plus_tags", "rename_tag", "set_tags", "tag_counts", "with_plus_tags"]
-
-MAX_TAG_LENGTH = 100
-
-
-def clean_tags(tags: Iterable[str]) -> list[str]:
-    """Tags with whitespace collapsed, empty ones dropped and repeats (ignoring case) removed, in order."""
-    seen: dict[str, str] = {}
-    for tag in tags:
-        tag = " ".join(tag.split())[:MAX_TAG_LENGTH]
-        if tag and tag.lower() not in seen:
-            seen[tag.lower()] = tag
-    return list(seen.values())
-
-
-def plus_tags(addresses: Iterable[str]) -> list[str]:
-    """Tags from plus-addressed recipients: `user+tag@example.com` gives `tag`."""
-    tags = []
-    for address in addresses:
-        local = address.rpartition("@")[0] if "@" in address else ""
-        _, plus, tag = local.partition("+")
-        if plus and tag:
-            tags.append(tag)
-    return clean_tags(tags)
-
-
-def with_plus_tags(tags: Sequence[str], addresses: Iterable[str]) -> list[str]:
-    """A message's own tags (X-Tags) followed by those of its plus-addressed recipients."""
-    return clean_tags([*tags, *plus_tags(addresses)])
-
+__all__ = ["delete_tag", "rename_tag", "set_tags", "tag_counts"]
 
 def _rewrite(conn: sqlite3.Connection, seq: int, tags: list[str]) -> None:
     conn.execute("UPDATE messages SET tags = ? WHERE seq = ?", (json_text.dumps(tags), seq))

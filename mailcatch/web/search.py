@@ -6,10 +6,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mailcatch import search
-from mailcatch.api import _int_param
 from mailcatch.errors import BadRequest
-from mailcatch.store import Store
+from mailcatch.storage.search import engine as search
+from mailcatch.storage.store import Store
+from mailcatch.web.api import _int_param
 
 
 def _query(request: Request) -> str:

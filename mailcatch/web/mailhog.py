@@ -18,11 +18,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mailcatch import json_text
-from mailcatch.api import _int_param
 from mailcatch.errors import BadRequest, NotFound
 from mailcatch.models import rfc3339
-from mailcatch.search import Term, compile_terms
-from mailcatch.store import Store, raw_bytes
+from mailcatch.storage.search.engine import Term, compile_terms
+from mailcatch.storage.store import Store, raw_bytes
+from mailcatch.web.api import _int_param
 
 __all__ = ["content", "message_json", "routes"]
 

@@ -6,10 +6,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mailcatch import tags
-from mailcatch.api import id_list, json_body
 from mailcatch.errors import BadRequest
-from mailcatch.store import Store
+from mailcatch.mail.tags import clean_tags
+from mailcatch.storage import tags
+from mailcatch.storage.store import Store
+from mailcatch.web.api import id_list, json_body
 
 
 def _store(request: Request) -> Store:
@@ -35,9 +36,9 @@ async def set_tags(request: Request) -> Response:
 
 async def rename_tag(request: Request) -> Response:
     name = (await json_body(request)).get("Name")
-    if not isinstance(name, str) or not tags.clean_tags([name]):
+    if not isinstance(name, str) or not clean_tags([name]):
         raise BadRequest("Name must be the tag's new name")
-    await tags.rename_tag(_store(request), request.path_params["tag"], tags.clean_tags([name])[0])
+    await tags.rename_tag(_store(request), request.path_params["tag"], clean_tags([name])[0])
     return PlainTextResponse("ok")
 
 

@@ -1,0 +1,1 @@
+"""The web side: the Starlette app, the Mailpit API, the MailHog face, views, info and the websocket."""
