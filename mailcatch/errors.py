@@ -3,6 +3,8 @@
     MailcatchError
      ├── ConfigError          bad flag, environment variable or file; the CLI exits 2
      ├── StoreError           the database can't be opened (the CLI exits 3) or written (SMTP 451, HTTP 503)
+     ├── QueryError           a search query that makes no sense (HTTP 400)
+     ├── MessageNotFound      no message has that ID, or none matches (HTTP 404)
      └── HTTPError            carries an HTTP status; rendered as {"Error": ...}
           ├── BadRequest      400
           ├── NotFound        404
@@ -20,6 +22,14 @@ class ConfigError(MailcatchError):
 
 class StoreError(MailcatchError):
     """The message database can't be opened, migrated or written."""
+
+
+class QueryError(MailcatchError):
+    """A search query, or one of its operator values, that can't be searched for."""
+
+
+class MessageNotFound(MailcatchError):
+    """No stored message has the ID asked for (or, for `latest`, none matches)."""
 
 
 class HTTPError(MailcatchError):

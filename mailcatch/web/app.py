@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mailcatch.config import Settings
-from mailcatch.errors import HTTPError, StoreError
+from mailcatch.errors import HTTPError, MessageNotFound, QueryError, StoreError
 from mailcatch.events import EventBus
 from mailcatch.passwords import Credentials, read_password_file
 from mailcatch.storage.store import Store
@@ -123,6 +123,14 @@ async def _http_error(request: Request, error: Exception) -> Response:
     return JSONResponse({"Error": error.detail}, status_code=error.status_code)
 
 
+async def _query_error(request: Request, error: Exception) -> Response:
+    return JSONResponse({"Error": str(error)}, status_code=400)
+
+
+async def _not_found(request: Request, error: Exception) -> Response:
+    return JSONResponse({"Error": str(error)}, status_code=404)
+
+
 async def _starlette_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     detail = error.detail if error.status_code != 404 else f"no such page: {request.url.path}"
@@ -136,7 +144,8 @@ def create_app(settings: Settings, store: Store, bus: EventBus) -> Starlette:
         routes=[*api.routes(), *search_api.routes(), *tags_api.routes(), *ws.routes(hub), *views.routes(),
                 *info.routes(), *openapi.routes(), *mailhog.routes(),
                 Mount("/", StaticFiles(directory=static_dir(), html=True), name="static")],
-        exception_handlers={HTTPError: _http_error, HTTPException: _starlette_error, StoreError: _store_error},
+        exception_handlers={HTTPError: _http_error, HTTPException: _starlette_error, StoreError: _store_error,
+                            QueryError: _query_error, MessageNotFound: _not_found},
     )
     app.state.store = store
     app.state.bus = bus
