@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import math
 import os
@@ -29,6 +30,7 @@ from mailcatch.models import (
     rfc3339,
 )
 from mailcatch.storage.database import Database, file_uri, in_chunks, used_bytes
+from mailcatch.storage.search import Searcher, SearchResult, Term
 from mailcatch.storage.search.index import Added, Cleared, Deleted, Fields, SearchIndex
 from mailcatch.mail.tags import with_plus_tags
 
@@ -165,9 +167,8 @@ class Store:
         self.total = 0
         self.unread = 0
         self.changes = 0
-        """Counts changes other than new messages (deletions, read state, tags), for `search_counts`."""
-        self.search_counts: dict[Any, Any] = {}
-        """Recent searches' counts, kept by mailcatch.storage.search.engine while `changes` stays the same."""
+        """Counts changes other than new messages (deletions, read state, tags): a search's kept counts
+        stay valid while it stays the same."""
         self._scratch: str | None = None
         """In memory: a private temporary directory for the search index, removed at close."""
         if path:
@@ -184,6 +185,7 @@ class Store:
         self.db.attached["search"] = self.index.uri
         self.db.after_commit = self.index.submit
         self.db.resync = self._resync
+        self.searcher = Searcher(self.db, self.index, self, summary_json)
         self._next_seq = 1
         """The seq the next stored message gets (writer thread only)."""
         self._sessions_stored: dict[str, None] = {}
@@ -520,6 +522,21 @@ class Store:
             "Transaction": {"Start": message.tx_start, "End": min(message.tx_end, len(lines))},
             "Lines": [{"Time": rfc3339(t), "Dir": d, "Text": text} for t, d, text in lines],
         }
+
+    # Searching --------------------------------------------------------
+    async def search(self, query: str | Sequence[Term], start: int = 0, limit: int = 50,
+                     zone: datetime.tzinfo | None = None) -> SearchResult:
+        """One page of the messages matching a query, newest first, with the number matching and unread."""
+        return await self.searcher.search(query, start, limit, zone)
+
+    async def matching_ids(self, query: str | Sequence[Term], zone: datetime.tzinfo | None = None,
+                           limit: int | None = None) -> list[str]:
+        """IDs of the messages matching a query, newest first (at most `limit` of them)."""
+        return await self.searcher.matching_ids(query, zone, limit)
+
+    async def resolve_id(self, message_id: str, query: str | None) -> str:
+        """A message ID as given, or for `latest` with a query, the newest match's (MessageNotFound if none)."""
+        return await self.searcher.resolve_id(message_id, query)
 
 
 _TAGS_IN_USE = """

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import BadRequest, NotFound, PayloadTooLarge, StoreError
 from mailcatch.mail.parse import ParsedMessage, parse_message, part_content
-from mailcatch.storage.search import engine as search
+from mailcatch.storage.search import zone_named
 from mailcatch.storage.store import Store, StoredMessage, hidden_recipients
 
 MAX_JSON_BODY = 10 * 1024 * 1024
@@ -145,7 +145,7 @@ async def set_read(request: Request) -> Response:
     if query is not None and not isinstance(query, str):
         raise BadRequest("Search must be a search query string")
     if query and query.strip():
-        found = await search.matching_ids(store, query, search.zone_named(request.query_params.get("tz")))
+        found = await store.matching_ids(query, zone_named(request.query_params.get("tz")))
         if found:
             await store.set_read(found, read)
         return PlainTextResponse("ok")
@@ -156,7 +156,7 @@ async def set_read(request: Request) -> Response:
 # One message ---------------------------------------------------------
 async def _message(request: Request, raw: bool = True) -> StoredMessage:
     store = _store(request)
-    message_id = await search.resolve_id(store, request.path_params["id"], request.query_params.get("query"))
+    message_id = await store.resolve_id(request.path_params["id"], request.query_params.get("query"))
     return await store.get(message_id, raw=raw)
 
 

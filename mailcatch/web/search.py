@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import BadRequest
-from mailcatch.storage.search import engine as search
+from mailcatch.storage.search import zone_named
 from mailcatch.storage.store import Store
 from mailcatch.web.api import _int_param
 
@@ -24,8 +24,8 @@ async def search_messages(request: Request) -> Response:
     query = _query(request)
     start = _int_param(request, "start", 0)
     limit = _int_param(request, "limit", 50, maximum=10_000)
-    zone = search.zone_named(request.query_params.get("tz"))
-    result = await search.search(store, query, start, limit, zone)
+    zone = zone_named(request.query_params.get("tz"))
+    result = await store.search(query, start, limit, zone)
     return JSONResponse({
         "total": store.total,
         "unread": store.unread,
@@ -40,7 +40,7 @@ async def search_messages(request: Request) -> Response:
 
 async def delete_search(request: Request) -> Response:
     store: Store = request.app.state.store
-    found = await search.matching_ids(store, _query(request), search.zone_named(request.query_params.get("tz")))
+    found = await store.matching_ids(_query(request), zone_named(request.query_params.get("tz")))
     if found:
         await store.delete(found)
     return PlainTextResponse("ok")

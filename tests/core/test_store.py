@@ -19,7 +19,6 @@ from mailcatch.errors import StoreError
 from mailcatch.events import EventBus
 from mailcatch.models import Envelope, SessionInfo, Transaction, TranscriptLine
 from mailcatch.storage import store
-from mailcatch.storage.search import engine as search
 from mailcatch.storage.search import index as search_index
 from tests.conftest import wait_for_count
 
@@ -341,7 +340,7 @@ def test_in_memory_the_search_index_is_a_private_file_removed_at_close() -> None
             folder = str(Path(kept.index.uri.removeprefix("file:").split("?")[0]).parent)
             assert Path(folder).is_dir() and oct(Path(folder).stat().st_mode & 0o777) == "0o700"
             await kept.add(b"Subject: kept\r\n\r\nfindable words\r\n", *_envelope_and_tx())
-            found = await search.search(kept, "findable")
+            found = await kept.search("findable")
             return folder, found.messages[0]["Subject"]
         finally:
             kept.close()

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from mailcatch.server import ServerThread
-from mailcatch.storage.search.engine import compile_terms, parse_query
+from mailcatch.storage.search import compile_terms, parse_query
+from mailcatch.storage.search.compile import Unread
 from tests.conftest import wait_for_count
 from tests.web.mailbox import build, running, send
 
@@ -39,7 +40,8 @@ def api(catcher: ServerThread) -> Iterator[httpx.Client]:
                X_Tags="onboarding"), None),
         (invoice, None),
         (build(RESET, "noreply@app.test", "bob@example.org", "Reset it here: https://app.test/reset/abc",
-               Reply_To="support@app.test", Message_ID="<reset-123@app.test>"), ["bob@example.org", "erin@example.com"]),
+               Reply_To="support@app.test", Message_ID="<reset-123@app.test>"),
+         ["bob@example.org", "erin@example.com"]),
         (build(WEIRD, "zed@example.com", "bob@example.org", "rates: a-b%c and 50% off"), None),
         (build(BIG, "alice@example.com", "team@example.com", "row of numbers\n" * 1500), None),
         (build(SHORT, "Ed <ed@x.io>", "team@example.com", "zq"), None),
@@ -258,6 +260,6 @@ def test_no_full_scan_of_messages(schema: Path, query: str, unread: str, probed:
     compiled = compile_terms(parse_query(query))
     with contextlib.closing(sqlite3.connect(schema)) as conn:
         conn.execute("ATTACH DATABASE ? AS search", (f"{schema}-search",))
-        sql, params = compiled.count(unread, probed=probed)
+        sql, params = compiled.count(Unread(unread), probed=probed)
         details = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
         assert not [d for d in details if re.fullmatch(r"SCAN (m|messages)", d)], (sql, details)

@@ -8,7 +8,7 @@ import smtplib
 import httpx
 import pytest
 
-from mailcatch.storage.search import engine as search
+from mailcatch.storage.search import counts
 from tests.conftest import wait_for_count
 
 
@@ -18,11 +18,11 @@ def counting(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     few read or unread messages looked up one by one); then with them listed in the count's SQL,
     and probed as a set (as when they are more)."""
     if request.param == "split":
-        monkeypatch.setattr(search, "SPLIT_SPAN", 1)
+        monkeypatch.setattr(counts, "SPLIT_SPAN", 1)
     elif request.param == "listed":
-        monkeypatch.setattr(search, "LOOKED_UP", 0)
+        monkeypatch.setattr(counts, "LOOKED_UP", 0)
     elif request.param == "probe-set":
-        monkeypatch.setattr(search, "FEW_PROBED", 0)
+        monkeypatch.setattr(counts, "FEW_PROBED", 0)
 
 
 def _send(catcher, *subjects: str) -> None:

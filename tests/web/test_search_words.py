@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from mailcatch.storage.search import engine as search
 from mailcatch.storage.search import index as search_index
+from mailcatch.storage.search import vocabulary
 from tests.conftest import wait_for_count
 
 MESSAGES = [
@@ -56,13 +56,13 @@ def _found(api: httpx.Client, query: str) -> tuple[int, int, int]:
 def word_counts(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """How searches were to be counted by words (a `match` of None: through the trigrams)."""
     used: list[Any] = []
-    real = search._by_words
+    real = vocabulary.by_words
 
     def spy(conn: sqlite3.Connection, words: Any) -> Any:
         used.append(real(conn, words))
         return used[-1]
 
-    monkeypatch.setattr(search, "_by_words", spy)
+    monkeypatch.setattr(vocabulary, "by_words", spy)
     return used
 
 
@@ -80,7 +80,7 @@ def _check_counts(api: httpx.Client, word_counts: list[Any], queries: list[str])
 def test_word_counts_match_the_trigram_results(catcher, api: httpx.Client, word_counts: list[Any]) -> None:
     _send(catcher, MESSAGES)
     wait_for_count(api, len(MESSAGES))
-    _check_counts(api, word_counts, WORDS + ["meet invoice", "meeting report", "example pdf"])
+    _check_counts(api, word_counts, [*WORDS, "meet invoice", "meeting report", "example pdf"])
     assert _found(api, "meet") == (4, 4, 4)  # "meet" within Meeting, MEET, meetings, premeeting, meetup...
     assert _found(api, "absent") == (0, 0, 0)
     word_counts.clear()
@@ -110,7 +110,7 @@ def test_word_counts_stay_exact_after_deletions(catcher, api: httpx.Client, word
 
 def test_a_term_in_too_many_words_is_counted_by_trigrams(catcher, api: httpx.Client, word_counts: list[Any],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search, "MAX_WORD_FORMS", 2)  # meet: meet, meeting, meetings, premeeting, meetup
+    monkeypatch.setattr(vocabulary, "MAX_WORD_FORMS", 2)  # meet: meet, meeting, meetings, premeeting, meetup
     _send(catcher, MESSAGES)
     wait_for_count(api, len(MESSAGES))
     assert _found(api, "meet") == (4, 4, 4)
@@ -176,7 +176,7 @@ def test_one_word_in_one_form_is_counted_from_the_vocabulary(catcher, api: httpx
     assert _found(api, "hello") == (2, 1, 2)
     api.put("/api/v1/messages", json={"Read": True})
     api.put("/api/v1/messages", json={"IDs": [ids[1]], "Read": False})  # now the unread are the few
-    _check_counts(api, word_counts, single + ["notes"])
+    _check_counts(api, word_counts, [*single, "notes"])
     assert _found(api, "hello") == (2, 1, 2)
     assert _found(api, "notes") == (0, 0, 0)
 
@@ -185,14 +185,14 @@ def test_a_from_search_is_counted_from_the_senders(catcher, api: httpx.Client, m
     """One from: term is counted by adding up the senders it is part of; the counts follow new
     mail, deletions and read state, and equal what the (trigram-found) pages list."""
     counted: list[str] = []
-    real = search._senders
+    real = vocabulary.senders
 
     def spy(conn: sqlite3.Connection, value: str) -> Any:
         counted.append(value)
         return real(conn, value)
 
-    monkeypatch.setattr(search, "_senders", spy)
-    _send(catcher, MESSAGES + [("Again", "more", "ada@example.com", None)])
+    monkeypatch.setattr(vocabulary, "senders", spy)
+    _send(catcher, [*MESSAGES, ("Again", "more", "ada@example.com", None)])
     wait_for_count(api, len(MESSAGES) + 1)
     queries = ["from:ada@example.com", "from:example.com", "from:EXAMPLE.ORG", "from:meetup", "from:nobody@x.io",
                "from:example"]
@@ -224,7 +224,7 @@ def _sender_pages(api: httpx.Client, monkeypatch: pytest.MonkeyPatch, queries: l
     """Each from: query lists the same pages (whole, and two at a time) through the messages of
     its senders as through the trigrams; returns how many each found."""
     listed: list[int] = []
-    real = search._sender_page
+    real = vocabulary.sender_page
 
     def spy(conn: sqlite3.Connection, ids: list[int], *args: Any) -> Any:
         listed.append(len(ids))
@@ -235,12 +235,12 @@ def _sender_pages(api: httpx.Client, monkeypatch: pytest.MonkeyPatch, queries: l
                         for page in ({"limit": 1000}, {"start": 1, "limit": 2})] for query in queries}
 
     with monkeypatch.context() as patch:
-        patch.setattr(search, "_sender_page", spy)
+        patch.setattr(vocabulary, "sender_page", spy)
         by_senders = pages()
         # a page is listed when there are more matches than it skips: the whole one (start=0) and the second (start=1)
         assert len(listed) == sum((len(whole) > 0) + (len(whole) > 1) for whole, _ in by_senders.values())
         listed.clear()
-        patch.setattr(search, "SENDER_PAGE_MESSAGES", 0)
+        patch.setattr(vocabulary, "SENDER_PAGE_MESSAGES", 0)
         by_trigrams = pages()
         assert listed == []
     assert by_senders == by_trigrams
@@ -249,14 +249,14 @@ def _sender_pages(api: httpx.Client, monkeypatch: pytest.MonkeyPatch, queries: l
 
 def test_a_from_search_lists_its_page_from_the_messages_of_its_senders(catcher, api: httpx.Client,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    _send(catcher, MESSAGES + [("Again", "more", "Ada Lovelace <ada@example.com>", None),
-                               ("Shouting", "x", "ADA <Ada@Example.COM>", None)])
+    _send(catcher, [*MESSAGES, ("Again", "more", "Ada Lovelace <ada@example.com>", None),
+                    ("Shouting", "x", "ADA <Ada@Example.COM>", None)])
     with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
         client.sendmail("bounces@example.com", ["team@example.com"], b"Subject: no From header\r\n\r\nx\r\n")
     wait_for_count(api, len(MESSAGES) + 3)
     queries = ["from:ada@example.com", 'from:"Ada Lovelace"', "from:example.com", "from:bounces", "from:EXAMPLE.ORG"]
-    assert _sender_pages(api, monkeypatch, queries) == dict(zip(queries, [3, 1, 7, 1, 1]))
+    assert _sender_pages(api, monkeypatch, queries) == dict(zip(queries, [3, 1, 7, 1, 1], strict=True))
     assert [m["Subject"] for m in _listing(api, "from:bounces")["messages"]] == ["no From header"]
     ids = {m["Subject"]: m["ID"] for m in api.get("/api/v1/messages").json()["messages"]}
     api.request("DELETE", "/api/v1/messages", json={"IDs": [ids["Again"], ids["Hello"]]})
-    assert _sender_pages(api, monkeypatch, queries) == dict(zip(queries, [2, 0, 5, 1, 1]))
+    assert _sender_pages(api, monkeypatch, queries) == dict(zip(queries, [2, 0, 5, 1, 1], strict=True))

@@ -20,6 +20,7 @@ index when its file is missing or belongs to another database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -151,7 +152,7 @@ class SearchIndex:
         """The word index and vocabulary hold every indexed message (else search uses trigrams only)."""
 
     def open(self, identity: str, newest: int) -> None:
-        """Open (or rebuild) the index for the store called `identity`, whose newest seq is `newest`; start the thread."""
+        """Open (or rebuild) the index of the store named `identity`, whose newest seq is `newest`; start the thread."""
         conn = sqlite3.connect(self.uri, uri=True, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
@@ -239,10 +240,8 @@ class SearchIndex:
         still = []
         for submitted, newest, future in self._waiters:
             if self._broken or (self._applied >= submitted and self.upto >= newest):
-                try:
+                with contextlib.suppress(RuntimeError):  # the loop has closed
                     future.get_loop().call_soon_threadsafe(_resolve, future)
-                except RuntimeError:
-                    pass  # the loop has closed
             else:
                 still.append((submitted, newest, future))
         self._waiters = still
@@ -354,7 +353,8 @@ class SearchIndex:
     def _fill_words(self, conn: sqlite3.Connection) -> None:
         """Put the messages indexed before the word index existed into it, a step per commit."""
         # The rowids of messages_fts, from the table of their sizes: scanning messages_fts reads their text.
-        total = conn.execute("SELECT count(*) FROM messages_fts_docsize WHERE id > ?", (self._words_upto,)).fetchone()[0]
+        total = conn.execute("SELECT count(*) FROM messages_fts_docsize WHERE id > ?",
+                             (self._words_upto,)).fetchone()[0]
         if total:
             log.info("adding %d messages to the search index's word list", total)
         while not self._stopping:
