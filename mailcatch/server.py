@@ -18,7 +18,7 @@ from mailcatch import __version__
 from mailcatch.config import HostPort, Settings
 from mailcatch.events import EventBus
 from mailcatch.smtp.handler import CatchHandler, start_smtp
-from mailcatch.storage.store import Store
+from mailcatch.storage import create_store
 from mailcatch.web.app import create_app
 from mailcatch.web.ws_protocol import GatheringWebSocketProtocol
 
@@ -60,7 +60,7 @@ class Server:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.bus = EventBus()
-        self.store = Store(settings.database, self.bus, settings.max_messages)
+        self.store = create_store(settings.database, self.bus, settings.max_messages)
         self.smtp_address: HostPort | None = None
         self.http_address: HostPort | None = None
         self._smtp: asyncio.Server | None = None

@@ -15,11 +15,11 @@ from aiosmtpd.smtp import Envelope as SMTPEnvelope
 from mailcatch import __version__
 from mailcatch.config import Settings
 from mailcatch.errors import StoreError
-from mailcatch.models import Envelope, Transaction
+from mailcatch.models import ReceivedEnvelope, Transaction
 from mailcatch.passwords import Credentials, read_password_file
 from mailcatch.smtp.protocol import CatcherSMTP, text_argument
 from mailcatch.smtp.session_errors import session_error
-from mailcatch.storage.store import Store
+from mailcatch.storage import MessageStore
 
 log = logging.getLogger("mailcatch.smtp")
 
@@ -27,7 +27,7 @@ log = logging.getLogger("mailcatch.smtp")
 class CatchHandler:
     """aiosmtpd handler: accepts every sender and recipient, stores each message, forwards nothing."""
 
-    def __init__(self, store: Store, credentials: Credentials | None = None, *,
+    def __init__(self, store: MessageStore, credentials: Credentials | None = None, *,
                  max_recipients: int = 100, max_connections: int = 500) -> None:
         self.store = store
         self.credentials = credentials
@@ -84,7 +84,7 @@ class CatchHandler:
         tx = Transaction(info, start, data_line + 2, lines, first)
         recorder.end_transaction()
         raw = envelope.original_content or b""
-        captured = Envelope(
+        captured = ReceivedEnvelope(
             mail_from=text_argument(envelope.mail_from or ""),
             mail_options=[text_argument(option) for option in envelope.mail_options],
             rcpt_to=[text_argument(address) for address in envelope.rcpt_tos],
@@ -140,7 +140,7 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
     return context
 
 
-async def start_smtp(settings: Settings, store: Store) -> tuple[asyncio.Server, CatchHandler]:
+async def start_smtp(settings: Settings, store: MessageStore) -> tuple[asyncio.Server, CatchHandler]:
     """Listen for SMTP on the running loop; returns the server and its handler."""
     credentials = Credentials(read_password_file(settings.smtp_auth_file)) if settings.smtp_auth_file else None
     handler = CatchHandler(store, credentials, max_recipients=settings.smtp_max_recipients,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import os
@@ -264,20 +265,16 @@ class Database:
             cause = self._cause(error)
             log.error("database write failed, %d change(s) not saved: %s", len(batch), cause)
             if conn.in_transaction:
-                try:
+                with contextlib.suppress(sqlite3.Error):  # the rollback is only tidying up after the failure
                     conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
             if self.resync is not None:
                 self.resync(conn)
             failure = StoreError(f"the change could not be saved: {cause}")
             outcomes = [(False, failure) for _ in batch]
         loop = batch[0].future.get_loop()
-        settled = [(job.future, ok, value) for job, (ok, value) in zip(batch, outcomes)]
-        try:
+        settled = [(job.future, ok, value) for job, (ok, value) in zip(batch, outcomes, strict=True)]
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting for these any more
             loop.call_soon_threadsafe(_settle_all, settled)
-        except RuntimeError:
-            pass  # the loop has closed: nobody is waiting for these any more
 
     def _run_jobs(self, conn: sqlite3.Connection, batch: list[_Job], alone: bool) -> list[tuple[bool, Any]]:
         """Run a batch's jobs in one transaction and commit; (succeeded, result or error) per job.

@@ -1,55 +1,47 @@
-"""The message store: add, list, read, mark and delete captured messages in SQLite."""
+"""The SQLite message store: add, list, read, mark, tag and delete captured messages; publishes every change.
+
+`Store` is the SQLite implementation of mailcatch.storage.interface.MessageStore. It keeps
+the counts, the next seq and what the writer has stored in memory, and publishes each change
+once it is committed; the SQL it runs is in reads, writes and tags (functions over a
+connection), what it makes of rows in rows, and what it computes of a new message in prepare.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 import math
 import os
-import random
 import secrets
-import shutil
 import sqlite3
-import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
-from mailcatch import json_text
-from mailcatch.errors import NotFound, StoreError
+import mailcatch.storage.reads as reads
+import mailcatch.storage.tags as tagging
+import mailcatch.storage.writes as writes
+from mailcatch.errors import MessageNotFound, StoreError
 from mailcatch.events import EventBus
-from mailcatch.mail.parse import Address, ParsedMessage, html_to_text, parse_message
-from mailcatch.models import (
-    Envelope,
-    Event,
-    SessionInfo,
-    Transaction,
-    TranscriptLine,
-    rfc3339,
-)
+from mailcatch.mail.tags import clean_tags
+from mailcatch.models import Direction, Event, ReceivedEnvelope, SessionInfo, SessionLine, Transaction
+from mailcatch.shapes import MessageSummary, TranscriptJSON
 from mailcatch.storage.database import Database, file_uri, in_chunks, used_bytes
-from mailcatch.storage.search import Searcher, SearchResult, Term
-from mailcatch.storage.search.index import Added, Cleared, Deleted, Fields, SearchIndex
-from mailcatch.mail.tags import with_plus_tags
+from mailcatch.storage.interface import StoredMessage, Usage
+from mailcatch.storage.prepare import Prepared, new_message_id, prepare_message
+from mailcatch.storage.rows import lines_json, summary_json, transcript_json, transcript_lines
+from mailcatch.storage.scratch import make_scratch, remove_scratch
+from mailcatch.storage.search import Searcher, SearchResult, Term, compile_terms
+from mailcatch.storage.search.index import Added, Cleared, Deleted, SearchIndex
+
+__all__ = ["BIG_MESSAGE", "BULK_CHANGE", "MARK_CHUNK", "MEMORY_LIMIT", "PIECE_SIZE", "Store"]
 
 log = logging.getLogger("mailcatch.store")
 
-_ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_ID_PAIRS = [first + second for second in _ID_ALPHABET for first in _ID_ALPHABET]
-_SUMMARY_COLUMNS = "seq, id, created, read, tags, summary"
-MAX_INDEXED_BODY = 512 * 1024
-"""Characters of a message's text that search indexes; the rest of a giant body is not searchable."""
 BIG_MESSAGE = 256 * 1024
 """Messages larger than this (in bytes) are parsed off the writer thread."""
-FORGET_ORPHAN_PIECES = ("DELETE FROM message_pieces WHERE owner NOT IN"
-                        " (SELECT pieces FROM message_data WHERE pieces IS NOT NULL)")
-"""Run at start-up: deletes the pieces of a big message whose storing a crash cut short."""
 PIECE_SIZE = 1024 * 1024
 """Messages larger than this are stored in pieces of this many bytes, each in a commit of its own."""
-SCRATCH_PREFIX = "mailcatch-scratch-"
-"""Name of the private temporary directories that hold the search index of an in-memory mailbox."""
 MEMORY_LIMIT = 1 << 30
 """An in-memory SQLite database can't grow past 1 GB: in memory, the store stays below
 MEMORY_HIGH of it by dropping the oldest messages, down to MEMORY_LOW."""
@@ -61,104 +53,12 @@ BULK_CHANGE = 200
 """A change to more messages than this is announced with one event, not one per message (a
 `prune` for deletions, an `update` with ID "*" otherwise: clients fetch what they show
 again); thousands of events at once would overflow every websocket client's backlog."""
-
-
-_ID_RANDOM = random.Random()  # seeded from the operating system's randomness
-os.register_at_fork(after_in_child=_ID_RANDOM.seed)  # a forked process must not repeat its parent's IDs
-
-
-def new_message_id() -> str:
-    """A random 22-character base62 ID, the shape of Mailpit's.
-
-    IDs name messages, they don't grant access (the API's authentication does), so they come
-    from a seeded generator rather than a system call per message.
-    """
-    number = _ID_RANDOM.getrandbits(128)
-    pairs = []
-    for _ in range(11):  # two base-62 digits at a time
-        number, pair = divmod(number, 62 * 62)
-        pairs.append(_ID_PAIRS[pair])
-    return "".join(pairs)
-
-
-def hidden_recipients(parsed: ParsedMessage, rcpt_to: Sequence[str]) -> list[Address]:
-    """Envelope recipients that no To, Cc or Bcc header names: the message's Bcc."""
-    shown = {a.address.lower() for a in (*parsed.to, *parsed.cc, *parsed.bcc)}
-    hidden = []
-    for recipient in rcpt_to:
-        if recipient.lower() not in shown:
-            shown.add(recipient.lower())
-            hidden.append(Address("", recipient))
-    return hidden
-
-
-def _addresses(addresses: Sequence[Address]) -> list[dict[str, str]]:
-    return [a.to_json() for a in addresses]
-
-
-def _address_text(addresses: Sequence[Address]) -> str:
-    return " ".join(f"{a.name} <{a.address}>" if a.name else a.address for a in addresses)
-
-
-@dataclass(slots=True)
-class StoredMessage:
-    """A message as stored: its summary row, envelope, transaction and raw bytes."""
-
-    seq: int
-    id: str
-    created: float
-    read: bool
-    tags: list[str]
-    summary: dict[str, Any]
-    envelope: Envelope
-    session_id: str
-    tx_start: int
-    tx_end: int
-    raw: bytes
-
-
-@dataclass(slots=True)
-class _Prepared:
-    """A new message with what the writer thread computes for it before its transaction opens."""
-
-    raw: bytes
-    tx: Transaction
-    summary: dict[str, Any]
-    row: tuple[Any, ...]
-    """Its `messages` row, without the seq."""
-    fields: Callable[[], Fields]
-    """The message's search fields, computed later by the index thread."""
-    transcript: str
-    tags: list[str]
-    pieces: int | None = None
-    """The owner key of its bytes in `message_pieces`, when it was stored in pieces."""
-
-
-def summary_json(seq_row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
-    """The API summary of a `_SUMMARY_COLUMNS` row, in Mailpit's field order."""
-    _, message_id, created, read, tags, summary = seq_row
-    fixed = json_text.loads(summary) if isinstance(summary, str) else summary
-    return {
-        "ID": message_id,
-        "MessageID": fixed["MessageID"],
-        "Read": bool(read),
-        "From": fixed["From"],
-        "To": fixed["To"],
-        "Cc": fixed["Cc"],
-        "Bcc": fixed["Bcc"],
-        "ReplyTo": fixed["ReplyTo"],
-        "Subject": fixed["Subject"],
-        "Created": rfc3339(created),
-        "Username": fixed["Username"],
-        "Tags": json_text.loads(tags) if isinstance(tags, str) else tags,
-        "Size": fixed["Size"],
-        "Attachments": fixed["Attachments"],
-        "Snippet": fixed["Snippet"],
-    }
+SESSIONS_REMEMBERED = 1000
+"""Sessions the writer remembers having stored, so that their later messages skip the row."""
 
 
 class Store:
-    """Captured messages in one SQLite database; publishes every change on the event bus."""
+    """Captured messages in one SQLite database; publishes every change on the event bus (see MessageStore)."""
 
     def __init__(self, path: str | None, bus: EventBus, max_messages: int = 5000) -> None:
         self.db = Database(path)
@@ -177,11 +77,11 @@ class Store:
             # An in-memory SQLite database can't grow past 1 GB, and while it is written it
             # can't be read: a search index that size (the text of 5,000 messages of 100 KB
             # is enough) goes in a file, where it can grow and be searched while written.
-            self._scratch = _make_scratch()
+            self._scratch = make_scratch()
             # Named, or ATTACH would open it with the in-memory store's VFS.
             index_uri = file_uri(os.path.join(self._scratch, "search.db")) + ("?vfs=unix" if os.name == "posix"
                                                                              else "?vfs=win32")
-        self.index = SearchIndex(index_uri, self.db.connect_readonly, _load_for_index)
+        self.index = SearchIndex(index_uri, self.db.connect_readonly, reads.load_for_index)
         self.db.attached["search"] = self.index.uri
         self.db.after_commit = self.index.submit
         self.db.resync = self._resync
@@ -199,9 +99,8 @@ class Store:
 
         def init(conn: sqlite3.Connection) -> None:
             self._count(conn)
-            self._find_next_seq(conn)
-            conn.execute(FORGET_ORPHAN_PIECES)
-            identity.append(conn.execute("SELECT id FROM mailcatch_identity").fetchone()[0])
+            writes.forget_orphan_pieces(conn)
+            identity.append(reads.identity(conn))
 
         self.db.open(init=init)
         try:
@@ -223,50 +122,39 @@ class Store:
 
     def _remove_scratch(self) -> None:
         if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
+            remove_scratch(self._scratch)
 
     def _resync(self, conn: sqlite3.Connection) -> None:
         """After a failed batch: forget what the writer thought it had written, and count again."""
         self._sessions_stored.clear()
         self._count(conn)
-        self._find_next_seq(conn)
-
-    def _find_next_seq(self, conn: sqlite3.Connection) -> None:
-        # Seqs are never reused, as AUTOINCREMENT promises, even after every message is deleted.
-        self._next_seq = 1 + conn.execute(
-            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0),"
-            " coalesce((SELECT max(seq) FROM messages), 0))").fetchone()[0]
 
     def _count(self, conn: sqlite3.Connection) -> None:
-        self.total = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
-        # Count whichever of the read and the unread are fewer (each has a partial index):
-        # at a million messages, mostly unread, this takes 66 ms off the start-up.
-        half = self.total // 2 + 1
-        read = conn.execute("SELECT count(*) FROM (SELECT 1 FROM messages WHERE read = 1 LIMIT ?)", (half,)).fetchone()[0]
-        self.unread = (self.total - read if read < half
-                       else conn.execute("SELECT count(*) FROM messages WHERE read = 0").fetchone()[0])
+        """Count the messages and the unread, and find the next seq (writer thread)."""
+        self.total, self.unread = reads.count_messages(conn)
+        self._next_seq = reads.newest_seq(conn) + 1
 
     def stats(self) -> dict[str, int]:
         return {"Total": self.total, "Unread": self.unread}
 
     # Writing ----------------------------------------------------------
-    async def add(self, raw: bytes, envelope: Envelope, tx: Transaction) -> dict[str, Any]:
+    async def add(self, raw: bytes, envelope: ReceivedEnvelope, tx: Transaction) -> MessageSummary:
         """Store a message durably and publish it; returns its summary once committed."""
         message_id = new_message_id()
-        summary: dict[str, Any]
+        summary: MessageSummary
         pruned: bool
         if len(raw) <= BIG_MESSAGE:
             # Parsed right here on the event loop: doing it on the writer thread made the two
             # threads hand the interpreter lock back and forth, which cost more than the parse
             # itself (bench/compare.py, in memory: 1,043 msg/s instead of 916).
-            ready = _prepare_message(message_id, raw, envelope, tx)
+            ready = prepare_message(message_id, raw, envelope, tx)
             summary, pruned = await self.db.write_together(self._insert, ready)
         else:
             # Parsing a big message takes long: do it on another thread, so that neither the
             # event loop nor the writer makes smaller messages wait behind it; meanwhile its
             # bytes are written, in pieces when it is bigger still.
             parsing = asyncio.get_running_loop().run_in_executor(
-                None, _prepare_message, message_id, raw, envelope, tx)
+                None, prepare_message, message_id, raw, envelope, tx)
             owner = None
             try:
                 if len(raw) > PIECE_SIZE:
@@ -284,33 +172,21 @@ class Store:
             self.bus.publish(Event("prune", None))
         return summary
 
-    def _insert(self, conn: sqlite3.Connection, messages: list[_Prepared]) -> list[tuple[dict[str, Any], bool]]:
+    def _insert(self, conn: sqlite3.Connection, messages: list[Prepared]) -> list[tuple[MessageSummary, bool]]:
         """Insert messages that met in one group commit, a statement per table for all of them.
 
         Returns each one's summary, and whether older messages were pruned to make room.
         """
         first = self._next_seq
         seqs = range(first, first + len(messages))
-        _insert_rows(conn, "messages (seq, id, created, size, attachments, subject, message_id, sender, tags,"
-                     " summary, envelope, session_id, tx_start, tx_end)",
-                     [(seq, *m.row) for seq, m in zip(seqs, messages)])
-        _insert_rows(conn, "message_data (seq, raw, pieces)",
-                     [(seq, m.raw if m.pieces is None else b"", m.pieces) for seq, m in zip(seqs, messages)])
-        tags = [(seq, tag) for seq, m in zip(seqs, messages) for tag in m.tags]
-        if tags:
-            _insert_rows(conn, "message_tags (seq, tag)", tags, "OR IGNORE")
         sessions = {m.tx.session.id: m.tx.session for m in messages if m.tx.session.id not in self._sessions_stored}
-        if sessions:
-            _insert_rows(conn, "sessions (id, peer, started)",
-                         [(session.id, session.peer, session.started) for session in sessions.values()], "OR IGNORE")
-        _insert_rows(conn, "transcript_chunks (session_id, first_line, lines)",
-                     [(m.tx.session.id, m.tx.first_line, m.transcript) for m in messages], "OR REPLACE")
+        writes.insert_messages(conn, seqs, messages, sessions.values())
         self._next_seq = first + len(messages)
         for session_id in sessions:
             self._sessions_stored[session_id] = None
-        while len(self._sessions_stored) > 1000:
+        while len(self._sessions_stored) > SESSIONS_REMEMBERED:
             del self._sessions_stored[next(iter(self._sessions_stored))]
-        for seq, message in zip(seqs, messages):
+        for seq, message in zip(seqs, messages, strict=True):
             self.db.note(Added(seq, len(message.raw), message.fields))
         self.total += len(messages)
         self.unread += len(messages)
@@ -340,52 +216,31 @@ class Store:
         owner = secrets.randbits(62)
         for start in range(0, len(raw), PIECE_SIZE):
             piece = raw[start:start + PIECE_SIZE]
-            await self.db.write(lambda conn, piece=piece: conn.execute(
-                "INSERT INTO message_pieces (owner, data) VALUES (?, ?)", (owner, piece)))
+            await self.db.write(lambda conn, piece=piece: writes.store_piece(conn, owner, piece))
         return owner
 
     async def _forget_pieces(self, owner: int) -> None:
         """Delete the pieces of a message that was not stored after all (at the latest, start-up does)."""
-        try:
-            await self.db.write(lambda conn: conn.execute("DELETE FROM message_pieces WHERE owner = ?", (owner,)))
-        except StoreError:
-            pass
+        with contextlib.suppress(StoreError):
+            await self.db.write(lambda conn: writes.forget_pieces(conn, owner))
 
-    async def save_transcript_tail(self, session: SessionInfo, first_line: int, lines: list[TranscriptLine]) -> None:
+    async def save_transcript_tail(self, session: SessionInfo, first_line: int, lines: list[SessionLine]) -> None:
         """Store the lines a session recorded after its last message (its closing replies)."""
         if not lines:
             return
-        text = _lines_json(lines)
+        text = lines_json(lines)
+        await self.db.write(lambda conn: writes.save_transcript_tail(conn, session.id, first_line, text))
 
-        def save(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT OR REPLACE INTO transcript_chunks (session_id, first_line, lines)"
-                " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ?)",
-                (session.id, first_line, text, session.id),
-            )
-
-        await self.db.write(save)
-
-    def _delete_where(self, conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[str]:
-        rows = conn.execute(f"SELECT seq, id, read, session_id FROM messages WHERE {where}", params).fetchall()
+    def _delete_where(self, conn: sqlite3.Connection, where: str, params: Sequence[object]) -> list[str]:
+        """Delete the messages `where` selects (writer thread); returns their IDs."""
+        rows = writes.delete_where(conn, where, params)
         if not rows:
             return []
-        seqs = [(row[0],) for row in rows]
-        conn.executemany("DELETE FROM message_pieces WHERE owner = (SELECT pieces FROM message_data WHERE seq = ?)",
-                         seqs)
-        conn.executemany("DELETE FROM message_data WHERE seq = ?", seqs)
-        conn.executemany("DELETE FROM message_tags WHERE seq = ?", seqs)
-        conn.executemany("DELETE FROM messages WHERE seq = ?", seqs)
-        sessions = {(row[3],) for row in rows}
-        self._sessions_stored.clear()  # their rows may go with their messages
-        conn.executemany(
-            "DELETE FROM sessions WHERE id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id = sessions.id)",
-            sessions,
-        )
+        self._sessions_stored.clear()  # their rows may have gone with their messages
         self.total -= len(rows)
-        self.unread -= sum(1 for row in rows if not row[2])
-        self.db.note(Deleted([row[0] for row in rows]))
-        return [row[1] for row in rows]
+        self.unread -= sum(1 for row in rows if not row["read"])
+        self.db.note(Deleted([row["seq"] for row in rows]))
+        return [row["id"] for row in rows]
 
     def _delete_oldest(self, conn: sqlite3.Connection, count: int) -> list[str]:
         return self._delete_where(conn, "seq IN (SELECT seq FROM messages ORDER BY seq LIMIT ?)", (count,))
@@ -394,9 +249,7 @@ class Store:
         """Delete these messages (all when `ids` is None); returns the IDs that existed."""
         if ids is None:
             def delete_all(conn: sqlite3.Connection) -> list[str]:
-                for table in ("message_tags", "message_pieces", "message_data", "transcript_chunks", "sessions",
-                              "messages"):
-                    conn.execute(f"DELETE FROM {table}")
+                writes.delete_all(conn)
                 self._sessions_stored.clear()
                 self.total = self.unread = 0
                 self.db.note(Cleared())
@@ -417,10 +270,10 @@ class Store:
 
         deleted: list[str] = await self.db.write(delete_some)
         self.changes += 1
-        self.publish_changes([Event("delete", {"ID": message_id}) for message_id in deleted], Event("prune", None))
+        self._publish_changes([Event("delete", {"ID": message_id}) for message_id in deleted], Event("prune", None))
         return deleted
 
-    def publish_changes(self, events: list[Event], bulk: Event) -> None:
+    def _publish_changes(self, events: list[Event], bulk: Event) -> None:
         """Publish one event per changed message, or `bulk` instead when there are many (see BULK_CHANGE)."""
         for event in events if len(events) <= BULK_CHANGE else [bulk]:
             self.bus.publish(event)
@@ -431,21 +284,16 @@ class Store:
         The work is done MARK_CHUNK messages to a commit, so that mail arriving meanwhile is
         not held up behind it; marking all stops at the newest message when it began.
         """
-        flag = 1 if read else 0
         newest: list[int] = []
 
         def mark_all(conn: sqlite3.Connection) -> list[str]:
             if not newest:
                 newest.append(self._next_seq - 1)
-            # The literal read value lets SQLite find the messages through a partial index.
-            return mark(conn, f"seq IN (SELECT seq FROM messages WHERE read = {1 - flag} AND seq <= ? LIMIT ?)",
-                        [newest[0], MARK_CHUNK])
+            return counted(writes.mark_up_to(conn, read, newest[0], MARK_CHUNK))
 
-        def mark(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[str]:
-            rows = conn.execute(f"UPDATE messages SET read = ? WHERE read != ? AND {where} RETURNING id",
-                                (flag, flag, *params)).fetchall()
-            self.unread += -len(rows) if read else len(rows)
-            return [row[0] for row in rows]
+        def counted(marked: list[str]) -> list[str]:
+            self.unread += -len(marked) if read else len(marked)
+            return marked
 
         changed: list[str] = []
         if ids is None:
@@ -457,71 +305,83 @@ class Store:
                     break
         else:
             for marks, chunk in in_chunks(list(dict.fromkeys(ids)), MARK_CHUNK):
-                changed += await self.db.write(lambda conn, marks=marks, chunk=chunk: mark(conn, f"id IN ({marks})", chunk))
+                changed += await self.db.write(
+                    lambda conn, marks=marks, chunk=chunk: counted(writes.mark_ids(conn, read, marks, chunk)))
                 self.changes += 1
-        self.publish_changes([Event("update", {"ID": message_id, "Read": read}) for message_id in changed],
-                             Event("update", {"ID": "*"}))
+        self._publish_changes([Event("update", {"ID": message_id, "Read": read}) for message_id in changed],
+                              Event("update", {"ID": "*"}))
 
-    # Reading ----------------------------------------------------------
-    async def summaries(self, start: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], list[str]]:
-        """Summaries, newest first, and every tag in use (one trip to a reader thread)."""
-        def query(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], list[str]]:
-            rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS} FROM messages ORDER BY seq DESC LIMIT ? OFFSET ?",
-                                (limit, start)).fetchall()
-            return [summary_json(row) for row in rows], tags_in_use(conn)
+    # Tags -------------------------------------------------------------
+    async def set_tags(self, ids: Sequence[str], tags: Sequence[str]) -> list[str]:
+        """Replace the tags of these messages (an empty list removes them all); returns the IDs that exist."""
+        wanted = list(dict.fromkeys(ids))
+        new_tags = clean_tags(tags)
+        changed: tagging.Retagged = await self.db.write(lambda conn: tagging.set_tags(conn, wanted, new_tags))
+        self._retagged(changed)
+        return [message_id for message_id, _ in changed]
 
-        return await self.db.read(query)
+    async def rename_tag(self, tag: str, name: str) -> int:
+        """Rename a tag on every message that has it; returns how many messages changed."""
+        changed: tagging.Retagged = await self.db.write(lambda conn: tagging.edit_tag(conn, tag, name))
+        self._retagged(changed)
+        return len(changed)
+
+    async def delete_tag(self, tag: str) -> int:
+        """Remove a tag from every message (the messages stay); returns how many messages changed."""
+        changed: tagging.Retagged = await self.db.write(lambda conn: tagging.edit_tag(conn, tag, None))
+        self._retagged(changed)
+        return len(changed)
+
+    def _retagged(self, changed: tagging.Retagged) -> None:
+        self.changes += 1
+        self._publish_changes([Event("update", {"ID": message_id, "Tags": tags}) for message_id, tags in changed],
+                              Event("update", {"ID": "*"}))
 
     async def all_tags(self) -> list[str]:
         """Every tag in use, sorted."""
-        return await self.db.read(tags_in_use)
+        return await self.db.read(tagging.tags_in_use)
+
+    async def tag_counts(self) -> dict[str, int]:
+        """Each tag in use with its number of messages, by tag name."""
+        return await self.db.read(tagging.tag_counts)
+
+    # Reading ----------------------------------------------------------
+    async def summaries(self, start: int = 0, limit: int = 50) -> tuple[list[MessageSummary], list[str]]:
+        """Summaries, newest first, and every tag in use (one trip to a reader thread)."""
+        return await self.db.read(lambda conn: reads.page_with_tags(conn, start, limit))
 
     async def get(self, message_id: str, *, raw: bool = True) -> StoredMessage:
-        """One message by ID (or `latest`); NotFound if there is no such message."""
-        def query(conn: sqlite3.Connection) -> StoredMessage:
-            where = "seq = (SELECT max(seq) FROM messages)" if message_id == "latest" else "id = ?"
-            params = () if message_id == "latest" else (message_id,)
-            row = conn.execute(
-                f"SELECT {_SUMMARY_COLUMNS}, envelope, session_id, tx_start, tx_end FROM messages WHERE {where}",
-                params).fetchone()
-            if row is None:
-                raise NotFound(f"message {message_id!r} not found")
-            data = raw_bytes(conn, row[0]) if raw else b""
-            return StoredMessage(
-                seq=row[0], id=row[1], created=row[2], read=bool(row[3]), tags=json_text.loads(row[4]),
-                summary=summary_json(row[:6]), envelope=Envelope.from_json(json_text.loads(row[6]), row[2]),
-                session_id=row[7], tx_start=row[8], tx_end=row[9], raw=data,
-            )
+        """One message by ID (or `latest`); MessageNotFound if there is no such message."""
+        found = await self.db.read(lambda conn: reads.message(conn, message_id, raw))
+        if found is None:
+            raise MessageNotFound(f"message {message_id!r} not found")
+        return found
 
-        return await self.db.read(query)
-
-    async def transcript(self, message_id: str) -> dict[str, Any]:
+    async def transcript(self, message_id: str) -> TranscriptJSON:
         """The SMTP dialogue of the session that delivered a message, with its own transaction marked."""
         message = await self.get(message_id, raw=False)
 
-        def query(conn: sqlite3.Connection) -> tuple[Any, list[Any]]:
-            session = conn.execute("SELECT id, peer, started FROM sessions WHERE id = ?",
-                                   (message.session_id,)).fetchone()
-            chunks = conn.execute("SELECT lines FROM transcript_chunks WHERE session_id = ? ORDER BY first_line",
-                                  (message.session_id,)).fetchall()
-            return session, [line for (chunk,) in chunks for line in json_text.loads(chunk)]
+        def query(conn: sqlite3.Connection) -> tuple[sqlite3.Row | None, list[tuple[float, Direction, str]]]:
+            session, chunks = reads.session_and_lines(conn, message.session_id)
+            return session, transcript_lines(chunks)
 
         session, lines = await self.db.read(query)
-        envelope = message.envelope
-        return {
-            "ID": message.id,
-            "Session": {
-                "ID": message.session_id,
-                "Peer": session[1] if session else envelope.peer,
-                "Helo": envelope.helo,
-                "TLS": envelope.tls,
-                "Username": envelope.username,
-                "Started": rfc3339(session[2] if session else message.created),
-            },
-            "Envelope": {"From": envelope.mail_from, "To": envelope.rcpt_to},
-            "Transaction": {"Start": message.tx_start, "End": min(message.tx_end, len(lines))},
-            "Lines": [{"Time": rfc3339(t), "Dir": d, "Text": text} for t, d, text in lines],
-        }
+        return transcript_json(message, session, lines)
+
+    async def raw_page(self, terms: Sequence[Term], start: int, limit: int) -> tuple[int, list[StoredMessage]]:
+        """How many messages match every term, and a page of them with their bytes, newest first (MailHog's listing)."""
+        compiled = compile_terms(terms)
+        if terms:
+            await self.flush_index()
+        return await self.db.read(lambda conn: reads.raw_page(conn, compiled, start, limit))
+
+    async def usage(self) -> Usage:
+        """The database's size (in a file, with its write-ahead log) and how many messages it has accepted."""
+        size, accepted = await self.db.read(reads.usage)
+        if self.db.path:
+            size = sum(os.path.getsize(self.db.path + suffix) for suffix in ("", "-wal")
+                       if os.path.exists(self.db.path + suffix))
+        return Usage(size, accepted)
 
     # Searching --------------------------------------------------------
     async def search(self, query: str | Sequence[Term], start: int = 0, limit: int = 50,
@@ -537,121 +397,4 @@ class Store:
     async def resolve_id(self, message_id: str, query: str | None) -> str:
         """A message ID as given, or for `latest` with a query, the newest match's (MessageNotFound if none)."""
         return await self.searcher.resolve_id(message_id, query)
-
-
-_TAGS_IN_USE = """
-WITH RECURSIVE found(tag) AS (
-    SELECT min(tag) FROM message_tags
-    UNION ALL
-    SELECT (SELECT min(tag) FROM message_tags WHERE tag > found.tag) FROM found WHERE found.tag IS NOT NULL
-)
-SELECT tag FROM found WHERE tag IS NOT NULL
-"""
-
-
-def _make_scratch() -> str:
-    """A new private temporary directory, marked with this process's ID; removes those of killed catchers."""
-    try:
-        folder = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
-        Path(folder, "pid").write_text(str(os.getpid()))
-    except OSError as error:
-        raise StoreError(f"can't create a temporary directory for the search index ({error}); point TMPDIR"
-                         " at a writable directory, or keep messages in a file with --database") from None
-    forget_orphan_scratch()
-    return folder
-
-
-def forget_orphan_scratch() -> None:
-    """Remove the temporary directories of in-memory catchers that were killed before they could."""
-    for folder in Path(tempfile.gettempdir()).glob(SCRATCH_PREFIX + "*"):
-        try:
-            pid = int((folder / "pid").read_text())
-            os.kill(pid, 0)
-        except ProcessLookupError:  # its catcher is gone
-            shutil.rmtree(folder, ignore_errors=True)
-        except (OSError, ValueError):  # not one of ours, not ours to remove, or its catcher still runs
-            continue
-
-
-def tags_in_use(conn: sqlite3.Connection) -> list[str]:
-    """Every tag in use, sorted; one index seek per tag, however many messages carry it."""
-    return [row[0] for row in conn.execute(_TAGS_IN_USE)]
-
-
-def _prepare_message(message_id: str, raw: bytes, envelope: Envelope, tx: Transaction) -> _Prepared:
-    """Parse a new message and compute its rows (no database work)."""
-    parsed = parse_message(raw, measure_parts=False)
-    parsed.tags = with_plus_tags(parsed.tags, [*envelope.rcpt_to, *(a.address for a in (*parsed.to, *parsed.cc))])
-    bcc = parsed.bcc + hidden_recipients(parsed, envelope.rcpt_to)
-    from_json = parsed.from_.to_json() if parsed.from_ else None
-    attachments = len(parsed.attachments)
-    summary_fixed = {
-        "MessageID": parsed.message_id,
-        "From": from_json,
-        "To": _addresses(parsed.to),
-        "Cc": _addresses(parsed.cc),
-        "Bcc": _addresses(bcc),
-        "ReplyTo": _addresses(parsed.reply_to),
-        "Subject": parsed.subject,
-        "Username": envelope.username,
-        "Size": len(raw),
-        "Attachments": attachments,
-        "Snippet": parsed.snippet,
-    }
-    tags = json_text.dumps(parsed.tags)
-    fixed_text = json_text.dumps(summary_fixed)
-    row = (
-        message_id, envelope.received, len(raw), attachments, parsed.subject, parsed.message_id,
-        (parsed.from_.address if parsed.from_ else envelope.mail_from).lower(), tags, fixed_text,
-        json_text.dumps(envelope.to_json()), tx.session.id, tx.start, tx.end,
-    )
-    summary = summary_json((0, message_id, envelope.received, 0, parsed.tags, summary_fixed))
-    return _Prepared(raw, tx, summary, row, lambda: _search_fields(parsed, envelope, bcc), _lines_json(tx.lines),
-                     parsed.tags)
-
-
-def _insert_rows(conn: sqlite3.Connection, table: str, rows: list[tuple[Any, ...]], conflict: str = "") -> None:
-    """One INSERT of many rows: `table` is "name (column, ...)"."""
-    marks = "(" + ",".join("?" * len(rows[0])) + ")"
-    conn.execute(f"INSERT {conflict} INTO {table} VALUES {','.join([marks] * len(rows))}",
-                 [value for row in rows for value in row])
-
-
-def _load_for_index(conn: sqlite3.Connection, after: int, before: int, limit: int) -> list[tuple[int, Fields]]:
-    """Search fields of the stored messages with `after` < seq < `before`, in order (at most `limit`)."""
-    rows = conn.execute("SELECT seq, envelope, created FROM messages WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?",
-                        (after, before, limit)).fetchall()
-    return [(seq, _search_fields(parse_message(raw_bytes(conn, seq), measure_parts=False),
-                                 Envelope.from_json(json_text.loads(envelope), created)))
-            for seq, envelope, created in rows]
-
-
-def raw_bytes(conn: sqlite3.Connection, seq: int) -> bytes:
-    """A stored message's bytes exactly as received (b"" if there is no such message)."""
-    row = conn.execute("SELECT raw, pieces FROM message_data WHERE seq = ?", (seq,)).fetchone()
-    if row is None:
-        return b""
-    if row[1] is None:
-        return bytes(row[0])
-    return b"".join(piece for (piece,) in conn.execute(
-        "SELECT data FROM message_pieces WHERE owner = ? ORDER BY id", (row[1],)))
-
-
-def _search_fields(parsed: ParsedMessage, envelope: Envelope, bcc: list[Address] | None = None) -> Fields:
-    """The text a message is found by: subject, sender, recipients, bodies (HTML as text), file names."""
-    if bcc is None:
-        bcc = parsed.bcc + hidden_recipients(parsed, envelope.rcpt_to)
-    sender = _address_text([parsed.from_]) if parsed.from_ else envelope.mail_from
-    body = parsed.text + "\n" + html_to_text(parsed.html) if parsed.html else parsed.text
-    return (
-        parsed.subject,
-        sender,
-        _address_text([*parsed.to, *parsed.cc, *bcc]),
-        body[:MAX_INDEXED_BODY],
-        " ".join(p.filename for p in (*parsed.attachments, *parsed.inline) if p.filename),
-    )
-
-
-def _lines_json(lines: list[TranscriptLine]) -> str:
-    return json_text.dumps([(line.time, line.dir, line.text) for line in lines])
 

@@ -1,25 +1,34 @@
-"""Message tags as stored: set, renamed and deleted through the API.
+"""Message tags as stored: the SQL that sets, renames, deletes and lists them, as functions over a connection.
 
 A message's tags live twice: in order in `messages.tags` (JSON, what the API shows) and
 one row per tag in `message_tags` (what `tag:` searches and the tag list read). Every
-change here rewrites both in one transaction and publishes an `update` event.
+change here rewrites both, inside the caller's transaction; the Store runs these on its
+writer thread and publishes what changed. Tag text is cleaned by mailcatch.mail.tags.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from mailcatch import json_text
 from mailcatch.mail.tags import clean_tags
-from mailcatch.models import Event
 from mailcatch.storage.database import in_chunks
 
-if TYPE_CHECKING:
-    from mailcatch.storage.store import Store
+__all__ = ["Retagged", "edit_tag", "set_tags", "tag_counts", "tags_in_use"]
 
-__all__ = ["delete_tag", "rename_tag", "set_tags", "tag_counts"]
+Retagged = list[tuple[str, list[str]]]
+"""The messages whose tags changed: (message ID, its tags now) each."""
+
+_TAGS_IN_USE = """
+WITH RECURSIVE found(tag) AS (
+    SELECT min(tag) FROM message_tags
+    UNION ALL
+    SELECT (SELECT min(tag) FROM message_tags WHERE tag > found.tag) FROM found WHERE found.tag IS NOT NULL
+)
+SELECT tag FROM found WHERE tag IS NOT NULL
+"""
+
 
 def _rewrite(conn: sqlite3.Connection, seq: int, tags: list[str]) -> None:
     conn.execute("UPDATE messages SET tags = ? WHERE seq = ?", (json_text.dumps(tags), seq))
@@ -27,65 +36,38 @@ def _rewrite(conn: sqlite3.Connection, seq: int, tags: list[str]) -> None:
     conn.executemany("INSERT OR IGNORE INTO message_tags (seq, tag) VALUES (?, ?)", [(seq, tag) for tag in tags])
 
 
-def _publish(store: Store, changed: list[tuple[str, list[str]]]) -> None:
-    store.changes += 1
-    store.publish_changes([Event("update", {"ID": message_id, "Tags": tags}) for message_id, tags in changed],
-                          Event("update", {"ID": "*"}))
+def set_tags(conn: sqlite3.Connection, ids: Sequence[str], tags: list[str]) -> Retagged:
+    """Give these messages exactly `tags` (already clean); the messages that exist are changed."""
+    changed = []
+    for marks, chunk in in_chunks(ids):
+        for seq, message_id in conn.execute(f"SELECT seq, id FROM messages WHERE id IN ({marks})", chunk):
+            _rewrite(conn, seq, tags)
+            changed.append((message_id, tags))
+    return changed
 
 
-async def set_tags(store: Store, ids: Sequence[str], tags: Sequence[str]) -> list[str]:
-    """Replace the tags of these messages (an empty list removes them all); returns the IDs that exist."""
-    wanted = list(dict.fromkeys(ids))
-    new_tags = clean_tags(tags)
-
-    def apply(conn: sqlite3.Connection) -> list[tuple[str, list[str]]]:
-        changed = []
-        for marks, chunk in in_chunks(wanted):
-            for seq, message_id in conn.execute(f"SELECT seq, id FROM messages WHERE id IN ({marks})", chunk):
-                _rewrite(conn, seq, new_tags)
-                changed.append((message_id, new_tags))
-        return changed
-
-    changed: list[tuple[str, list[str]]] = await store.db.write(apply)
-    _publish(store, changed)
-    return [message_id for message_id, _ in changed]
+def edit_tag(conn: sqlite3.Connection, tag: str, replacement: str | None) -> Retagged:
+    """Rename a tag on every message that has it (remove it when `replacement` is None)."""
+    rows = conn.execute("SELECT m.seq, m.id, m.tags FROM messages m JOIN message_tags t ON t.seq = m.seq"
+                        " WHERE t.tag = ?", (tag,)).fetchall()
+    changed = []
+    for seq, message_id, tags_json in rows:
+        old: list[str] = json_text.loads(tags_json)
+        if replacement is None:
+            new = [t for t in old if t.lower() != tag.lower()]
+        else:
+            new = clean_tags(replacement if t.lower() == tag.lower() else t for t in old)
+        _rewrite(conn, seq, new)
+        changed.append((message_id, new))
+    return changed
 
 
-async def _edit_tag(store: Store, tag: str, replacement: str | None) -> int:
-    """Rename a tag on every message (or remove it when `replacement` is None); returns how many changed."""
-    def apply(conn: sqlite3.Connection) -> list[tuple[str, list[str]]]:
-        rows = conn.execute("SELECT m.seq, m.id, m.tags FROM messages m JOIN message_tags t ON t.seq = m.seq"
-                            " WHERE t.tag = ?", (tag,)).fetchall()
-        changed = []
-        for seq, message_id, tags_json in rows:
-            old: list[str] = json_text.loads(tags_json)
-            if replacement is None:
-                new = [t for t in old if t.lower() != tag.lower()]
-            else:
-                new = clean_tags(replacement if t.lower() == tag.lower() else t for t in old)
-            _rewrite(conn, seq, new)
-            changed.append((message_id, new))
-        return changed
-
-    changed: list[tuple[str, list[str]]] = await store.db.write(apply)
-    _publish(store, changed)
-    return len(changed)
-
-
-async def rename_tag(store: Store, tag: str, name: str) -> int:
-    """Rename a tag on every message that has it; returns how many messages changed."""
-    return await _edit_tag(store, tag, name)
-
-
-async def delete_tag(store: Store, tag: str) -> int:
-    """Remove a tag from every message (the messages stay); returns how many messages changed."""
-    return await _edit_tag(store, tag, None)
-
-
-async def tag_counts(store: Store) -> dict[str, int]:
+def tag_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """Each tag in use with its number of messages, by tag name."""
-    def query(conn: sqlite3.Connection) -> dict[str, int]:
-        rows: list[Any] = conn.execute("SELECT tag, count(*) FROM message_tags GROUP BY tag ORDER BY tag").fetchall()
-        return {tag: count for tag, count in rows}
+    rows = conn.execute("SELECT tag, count(*) FROM message_tags GROUP BY tag ORDER BY tag")
+    return {tag: count for tag, count in rows}
 
-    return await store.db.read(query)
+
+def tags_in_use(conn: sqlite3.Connection) -> list[str]:
+    """Every tag in use, sorted; one index seek per tag, however many messages carry it."""
+    return [tag for (tag,) in conn.execute(_TAGS_IN_USE)]

@@ -16,8 +16,10 @@ from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import BadRequest, NotFound, PayloadTooLarge, StoreError
 from mailcatch.mail.parse import ParsedMessage, parse_message, part_content
+from mailcatch.shapes import MessageJSON, MessagesPage, address_json, part_json
+from mailcatch.storage import MessageStore, StoredMessage
+from mailcatch.storage.prepare import hidden_recipients
 from mailcatch.storage.search import zone_named
-from mailcatch.storage.store import Store, StoredMessage, hidden_recipients
 
 MAX_JSON_BODY = 10 * 1024 * 1024
 # Field names are matched ignoring case, as Mailpit (Go's encoding/json) matches them.
@@ -25,8 +27,8 @@ _BODY_FIELDS = {name.lower(): name for name in ("IDs", "Read", "Search", "Tags",
 _SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ ()+-]")
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
+def _store(request: Request) -> MessageStore:
+    store: MessageStore = request.app.state.store
     return store
 
 
@@ -117,7 +119,7 @@ async def list_messages(request: Request) -> Response:
     limit = _int_param(request, "limit", 50, maximum=10_000)
     messages, tags = await store.summaries(start, limit)
     total, unread = store.total, store.unread
-    return JSONResponse({
+    page: MessagesPage = {
         "total": total,
         "unread": unread,
         "count": len(messages),
@@ -126,7 +128,8 @@ async def list_messages(request: Request) -> Response:
         "start": start,
         "tags": tags,
         "messages": messages,
-    })
+    }
+    return JSONResponse(page)
 
 
 async def delete_messages(request: Request) -> Response:
@@ -168,7 +171,7 @@ def date_json(moment: datetime.datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def message_json(message: StoredMessage, parsed: ParsedMessage) -> dict[str, Any]:
+def message_json(message: StoredMessage, parsed: ParsedMessage) -> MessageJSON:
     """The full message as Mailpit's GET /api/v1/message/{ID} gives it."""
     summary = message.summary
     received = datetime.datetime.fromtimestamp(message.created, datetime.timezone.utc)
@@ -180,7 +183,7 @@ def message_json(message: StoredMessage, parsed: ParsedMessage) -> dict[str, Any
         "From": summary["From"],
         "To": summary["To"],
         "Cc": summary["Cc"],
-        "Bcc": [a.to_json() for a in (*parsed.bcc, *hidden_recipients(parsed, message.envelope.rcpt_to))],
+        "Bcc": [address_json(a) for a in (*parsed.bcc, *hidden_recipients(parsed, message.envelope.rcpt_to))],
         "ReplyTo": summary["ReplyTo"],
         "ReturnPath": parsed.return_path or message.envelope.mail_from,
         "Subject": parsed.subject,
@@ -191,8 +194,8 @@ def message_json(message: StoredMessage, parsed: ParsedMessage) -> dict[str, Any
         "Text": parsed.text,
         "HTML": parsed.html,
         "Size": len(message.raw),
-        "Inline": [p.to_json() for p in parsed.inline],
-        "Attachments": [p.to_json() for p in parsed.attachments],
+        "Inline": [part_json(p) for p in parsed.inline],
+        "Attachments": [part_json(p) for p in parsed.attachments],
         "Envelope": message.envelope.to_json(),
     }
 

@@ -21,7 +21,7 @@ from mailcatch.config import Settings
 from mailcatch.errors import HTTPError, MessageNotFound, QueryError, StoreError
 from mailcatch.events import EventBus
 from mailcatch.passwords import Credentials, read_password_file
-from mailcatch.storage.store import Store
+from mailcatch.storage import MessageStore
 from mailcatch.web import api, info, mailhog, openapi, views, ws
 from mailcatch.web import search as search_api
 from mailcatch.web import tags as tags_api
@@ -137,7 +137,7 @@ async def _starlette_error(request: Request, error: Exception) -> Response:
     return JSONResponse({"Error": detail}, status_code=error.status_code, headers=error.headers)
 
 
-def create_app(settings: Settings, store: Store, bus: EventBus) -> Starlette:
+def create_app(settings: Settings, store: MessageStore, bus: EventBus) -> Starlette:
     """The ASGI app for one catcher; the store and bus are passed in, never global."""
     hub = ws.EventsHub(store, bus, origin_pattern(settings.api_cors))
     app = Starlette(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 import time
 from typing import Any
@@ -14,8 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from mailcatch import __version__
 from mailcatch.config import HostPort, Settings
-from mailcatch.storage.store import Store
-from mailcatch.storage.tags import tag_counts
+from mailcatch.storage import MessageStore
 from mailcatch.web.ws import EventsHub
 
 __all__ = ["memory_in_use", "routes", "smtp_address"]
@@ -51,33 +49,24 @@ def _smtp_json(request: Request) -> dict[str, Any]:
 
 
 async def info(request: Request) -> Response:
-    store: Store = request.app.state.store
+    store: MessageStore = request.app.state.store
     settings: Settings = request.app.state.settings
-
-    def query(conn: sqlite3.Connection) -> tuple[int, int]:
-        size = conn.execute("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()").fetchone()
-        accepted = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
-        return (size[0] if size else 0), (accepted[0] if accepted else 0)
-
-    size, accepted = await store.db.read(query)
-    if settings.database:
-        size = sum(os.path.getsize(settings.database + suffix) for suffix in ("", "-wal")
-                   if os.path.exists(settings.database + suffix))
+    usage = await store.usage()
     started: float = getattr(request.app.state, "started", time.time())
     hub: EventsHub = request.app.state.hub
     return JSONResponse({
         "Version": __version__,
         "LatestVersion": "",
         "Database": settings.database or "",
-        "DatabaseSize": size,
+        "DatabaseSize": usage.size,
         "Messages": store.total,
         "Unread": store.unread,
-        "Tags": await tag_counts(store),
+        "Tags": await store.tag_counts(),
         "RuntimeStats": {
             "Uptime": int(time.time() - started),
             "Memory": memory_in_use(),
-            "SMTPAccepted": accepted,
-            "MessagesDeleted": max(0, accepted - store.total),
+            "SMTPAccepted": usage.accepted,
+            "MessagesDeleted": max(0, usage.accepted - store.total),
             "SMTPIgnored": 0,
             "WebsocketClients": hub.clients,
             "WebsocketDropped": hub.dropped,

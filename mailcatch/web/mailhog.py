@@ -10,29 +10,30 @@ from __future__ import annotations
 
 import email.message
 import re
-import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mailcatch import json_text
 from mailcatch.errors import BadRequest, NotFound
 from mailcatch.models import rfc3339
-from mailcatch.storage.search.engine import Term, compile_terms
-from mailcatch.storage.store import Store, raw_bytes
+from mailcatch.shapes import MailHogContent, MailHogMessage, MailHogMIME, MailHogPage, MailHogPath
+from mailcatch.storage import MessageStore
+from mailcatch.storage.search import Term
 from mailcatch.web.api import _int_param
 
-__all__ = ["content", "message_json", "routes"]
+__all__ = ["content", "mailhog_message", "routes"]
 
 _KINDS = {"from": "sender", "to": "recipients", "containing": "text"}
 _HEAD_END = re.compile(r"\r?\n\r?\n")
 _FOLDED = re.compile(r"\r?\n(?=[ \t])")
-MAX_DEPTH = 20
+MAX_MIME_DEPTH = 20
+"""Multipart levels split into `MIME.Parts`; a deeper multipart is shown as its body alone."""
 
 
-def _path(address: str, params: str = "") -> dict[str, Any]:
+def _path(address: str, params: str = "") -> MailHogPath:
     mailbox, at, domain = address.rpartition("@")
     if not at:
         mailbox, domain = address, ""
@@ -64,14 +65,14 @@ def _parts(body: str, boundary: str) -> list[str]:
     return parts
 
 
-def content(text: str, depth: int = 0) -> dict[str, Any]:
+def content(text: str, depth: int = 0) -> MailHogContent:
     """MailHog's `Content` of a message or part: `{Headers, Body, Size, MIME}`."""
     split = _HEAD_END.search(text)
     head, body = (text[:split.start()], text[split.end():]) if split else (text, "")
     headers = _headers(head)
-    mime = None
+    mime: MailHogMIME | None = None
     content_type = next((v[0] for k, v in headers.items() if k.lower() == "content-type"), "")
-    if content_type.lower().startswith("multipart/") and depth < MAX_DEPTH:
+    if content_type.lower().startswith("multipart/") and depth < MAX_MIME_DEPTH:
         holder = email.message.Message()
         holder["Content-Type"] = content_type
         boundary = holder.get_boundary()
@@ -80,7 +81,7 @@ def content(text: str, depth: int = 0) -> dict[str, Any]:
     return {"Headers": headers, "Body": body, "Size": len(text), "MIME": mime}
 
 
-def message_json(message_id: str, created: float, envelope: dict[str, Any], raw: bytes) -> dict[str, Any]:
+def mailhog_message(message_id: str, created: float, envelope: Mapping[str, Any], raw: bytes) -> MailHogMessage:
     """One message in MailHog's shape."""
     text = raw.decode("utf-8", "replace")
     whole = content(text)
@@ -96,28 +97,18 @@ def message_json(message_id: str, created: float, envelope: dict[str, Any], raw:
     }
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
+def _store(request: Request) -> MessageStore:
+    store: MessageStore = request.app.state.store
     return store
 
 
 async def _page(request: Request, terms: list[Term]) -> Response:
-    store = _store(request)
     start = _int_param(request, "start", 0)
     limit = _int_param(request, "limit", 50, maximum=10_000)
-    compiled = compile_terms(terms)
-    if terms:
-        await store.flush_index()
-
-    def query(conn: sqlite3.Connection) -> tuple[int, list[Any]]:
-        total = conn.execute(*compiled.count()).fetchone()[0]
-        rows = conn.execute(*compiled.select("m.id, m.created, m.envelope, m.seq", " LIMIT ? OFFSET ?",
-                                             (limit, start))).fetchall()
-        return total, [(*row[:3], raw_bytes(conn, row[3])) for row in rows]
-
-    total, rows = await store.db.read(query)
-    items = [message_json(row[0], row[1], json_text.loads(row[2]), row[3]) for row in rows]
-    return JSONResponse({"total": total, "count": len(items), "start": start, "items": items})
+    total, messages = await _store(request).raw_page(terms, start, limit)
+    items = [mailhog_message(m.id, m.created, m.envelope.to_json(), m.raw) for m in messages]
+    page: MailHogPage = {"total": total, "count": len(items), "start": start, "items": items}
+    return JSONResponse(page)
 
 
 async def list_messages(request: Request) -> Response:
@@ -134,7 +125,7 @@ async def search_messages(request: Request) -> Response:
 
 async def get_message(request: Request) -> Response:
     message = await _store(request).get(request.path_params["id"])
-    return JSONResponse(message_json(message.id, message.created, message.envelope.to_json(), message.raw))
+    return JSONResponse(mailhog_message(message.id, message.created, message.envelope.to_json(), message.raw))
 
 
 async def delete_message(request: Request) -> Response:

@@ -7,8 +7,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import BadRequest
+from mailcatch.shapes import MessagesPage
+from mailcatch.storage import MessageStore
 from mailcatch.storage.search import zone_named
-from mailcatch.storage.store import Store
 from mailcatch.web.api import _int_param
 
 
@@ -20,13 +21,13 @@ def _query(request: Request) -> str:
 
 
 async def search_messages(request: Request) -> Response:
-    store: Store = request.app.state.store
+    store: MessageStore = request.app.state.store
     query = _query(request)
     start = _int_param(request, "start", 0)
     limit = _int_param(request, "limit", 50, maximum=10_000)
     zone = zone_named(request.query_params.get("tz"))
     result = await store.search(query, start, limit, zone)
-    return JSONResponse({
+    page: MessagesPage = {
         "total": store.total,
         "unread": store.unread,
         "count": len(result.messages),
@@ -35,11 +36,12 @@ async def search_messages(request: Request) -> Response:
         "start": start,
         "tags": await store.all_tags(),
         "messages": result.messages,
-    })
+    }
+    return JSONResponse(page)
 
 
 async def delete_search(request: Request) -> Response:
-    store: Store = request.app.state.store
+    store: MessageStore = request.app.state.store
     found = await store.matching_ids(_query(request), zone_named(request.query_params.get("tz")))
     if found:
         await store.delete(found)

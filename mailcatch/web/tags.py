@@ -8,13 +8,12 @@ from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import BadRequest
 from mailcatch.mail.tags import clean_tags
-from mailcatch.storage import tags
-from mailcatch.storage.store import Store
+from mailcatch.storage import MessageStore
 from mailcatch.web.api import id_list, json_body
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
+def _store(request: Request) -> MessageStore:
+    store: MessageStore = request.app.state.store
     return store
 
 
@@ -30,7 +29,7 @@ async def set_tags(request: Request) -> Response:
     ids = id_list(data)
     if not ids:
         raise BadRequest("IDs must list the messages to tag")
-    await tags.set_tags(_store(request), ids, new_tags)
+    await _store(request).set_tags(ids, new_tags)
     return PlainTextResponse("ok")
 
 
@@ -38,12 +37,12 @@ async def rename_tag(request: Request) -> Response:
     name = (await json_body(request)).get("Name")
     if not isinstance(name, str) or not clean_tags([name]):
         raise BadRequest("Name must be the tag's new name")
-    await tags.rename_tag(_store(request), request.path_params["tag"], clean_tags([name])[0])
+    await _store(request).rename_tag(request.path_params["tag"], clean_tags([name])[0])
     return PlainTextResponse("ok")
 
 
 async def delete_tag(request: Request) -> Response:
-    await tags.delete_tag(_store(request), request.path_params["tag"])
+    await _store(request).delete_tag(request.path_params["tag"])
     return PlainTextResponse("ok")
 
 

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import NotFound
 from mailcatch.mail.parse import ParsedMessage, parse_message
-from mailcatch.storage.store import Store, StoredMessage
+from mailcatch.storage import MessageStore, StoredMessage
 
 __all__ = ["link_inline_parts", "routes"]
 
@@ -37,7 +37,7 @@ def link_inline_parts(html: str, message_id: str, parsed: ParsedMessage) -> str:
 
 
 async def _message(request: Request) -> tuple[StoredMessage, ParsedMessage]:
-    store: Store = request.app.state.store
+    store: MessageStore = request.app.state.store
     message_id = await store.resolve_id(request.path_params["id"], request.query_params.get("query"))
     message = await store.get(message_id)
     return message, await run_in_threadpool(parse_message, message.raw)

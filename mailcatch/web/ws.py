@@ -28,7 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from mailcatch import json_text
 from mailcatch.events import Backlog, EventBus
 from mailcatch.models import Event
-from mailcatch.storage.store import Store
+from mailcatch.storage import MessageStore
 
 __all__ = ["EventsHub", "origin_allowed", "routes"]
 
@@ -74,7 +74,7 @@ class EventsHub:
     order; frames published in the same turn of the loop are taken together.
     """
 
-    def __init__(self, store: Store, bus: EventBus, allowed_origins: re.Pattern[str] | None = None,
+    def __init__(self, store: MessageStore, bus: EventBus, allowed_origins: re.Pattern[str] | None = None,
                  stats_delay: float = 0.25, drop_check: float = 0.5) -> None:
         self.store = store
         self.bus = bus

@@ -17,8 +17,8 @@ import pytest
 
 from mailcatch.errors import StoreError
 from mailcatch.events import EventBus
-from mailcatch.models import Envelope, SessionInfo, Transaction, TranscriptLine
-from mailcatch.storage import store
+from mailcatch.models import ReceivedEnvelope, SessionInfo, SessionLine, Transaction
+from mailcatch.storage import scratch, store
 from mailcatch.storage.search import index as search_index
 from tests.conftest import wait_for_count
 
@@ -321,7 +321,7 @@ def test_pieces_of_a_message_never_stored_are_removed_at_start(start_catcher, tm
 
 def test_looking_for_pieces_left_by_a_crash_reads_no_message_rows(start_catcher, tmp_path: Path) -> None:
     """Start-up's clean-up of orphan pieces goes through an index: a million messages don't slow it down."""
-    from mailcatch.storage.store import FORGET_ORPHAN_PIECES
+    from mailcatch.storage.writes import FORGET_ORPHAN_PIECES
 
     database = str(tmp_path / "mail.db")
     start_catcher(database=database).stop()
@@ -350,11 +350,11 @@ def test_in_memory_the_search_index_is_a_private_file_removed_at_close() -> None
     assert not Path(folder).exists()
 
 
-def _envelope_and_tx() -> tuple[Envelope, Transaction]:
+def _envelope_and_tx() -> tuple[ReceivedEnvelope, Transaction]:
     now = time.time()
     session = SessionInfo("s1", "127.0.0.1:40000", now, "app.example", False, "")
-    lines = [TranscriptLine(now, "C", "DATA")]
-    return (Envelope("a@example.com", [], ["b@example.com"], session.peer, "app.example", "", False, now),
+    lines = [SessionLine(now, "C", "DATA")]
+    return (ReceivedEnvelope("a@example.com", [], ["b@example.com"], session.peer, "app.example", "", False, now),
             Transaction(session, 0, 1, lines, 0))
 
 
@@ -373,14 +373,14 @@ def test_in_memory_the_directories_of_killed_catchers_are_removed(monkeypatch: p
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     for name, pid in (("killed", ended.stdout.strip()), ("running", str(os.getpid())), ("garbled", "x")):
-        (tmp_path / f"{store.SCRATCH_PREFIX}{name}").mkdir()
-        (tmp_path / f"{store.SCRATCH_PREFIX}{name}" / "pid").write_text(pid)
+        (tmp_path / f"{scratch.SCRATCH_PREFIX}{name}").mkdir()
+        (tmp_path / f"{scratch.SCRATCH_PREFIX}{name}" / "pid").write_text(pid)
     (tmp_path / "unrelated").mkdir()
     kept = store.Store(None, EventBus())
     try:
-        left = sorted(p.name.removeprefix(store.SCRATCH_PREFIX) for p in tmp_path.iterdir())
+        left = sorted(p.name.removeprefix(scratch.SCRATCH_PREFIX) for p in tmp_path.iterdir())
         assert "killed" not in left and {"running", "garbled", "unrelated"} <= set(left) and len(left) == 4
     finally:
         kept.close()
-    assert sorted(p.name.removeprefix(store.SCRATCH_PREFIX) for p in tmp_path.iterdir()) == [
+    assert sorted(p.name.removeprefix(scratch.SCRATCH_PREFIX) for p in tmp_path.iterdir()) == [
         "garbled", "running", "unrelated"]

@@ -1,0 +1,135 @@
+"""A new message made ready to store: parsed once, its ID, summary, row values and search fields computed.
+
+No database work here: it runs on the event loop (or, for a big message, on a worker
+thread) before the writer thread's transaction opens.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mailcatch import json_text
+from mailcatch.mail.addresses import ParsedAddress
+from mailcatch.mail.html_text import html_visible_text
+from mailcatch.mail.parse import ParsedMessage, parse_message
+from mailcatch.mail.tags import with_plus_tags
+from mailcatch.models import ReceivedEnvelope, Transaction
+from mailcatch.shapes import AddressJSON, MessageSummary, address_json
+from mailcatch.storage.rows import lines_json, new_summary
+from mailcatch.storage.search.index import Fields
+
+__all__ = ["MAX_INDEXED_BODY", "ROW_COLUMNS", "Prepared", "hidden_recipients", "new_message_id", "prepare_message",
+           "search_fields"]
+
+MAX_INDEXED_BODY = 512 * 1024
+"""Characters of a message's text that search indexes; the rest of a giant body is not searchable."""
+ROW_COLUMNS = ("id, created, size, attachments, subject, message_id, sender, tags, summary, envelope, session_id,"
+               " tx_start, tx_end")
+"""The columns of `messages` that `Prepared.row` holds, in its order."""
+
+_ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ID_PAIRS = [first + second for second in _ID_ALPHABET for first in _ID_ALPHABET]
+_ID_RANDOM = random.Random()  # seeded from the operating system's randomness
+os.register_at_fork(after_in_child=_ID_RANDOM.seed)  # a forked process must not repeat its parent's IDs
+
+
+def new_message_id() -> str:
+    """A random 22-character base62 ID, the shape of Mailpit's.
+
+    IDs name messages, they don't grant access (the API's authentication does), so they come
+    from a seeded generator rather than a system call per message.
+    """
+    number = _ID_RANDOM.getrandbits(128)
+    pairs = []
+    for _ in range(11):  # two base-62 digits at a time
+        number, pair = divmod(number, 62 * 62)
+        pairs.append(_ID_PAIRS[pair])
+    return "".join(pairs)
+
+
+def hidden_recipients(parsed: ParsedMessage, rcpt_to: Sequence[str]) -> list[ParsedAddress]:
+    """Envelope recipients that no To, Cc or Bcc header names: the message's Bcc."""
+    shown = {a.address.lower() for a in (*parsed.to, *parsed.cc, *parsed.bcc)}
+    hidden = []
+    for recipient in rcpt_to:
+        if recipient.lower() not in shown:
+            shown.add(recipient.lower())
+            hidden.append(ParsedAddress("", recipient))
+    return hidden
+
+
+def _addresses(addresses: Sequence[ParsedAddress]) -> list[AddressJSON]:
+    return [address_json(a) for a in addresses]
+
+
+def _address_text(addresses: Sequence[ParsedAddress]) -> str:
+    return " ".join(f"{a.name} <{a.address}>" if a.name else a.address for a in addresses)
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A new message with what the writer thread needs of it before its transaction opens."""
+
+    raw: bytes
+    tx: Transaction
+    summary: MessageSummary
+    row: tuple[Any, ...]
+    """Its `messages` row (ROW_COLUMNS), without the seq, which the writer thread gives."""
+    fields: Callable[[], Fields]
+    """The message's search fields, computed later by the index thread."""
+    transcript: str
+    """The lines of its session recorded since the previous message, as stored."""
+    tags: list[str]
+    pieces: int | None = None
+    """The owner key of its bytes in `message_pieces`, when it was stored in pieces."""
+
+
+def prepare_message(message_id: str, raw: bytes, envelope: ReceivedEnvelope, tx: Transaction) -> Prepared:
+    """Parse a new message and compute its rows (no database work)."""
+    parsed = parse_message(raw, measure_parts=False)
+    parsed.tags = with_plus_tags(parsed.tags, [*envelope.rcpt_to, *(a.address for a in (*parsed.to, *parsed.cc))])
+    bcc = parsed.bcc + hidden_recipients(parsed, envelope.rcpt_to)
+    from_json = address_json(parsed.from_) if parsed.from_ else None
+    attachments = len(parsed.attachments)
+    summary_fixed = {
+        "MessageID": parsed.message_id,
+        "From": from_json,
+        "To": _addresses(parsed.to),
+        "Cc": _addresses(parsed.cc),
+        "Bcc": _addresses(bcc),
+        "ReplyTo": _addresses(parsed.reply_to),
+        "Subject": parsed.subject,
+        "Username": envelope.username,
+        "Size": len(raw),
+        "Attachments": attachments,
+        "Snippet": parsed.snippet,
+    }
+    tags = json_text.dumps(parsed.tags)
+    fixed_text = json_text.dumps(summary_fixed)
+    row = (  # ROW_COLUMNS
+        message_id, envelope.received, len(raw), attachments, parsed.subject, parsed.message_id,
+        (parsed.from_.address if parsed.from_ else envelope.mail_from).lower(), tags, fixed_text,
+        json_text.dumps(envelope.to_json()), tx.session.id, tx.start, tx.end,
+    )
+    summary = new_summary(message_id, envelope.received, False, parsed.tags, summary_fixed)
+    return Prepared(raw, tx, summary, row, lambda: search_fields(parsed, envelope, bcc), lines_json(tx.lines),
+                    parsed.tags)
+
+
+def search_fields(parsed: ParsedMessage, envelope: ReceivedEnvelope, bcc: list[ParsedAddress] | None = None) -> Fields:
+    """The text a message is found by: subject, sender, recipients, bodies (HTML as text), file names."""
+    if bcc is None:
+        bcc = parsed.bcc + hidden_recipients(parsed, envelope.rcpt_to)
+    sender = _address_text([parsed.from_]) if parsed.from_ else envelope.mail_from
+    body = parsed.text + "\n" + html_visible_text(parsed.html) if parsed.html else parsed.text
+    return (
+        parsed.subject,
+        sender,
+        _address_text([*parsed.to, *parsed.cc, *bcc]),
+        body[:MAX_INDEXED_BODY],
+        " ".join(p.filename for p in (*parsed.attachments, *parsed.inline) if p.filename),
+    )
