@@ -29,7 +29,7 @@ from pathlib import Path
 from catcher_process import CatcherProcess
 
 from mailcatch.events import EventBus
-from mailcatch.models import Envelope, SessionInfo, Transaction, TranscriptLine
+from mailcatch.models import ReceivedEnvelope, SessionInfo, SessionLine, Transaction
 from mailcatch.storage.store import Store
 
 WORDS = ("account invoice order shipped password reset welcome team report weekly summary payment receipt "
@@ -88,10 +88,10 @@ async def fill(path: str, count: int, seed: int) -> None:
         raw, sender, recipients = make_message(rng, number)
         now = time.time()
         session = SessionInfo(f"fill{number}", "127.0.0.1:40000", now, "app.example", False, "")
-        lines = [TranscriptLine(now, "S", "220 mailcatch"), TranscriptLine(now, "C", "EHLO app.example"),
-                 TranscriptLine(now, "C", f"MAIL FROM:<{sender}>"), TranscriptLine(now, "S", "250 OK"),
-                 TranscriptLine(now, "C", f"<{len(raw)} bytes of message data>")]
-        envelope = Envelope(sender, [], recipients, session.peer, "app.example", "", False, now)
+        lines = [SessionLine(now, "S", "220 mailcatch"), SessionLine(now, "C", "EHLO app.example"),
+                 SessionLine(now, "C", f"MAIL FROM:<{sender}>"), SessionLine(now, "S", "250 OK"),
+                 SessionLine(now, "C", f"<{len(raw)} bytes of message data>")]
+        envelope = ReceivedEnvelope(sender, [], recipients, session.peer, "app.example", "", False, now)
         batch.append(asyncio.ensure_future(store.add(raw, envelope, Transaction(session, 2, 6, lines, 0))))
         if len(batch) >= 500:
             await asyncio.gather(*batch)

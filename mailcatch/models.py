@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from mailcatch.shapes import EnvelopeJSON
 
 Direction = Literal["C", "S"]
 
 
 @dataclass(slots=True)
-class TranscriptLine:
-    """One line of an SMTP dialogue: who sent it, when (Unix time) and what."""
+class SessionLine:
+    """One line of an SMTP session's dialogue: who sent it, when (Unix time) and what.
+
+    (The client's `TranscriptLine` is the same line as a test reads it from the API.)
+    """
 
     time: float
     dir: Direction
@@ -31,8 +37,11 @@ class SessionInfo:
 
 
 @dataclass(slots=True)
-class Envelope:
-    """The SMTP envelope of one message, as the client gave it."""
+class ReceivedEnvelope:
+    """The SMTP envelope of one message, as the client gave it, with the session's facts; stored with it.
+
+    Not aiosmtpd's `Envelope` (the transaction in progress) nor the client's (what a test reads).
+    """
 
     mail_from: str
     mail_options: list[str]
@@ -43,7 +52,7 @@ class Envelope:
     tls: bool
     received: float
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> EnvelopeJSON:
         return {
             "From": self.mail_from,
             "MailOptions": self.mail_options,
@@ -56,7 +65,7 @@ class Envelope:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], received: float) -> Envelope:
+    def from_json(cls, data: dict[str, Any], received: float) -> ReceivedEnvelope:
         return cls(
             mail_from=data["From"],
             mail_options=data["MailOptions"],
@@ -76,7 +85,7 @@ class Transaction:
     session: SessionInfo
     start: int
     end: int
-    lines: list[TranscriptLine] = field(default_factory=list)
+    lines: list[SessionLine] = field(default_factory=list)
     """The lines recorded since the previous message of the session was stored."""
 
     first_line: int = 0

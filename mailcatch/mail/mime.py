@@ -16,9 +16,11 @@ import email.message
 import re
 from typing import Any
 
-__all__ = ["Unsupported", "split_message"]
+__all__ = ["MAX_SPLIT_DEPTH", "SCAN_STEP", "Unsupported", "find", "has_lone_cr", "header_fields", "split_head",
+           "split_message"]
 
-MAX_DEPTH = 40
+MAX_SPLIT_DEPTH = 40
+"""Multipart levels the splitter follows; deeper nesting is left to the standard library's parser."""
 _FIELD = re.compile(r"([\041-\071\073-\176]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)(?:\n|\Z)")
 """A header field: its name, and its value with the continuation lines that fold it (the line
 breaks within kept, the spaces and tabs after the colon not)."""
@@ -167,7 +169,7 @@ def _node(data: bytes, start: int, end: int, depth: int, digest: bool = False,
     In a multipart, the line break before the next boundary belongs to the boundary, not
     to the part: it is dropped from the part's payload (or from its epilogue).
     """
-    if depth > MAX_DEPTH or digest:
+    if depth > MAX_SPLIT_DEPTH or digest:
         raise Unsupported("deep nesting or a digest")
     message = _Part()
     header_end, body_start = _header_end(data, start, end)

@@ -1,88 +1,46 @@
-"""Parse raw RFC 5322 / MIME bytes into mailcatch's parsed view: pure functions, never raising."""
+"""Parse raw RFC 5322 / MIME bytes into mailcatch's parsed view: pure functions, never raising.
+
+The MIME tree comes from mime.split_message (else the standard library's parser); header values
+are decoded by decode, params and addresses; the text shown of HTML comes from html_text.
+"""
 
 from __future__ import annotations
 
-import binascii
-import codecs
 import datetime
 import email.generator
 import email.message
 import email.policy
-import email.utils
-import functools
-import html as html_lib
 import io
 import quopri
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.parser import BytesParser
-from urllib.parse import unquote, unquote_to_bytes
+from urllib.parse import unquote
 
+from mailcatch.mail.addresses import ParsedAddress, parse_address_list
+from mailcatch.mail.decode import decode_bytes, header_date, header_text, raw_to_str, unfold
+from mailcatch.mail.html_text import snippet
 from mailcatch.mail.mime import Unsupported, split_head, split_message
+from mailcatch.mail.params import angle_stripped, clean_filename, parse_params
+from mailcatch.mail.tags import header_tags
 
 __all__ = [
-    "Address",
+    "MAX_PART_DEPTH",
     "ParsedMessage",
     "Part",
-    "html_to_text",
-    "parse_address_list",
     "parse_message",
     "part_content",
 ]
 
-MAX_DEPTH = 100
-"""Parts nested deeper than this many multipart levels are ignored."""
-
-SNIPPET_LENGTH = 250
+MAX_PART_DEPTH = 100
+"""Parts nested deeper than this many multipart levels are ignored (and no part ID is longer)."""
 
 # parsebytes() builds a fresh feed parser per call, so one instance serves every thread.
 _PARSER = BytesParser(policy=email.policy.compat32)
 
-# Common codecs that decode ASCII as ASCII and never produce lone surrogates.
-_ASCII_SUPERSETS = frozenset(
-    {"utf-8", "iso8859-1", "iso8859-2", "iso8859-15", "cp1250", "cp1251", "cp1252", "koi8-r", "koi8-u"}
-)
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_FOLD = re.compile(r"\r?\n[ \t]|[\r\n]")
-# Encoded text may end in one unencoded "?" ("=?utf-8?Q?Ready??="), a common encoder slip.
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*(?:\?(?=\?=))?)\?=")
-_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")  # for encoded words; bodies use the stdlib decoder
 _CID_REF = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
-_PART_ID = re.compile(r"[1-9][0-9]{0,8}(?:\.[1-9][0-9]{0,8}){0,%d}" % (MAX_DEPTH - 1))
-# Control characters, and bidi overrides that could disguise an extension ("txt\u202eexe").
-_UNSAFE_IN_FILENAME = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_MESSAGE_ID = re.compile(r"<([^<>]*)>")
-_PARAM_SPECIAL = re.compile(r'[\\";]')
-_COMMENT_SPECIAL = re.compile(r"\\.|[()]", re.DOTALL)
-_ADDRESS_SPECIAL = re.compile(r'[\s",;:<(\[]')
-_SIMPLE_MAILBOX = re.compile(r'(?:"([^"\\]*)"|([^"\\,;:<>()\[\]@]*?))\s*<([^<>"(),;:\s\\\[\]]*)>')
-_ADDRESS_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|<[^>]*>?|\[[^\]]*\]?|[,;:]|\s+|[^\s"(<\[,;:]+', re.DOTALL)
-
-# An unclosed tag runs to the end of the text ("(?:>|$)"), which keeps every pattern linear.
-_HTML_HIDDEN = re.compile(
-    r"<!--.*?(?:-->|$)|<head\b[^>]*(?:>|$).*?(?:</head\s*>|(?=<body\b)|$)"
-    r"|<(script|style|title|template)\b[^>]*(?:>|$).*?(?:</\1\s*>|$)",
-    re.IGNORECASE | re.DOTALL,
-)
-_HTML_BLOCK_TAG = re.compile(
-    r"</?(?:br|p|div|tr|td|th|li|ul|ol|table|h[1-6]|blockquote|pre|hr|section|article|header|footer)\b[^>]*(?:>|$)",
-    re.IGNORECASE,
-)
-_HTML_TAG = re.compile(r"<[a-zA-Z/!?][^>]*(?:>|$)")
-# Zero-width and soft characters that mailers pad preheaders with.
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u034f\u200b\u200c\u200d\u2060\ufeff"))
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    """One mailbox from an address header: display name (decoded) and address."""
-
-    name: str
-    address: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"Name": self.name, "Address": self.address}
+_PART_ID = re.compile(rf"[1-9][0-9]{{0,8}}(?:\.[1-9][0-9]{{0,8}}){{0,{MAX_PART_DEPTH - 1}}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,26 +53,17 @@ class Part:
     content_id: str
     size: int
 
-    def to_json(self) -> dict[str, str | int]:
-        return {
-            "PartID": self.part_id,
-            "FileName": self.filename,
-            "ContentType": self.content_type,
-            "ContentID": self.content_id,
-            "Size": self.size,
-        }
-
 
 @dataclass(slots=True)
 class ParsedMessage:
     """What mailcatch shows of a message; every field is best effort for broken input."""
 
     headers: list[tuple[str, str]]
-    from_: Address | None
-    to: list[Address]
-    cc: list[Address]
-    bcc: list[Address]
-    reply_to: list[Address]
+    from_: ParsedAddress | None
+    to: list[ParsedAddress]
+    cc: list[ParsedAddress]
+    bcc: list[ParsedAddress]
+    reply_to: list[ParsedAddress]
     return_path: str
     subject: str
     date: datetime.datetime | None
@@ -126,291 +75,6 @@ class ParsedMessage:
     tags: list[str]
     snippet: str
     size: int
-
-
-# --- text decoding -------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=512)
-def _codec(charset: str) -> str | None:
-    """The canonical name of the text codec for a MIME charset label, or None if unknown."""
-    label = charset.strip().strip('"').lower().partition("*")[0]  # RFC 2231 "utf-8*en"
-    if label in ("", "us-ascii", "ascii", "unknown-8bit", "x-unknown"):
-        return None  # 8-bit bytes under these labels are nearly always UTF-8
-    try:
-        name = codecs.lookup(label).name
-    except (LookupError, ValueError):
-        return None
-    try:
-        b"a".decode(name)
-    except LookupError:
-        return None  # a bytes-to-bytes codec such as base64
-    except ValueError:
-        pass  # a text codec that cannot decode b"a" alone (utf-16)
-    return name
-
-
-def _decode_bytes(data: bytes, charset: str) -> str:
-    """Decode with the declared charset; unknown or missing charset: UTF-8, else Latin-1."""
-    codec = _codec(charset) if charset else None
-    if codec is None or codec in _ASCII_SUPERSETS:
-        if data.isascii():
-            return data.decode("ascii")
-    if codec is not None:
-        try:
-            text = data.decode(codec, "replace")
-        except (LookupError, ValueError):
-            pass  # codecs such as idna decode only strictly
-        else:
-            return text if codec in _ASCII_SUPERSETS else _SURROGATE.sub("\ufffd", text)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def _raw_to_str(value: str) -> str:
-    """Text of a header value whose 8-bit bytes the parser holds as surrogates (read as UTF-8)."""
-    if value.isascii():
-        return value
-    try:
-        data = value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a lone surrogate that stands for no byte
-        data = value.encode("utf-8", "replace")
-    return data.decode("utf-8", "replace")
-
-
-def _unfold(value: str) -> str:
-    if "\n" in value or "\r" in value:
-        return _FOLD.sub(lambda m: " " if len(m.group()) > 1 else "", value)
-    return value
-
-
-def _b64decode(data: bytes) -> bytes:
-    try:
-        return binascii.a2b_base64(data)
-    except binascii.Error:
-        clean = _B64_JUNK.sub(b"", data)
-        if len(clean) % 4 == 1:
-            clean = clean[:-1]  # a lone trailing character holds no whole byte
-        try:
-            return binascii.a2b_base64(clean + b"=" * (-len(clean) % 4))
-        except binascii.Error:
-            return b""
-
-
-def _decode_words(value: str) -> str:
-    """Decode RFC 2047 encoded words; adjacent words in one charset are joined before decoding."""
-    if "=?" not in value:
-        return value
-    out: list[str] = []
-    pending = bytearray()
-    pending_charset = ""
-    pos = 0  # end of the previous encoded word
-    for match in _ENCODED_WORD.finditer(value):
-        gap = value[pos : match.start()]
-        if pos and gap.isspace():
-            gap = ""  # whitespace between two encoded words is not shown
-        charset = match.group(1).lower()
-        if pending and (gap or charset != pending_charset):
-            out.append(_decode_bytes(bytes(pending), pending_charset))
-            pending.clear()
-        out.append(gap)
-        encoded = match.group(3).encode("utf-8")
-        if match.group(2) in "bB":
-            pending += _b64decode(encoded)
-        else:
-            pending += binascii.a2b_qp(encoded, header=True)
-        pending_charset = charset
-        pos = match.end()
-    if pending:
-        out.append(_decode_bytes(bytes(pending), pending_charset))
-    out.append(value[pos:])
-    return "".join(out)
-
-
-def _header_text(raw: str) -> str:
-    return _decode_words(_unfold(_raw_to_str(raw)))
-
-
-# --- structured header values --------------------------------------------------------------
-
-
-def _unquote(value: str) -> str:
-    """Strip a quoted-string's quotes; a backslash escapes only a quote or a backslash."""
-    if len(value) < 2 or value[0] != '"':
-        return value
-    end = len(value) - 1 if value.endswith('"') else len(value)
-    body = value[1:end]
-    if "\\" in body:
-        body = body.replace('\\"', '"').replace("\\\\", "\\")
-    return body
-
-
-def _split_params(value: str) -> list[str]:
-    """Split on ";" outside double quotes (a backslash escapes only inside quotes)."""
-    if '"' not in value:
-        return value.split(";")
-    pieces: list[str] = []
-    start = pos = 0
-    quoted = False
-    while match := _PARAM_SPECIAL.search(value, pos):
-        pos = match.end()
-        char = match.group()
-        if char == "\\":
-            if quoted:
-                pos += 1  # the escaped character
-        elif char == '"':
-            quoted = not quoted
-        elif not quoted:
-            pieces.append(value[start : match.start()])
-            start = pos
-    pieces.append(value[start:])
-    return pieces
-
-
-def _parse_params(value: str) -> tuple[str, dict[str, str]]:
-    """Split 'type/subtype; a=b; c*=utf-8''x' into the lower-cased value and its parameters.
-
-    RFC 2231 extended values and continuations are joined and decoded; they win over plain
-    parameters of the same name.
-    """
-    first, *rest = _split_params(value)
-    params: dict[str, str] = {}
-    sections: dict[str, list[tuple[int, bool, str]]] = {}
-    for piece in rest:
-        name, sep, val = piece.partition("=")
-        name = name.strip().lower()
-        if not sep or not name:
-            continue
-        val = _unquote(val.strip())
-        if "*" not in name:
-            params.setdefault(name, val)
-            continue
-        base, _, number = name.partition("*")
-        number = number.rstrip("*")
-        if number and not (number.isascii() and number.isdigit() and len(number) < 5):
-            continue
-        sections.setdefault(base, []).append((int(number or 0), name.endswith("*"), val))
-    for base, chunks in sections.items():
-        chunks.sort(key=lambda chunk: chunk[0])
-        charset = ""
-        data = bytearray()
-        for index, (_, extended, val) in enumerate(chunks):
-            if extended:
-                if index == 0 and val.count("'") >= 2:
-                    charset, _, val = val.split("'", 2)
-                data += unquote_to_bytes(val)
-            else:
-                data += val.encode("utf-8")
-        params[base] = _decode_bytes(bytes(data), charset)
-    return first.strip().lower(), params
-
-
-def _clean_filename(name: str) -> str:
-    """Decoded file name with any directory part and control characters removed."""
-    if "=?" in name:
-        name = _decode_words(name)
-    name = _UNSAFE_IN_FILENAME.sub("", name.replace("\\", "/").rpartition("/")[2]).strip()
-    return "" if name in (".", "..") else name
-
-
-def _angle_stripped(value: str) -> str:
-    match = _MESSAGE_ID.search(value)
-    return (match.group(1) if match else value).strip()
-
-
-def _address(words: list[str], comments: list[str], angle: str | None) -> Address | None:
-    if angle is not None:
-        address = angle.strip()
-        if address.startswith("@") and ":" in address:  # obsolete source route: <@relay:user@host>
-            address = address.partition(":")[2]
-        name = " ".join(words)
-    elif words:
-        joined = "".join(words)
-        address = joined if "@" in joined else " ".join(words)
-        name = " ".join(comment for comment in comments if comment)
-    else:
-        return None
-    name = _decode_words(name).strip() if name else ""
-    return Address(name, address) if address or name else None
-
-
-def _comment_end(value: str, start: int) -> int:
-    """Index of the parenthesis closing the (possibly nested) comment opened at start."""
-    depth = 0
-    for match in _COMMENT_SPECIAL.finditer(value, start):
-        char = match.group()
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return match.start()
-    return len(value)
-
-
-def parse_address_list(value: str) -> list[Address]:
-    """Decode and split an address header value."""
-    value = _unfold(_raw_to_str(value)).strip()
-    if not _ADDRESS_SPECIAL.search(value):
-        return [Address("", value)] if value else []
-    simple = _SIMPLE_MAILBOX.fullmatch(value)
-    if simple:  # the usual 'Name <a@b>' or '"Name" <a@b>', without the general scanner
-        quoted, phrase, address = simple.groups()
-        name = _decode_words(quoted if quoted is not None else " ".join(phrase.split())).strip()
-        return [Address(name, address)] if name or address else []
-    result: list[Address] = []
-    words: list[str] = []  # the display name's words, or the pieces of a bare address
-    comments: list[str] = []
-    angle: str | None = None
-    pos = 0
-    while pos < len(value):
-        if value[pos] == "(":
-            end = _comment_end(value, pos)
-            comments.append(value[pos + 1 : end].strip())
-            pos = end + 1
-            continue
-        match = _ADDRESS_TOKEN.match(value, pos)
-        assert match is not None  # the pattern matches any character but "("
-        token = match.group()
-        pos = match.end()
-        first = token[0]
-        if first == '"':
-            words.append(_unquote(token))
-        elif first == "<":
-            angle = token[1:-1] if token.endswith(">") else token[1:]
-        elif first in ",;":
-            address = _address(words, comments, angle)
-            if address is not None:
-                result.append(address)
-            words, comments, angle = [], [], None
-        elif first == ":":
-            if angle is None:
-                words, comments = [], []  # a group's name
-        elif not first.isspace():
-            words.append(token)
-    address = _address(words, comments, angle)
-    if address is not None:
-        result.append(address)
-    return result
-
-
-def _parse_date(value: str) -> datetime.datetime | None:
-    try:
-        parsed = email.utils.parsedate_tz(value)
-    except (ValueError, TypeError, IndexError, OverflowError):
-        return None
-    if parsed is None:
-        return None
-    try:
-        tz = datetime.timezone(datetime.timedelta(seconds=parsed[9] or 0))
-    except (ValueError, OverflowError):
-        tz = datetime.timezone.utc
-    try:
-        return datetime.datetime(*parsed[:6], tzinfo=tz)
-    except (ValueError, OverflowError):
-        return None
 
 
 # --- MIME structure ------------------------------------------------------------------------
@@ -469,11 +133,11 @@ class _Leaf:
             if not lname.startswith("content-"):
                 continue
             if lname == "content-type" and not ctype:
-                ctype, ctype_params = _parse_params(_unfold(_raw_to_str(value)))
+                ctype, ctype_params = parse_params(unfold(raw_to_str(value)))
             elif lname == "content-disposition" and not disposition:
-                disposition, cdisp_params = _parse_params(_unfold(_raw_to_str(value)))
+                disposition, cdisp_params = parse_params(unfold(raw_to_str(value)))
             elif lname == "content-id" and not content_id:
-                content_id = _angle_stripped(_header_text(value))
+                content_id = angle_stripped(header_text(value))
         ctype = "".join(ctype.split())
         if ctype.count("/") != 1 or ctype.startswith("/") or ctype.endswith("/"):
             ctype = default_type if not ctype else "text/plain"
@@ -486,7 +150,7 @@ class _Leaf:
             content_type=ctype,
             charset=ctype_params.get("charset", ""),
             disposition=disposition,
-            filename=_clean_filename(filename) if filename else "",
+            filename=clean_filename(filename) if filename else "",
             content_id=content_id,
             in_related=in_related,
         )
@@ -507,7 +171,7 @@ class _Leaf:
         return self.text_of(self.content(linesep))
 
     def text_of(self, content: bytes) -> str:
-        text = _decode_bytes(content, self.charset)
+        text = decode_bytes(content, self.charset)
         return text.replace("\r\n", "\n") if "\r" in text else text
 
     def part(self, size: int) -> Part:
@@ -534,7 +198,7 @@ def _leaves(root: email.message.Message) -> list[_Leaf]:
         if children is None:
             found.append(_Leaf.of(node, prefix or "1", in_related))
             return
-        if depth >= MAX_DEPTH:
+        if depth >= MAX_PART_DEPTH:
             return
         related = in_related or node.get_content_subtype() == "related"
         for index, child in enumerate(children, 1):
@@ -588,42 +252,6 @@ def _linesep(raw: bytes) -> str:
 # --- public API ----------------------------------------------------------------------------
 
 
-def html_to_text(html: str) -> str:
-    """Visible text of an HTML document (script/style dropped, entities decoded, whitespace collapsed)."""
-    text = _HTML_HIDDEN.sub(" ", html)
-    text = _HTML_BLOCK_TAG.sub(" ", text)
-    text = _HTML_TAG.sub("", text)
-    return _collapse(html_lib.unescape(text))
-
-
-def _collapse(text: str) -> str:
-    if not text.isascii():
-        text = text.translate(_INVISIBLE)
-    return " ".join(text.split())
-
-
-def _snippet(text: str, html: str) -> str:
-    if text and not text.isspace():
-        # Collapse a prefix first: a body rarely needs more than twice the snippet's length
-        # (the snippet is the same as long as the collapsed prefix is at least that long).
-        head = _collapse(text[: SNIPPET_LENGTH * 2])
-        if len(head) < SNIPPET_LENGTH and len(text) > SNIPPET_LENGTH * 2:
-            head = _collapse(text)
-    else:
-        head = html_to_text(html)
-    return head[:SNIPPET_LENGTH].rstrip()
-
-
-def _tags(values: list[str]) -> list[str]:
-    tags: dict[str, None] = {}
-    for value in values:
-        for tag in value.split(","):
-            tag = tag.strip()
-            if tag:
-                tags.setdefault(tag, None)
-    return list(tags)
-
-
 def parse_message(raw: bytes, measure_parts: bool = True) -> ParsedMessage:
     """Parse raw message bytes into the parsed view; never raises, whatever the input.
 
@@ -646,13 +274,13 @@ def parse_message(raw: bytes, measure_parts: bool = True) -> ParsedMessage:
         lname = name.lower()
         if lname in addresses:
             addresses[lname].append(value)
-        decoded = _header_text(value)
+        decoded = header_text(value)
         headers.append((name, decoded))
         if lname == "x-tags":
             tag_values.append(decoded)
         first.setdefault(lname, decoded)
 
-    def address_list(name: str) -> list[Address]:
+    def address_list(name: str) -> list[ParsedAddress]:
         return [a for value in addresses[name] for a in parse_address_list(value)]
 
     senders = address_list("from")
@@ -696,16 +324,16 @@ def parse_message(raw: bytes, measure_parts: bool = True) -> ParsedMessage:
         cc=address_list("cc"),
         bcc=address_list("bcc"),
         reply_to=address_list("reply-to"),
-        return_path=_angle_stripped(first.get("return-path", "")),
+        return_path=angle_stripped(first.get("return-path", "")),
         subject=first.get("subject", "").strip(),
-        date=_parse_date(first["date"]) if "date" in first else None,
-        message_id=_angle_stripped(first.get("message-id", "")),
+        date=header_date(first["date"]) if "date" in first else None,
+        message_id=angle_stripped(first.get("message-id", "")),
         text=text,
         html=html,
         inline=inline,
         attachments=attachments,
-        tags=_tags(tag_values),
-        snippet=_snippet(text, html),
+        tags=header_tags(tag_values),
+        snippet=snippet(text, html),
         size=len(raw),
     )
 

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-__all__ = ["MAX_TAG_LENGTH", "clean_tags", "plus_tags", "with_plus_tags"]
+__all__ = ["MAX_TAG_LENGTH", "clean_tags", "header_tags", "plus_tags", "with_plus_tags"]
 
 MAX_TAG_LENGTH = 100
+
+
+def header_tags(values: Iterable[str]) -> list[str]:
+    """The tags of a message's X-Tags headers (decoded values): split on commas, stripped, repeats dropped.
+
+    Only exact repeats go: `clean_tags` (when stored) is what folds case and whitespace.
+    """
+    tags: dict[str, None] = {}
+    for value in values:
+        for tag in value.split(","):
+            tag = tag.strip()
+            if tag:
+                tags.setdefault(tag, None)
+    return list(tags)
 
 
 def clean_tags(tags: Iterable[str]) -> list[str]:

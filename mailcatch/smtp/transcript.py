@@ -6,7 +6,7 @@ import base64
 import binascii
 import time
 
-from mailcatch.models import Direction, TranscriptLine
+from mailcatch.models import Direction, SessionLine
 
 DATA_END = b"\r\n.\r\n"
 MAX_LINE_TEXT = 2000
@@ -28,7 +28,7 @@ class TranscriptRecorder:
     """
 
     def __init__(self) -> None:
-        self.lines: list[TranscriptLine] = []
+        self.lines: list[SessionLine] = []
         """The lines not yet taken (stored with a message)."""
         self.taken = 0
         """How many lines were taken before these."""
@@ -57,7 +57,7 @@ class TranscriptRecorder:
         """Whether the client was told to send message data and has not ended it."""
         return self._in_data
 
-    def take(self) -> tuple[int, list[TranscriptLine]]:
+    def take(self) -> tuple[int, list[SessionLine]]:
         """The lines not yet taken, and the index within the session of the first of them."""
         first, lines = self.taken, self.lines
         self.taken += len(lines)
@@ -67,7 +67,7 @@ class TranscriptRecorder:
     def _add(self, direction: Direction, text: str) -> None:
         if len(text) > MAX_LINE_TEXT:
             text = text[:MAX_LINE_TEXT] + f"… ({len(text)} characters)"
-        self.lines.append(TranscriptLine(time.time(), direction, text))
+        self.lines.append(SessionLine(time.time(), direction, text))
 
     # Server side -------------------------------------------------------
     def server_line(self, reply: bytes) -> None:

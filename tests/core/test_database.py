@@ -89,7 +89,7 @@ def test_a_message_that_shares_a_batch_with_a_failing_job_is_stored_whole(tmp_pa
     import time
 
     from mailcatch.events import EventBus
-    from mailcatch.models import Envelope, SessionInfo, Transaction, TranscriptLine
+    from mailcatch.models import ReceivedEnvelope, SessionInfo, SessionLine, Transaction
     from mailcatch.storage.store import Store
 
     store = Store(str(tmp_path / "mail.db"), EventBus(), max_messages=0)
@@ -101,9 +101,9 @@ def test_a_message_that_shares_a_batch_with_a_failing_job_is_stored_whole(tmp_pa
     async def main() -> tuple[Any, Any]:
         now = time.time()
         session = SessionInfo("session-1", "127.0.0.1:40000", now, "app.example")
-        envelope = Envelope("a@example.com", [], ["b@example.com"], session.peer, "app.example", "", False, now)
-        tx = Transaction(session, 0, 2, [TranscriptLine(now, "C", "MAIL FROM:<a@example.com>"),
-                                         TranscriptLine(now, "S", "250 OK")])
+        envelope = ReceivedEnvelope("a@example.com", [], ["b@example.com"], session.peer, "app.example", "", False, now)
+        tx = Transaction(session, 0, 2, [SessionLine(now, "C", "MAIL FROM:<a@example.com>"),
+                                         SessionLine(now, "S", "250 OK")])
         busy = store.db.write(lambda conn: time.sleep(0.3))  # holds the writer, so the next two meet in a batch
         await asyncio.sleep(0.05)
         added = asyncio.ensure_future(store.add(b"Subject: kept\r\n\r\nbody\r\n", envelope, tx))

@@ -13,15 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailcatch.mail.parse import (
-    Address,
-    ParsedMessage,
-    Part,
-    html_to_text,
-    parse_address_list,
-    parse_message,
-    part_content,
-)
+from mailcatch.mail.addresses import ParsedAddress, parse_address_list
+from mailcatch.mail.html_text import html_visible_text
+from mailcatch.mail.parse import ParsedMessage, Part, parse_message, part_content
+from mailcatch.shapes import address_json, part_json
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CORPUS = sorted(path.name for path in DATA.glob("*.eml"))
@@ -111,8 +106,8 @@ def test_bare_lf_line_endings_give_the_same_view(name: str) -> None:
 def test_plain() -> None:
     m = parse("plain.eml")
     assert m.subject == "Your receipt #1042"
-    assert m.from_ == Address("Billing", "billing@shop.example")
-    assert m.to == [Address("", "alice@example.com")]
+    assert m.from_ == ParsedAddress("Billing", "billing@shop.example")
+    assert m.to == [ParsedAddress("", "alice@example.com")]
     assert m.cc == m.bcc == m.reply_to == []
     assert m.date == datetime.datetime(2024, 5, 14, 9, 30, tzinfo=UTC)
     assert m.message_id == "20240514093000.4f2a@shop.example"
@@ -128,10 +123,10 @@ def test_plain() -> None:
 def test_django_alternative() -> None:
     m = parse("django_alternative.eml")
     assert m.subject == "Confirm your email address"
-    assert m.from_ == Address("Example Site", "noreply@example.org")
-    assert m.to == [Address("", "bob@example.net")]
-    assert m.cc == [Address("Support Team", "support@example.org")]
-    assert m.reply_to == [Address("", "help@example.org")]
+    assert m.from_ == ParsedAddress("Example Site", "noreply@example.org")
+    assert m.to == [ParsedAddress("", "bob@example.net")]
+    assert m.cc == [ParsedAddress("Support Team", "support@example.org")]
+    assert m.reply_to == [ParsedAddress("", "help@example.org")]
     assert m.date == datetime.datetime(2024, 5, 15, 12, 0, 1, tzinfo=UTC)  # "-0000" read as UTC
     assert m.message_id == "171577440112.4242.9823412341234@web-1.example.org"
     assert m.text == "Hello bob,\n\nPlease confirm your address: https://example.org/confirm/abc123/"
@@ -145,7 +140,7 @@ def test_django_alternative() -> None:
 def test_rails_related_inline_logo_and_attachment_with_content_id() -> None:
     m = parse("rails_related.eml")
     assert m.subject == "Your invoice for May"
-    assert m.to == [Address("Carol Danvers", "carol@example.com")]
+    assert m.to == [ParsedAddress("Carol Danvers", "carol@example.com")]
     assert m.date is not None and m.date.utcoffset() == datetime.timedelta(hours=2)
     assert m.text == "Hello Carol, your invoice is attached.\n"
     assert 'src="cid:6645a2de1c5d6_4f1a2b3c4d5e45@worker-3.mail"' in m.html
@@ -164,8 +159,8 @@ def test_outlook_related_windows_1252() -> None:
     m = parse("outlook_related.eml")
     assert m.subject == "\u201cQ2 numbers\u201d \u2013 chart"
     assert m.to == [
-        Address("Mulder, Fox", "fox.mulder@corp.example"),
-        Address("Skinner, Walter", "walter.skinner@corp.example"),
+        ParsedAddress("Mulder, Fox", "fox.mulder@corp.example"),
+        ParsedAddress("Skinner, Walter", "walter.skinner@corp.example"),
     ]
     assert m.text == "Hi team,\n\nThe \u201cQ2 numbers\u201d are in \u2013 see the chart.\n\nRegards,\nDana\n"
     assert "The \u201cQ2 numbers\u201d are in \u2013 see the chart." in m.html
@@ -177,7 +172,7 @@ def test_outlook_related_windows_1252() -> None:
 
 def test_apple_mail_mixed_inside_alternative() -> None:
     m = parse("apple_mail.eml")
-    assert m.from_ == Address("Ren\u00e9e Lef\u00e8vre", "renee@icloud.example")
+    assert m.from_ == ParsedAddress("Ren\u00e9e Lef\u00e8vre", "renee@icloud.example")
     assert m.subject == "Draft contract"
     assert m.text == "Hi Sam,\n\nHere is the draft \u2014 comments welcome.\n\n\n\nRen\u00e9e\n"
     assert m.html.endswith("<div>Here is the draft \u2014 comments welcome.</div><div><br></div></body></html>")
@@ -193,7 +188,7 @@ def test_apple_mail_mixed_inside_alternative() -> None:
 def test_phpmailer_attachments() -> None:
     m = parse("phpmailer_attachments.eml")
     assert m.subject == "Weekly report \u2014 week 20"
-    assert m.to == [Address("Dave", "dave@example.com"), Address("", "erin@example.com")]
+    assert m.to == [ParsedAddress("Dave", "dave@example.com"), ParsedAddress("", "erin@example.com")]
     assert m.text == "Weekly report attached (3 files).\n"
     assert m.html == "<p>Weekly report attached (<strong>3</strong> files).</p>\n\n"
     assert m.inline == []
@@ -207,7 +202,7 @@ def test_phpmailer_attachments() -> None:
 
 def test_go_mixed_quoted_printable_body() -> None:
     m = parse("go_mixed.eml")
-    assert m.from_ == Address("Mon Service \u00e0 Paris", "service@paris.example")
+    assert m.from_ == ParsedAddress("Mon Service \u00e0 Paris", "service@paris.example")
     assert m.subject == "Rapport quotidien \u2713"
     assert m.date == datetime.datetime(2024, 5, 20, 14, 0, tzinfo=UTC)
     # Soft line breaks are joined.
@@ -237,14 +232,15 @@ def test_rfc2231_filenames() -> None:
 
 def test_encoded_headers_in_many_charsets() -> None:
     m = parse("encoded_headers.eml")
-    assert m.from_ == Address("Fran\u00e7ois P\u00e9rez", "francois@example.fr")
+    assert m.from_ == ParsedAddress("Fran\u00e7ois P\u00e9rez", "francois@example.fr")
     assert m.to == [
-        Address("\u0414\u043c\u0438\u0442\u0440\u0438\u0439 \u0418\u0432\u0430\u043d\u043e\u0432", "dmitri@example.ru"),
-        Address("\u5c71\u7530\u592a\u90ce", "taro@example.jp"),
+        ParsedAddress("\u0414\u043c\u0438\u0442\u0440\u0438\u0439 \u0418\u0432\u0430\u043d\u043e\u0432",
+                      "dmitri@example.ru"),
+        ParsedAddress("\u5c71\u7530\u592a\u90ce", "taro@example.jp"),
     ]
     assert m.cc == [
-        Address("\u201cCurly\u201d O\u2019Brien", "curly@example.ie"),
-        Address("M\u00fcller, J\u00f6rg", "joerg@example.de"),  # encoded word inside quotes, comma in it
+        ParsedAddress("\u201cCurly\u201d O\u2019Brien", "curly@example.ie"),
+        ParsedAddress("M\u00fcller, J\u00f6rg", "joerg@example.de"),  # encoded word inside quotes, comma in it
     ]
     # A UTF-8 character split across two encoded words is put back together.
     assert m.subject == "R\u00e9sum\u00e9 \u2014 \u65e5\u672c\u8a9e \u2713"
@@ -255,7 +251,7 @@ def test_encoded_headers_in_many_charsets() -> None:
 
 def test_iso_2022_jp() -> None:
     m = parse("iso2022jp.eml")
-    assert m.from_ == Address("\u9234\u6728\u4e00\u90ce", "suzuki@example.jp")
+    assert m.from_ == ParsedAddress("\u9234\u6728\u4e00\u90ce", "suzuki@example.jp")
     assert m.subject == "\u4f1a\u8b70\u306e\u304a\u77e5\u3089\u305b"
     assert m.text == "\u7530\u4e2d\u69d8\n\n\u660e\u65e5\u306e\u4f1a\u8b70\u306f\u5341\u6642\u304b\u3089\u3067\u3059\u3002\n"
     assert m.date is not None and m.date.utcoffset() == datetime.timedelta(hours=9)
@@ -263,15 +259,16 @@ def test_iso_2022_jp() -> None:
 
 def test_koi8_r() -> None:
     m = parse("koi8r.eml")
-    assert m.from_ == Address("\u041e\u043b\u044c\u0433\u0430", "olga@example.ru")
+    assert m.from_ == ParsedAddress("\u041e\u043b\u044c\u0433\u0430", "olga@example.ru")
     assert m.subject == "\u041f\u0440\u0438\u0432\u0435\u0442, \u043c\u0438\u0440"
     assert m.text == "\u0414\u043e\u0431\u0440\u044b\u0439 \u0434\u0435\u043d\u044c! \u041e\u0442\u0447\u0451\u0442 \u0433\u043e\u0442\u043e\u0432.\n"
 
 
 def test_smtputf8_raw_headers() -> None:
     m = parse("smtputf8.eml")
-    assert m.from_ == Address("Zo\u00eb M\u00fcller", "zo\u00eb@ex\u00e4mple.de")
-    assert m.to == [Address("\u00c5sa Str\u00f6m", "\u00e5sa@example.se"), Address("\u7530\u4e2d", "tanaka@\u4f8b\u3048.jp")]
+    assert m.from_ == ParsedAddress("Zo\u00eb M\u00fcller", "zo\u00eb@ex\u00e4mple.de")
+    assert m.to == [ParsedAddress("\u00c5sa Str\u00f6m", "\u00e5sa@example.se"),
+                    ParsedAddress("\u7530\u4e2d", "tanaka@\u4f8b\u3048.jp")]
     assert m.subject == "Gr\u00fc\u00dfe aus K\u00f6ln \U0001f389"
     assert m.message_id == "utf8.1@ex\u00e4mple.de"
     assert m.text == "Sch\u00f6ne Gr\u00fc\u00dfe! \U0001f389\n"
@@ -315,7 +312,7 @@ def test_unknown_and_wrong_charsets() -> None:
 
 def test_junk_8bit_headers_and_body() -> None:
     m = parse("junk_8bit.eml")
-    assert m.from_ == Address("Bad \ufffd\ufffd Name", "junk@example.com")
+    assert m.from_ == ParsedAddress("Bad \ufffd\ufffd Name", "junk@example.com")
     assert m.subject == "caf\ufffd \x00 null"
     assert ("X-Binary", "\ufffd\ufffd\ufffd") in m.headers
     assert m.text == "ok \x00\x01\x02 \u00ff\u00fe\u00fd end\n"
@@ -334,7 +331,7 @@ def test_missing_headers() -> None:
 def test_x_tags_are_trimmed_and_deduplicated_in_order() -> None:
     m = parse("x_tags.eml")
     assert m.tags == ["Newsletter", "billing", "urgent", "weekly"]
-    assert m.to == [Address("", "ivy+newsletter@example.com")]  # plus-address tags are not added
+    assert m.to == [ParsedAddress("", "ivy+newsletter@example.com")]  # plus-address tags are not added
 
 
 def test_forwarded_message_is_an_attachment_with_its_bytes() -> None:
@@ -362,7 +359,7 @@ def test_calendar_invite() -> None:
 def test_bounce_report() -> None:
     m = parse("bounce_report.eml")
     assert m.return_path == ""
-    assert m.from_ == Address("Mail Delivery System", "MAILER-DAEMON@mx.example.com")
+    assert m.from_ == ParsedAddress("Mail Delivery System", "MAILER-DAEMON@mx.example.com")
     assert m.text.startswith("I'm sorry to have to inform you")
     assert [(p.part_id, p.content_type) for p in m.attachments] == [
         ("2", "message/delivery-status"),
@@ -450,8 +447,8 @@ def test_text_part_with_attachment_disposition_is_not_the_body() -> None:
 
 
 def test_to_json_shapes() -> None:
-    assert Address("Ann", "ann@example.com").to_json() == {"Name": "Ann", "Address": "ann@example.com"}
-    assert Part("1.2", "a.png", "image/png", "cid1", 10).to_json() == {
+    assert address_json(ParsedAddress("Ann", "ann@example.com")) == {"Name": "Ann", "Address": "ann@example.com"}
+    assert part_json(Part("1.2", "a.png", "image/png", "cid1", 10)) == {
         "PartID": "1.2",
         "FileName": "a.png",
         "ContentType": "image/png",
@@ -608,13 +605,13 @@ def test_header_decoding(value: str, decoded: str) -> None:
     ],
 )
 def test_parse_address_list(value: str, expected: list[tuple[str, str]]) -> None:
-    assert parse_address_list(value) == [Address(name, address) for name, address in expected]
+    assert parse_address_list(value) == [ParsedAddress(name, address) for name, address in expected]
 
 
 def test_multiple_address_headers_are_combined() -> None:
     m = parse_message(b"To: a@x.io\r\nTo: b@x.io, c@x.io\r\nFrom: first@x.io\r\nFrom: second@x.io\r\n\r\n")
     assert [a.address for a in m.to] == ["a@x.io", "b@x.io", "c@x.io"]
-    assert m.from_ == Address("", "first@x.io")
+    assert m.from_ == ParsedAddress("", "first@x.io")
 
 
 @pytest.mark.parametrize(
@@ -661,10 +658,10 @@ def test_html_to_text() -> None:
         "<script type='text/javascript'>alert(1)</script><p>One&nbsp;&amp;&#32;two</p>"
         "<div>three</div><b>fo</b>ur <!-- hidden --> a &lt; b<br>end"
     )
-    assert html_to_text(doc) == "One & two three four a < b end"
-    assert html_to_text("<p>unterminated <script>x") == "unterminated"
-    assert html_to_text("<head><title>x</title><body>no closing head") == "no closing head"
-    assert html_to_text("") == ""
+    assert html_visible_text(doc) == "One & two three four a < b end"
+    assert html_visible_text("<p>unterminated <script>x") == "unterminated"
+    assert html_visible_text("<head><title>x</title><body>no closing head") == "no closing head"
+    assert html_visible_text("") == ""
 
 
 # --- property tests ------------------------------------------------------------------------
@@ -771,11 +768,11 @@ NAME_WORDS = st.text(
 )
 def test_formatted_addresses_round_trip(name: str, address: str) -> None:
     header = email.utils.formataddr((name, address))
-    assert parse_address_list(header) == [Address(name, address)]
+    assert parse_address_list(header) == [ParsedAddress(name, address)]
     # A trailing comma takes the general scanner rather than the single-mailbox shortcut.
-    assert parse_address_list(header + ",") == [Address(name, address)]
+    assert parse_address_list(header + ",") == [ParsedAddress(name, address)]
     m = parse_message(f"To: {header}, other@example.com\r\n\r\n".encode())
-    assert m.to == [Address(name, address), Address("", "other@example.com")]
+    assert m.to == [ParsedAddress(name, address), ParsedAddress("", "other@example.com")]
 
 
 @PROPERTY
@@ -796,7 +793,7 @@ def test_encoded_words_round_trip(text: str, charset: str) -> None:
 @given(st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cf"], exclude_characters="\u034f")))
 def test_html_to_text_of_escaped_text_is_the_collapsed_text(text: str) -> None:
     # Zero-width characters (format characters and U+034F) are dropped, as preheader padding.
-    assert html_to_text(html.escape(text)) == " ".join(text.split())
+    assert html_visible_text(html.escape(text)) == " ".join(text.split())
 
 
 @PROPERTY
@@ -811,8 +808,8 @@ def test_parse_address_list_never_raises(value: str) -> None:
                 max_size=120))
 def test_the_snippet_is_the_start_of_the_whole_text_collapsed(pieces: list[str]) -> None:
     """The snippet collapses only a prefix of a long body; it must be what collapsing all of it gives."""
-    from mailcatch.mail.parse import SNIPPET_LENGTH, _collapse, _snippet
+    from mailcatch.mail.html_text import SNIPPET_LENGTH, collapse, snippet
 
     text = "".join(pieces)
     if text.strip():
-        assert _snippet(text, "") == _collapse(text)[:SNIPPET_LENGTH].rstrip()
+        assert snippet(text, "") == collapse(text)[:SNIPPET_LENGTH].rstrip()
