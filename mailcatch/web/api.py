@@ -4,99 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import json
 import re
 import urllib.parse
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mailcatch.errors import BadRequest, NotFound, PayloadTooLarge, StoreError
+from mailcatch.errors import BadRequest, NotFound, StoreError
 from mailcatch.mail.parse import ParsedMessage, parse_message, part_content
 from mailcatch.shapes import MessageJSON, MessagesPage, address_json, part_json
-from mailcatch.storage import MessageStore, StoredMessage
+from mailcatch.storage import StoredMessage
 from mailcatch.storage.prepare import hidden_recipients
 from mailcatch.storage.search import zone_named
+from mailcatch.web.requests import id_list, json_body, page_params, store_of
 
-MAX_JSON_BODY = 10 * 1024 * 1024
-# Field names are matched ignoring case, as Mailpit (Go's encoding/json) matches them.
-_BODY_FIELDS = {name.lower(): name for name in ("IDs", "Read", "Search", "Tags", "Name")}
 _SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ ()+-]")
-
-
-def _store(request: Request) -> MessageStore:
-    store: MessageStore = request.app.state.store
-    return store
-
-
-SQLITE_MAX_INT = 2**63 - 1  # larger values cannot be bound to a query (OverflowError)
-
-
-def _int_param(request: Request, name: str, default: int, maximum: int | None = None) -> int:
-    text = request.query_params.get(name)
-    if text is None or text == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number, not {text!r}") from None
-    if value < 0:
-        raise BadRequest(f"{name} must not be negative")
-    return min(value, maximum if maximum is not None else SQLITE_MAX_INT)
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object; an empty body is an empty object."""
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_JSON_BODY:
-        raise PayloadTooLarge(f"request body over {MAX_JSON_BODY} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_JSON_BODY:
-            raise PayloadTooLarge(f"request body over {MAX_JSON_BODY} bytes")
-    if not body.strip():
-        return {}
-    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return _form_fields(body.decode("utf-8", "replace"))
-    try:
-        data = json.loads(body)
-    except ValueError as error:
-        raise BadRequest(f"the request body is not valid JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return {_field_name(key): value for key, value in data.items()}
-
-
-def _field_name(key: str) -> str:
-    return _BODY_FIELDS.get(key.lower(), key)
-
-
-def _form_fields(text: str) -> dict[str, Any]:
-    """A form-encoded body as the JSON object it stands for (some Mailpit clients send forms)."""
-    data: dict[str, Any] = {}
-    for key, values in urllib.parse.parse_qs(text, keep_blank_values=True).items():
-        name = _field_name(key)
-        if name in ("IDs", "Tags"):
-            data[name] = [v for v in values if v]
-        elif name == "Read":
-            data[name] = values[-1].lower() in ("1", "true", "yes", "on")
-        else:
-            data[name] = values[-1]
-    return data
-
-
-def id_list(data: dict[str, Any], key: str = "IDs") -> list[str] | None:
-    """The list of message IDs under `key`, or None when absent or empty."""
-    ids = data.get(key)
-    if ids is None:
-        return None
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise BadRequest(f"{key} must be a list of message ID strings")
-    return ids or None
 
 
 def content_disposition(kind: str, filename: str) -> str:
@@ -114,9 +38,8 @@ def canonical_header(name: str) -> str:
 
 # Listing -------------------------------------------------------------
 async def list_messages(request: Request) -> Response:
-    store = _store(request)
-    start = _int_param(request, "start", 0)
-    limit = _int_param(request, "limit", 50, maximum=10_000)
+    store = store_of(request)
+    start, limit = page_params(request)
     messages, tags = await store.summaries(start, limit)
     total, unread = store.total, store.unread
     page: MessagesPage = {
@@ -134,7 +57,7 @@ async def list_messages(request: Request) -> Response:
 
 async def delete_messages(request: Request) -> Response:
     ids = id_list(await json_body(request))
-    await _store(request).delete(ids)
+    await store_of(request).delete(ids)
     return PlainTextResponse("ok")
 
 
@@ -143,7 +66,7 @@ async def set_read(request: Request) -> Response:
     read = data.get("Read", False)
     if not isinstance(read, bool):
         raise BadRequest("Read must be true or false")
-    store = _store(request)
+    store = store_of(request)
     query = data.get("Search")
     if query is not None and not isinstance(query, str):
         raise BadRequest("Search must be a search query string")
@@ -158,7 +81,7 @@ async def set_read(request: Request) -> Response:
 
 # One message ---------------------------------------------------------
 async def _message(request: Request, raw: bool = True) -> StoredMessage:
-    store = _store(request)
+    store = store_of(request)
     message_id = await store.resolve_id(request.path_params["id"], request.query_params.get("query"))
     return await store.get(message_id, raw=raw)
 
@@ -205,7 +128,7 @@ async def get_message(request: Request) -> Response:
     parsed = await run_in_threadpool(parse_message, message.raw)
     if not message.read:
         with contextlib.suppress(StoreError):  # reading still works while the database can't be written
-            await _store(request).set_read([message.id], True)
+            await store_of(request).set_read([message.id], True)
     return JSONResponse(message_json(message, parsed))
 
 
@@ -240,7 +163,7 @@ async def get_part(request: Request) -> Response:
 
 
 async def get_transcript(request: Request) -> Response:
-    return JSONResponse(await _store(request).transcript(request.path_params["id"]))
+    return JSONResponse(await store_of(request).transcript(request.path_params["id"]))
 
 
 # Health --------------------------------------------------------------

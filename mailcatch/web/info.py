@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from mailcatch import __version__
 from mailcatch.config import HostPort, Settings
-from mailcatch.storage import MessageStore
+from mailcatch.web.requests import store_of
 from mailcatch.web.ws import EventsHub
 
 __all__ = ["memory_in_use", "routes", "smtp_address"]
@@ -49,7 +49,7 @@ def _smtp_json(request: Request) -> dict[str, Any]:
 
 
 async def info(request: Request) -> Response:
-    store: MessageStore = request.app.state.store
+    store = store_of(request)
     settings: Settings = request.app.state.settings
     usage = await store.usage()
     started: float = getattr(request.app.state, "started", time.time())

@@ -20,9 +20,8 @@ from starlette.routing import BaseRoute, Route
 from mailcatch.errors import BadRequest, NotFound
 from mailcatch.models import rfc3339
 from mailcatch.shapes import MailHogContent, MailHogMessage, MailHogMIME, MailHogPage, MailHogPath
-from mailcatch.storage import MessageStore
 from mailcatch.storage.search import Term
-from mailcatch.web.api import _int_param
+from mailcatch.web.requests import page_params, store_of
 
 __all__ = ["content", "mailhog_message", "routes"]
 
@@ -97,15 +96,9 @@ def mailhog_message(message_id: str, created: float, envelope: Mapping[str, Any]
     }
 
 
-def _store(request: Request) -> MessageStore:
-    store: MessageStore = request.app.state.store
-    return store
-
-
 async def _page(request: Request, terms: list[Term]) -> Response:
-    start = _int_param(request, "start", 0)
-    limit = _int_param(request, "limit", 50, maximum=10_000)
-    total, messages = await _store(request).raw_page(terms, start, limit)
+    start, limit = page_params(request)
+    total, messages = await store_of(request).raw_page(terms, start, limit)
     items = [mailhog_message(m.id, m.created, m.envelope.to_json(), m.raw) for m in messages]
     page: MailHogPage = {"total": total, "count": len(items), "start": start, "items": items}
     return JSONResponse(page)
@@ -124,13 +117,13 @@ async def search_messages(request: Request) -> Response:
 
 
 async def get_message(request: Request) -> Response:
-    message = await _store(request).get(request.path_params["id"])
+    message = await store_of(request).get(request.path_params["id"])
     return JSONResponse(mailhog_message(message.id, message.created, message.envelope.to_json(), message.raw))
 
 
 async def delete_message(request: Request) -> Response:
     message_id = request.path_params["id"]
-    if not await _store(request).delete([message_id]):
+    if not await store_of(request).delete([message_id]):
         raise NotFound(f"message {message_id!r} not found")
     return PlainTextResponse("ok")
 

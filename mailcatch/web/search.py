@@ -8,9 +8,8 @@ from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import BadRequest
 from mailcatch.shapes import MessagesPage
-from mailcatch.storage import MessageStore
 from mailcatch.storage.search import zone_named
-from mailcatch.web.api import _int_param
+from mailcatch.web.requests import page_params, store_of
 
 
 def _query(request: Request) -> str:
@@ -21,10 +20,9 @@ def _query(request: Request) -> str:
 
 
 async def search_messages(request: Request) -> Response:
-    store: MessageStore = request.app.state.store
+    store = store_of(request)
     query = _query(request)
-    start = _int_param(request, "start", 0)
-    limit = _int_param(request, "limit", 50, maximum=10_000)
+    start, limit = page_params(request)
     zone = zone_named(request.query_params.get("tz"))
     result = await store.search(query, start, limit, zone)
     page: MessagesPage = {
@@ -41,7 +39,7 @@ async def search_messages(request: Request) -> Response:
 
 
 async def delete_search(request: Request) -> Response:
-    store: MessageStore = request.app.state.store
+    store = store_of(request)
     found = await store.matching_ids(_query(request), zone_named(request.query_params.get("tz")))
     if found:
         await store.delete(found)

@@ -8,17 +8,11 @@ from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import BadRequest
 from mailcatch.mail.tags import clean_tags
-from mailcatch.storage import MessageStore
-from mailcatch.web.api import id_list, json_body
-
-
-def _store(request: Request) -> MessageStore:
-    store: MessageStore = request.app.state.store
-    return store
+from mailcatch.web.requests import id_list, json_body, store_of
 
 
 async def list_tags(request: Request) -> Response:
-    return JSONResponse(await _store(request).all_tags())
+    return JSONResponse(await store_of(request).all_tags())
 
 
 async def set_tags(request: Request) -> Response:
@@ -29,7 +23,7 @@ async def set_tags(request: Request) -> Response:
     ids = id_list(data)
     if not ids:
         raise BadRequest("IDs must list the messages to tag")
-    await _store(request).set_tags(ids, new_tags)
+    await store_of(request).set_tags(ids, new_tags)
     return PlainTextResponse("ok")
 
 
@@ -37,12 +31,12 @@ async def rename_tag(request: Request) -> Response:
     name = (await json_body(request)).get("Name")
     if not isinstance(name, str) or not clean_tags([name]):
         raise BadRequest("Name must be the tag's new name")
-    await _store(request).rename_tag(request.path_params["tag"], clean_tags([name])[0])
+    await store_of(request).rename_tag(request.path_params["tag"], clean_tags([name])[0])
     return PlainTextResponse("ok")
 
 
 async def delete_tag(request: Request) -> Response:
-    await _store(request).delete_tag(request.path_params["tag"])
+    await store_of(request).delete_tag(request.path_params["tag"])
     return PlainTextResponse("ok")
 
 

@@ -17,7 +17,8 @@ from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import NotFound
 from mailcatch.mail.parse import ParsedMessage, parse_message
-from mailcatch.storage import MessageStore, StoredMessage
+from mailcatch.storage import StoredMessage
+from mailcatch.web.requests import store_of
 
 __all__ = ["link_inline_parts", "routes"]
 
@@ -37,7 +38,7 @@ def link_inline_parts(html: str, message_id: str, parsed: ParsedMessage) -> str:
 
 
 async def _message(request: Request) -> tuple[StoredMessage, ParsedMessage]:
-    store: MessageStore = request.app.state.store
+    store = store_of(request)
     message_id = await store.resolve_id(request.path_params["id"], request.query_params.get("query"))
     message = await store.get(message_id)
     return message, await run_in_threadpool(parse_message, message.raw)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mailcatch.web.api import MAX_JSON_BODY
+from mailcatch.web.requests import MAX_JSON_BODY
 from tests.web.mailbox import running
 
 

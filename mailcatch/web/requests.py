@@ -1,0 +1,111 @@
+"""What every web route reads from a request: the store it serves, numbers in the query, the JSON body.
+
+One module for these so the Mailpit API, its search and tag routes, the MailHog face, the
+views and the info route read requests the same way and answer bad ones with the same words.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any
+
+from starlette.requests import HTTPConnection, Request
+
+from mailcatch.errors import BadRequest, PayloadTooLarge
+from mailcatch.storage import MessageStore
+
+__all__ = [
+    "MAX_JSON_BODY",
+    "MAX_PAGE",
+    "SQLITE_MAX_INT",
+    "id_list",
+    "int_param",
+    "json_body",
+    "page_params",
+    "store_of",
+]
+
+MAX_JSON_BODY = 10 * 1024 * 1024
+MAX_PAGE = 10_000  # the most messages one listing or search page gives, whatever `limit` asks for
+SQLITE_MAX_INT = 2**63 - 1  # larger values cannot be bound to a query (OverflowError)
+# Field names are matched ignoring case, as Mailpit (Go's encoding/json) matches them.
+_BODY_FIELDS = {name.lower(): name for name in ("IDs", "Read", "Search", "Tags", "Name")}
+
+
+def store_of(connection: HTTPConnection) -> MessageStore:
+    """The store the app serves, which web.app puts in the app's state when it builds the app."""
+    store: MessageStore = connection.app.state.store
+    return store
+
+
+def int_param(request: Request, name: str, default: int, maximum: int | None = None) -> int:
+    """The query parameter `name` as a whole number of at least 0, capped at `maximum`; `default` when absent."""
+    text = request.query_params.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number, not {text!r}") from None
+    if value < 0:
+        raise BadRequest(f"{name} must not be negative")
+    return min(value, maximum if maximum is not None else SQLITE_MAX_INT)
+
+
+def page_params(request: Request) -> tuple[int, int]:
+    """The `start` and `limit` of a listing or search: from the first message, 50 of them by default."""
+    return int_param(request, "start", 0), int_param(request, "limit", 50, maximum=MAX_PAGE)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object; an empty body is an empty object."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_JSON_BODY:
+        raise PayloadTooLarge(f"request body over {MAX_JSON_BODY} bytes")
+    body = bytearray()
+    # Read in chunks and stop at the limit, so a body that lies about (or omits) its length
+    # can't make the server hold more than MAX_JSON_BODY.
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BODY:
+            raise PayloadTooLarge(f"request body over {MAX_JSON_BODY} bytes")
+    if not body.strip():
+        return {}
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return _form_fields(body.decode("utf-8", "replace"))
+    try:
+        data = json.loads(body)
+    except ValueError as error:
+        raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return {_field_name(key): value for key, value in data.items()}
+
+
+def _field_name(key: str) -> str:
+    return _BODY_FIELDS.get(key.lower(), key)
+
+
+def _form_fields(text: str) -> dict[str, Any]:
+    """A form-encoded body as the JSON object it stands for (some Mailpit clients send forms)."""
+    data: dict[str, Any] = {}
+    for key, values in urllib.parse.parse_qs(text, keep_blank_values=True).items():
+        name = _field_name(key)
+        if name in ("IDs", "Tags"):
+            data[name] = [v for v in values if v]
+        elif name == "Read":
+            data[name] = values[-1].lower() in ("1", "true", "yes", "on")
+        else:
+            data[name] = values[-1]
+    return data
+
+
+def id_list(data: dict[str, Any], key: str = "IDs") -> list[str] | None:
+    """The list of message IDs under `key`, or None when absent or empty."""
+    ids = data.get(key)
+    if ids is None:
+        return None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise BadRequest(f"{key} must be a list of message ID strings")
+    return ids or None
