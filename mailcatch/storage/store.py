@@ -29,7 +29,7 @@ from mailcatch.shapes import MessageSummary, TranscriptJSON
 from mailcatch.storage.database import Database, file_uri, in_chunks, used_bytes
 from mailcatch.storage.interface import StoredMessage, Usage
 from mailcatch.storage.prepare import Prepared, new_message_id, prepare_message
-from mailcatch.storage.rows import lines_json, summary_json, transcript_json, transcript_lines
+from mailcatch.storage.rows import lines_json, transcript_json, transcript_lines
 from mailcatch.storage.scratch import make_scratch, remove_scratch
 from mailcatch.storage.search import Searcher, SearchResult, Term, compile_terms
 from mailcatch.storage.search.index import Added, Cleared, Deleted, SearchIndex
@@ -85,7 +85,7 @@ class Store:
         self.db.attached["search"] = self.index.uri
         self.db.after_commit = self.index.submit
         self.db.resync = self._resync
-        self.searcher = Searcher(self.db, self.index, self, summary_json)
+        self.searcher = Searcher(self.db, self.index, self)
         self._next_seq = 1
         """The seq the next stored message gets (writer thread only)."""
         self._sessions_stored: dict[str, None] = {}

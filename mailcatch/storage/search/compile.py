@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailcatch.errors import QueryError
+from mailcatch.storage.rows import SUMMARY_COLUMNS as ROW_COLUMNS
 from mailcatch.storage.search.query import Term, size, timestamp
 
 __all__ = ["SUMMARY_COLUMNS", "Compiled", "Unread", "compile_terms", "like", "phrase"]
 
-SUMMARY_COLUMNS = "m.seq, m.id, m.created, m.read, m.tags, m.summary"
-"""The columns of `messages m` that a summary is made from, in the order summary_json reads them."""
+SUMMARY_COLUMNS = ", ".join(f"m.{column}" for column in ROW_COLUMNS.split(", "))
+"""rows.SUMMARY_COLUMNS of `messages m`: what rows.summary_json makes an API summary of."""
 _FTS_COLUMNS = ("subject", "sender", "recipients", "body", "files")
 _ADDRESS_FIELDS = {"to": "To", "cc": "Cc", "bcc": "Bcc", "reply-to": "ReplyTo"}
 _MIN_TRIGRAM = 3

@@ -19,8 +19,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import mailcatch.storage.search.vocabulary as vocabulary  # its look-ups called through it, for tests to spy on
 from mailcatch.storage.database import Database
-from mailcatch.storage.search import vocabulary
 from mailcatch.storage.search.compile import Compiled, Unread
 from mailcatch.storage.search.kept import Counted
 from mailcatch.storage.search.vocabulary import ByWords, Senders

@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import datetime
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import mailcatch.storage.search.vocabulary as vocabulary  # its look-ups called through it, for tests to spy on
 from mailcatch.errors import MessageNotFound
 from mailcatch.shapes import MessageSummary
 from mailcatch.storage.database import Database
-from mailcatch.storage.search import vocabulary
+from mailcatch.storage.rows import summary_json
 from mailcatch.storage.search.compile import SUMMARY_COLUMNS, Compiled, Unread, compile_terms
 from mailcatch.storage.search.counts import Snapshot, Tally, count_matches
 from mailcatch.storage.search.index import SearchIndex
 from mailcatch.storage.search.kept import Counted, KeptCounts
 from mailcatch.storage.search.query import Term, terms_of
 
-__all__ = ["SearchResult", "Searcher", "StoreState", "Summarize"]
-
-Summarize = Callable[[Any], MessageSummary]
-"""Makes the API summary of a row of SUMMARY_COLUMNS."""
+__all__ = ["SearchResult", "Searcher", "StoreState"]
 
 
 class StoreState(Protocol):
@@ -55,11 +53,10 @@ class SearchResult:
 class Searcher:
     """Searches a store's messages through its search index, keeping recent searches' counts."""
 
-    def __init__(self, db: Database, index: SearchIndex, state: StoreState, summarize: Summarize) -> None:
+    def __init__(self, db: Database, index: SearchIndex, state: StoreState) -> None:
         self._db = db
         self._index = index
         self._state = state
-        self._summarize = summarize
         self.kept = KeptCounts()
 
     async def search(self, query: str | Sequence[Term], start: int = 0, limit: int = 50,
@@ -113,7 +110,7 @@ class Searcher:
             if found is None:
                 found = conn.execute(*compiled.up_to(tally.through).select(
                     SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))).fetchall()
-            return [self._summarize(row) for row in found]
+            return [summary_json(row) for row in found]
 
         return await self._db.read(rows)
 
