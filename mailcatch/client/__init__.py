@@ -3,4 +3,4 @@
 from mailcatch.client.captured import Address, Attachment, Message
 from mailcatch.client.http import Api, ApiError, Mailbox, MailTimeout
 
-__all__ = ["Address", "Api", "ApiError", "Attachment", "Mailbox", "MailTimeout", "Message"]
+__all__ = ["Address", "Api", "ApiError", "Attachment", "MailTimeout", "Mailbox", "Message"]

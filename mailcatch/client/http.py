@@ -13,12 +13,12 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias, Union, overload
+from typing import Any, Literal, TypeAlias, overload
 
 from mailcatch.client.captured import Address, Message
 from mailcatch.errors import MailcatchError
 
-Filter: TypeAlias = Union[str, re.Pattern[str], None]
+Filter: TypeAlias = str | re.Pattern[str] | None
 """A filter value: a substring to look for, or a compiled regex to search with."""
 
 PAGE = 1000
