@@ -262,7 +262,8 @@ def test_deleted_messages_are_not_found_and_later_ones_are(catcher, api: httpx.C
 def test_search_sees_a_message_as_soon_as_it_is_acknowledged(catcher, api: httpx.Client) -> None:
     with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
         for number in range(20):
-            client.sendmail("a@example.com", ["b@example.com"], f"Subject: s{number}\r\n\r\nneedle{number}\r\n".encode())
+            message = f"Subject: s{number}\r\n\r\nneedle{number}\r\n".encode()
+            client.sendmail("a@example.com", ["b@example.com"], message)
             found = api.get("/api/v1/search", params={"query": f"needle{number}"}).json()
             assert [m["Subject"] for m in found["messages"]] == [f"s{number}"]
 
@@ -281,7 +282,7 @@ def test_a_big_message_is_stored_in_pieces_and_read_back_exactly(start_catcher, 
         client.sendmail("a@example.com", ["b@example.com"], big)
         client.sendmail("a@example.com", ["b@example.com"], b"Subject: small one\r\n\r\nneedle\r\n")
     with httpx.Client(verify=False, base_url=catcher.url) as api:
-        big_id = [m["ID"] for m in wait_for_count(api, 2)["messages"] if m["Subject"] == "big one"][0]
+        big_id = next(m["ID"] for m in wait_for_count(api, 2)["messages"] if m["Subject"] == "big one")
         assert api.get(f"/api/v1/message/{big_id}/raw").content == big
         assert api.get(f"/api/v1/message/{big_id}").json()["Text"].endswith("needle at the very end\n")
         hog = {item["ID"]: item for item in api.get("/api/v2/messages").json()["items"]}
