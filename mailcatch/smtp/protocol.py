@@ -7,7 +7,7 @@ import logging
 import re
 import secrets
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from aiosmtpd.smtp import MISSING, SMTP
 
@@ -25,6 +25,32 @@ _DATA_START = b"\r\n"
 _DATA_READ_SIZE = 256 * 1024
 _DEFERRABLE = (b"250", b"354")
 _SIMPLE_ADDRESS = re.compile(r"\s*<([^<>\s\"\\(),;:@\[\]]+@[A-Za-z0-9.-]+)>")
+
+
+class PrivateName(NamedTuple):
+    """A private name of aiosmtpd's `SMTP` that CatcherSMTP overrides, calls, reads or sets."""
+
+    name: str
+    # For a method, the arguments CatcherSMTP passes it (an override takes the same); None for an attribute.
+    arguments: tuple[str, ...] | None
+
+
+# Every private name of aiosmtpd's SMTP that this module relies on. aiosmtpd promises nothing
+# about them, so pyproject.toml bounds aiosmtpd below its next major release and
+# tests/smtp/test_aiosmtpd_fence.py checks each one (and that this list, CatcherSMTP's
+# docstring and the code below name the same ones) against the aiosmtpd installed.
+AIOSMTPD_PRIVATE_NAMES: Final[tuple[PrivateName, ...]] = (
+    PrivateName("_reset_timeout", ("duration",)),
+    PrivateName("_timeout_cb", ()),
+    PrivateName("_getaddr", ("arg",)),
+    PrivateName("_call_handler_hook", ("command",)),
+    PrivateName("_set_post_data_state", ()),
+    PrivateName("_timeout_handle", None),
+    PrivateName("_timeout_duration", None),
+    PrivateName("_auth_required", None),
+    PrivateName("_reader", None),
+    PrivateName("_writer", None),
+)
 
 
 def text_argument(argument: str) -> str:
@@ -47,6 +73,21 @@ class CatcherSMTP(SMTP):
 
     `data_received` sees every byte the client sends (also after STARTTLS, where it gets
     the decrypted bytes) and `push` every reply, so the recorder sees the whole dialogue.
+
+    Private names of aiosmtpd's `SMTP` it relies on (AIOSMTPD_PRIVATE_NAMES, checked by
+    tests/smtp/test_aiosmtpd_fence.py):
+
+    - `_reset_timeout(duration)`: overridden, to arm the idle timer once and move it only
+      when it fires early; calls aiosmtpd's to arm it.
+    - `_timeout_cb()`: overridden, to say why before closing; calls aiosmtpd's to close.
+    - `_getaddr(arg)`: overridden, with a fast path for `<user@domain>`; calls aiosmtpd's otherwise.
+    - `_call_handler_hook(command)` and `_set_post_data_state()`: called by `smtp_DATA`,
+      which replaces aiosmtpd's to read DATA in bulk (`_read_data`, ours).
+    - `_timeout_handle`, `_timeout_duration`: the idle timer and its length, read and reset.
+    - `_auth_required`: set when the catcher has credentials.
+    - `_reader`, `_writer`: the connection's streams, which `_read_data` reads and `push`
+      drains. `_read_data` also puts pipelined commands back into asyncio's
+      `StreamReader._buffer` (private to asyncio, which the Python version fixes).
     """
 
     def __init__(self, handler: CatchHandler, **kwargs: Any) -> None:
