@@ -56,8 +56,10 @@ class Usage:
 class MessageStore(Protocol):
     """Captured messages: stored, listed, searched, marked, tagged and deleted; every change published on `bus`.
 
-    An unknown message ID raises mailcatch.errors.MessageNotFound, a store that can't be
-    read or written mailcatch.errors.StoreError; a bad query, mailcatch.errors.QueryError.
+    Reading one message (`get`, `transcript`, `resolve_id`) that isn't there raises
+    mailcatch.errors.MessageNotFound (changes to messages that aren't there change nothing); a
+    query that can't be searched for, mailcatch.errors.QueryError; a store that can't be read
+    or written, mailcatch.errors.StoreError.
     """
 
     @property

@@ -385,3 +385,23 @@ def test_in_memory_the_directories_of_killed_catchers_are_removed(monkeypatch: p
         kept.close()
     assert sorted(p.name.removeprefix(scratch.SCRATCH_PREFIX) for p in tmp_path.iterdir()) == [
         "garbled", "running", "unrelated"]
+
+
+def test_the_sqlite_store_offers_all_of_the_interface_the_other_sides_use() -> None:
+    """web/ and smtp/ see a store only as a MessageStore: the SQLite Store has each of its members,
+    methods async where the interface's are, with the same parameters."""
+    import inspect
+
+    from mailcatch.storage.interface import MessageStore
+
+    kept = store.Store(None, EventBus())
+    try:
+        for name in (n for n in vars(MessageStore) if not n.startswith("_")):
+            wanted, offered = getattr(MessageStore, name), getattr(kept, name)
+            if isinstance(wanted, property):
+                assert not callable(offered), name
+                continue
+            assert inspect.iscoroutinefunction(offered) == inspect.iscoroutinefunction(wanted), name
+            assert list(inspect.signature(offered).parameters) == list(inspect.signature(wanted).parameters)[1:], name
+    finally:
+        kept.close()
