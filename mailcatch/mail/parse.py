@@ -13,7 +13,7 @@ import email.policy
 import io
 import quopri
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.parser import BytesParser
 from urllib.parse import unquote
@@ -28,6 +28,7 @@ from mailcatch.mail.tags import header_tags
 __all__ = [
     "MAX_PART_DEPTH",
     "ParsedMessage",
+    "hidden_recipients",
     "Part",
     "parse_message",
     "part_content",
@@ -362,3 +363,14 @@ def part_content(raw: bytes, part_id: str) -> tuple[Part, bytes] | None:
     leaf = _Leaf.of(node, part_id, in_related=False)
     data = leaf.content(_linesep(raw))
     return leaf.part(len(data)), data
+
+
+def hidden_recipients(parsed: ParsedMessage, rcpt_to: Sequence[str]) -> list[ParsedAddress]:
+    """Envelope recipients that no To, Cc or Bcc header names: the message's Bcc."""
+    shown = {a.address.lower() for a in (*parsed.to, *parsed.cc, *parsed.bcc)}
+    hidden = []
+    for recipient in rcpt_to:
+        if recipient.lower() not in shown:
+            shown.add(recipient.lower())
+            hidden.append(ParsedAddress("", recipient))
+    return hidden

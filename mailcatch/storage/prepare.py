@@ -15,14 +15,14 @@ from typing import Any
 from mailcatch import json_text
 from mailcatch.mail.addresses import ParsedAddress
 from mailcatch.mail.html_text import html_visible_text
-from mailcatch.mail.parse import ParsedMessage, parse_message
+from mailcatch.mail.parse import ParsedMessage, hidden_recipients, parse_message
 from mailcatch.mail.tags import with_plus_tags
 from mailcatch.models import ReceivedEnvelope, Transaction
 from mailcatch.shapes import AddressJSON, MessageSummary, address_json
 from mailcatch.storage.rows import lines_json, new_summary
 from mailcatch.storage.search.index import Fields
 
-__all__ = ["MAX_INDEXED_BODY", "ROW_COLUMNS", "Prepared", "hidden_recipients", "new_message_id", "prepare_message",
+__all__ = ["MAX_INDEXED_BODY", "ROW_COLUMNS", "Prepared", "new_message_id", "prepare_message",
            "search_fields"]
 
 MAX_INDEXED_BODY = 512 * 1024
@@ -49,17 +49,6 @@ def new_message_id() -> str:
         number, pair = divmod(number, 62 * 62)
         pairs.append(_ID_PAIRS[pair])
     return "".join(pairs)
-
-
-def hidden_recipients(parsed: ParsedMessage, rcpt_to: Sequence[str]) -> list[ParsedAddress]:
-    """Envelope recipients that no To, Cc or Bcc header names: the message's Bcc."""
-    shown = {a.address.lower() for a in (*parsed.to, *parsed.cc, *parsed.bcc)}
-    hidden = []
-    for recipient in rcpt_to:
-        if recipient.lower() not in shown:
-            shown.add(recipient.lower())
-            hidden.append(ParsedAddress("", recipient))
-    return hidden
 
 
 def _addresses(addresses: Sequence[ParsedAddress]) -> list[AddressJSON]:

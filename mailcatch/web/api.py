@@ -13,10 +13,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import BadRequest, NotFound, StoreError
-from mailcatch.mail.parse import ParsedMessage, parse_message, part_content
+from mailcatch.mail.parse import ParsedMessage, hidden_recipients, parse_message, part_content
 from mailcatch.shapes import MessageJSON, MessagesPage, address_json, part_json
 from mailcatch.storage import StoredMessage
-from mailcatch.storage.prepare import hidden_recipients
 from mailcatch.storage.search import zone_named
 from mailcatch.web.requests import id_list, json_body, page_params, store_of
 
