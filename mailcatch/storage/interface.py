@@ -1,6 +1,6 @@
 """What the SMTP and web sides may ask of a message store: the one interface every storage backend implements.
 
-The SQLite store (mailcatch.storage.store) is today's only backend; mailcatch.storage.open_store
+The SQLite store (mailcatch.storage.store) is today's only backend; mailcatch.storage.create_store
 picks the backend, so that another one (PostgreSQL) is a module of its own plus a branch there,
 and the code that uses a store, typed against `MessageStore`, stays as it is.
 
