@@ -124,14 +124,20 @@ export class MessageList {
     this.inserts += k;
     if (this.cursor >= 0) this.cursor += k;
     // Keep what the reader is looking at still, unless they are at the top.
-    if (this.el.scrollTop > 0) {
+    const scrolled = this.el.scrollTop > 0;
+    if (scrolled) {
       this.spacer.style.height = `${this.geometry().spacerH}px`; // room to scroll into first
       if (!this.scaled()) this.el.scrollTop += k * this.rowH;
       this.unseen += k;
     }
     this.loaded = true;
     this.settle();
-    this.schedule();
+    // The scroll position just moved down k rows, so the rows must be placed for it before
+    // the next paint. New mail comes here from a frame callback (app.js batches it per
+    // frame), where a scheduled render would only run in the frame after: the frame between
+    // would paint every row in view k rows higher, and then jump back.
+    if (scrolled) this.flush();
+    else this.schedule();
   }
 
   /** Once live changes stop for a moment, fetch what is in view once more: rows built from
