@@ -2,7 +2,7 @@ import smtplib
 
 import httpx
 
-from tests.conftest import wait_for_count
+from tests.helpers import wait_for_count
 
 
 def test_message_sent_over_smtp_is_listed(catcher, api: httpx.Client) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import wait_for_count
+from tests.helpers import wait_for_count
 
 STARTUP = re.compile(r"SMTP on (?P<smtp>\S+):(?P<smtp_port>\d+), web UI and API on (?P<url>http://\S+) ")
 

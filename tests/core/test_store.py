@@ -20,7 +20,7 @@ from mailcatch.events import EventBus
 from mailcatch.models import ReceivedEnvelope, SessionInfo, SessionLine, Transaction
 from mailcatch.storage import scratch, store
 from mailcatch.storage.search import index as search_index
-from tests.conftest import wait_for_count
+from tests.helpers import wait_for_count
 
 
 def _send(catcher, count: int, start: int = 0) -> None:

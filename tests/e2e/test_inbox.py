@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 from playwright.sync_api import expect
 
-from tests.e2e import messages
-from tests.e2e.conftest import UI
+from tests import messages
+from tests.e2e.helpers import UI
 
 
 def send_demo(ui: UI) -> None:
-    messages.send_many(ui.catcher.smtp_host, ui.catcher.smtp_port, messages.demo_set())
+    messages.send(ui.catcher, *messages.demo_set())
     ui.send(messages.rich())
 
 
@@ -49,11 +49,11 @@ def test_a_message_sent_over_smtp_appears_without_a_reload(ui: UI) -> None:
     ui.shot("empty-inbox")
     ui.page.evaluate("window.__sameDocument = true")
 
-    ui.send(messages.plain("Fresh off the wire", to="newbie@example.com"))
+    ui.send(messages.build("Fresh off the wire", to="newbie@example.com"))
     expect(ui.rows).to_have_count(1)
     expect(ui.rows.first).to_contain_text("Fresh off the wire")
     expect(ui.rows.first).to_have_class(re.compile(r"\bis-fresh\b"))
-    ui.send(messages.plain("Second one"))
+    ui.send(messages.build("Second one"))
     expect(ui.rows.first).to_contain_text("Second one")
     expect(ui.page.locator("#list-count")).to_have_text("2 messages · 2 unread")
     expect(ui.page).to_have_title("(2) mailcatch")
@@ -133,7 +133,7 @@ def test_delete_one_with_the_button_and_the_key_then_all_after_confirming(ui: UI
 
 
 def test_mark_read_and_unread(ui: UI) -> None:
-    ui.send(messages.plain("Read me"))
+    ui.send(messages.build("Read me"))
     expect(ui.rows).to_have_count(1)
     ui.open("Read me")
     row = ui.row("Read me")
@@ -151,7 +151,7 @@ def test_mark_read_and_unread(ui: UI) -> None:
 
 def test_keyboard_moves_opens_and_switches_views(ui: UI) -> None:
     for n in range(1, 5):
-        ui.send(messages.plain(f"Message {n}"))
+        ui.send(messages.build(f"Message {n}"))
     expect(ui.rows).to_have_count(4)
     keys = ui.page.keyboard
     selected = ui.page.locator("#list .row[aria-selected=true] .row-subject")

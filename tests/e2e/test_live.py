@@ -13,8 +13,8 @@ from playwright.sync_api import WebSocketRoute, expect
 from mailcatch.config import HostPort
 from mailcatch.server import ServerThread
 from mailcatch.storage.store import BULK_CHANGE
-from tests.e2e import messages
-from tests.e2e.conftest import UI
+from tests import messages
+from tests.e2e.helpers import UI
 
 
 def test_polling_takes_over_when_a_proxy_blocks_the_websocket(open_ui: Callable[..., UI]) -> None:
@@ -24,13 +24,13 @@ def test_polling_takes_over_when_a_proxy_blocks_the_websocket(open_ui: Callable[
         ws.close(code=1008, reason="blocked by proxy")
 
     ui.page.route_web_socket("**/api/events", refuse)
-    ui.send(messages.plain("Before the page"))
+    ui.send(messages.build("Before the page"))
     ui.goto()
     expect(ui.rows).to_have_count(1)
     expect(ui.page.locator("#conn")).to_have_attribute("data-state", "polling")
     expect(ui.page.locator("#conn")).to_have_text("Polling")
     ui.shot("polling")
-    ui.send(messages.plain("Found by polling"))
+    ui.send(messages.build("Found by polling"))
     expect(ui.rows.first).to_contain_text("Found by polling", timeout=8000)
     expect(ui.page).to_have_title("(2) mailcatch")
 
@@ -43,7 +43,7 @@ def test_the_list_resyncs_after_the_server_restarts(open_ui: Callable[..., UI],
     smtp = HostPort(first.smtp_host, first.smtp_port)
     listen = HostPort("127.0.0.1", int(first.url.rsplit(":", 1)[1]))
     ui = open_ui(on=first)
-    ui.send(messages.plain("Kept across the restart"))
+    ui.send(messages.build("Kept across the restart"))
     expect(ui.rows).to_have_count(1)
     expect(ui.page.locator("#conn")).to_have_attribute("data-state", "live")
 
@@ -54,23 +54,23 @@ def test_the_list_resyncs_after_the_server_restarts(open_ui: Callable[..., UI],
     second = start_catcher(database=database, smtp=smtp, listen=listen)
     ui.catcher = second
     # Sent before the page reconnects: only a re-sync can show it.
-    ui.send(messages.plain("Sent while the page was away"))
+    ui.send(messages.build("Sent while the page was away"))
     expect(ui.page.locator("#conn")).to_have_attribute("data-state", "live", timeout=15_000)
     expect(ui.rows).to_have_count(2)
     expect(ui.rows.first).to_contain_text("Sent while the page was away")
     expect(ui.rows.nth(1)).to_contain_text("Kept across the restart")
     expect(ui.page).to_have_title("(2) mailcatch")
     # And live again afterwards.
-    ui.send(messages.plain("After the reconnect"))
+    ui.send(messages.build("After the reconnect"))
     expect(ui.rows.first).to_contain_text("After the reconnect")
 
 
 def test_a_big_mailbox_renders_only_the_rows_in_view(open_ui: Callable[..., UI]) -> None:
     ui = open_ui(goto=False)
     total = 300
-    batch = [messages.plain(f"Bulk message {n:04d}", to=f"user{n}@example.com") for n in range(total)]
+    batch = [messages.build(f"Bulk message {n:04d}", to=f"user{n}@example.com") for n in range(total)]
     started = time.monotonic()
-    messages.send_many(ui.catcher.smtp_host, ui.catcher.smtp_port, batch)
+    messages.send(ui.catcher, *batch)
     sent_in = time.monotonic() - started
     with ui.api() as api:
         deadline = time.monotonic() + 20
@@ -111,7 +111,7 @@ def test_a_big_mailbox_renders_only_the_rows_in_view(open_ui: Callable[..., UI])
     top_id = page.locator("#list .row[data-id]").nth(3).get_attribute("data-id")
     top_row = page.locator(f"#list .row[data-id='{top_id}']")  # that row, wherever the list puts it
     box = top_row.bounding_box()
-    ui.send(messages.plain("Arrived while you scrolled"))
+    ui.send(messages.build("Arrived while you scrolled"))
     expect(page.locator("#new-pill")).to_have_text("↑ 1 new message")
     assert top_row.bounding_box() == box
     page.locator("#new-pill").click()
@@ -145,14 +145,12 @@ def _eventually(check: Callable[[], bool], timeout: float = 20) -> None:
 
 def test_bursts_and_deletes_elsewhere_leave_the_list_exactly_as_the_server_has_it(open_ui: Callable[..., UI]) -> None:
     ui = open_ui(goto=False)
-    messages.send_many(ui.catcher.smtp_host, ui.catcher.smtp_port,
-                       [messages.plain(f"Early {n:03d}") for n in range(150)])
+    messages.send(ui.catcher, *[messages.build(f"Early {n:03d}") for n in range(150)])
     ui.goto()
     expect(ui.page.locator("#list-count")).to_contain_text("150 messages")
 
     def burst(tag: str) -> None:
-        messages.send_many(ui.catcher.smtp_host, ui.catcher.smtp_port,
-                           [messages.plain(f"Burst {tag} {n:02d}") for n in range(25)])
+        messages.send(ui.catcher, *[messages.build(f"Burst {tag} {n:02d}") for n in range(25)])
 
     senders = [threading.Thread(target=burst, args=(tag,)) for tag in "abc"]
     for sender in senders:
@@ -180,7 +178,7 @@ def test_a_change_to_many_messages_elsewhere_shows_in_the_list(open_ui: Callable
     """Past BULK_CHANGE messages the server sends one `update` frame for them all; the list fetches again."""
     ui = open_ui(goto=False)
     many = BULK_CHANGE + 20
-    messages.send_many(ui.catcher.smtp_host, ui.catcher.smtp_port, [messages.plain(f"Bulk {n:03d}") for n in range(many)])
+    messages.send(ui.catcher, *[messages.build(f"Bulk {n:03d}") for n in range(many)])
     ui.goto()
     expect(ui.page.locator("#list-count")).to_have_text(f"{many} messages · {many} unread")
     expect(ui.page.locator(".row.is-unread").first).to_be_visible()

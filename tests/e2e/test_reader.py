@@ -7,19 +7,16 @@ from collections.abc import Callable
 
 from playwright.sync_api import expect
 
-from tests.e2e import messages
-from tests.e2e.conftest import UI, Tracker
+from tests import messages
+from tests.e2e.helpers import UI, Tracker
 
 TAB_LABELS = ["HTML", "Text", "Headers", "Raw", "Transcript", "Attachments"]
 
 
 def test_each_tab_shows_its_view(open_ui: Callable[..., UI], tracker: Tracker) -> None:
     ui = open_ui(goto=False)
-    ui.send(messages.plain("Earlier in the same session"))
-    messages.send_many(ui.catcher.smtp_host, ui.catcher.smtp_port, [
-        messages.plain("First of two in one session"),
-        messages.rich(tracker.url),
-    ])
+    ui.send(messages.build("Earlier in the same session"))
+    messages.send(ui.catcher, messages.build("First of two in one session"), messages.rich(tracker.url))
     ui.goto()
     ui.open("Your Acme invoice")
     page = ui.page
@@ -134,7 +131,7 @@ def test_each_tab_shows_its_view(open_ui: Callable[..., UI], tracker: Tracker) -
 
 
 def test_a_text_only_message_opens_on_text_and_says_what_is_missing(ui: UI) -> None:
-    ui.send(messages.plain("Just text", body="Line one\nsee https://example.com/a_(b) and mailto:x@example.com.\n"))
+    ui.send(messages.build("Just text", text="Line one\nsee https://example.com/a_(b) and mailto:x@example.com.\n"))
     ui.open("Just text")
     expect(ui.tab("Text")).to_have_attribute("aria-selected", "true")
     text = ui.page.locator("pre.text-body")
@@ -150,7 +147,7 @@ def test_narrow_screen_and_200_percent_zoom_stack_the_panes(open_ui: Callable[..
     # 1280x800 at 200% zoom is a 640x400 CSS-pixel viewport at device scale 2.
     ui = open_ui(viewport={"width": 640, "height": 400}, device_scale_factor=2, goto=False)
     ui.send(messages.rich())
-    ui.send(messages.plain("Short one"))
+    ui.send(messages.build("Short one"))
     ui.goto()
     expect(ui.rows).to_have_count(2)
     expect(ui.page.locator("#reader")).to_be_hidden()
@@ -192,8 +189,8 @@ def test_every_control_has_a_name_and_a_visible_focus(ui: UI) -> None:
 
 
 def test_a_long_session_shows_its_start_and_this_transaction(ui: UI) -> None:
-    batch = [messages.plain(f"Batch {n:03d}") for n in range(60)]
-    messages.send_many(ui.catcher.smtp_host, ui.catcher.smtp_port, batch)
+    batch = [messages.build(f"Batch {n:03d}") for n in range(60)]
+    messages.send(ui.catcher, *batch)
     expect(ui.page.locator("#list-count")).to_contain_text("60 messages")
     ui.page.get_by_role("searchbox").fill("subject:\"Batch 030\"")
     ui.page.keyboard.press("Enter")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import UI
+from tests.e2e.helpers import UI
 
 VECTORS = [
     '<img src=x onerror=alert(1)>',

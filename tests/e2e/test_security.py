@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
-from tests.e2e import messages
-from tests.e2e.conftest import UI, Tracker
+from tests import messages
+from tests.e2e.helpers import UI, Tracker
 
 
 def test_hostile_message_runs_nothing_and_loads_nothing_remote(open_ui: Callable[..., UI], tracker: Tracker) -> None:

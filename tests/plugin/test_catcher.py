@@ -14,7 +14,7 @@ import mailcatch
 from mailcatch.catcher import Catcher
 from mailcatch.client import http as client
 from mailcatch.client.http import ApiError, Mailbox, MailTimeout
-from tests.plugin.conftest import send_mail
+from tests.plugin.helpers import send_mail
 
 
 def test_the_public_names_are_exported() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mailcatch.client.http import Mailbox
-from tests.plugin.conftest import CatcherProcess
+from tests.plugin.helpers import CatcherProcess
 
 # Helpers the inner test files share: plain smtplib, as an app's own code would send.
 SEND = '''

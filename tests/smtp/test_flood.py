@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.cli.test_cli import Process
-from tests.conftest import run_async
+from tests.helpers import run_async
 
 
 async def _send(port: int, messages: int, acknowledged: list[str], failures: list[str],

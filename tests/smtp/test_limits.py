@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.cli.test_cli import Process
-from tests.conftest import wait_for_count
+from tests.helpers import wait_for_count
 from tests.smtp.test_smtp import SIMPLE, RawClient
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from mailcatch.server import ServerThread
 from mailcatch.smtp.transcript import TranscriptRecorder
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.smtp.test_smtp import RawClient, _stuff
 
 PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

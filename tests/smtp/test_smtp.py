@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import wait_for_count
+from tests.helpers import wait_for_count
 
 SIMPLE = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: simple\r\n\r\nHello.\r\n"
 

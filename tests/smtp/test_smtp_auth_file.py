@@ -11,7 +11,7 @@ import pytest
 
 from mailcatch.errors import ConfigError
 from mailcatch.server import ServerThread
-from tests.conftest import wait_for_count
+from tests.helpers import wait_for_count
 
 PASSWORD = "correct horse"
 USERS = {

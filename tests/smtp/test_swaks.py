@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import wait_for_count
+from tests.helpers import wait_for_count
 
 
 def _swaks(*args: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ import smtplib
 import httpx
 
 from mailcatch.smtp.protocol import CatcherSMTP
-from tests.conftest import wait_for_count
+from tests.helpers import wait_for_count
 from tests.smtp.test_smtp import RawClient
 
 

@@ -10,7 +10,7 @@ from mailcatch.storage.search.compile import Unread
 from mailcatch.storage.search.counts import Tally
 from mailcatch.storage.search.vocabulary import ByWords
 from mailcatch.storage.store import Store
-from tests.conftest import run_async
+from tests.helpers import run_async
 from tests.storage.mailbox import add
 from tests.storage.spies import Paths
 

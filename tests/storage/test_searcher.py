@@ -10,7 +10,7 @@ from mailcatch.errors import HTTPError, MessageNotFound, QueryError
 from mailcatch.storage.search import Term
 from mailcatch.storage.search.kept import COUNTS_KEPT, Counted, KeptCounts
 from mailcatch.storage.store import Store
-from tests.conftest import run_async
+from tests.helpers import run_async
 from tests.storage.mailbox import add, searcher_over
 from tests.storage.spies import Paths
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from mailcatch.web.requests import MAX_JSON_BODY
-from tests.web.mailbox import running
+from tests.helpers import running
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ import pytest
 from mailpit.client.api import API
 
 from mailcatch.server import ServerThread
-from tests.conftest import wait_for_count
-from tests.web.mailbox import build, send
+from tests.helpers import wait_for_count
+from tests.messages import build, send
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from mailcatch import __version__
-from tests.conftest import wait_for_count
-from tests.web.mailbox import build, send
+from tests.helpers import wait_for_count
+from tests.messages import build, send
 
 
 def test_info(catcher, api: httpx.Client) -> None:

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from mailcatch.web.mailhog import content
-from tests.conftest import wait_for_count
-from tests.web.mailbox import build, send
+from tests.helpers import wait_for_count
+from tests.messages import build, send
 
 MULTIPART = (
     "From: Shop <shop@example.com>\r\n"

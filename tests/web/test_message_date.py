@@ -8,7 +8,7 @@ import smtplib
 import httpx
 import pytest
 
-from tests.conftest import wait_for_count
+from tests.helpers import wait_for_count
 
 
 @pytest.mark.parametrize(("header", "expected"), [

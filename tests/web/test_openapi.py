@@ -16,8 +16,8 @@ from mailcatch.events import EventBus
 from mailcatch.storage.store import Store
 from mailcatch.web.app import create_app
 from mailcatch.web.openapi import document
-from tests.conftest import make_settings, wait_for_count
-from tests.web.mailbox import build, send
+from tests.helpers import make_settings, wait_for_count
+from tests.messages import build, send
 
 
 @pytest.fixture(scope="module")

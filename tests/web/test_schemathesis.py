@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from mailcatch.server import ServerThread
-from tests.web.mailbox import build, running, send
+from tests.helpers import running
+from tests.messages import build, send
 
 MAX_EXAMPLES = 30
 # A path ID is either what Schemathesis generated, or one that exists (or "latest"), so the happy paths run too.

@@ -15,8 +15,8 @@ import pytest
 from mailcatch.server import ServerThread
 from mailcatch.storage.search import compile_terms, parse_query
 from mailcatch.storage.search.compile import Unread
-from tests.conftest import wait_for_count
-from tests.web.mailbox import build, running, send
+from tests.helpers import running, wait_for_count
+from tests.messages import build, send
 
 WELCOME, INVOICE, RESET, WEIRD, BIG, SHORT = (
     "Welcome aboard", "Invoice 2024-001", "Password reset", 'Weird "quotes" * NEAR (x) AND y', "Big report", "ok go")

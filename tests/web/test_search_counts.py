@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from mailcatch.storage.search import counts
-from tests.conftest import wait_for_count
+from tests.helpers import wait_for_count
 
 
 @pytest.fixture(params=["whole", "split", "listed", "probe-set"], autouse=True)

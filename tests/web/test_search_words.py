@@ -14,7 +14,7 @@ import pytest
 
 from mailcatch.storage.search import index as search_index
 from mailcatch.storage.search import vocabulary
-from tests.conftest import wait_for_count
+from tests.helpers import wait_for_count
 
 MESSAGES = [
     ("Meeting at noon", "Can we MEET? The meetings room is free.", "ada@example.com", None),

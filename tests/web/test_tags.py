@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from mailcatch.mail.tags import clean_tags, plus_tags, with_plus_tags
-from tests.conftest import wait_for_count
-from tests.web.mailbox import build, send
+from tests.helpers import wait_for_count
+from tests.messages import build, send
 
 
 def test_plus_tags_and_cleaning() -> None:

@@ -22,8 +22,8 @@ from websockets.sync.client import ClientConnection, connect
 from mailcatch.models import Event
 from mailcatch.server import ServerThread
 from mailcatch.storage.store import BULK_CHANGE
-from tests.conftest import run_async, wait_for_count
-from tests.web.mailbox import Spawned, build, send, spawned
+from tests.helpers import Spawned, run_async, spawned, wait_for_count
+from tests.messages import build, send
 
 
 def ws_url(catcher: ServerThread | Spawned) -> str:

@@ -1,12 +1,51 @@
-"""Messages for the browser tests: ordinary mail, a rich one with every view filled, hostile ones."""
+"""Messages for the tests, and sending them: the one builder the web and browser tests share,
+and the browser tests' rich, hostile and screenshot mail."""
 
 from __future__ import annotations
 
 import smtplib
 import struct
 import zlib
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Protocol
+
+
+class SMTPTarget(Protocol):
+    """Where `send` delivers: a catcher in this process or in another one."""
+
+    @property
+    def smtp_host(self) -> str: ...
+
+    @property
+    def smtp_port(self) -> int: ...
+
+
+def build(subject: str, sender: str = "app@example.com", to: str = "user@example.com", text: str = "hello",
+          html: str | None = None, **headers: str) -> EmailMessage:
+    """A message; extra headers are given as keyword arguments (`Reply_To="..."` is Reply-To)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def send(catcher: SMTPTarget, *messages: EmailMessage, mail_from: str | None = None,
+         rcpt: Sequence[str] | None = None, helo: str = "app.local") -> None:
+    """Deliver messages over one SMTP session, as an application would (envelope from the headers unless given).
+
+    The HELO name is given so smtplib doesn't look up this machine's own name for it.
+    """
+    with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port, local_hostname=helo) as client:
+        for message in messages:
+            client.send_message(message, from_addr=mail_from, to_addrs=list(rcpt) if rcpt is not None else None)
 
 
 def png(width: int = 96, height: int = 48, rgb: tuple[int, int, int] = (47, 95, 208)) -> bytes:
@@ -23,32 +62,6 @@ def png(width: int = 96, height: int = 48, rgb: tuple[int, int, int] = (47, 95, 
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(rows))) + chunk(b"IEND", b"")
-
-
-def send(host: str, port: int, message: EmailMessage, *, mail_from: str | None = None,
-         rcpt_to: list[str] | None = None, helo: str | None = None) -> None:
-    """Deliver one message over SMTP, as an application would."""
-    with smtplib.SMTP(host, port, local_hostname=helo or "app.local") as client:
-        client.send_message(message, from_addr=mail_from, to_addrs=rcpt_to)
-
-
-def send_many(host: str, port: int, messages: list[EmailMessage]) -> None:
-    """Deliver several messages over one SMTP session."""
-    with smtplib.SMTP(host, port, local_hostname="app.local") as client:
-        for message in messages:
-            client.send_message(message)
-
-
-def plain(subject: str, *, to: str = "dev@example.com", sender: str = "App <app@example.com>",
-          body: str = "Hello from the app.\n", **headers: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
-    message.set_content(body)
-    return message
 
 
 def rich(remote_base: str = "http://127.0.0.1:9/") -> EmailMessage:
@@ -154,23 +167,23 @@ def hostile(tracker: str) -> EmailMessage:
 def demo_set() -> list[EmailMessage]:
     """A realistic mailbox for screenshots."""
     out = [
-        plain("Your daily backup finished", sender="cron@build-01.internal", to="ops@example.com",
-              body="Backup of db-primary finished in 4m12s.\n\n  tables: 212\n  size:   3.4 GB\n  target: s3://backups/2024-03-18/\n"),
-        plain("Reset your password", sender="Acme Accounts <no-reply@acme.test>", to="sam@example.com",
-              body="Someone asked to reset the password for sam@example.com.\n\n"
+        build("Your daily backup finished", sender="cron@build-01.internal", to="ops@example.com",
+              text="Backup of db-primary finished in 4m12s.\n\n  tables: 212\n  size:   3.4 GB\n  target: s3://backups/2024-03-18/\n"),
+        build("Reset your password", sender="Acme Accounts <no-reply@acme.test>", to="sam@example.com",
+              text="Someone asked to reset the password for sam@example.com.\n\n"
                    "Reset it here (valid for 30 minutes):\nhttps://acme.test/reset?token=8f14e45fceea167a5a36dedd4bea2543\n\n"
                    "If this wasn't you, ignore this message.\n"),
-        plain("Welcome to Acme, Priya!", sender="Acme <hello@acme.test>", to="Priya Raman <priya@example.com>",
-              body="Welcome aboard! Your workspace acme-labs is ready.\n"),
-        plain("[staging] 3 failed jobs in queue mail", sender="Alerts <alerts@acme.test>", to="oncall@example.com",
-              X_Tags="alerts, staging", body="Job send_digest failed 3 times: SMTPRecipientsRefused.\n"),
-        plain("Your order #55120 has shipped", sender="Shop <orders@shop.test>", to="ivy@example.com",
-              body="Good news: your order is on its way. Track it at https://shop.test/track/55120\n"),
-        plain("Invitation: Sprint review, Thu 14:00", sender="Calendar <calendar@acme.test>",
+        build("Welcome to Acme, Priya!", sender="Acme <hello@acme.test>", to="Priya Raman <priya@example.com>",
+              text="Welcome aboard! Your workspace acme-labs is ready.\n"),
+        build("[staging] 3 failed jobs in queue mail", sender="Alerts <alerts@acme.test>", to="oncall@example.com",
+              X_Tags="alerts, staging", text="Job send_digest failed 3 times: SMTPRecipientsRefused.\n"),
+        build("Your order #55120 has shipped", sender="Shop <orders@shop.test>", to="ivy@example.com",
+              text="Good news: your order is on its way. Track it at https://shop.test/track/55120\n"),
+        build("Invitation: Sprint review, Thu 14:00", sender="Calendar <calendar@acme.test>",
               to="team@example.com, ivy@example.com, sam@example.com, priya@example.com",
-              body="Sprint review\nThursday 14:00-15:00\nRoom 4 / video link in the invite.\n"),
-        plain("Weekly digest: 12 new comments", sender="Acme Community <digest@acme.test>", to="ivy+digest@example.com",
-              body="Here is what happened this week in your projects.\n"),
-        plain("", sender="mailer@legacy.internal", to="ops@example.com", body="(a message without a subject)\n"),
+              text="Sprint review\nThursday 14:00-15:00\nRoom 4 / video link in the invite.\n"),
+        build("Weekly digest: 12 new comments", sender="Acme Community <digest@acme.test>", to="ivy+digest@example.com",
+              text="Here is what happened this week in your projects.\n"),
+        build("", sender="mailer@legacy.internal", to="ops@example.com", text="(a message without a subject)\n"),
     ]
     return out

@@ -1,45 +1,60 @@
-"""Helpers for the web tests: build messages, send them over SMTP, run catchers shared by a module."""
+"""What tests call (conftest.py keeps the fixtures): settings and catchers for a test, waiting for mail, async code.
+
+Catchers here are for a whole module (`running`) or in a process of their own (`spawned`);
+a test's own catcher is conftest's `catcher` fixture.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
-import smtplib
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email.message import EmailMessage
-from typing import Any
+from typing import Any, TypeVar
 
+import httpx
+
+from mailcatch.config import HostPort, Settings
 from mailcatch.server import ServerThread
-from tests.conftest import make_settings
+
+LOOPBACK = HostPort("127.0.0.1", 0)
+T = TypeVar("T")
 
 _STARTED = re.compile(r"SMTP on (\S+), web UI and API on (\S+) ")
 
 
-def build(subject: str, sender: str = "app@example.com", to: str = "user@example.com", text: str = "hello",
-          html: str | None = None, **headers: str) -> EmailMessage:
-    """A message; extra headers are given as keyword arguments (`Reply_To="..."` is Reply-To)."""
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
-    message.set_content(text)
-    if html is not None:
-        message.add_alternative(html, subtype="html")
-    return message
+def make_settings(**overrides: Any) -> Settings:
+    """Settings for a test catcher: free ports on 127.0.0.1, in memory unless told otherwise."""
+    values: dict[str, Any] = {"smtp": LOOPBACK, "listen": LOOPBACK, "quiet": True}
+    values.update(overrides)
+    return Settings(**values)
 
 
-def send(catcher: ServerThread, *messages: EmailMessage, rcpt: Sequence[str] | None = None) -> None:
-    """Deliver messages over one SMTP session (envelope recipients from headers unless given)."""
-    with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
-        for message in messages:
-            client.send_message(message, to_addrs=list(rcpt) if rcpt is not None else None)
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on a fresh event loop in its own thread.
+
+    The browser tests' Playwright keeps an event loop running on the main thread for the
+    whole session, so `asyncio.run` there would fail.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main).result()
+
+
+def wait_for_count(client: httpx.Client, count: int, timeout: float = 5) -> dict[str, Any]:
+    """Poll the message list until it holds `count` messages."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listing: dict[str, Any] = client.get("/api/v1/messages").json()
+        if listing["total"] >= count or time.monotonic() > deadline:
+            return listing
+        time.sleep(0.02)
 
 
 @contextmanager
