@@ -22,6 +22,7 @@ from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
 from mailcatch.smtp import protocol
 from mailcatch.smtp.protocol import AIOSMTPD_PRIVATE_NAMES, CatcherSMTP
+from tests.helpers import run_async
 
 METHODS = {private.name: private.arguments for private in AIOSMTPD_PRIVATE_NAMES if private.arguments is not None}
 ATTRIBUTES = [private.name for private in AIOSMTPD_PRIVATE_NAMES if private.arguments is None]
@@ -86,7 +87,8 @@ async def connected(**options: Any) -> AsyncIterator[Connection]:
 
 
 def run(test: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    asyncio.run(asyncio.wait_for(test(), 20))
+    """Run an async check on a loop of its own (not asyncio.run: the browser tests keep a loop running)."""
+    run_async(asyncio.wait_for(test(), 20))
 
 
 def test_every_private_method_is_still_on_aiosmtpd_smtp() -> None:
@@ -225,7 +227,7 @@ def test_the_list_the_docstring_and_the_code_name_the_same_private_names() -> No
         async with connected() as connection:  # some are set only once a client connects
             return {name for name in dir(connection.server) if _private(name)}
 
-    theirs = asyncio.run(asyncio.wait_for(aiosmtpd_names(), 20))
+    theirs = run_async(asyncio.wait_for(aiosmtpd_names(), 20))
     listed = {private.name for private in AIOSMTPD_PRIVATE_NAMES}
     assert len(listed) == len(AIOSMTPD_PRIVATE_NAMES), "a name is listed twice"
     used = _names_used_by_catcher_smtp()
