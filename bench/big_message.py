@@ -43,6 +43,7 @@ def _send_big(port: int, big: bytes, rounds: int, results: list[tuple[float, byt
     """Send the big message `rounds` times over one connection, from a thread of its own with a
     blocking socket, so that pushing its bytes never delays the small messages' event loop."""
     with socket.create_connection(("127.0.0.1", port)) as sock, sock.makefile("rb") as replies:
+
         def reply() -> bytes:
             while (line := replies.readline())[3:4] == b"-":
                 pass
@@ -63,9 +64,11 @@ def _send_big(port: int, big: bytes, rounds: int, results: list[tuple[float, byt
 
 async def run(port: int, megabytes: float, rounds: int) -> dict[str, object]:
     blob = base64.encodebytes(os.urandom(int(megabytes * 1024 * 1024 * 3 / 4))).replace(b"\n", b"\r\n")
-    big = (b"Subject: big\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
-           b"see attachment\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment;"
-           b" filename=big.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n" + blob + b"\r\n--b--\r\n")
+    big = (
+        b"Subject: big\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+        b"see attachment\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment;"
+        b" filename=big.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n" + blob + b"\r\n--b--\r\n"
+    )
     small = b"Subject: small\r\n\r\n" + b"a line of a small message, fifty bytes or so....\r\n" * 40
     small_session = await _session(port)
     await _send(*small_session, small)  # warm up
@@ -82,11 +85,15 @@ async def run(port: int, megabytes: float, rounds: int) -> dict[str, object]:
     sender.join()
     small_session[1].close()
     latencies.sort()
-    return {"big_bytes": len(big), "big_replies": sorted({r.decode().strip()[:3] for _, r in bigs}),
-            "big_ms": [round(ms, 1) for ms, _ in bigs],
-            "small_messages": len(latencies), "small_p50_ms": round(statistics.median(latencies), 2),
-            "small_p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 2),
-            "small_max_ms": round(latencies[-1], 2)}
+    return {
+        "big_bytes": len(big),
+        "big_replies": sorted({r.decode().strip()[:3] for _, r in bigs}),
+        "big_ms": [round(ms, 1) for ms, _ in bigs],
+        "small_messages": len(latencies),
+        "small_p50_ms": round(statistics.median(latencies), 2),
+        "small_p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 2),
+        "small_max_ms": round(latencies[-1], 2),
+    }
 
 
 def main() -> int:

@@ -17,8 +17,17 @@ class CatcherProcess:
     """A catcher process on free loopback ports; its log is drained so it can never block on a full pipe."""
 
     def __init__(self, *args: str) -> None:
-        self.command = [sys.executable, "-m", "mailcatch", "--quiet", "--smtp", "127.0.0.1:0",
-                        "--listen", "127.0.0.1:0", *args]
+        self.command = [
+            sys.executable,
+            "-m",
+            "mailcatch",
+            "--quiet",
+            "--smtp",
+            "127.0.0.1:0",
+            "--listen",
+            "127.0.0.1:0",
+            *args,
+        ]
         self.process: subprocess.Popen[str] | None = None
         self.smtp_port = 0
         self.url = ""
@@ -65,6 +74,7 @@ class CatcherProcess:
     def __enter__(self) -> CatcherProcess:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.stop()

@@ -63,9 +63,20 @@ class Target:
         if self.catcher:
             self.catcher.start()
             return
-        self.sink = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink",
-                                      "-l", f"127.0.0.1:{self.sink_port}"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.sink = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-c",
+                "aiosmtpd.handlers.Sink",
+                "-l",
+                f"127.0.0.1:{self.sink_port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -98,12 +109,13 @@ def settle(target: Target, timeout: float = 60) -> None:
     is over, and that work must neither slip into the next target's turn nor go uncounted."""
     if target.catcher:  # a search answers once everything stored is indexed
         try:
-            with urllib.request.urlopen(f"{target.catcher.url}/api/v1/search?query=settled&limit=1",
-                                        timeout=timeout):
+            with urllib.request.urlopen(f"{target.catcher.url}/api/v1/search?query=settled&limit=1", timeout=timeout):
                 pass
         except OSError:
-            print(f"{target.name}: the settling search failed; the catcher's log ends:\n" + "".join(target.catcher.log),
-                  file=sys.stderr)
+            print(
+                f"{target.name}: the settling search failed; the catcher's log ends:\n" + "".join(target.catcher.log),
+                file=sys.stderr,
+            )
             raise
     deadline = time.monotonic() + timeout
     before = target.cpu_seconds()
@@ -118,16 +130,34 @@ def settle(target: Target, timeout: float = 60) -> None:
 def measure(target: Target, connections: int, size: int, seconds: float) -> dict[str, float]:
     cpu_before = target.cpu_seconds()
     output = subprocess.run(
-        [sys.executable, str(LOAD), "--port", str(target.port), "--connections", str(connections),
-         "--size", str(size), "--seconds", str(seconds)], capture_output=True, text=True, check=True).stdout
+        [
+            sys.executable,
+            str(LOAD),
+            "--port",
+            str(target.port),
+            "--connections",
+            str(connections),
+            "--size",
+            str(size),
+            "--seconds",
+            str(seconds),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     result = json.loads(output)
     settle(target)
     cpu = target.cpu_seconds() - cpu_before
     if result["errors"]:
         raise RuntimeError(f"{target.name}: {result['errors']} errors")
     target.acknowledged += int(result["sent"])
-    return {"per_second": result["per_second"], "p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"],
-            "cpu_ms": cpu * 1000 / max(result["sent"], 1)}
+    return {
+        "per_second": result["per_second"],
+        "p50_ms": result["p50_ms"],
+        "p99_ms": result["p99_ms"],
+        "cpu_ms": cpu * 1000 / max(result["sent"], 1),
+    }
 
 
 def main() -> int:
@@ -153,7 +183,7 @@ def main() -> int:
             target.start()
         for cell in cells:
             for round_number in range(args.rounds):
-                order = targets[round_number % len(targets):] + targets[:round_number % len(targets)]
+                order = targets[round_number % len(targets) :] + targets[: round_number % len(targets)]
                 for target in order:
                     target.results.setdefault(cell, []).append(measure(target, *cell, args.seconds))
         ok = True
@@ -163,28 +193,36 @@ def main() -> int:
                 stored = json.load(response)["total"]
             dropped = target.catcher.dropped  # in memory, the oldest go to stay under SQLite's 1 GB
             if stored + dropped != target.acknowledged:
-                print(f"LOST: {target.name} acknowledged {target.acknowledged} messages but stored {stored}"
-                      + (f" (and dropped {dropped} to make room)" if dropped else ""))
+                print(
+                    f"LOST: {target.name} acknowledged {target.acknowledged} messages but stored {stored}"
+                    + (f" (and dropped {dropped} to make room)" if dropped else "")
+                )
                 ok = False
             else:
-                print(f"{target.name}: all {target.acknowledged} acknowledged messages stored"
-                      + (f" ({dropped} of the oldest later dropped to make room in memory)" if dropped else ""))
+                print(
+                    f"{target.name}: all {target.acknowledged} acknowledged messages stored"
+                    + (f" ({dropped} of the oldest later dropped to make room in memory)" if dropped else "")
+                )
         peaks = {t.name: t.peak_rss_mb() for t in targets}
     finally:
         for target in targets:
             target.stop()
     print()
-    print(f"{'target':8} {'conns':>5} {'size':>7} {'msg/s':>8} {'x sink':>7} {'p50 ms':>7} {'p99 ms':>7}"
-          f" {'cpu ms/msg':>10} {'peak MB':>8}")
+    print(
+        f"{'target':8} {'conns':>5} {'size':>7} {'msg/s':>8} {'x sink':>7} {'p50 ms':>7} {'p99 ms':>7}"
+        f" {'cpu ms/msg':>10} {'peak MB':>8}"
+    )
     for cell in cells:
         sink = statistics.median(r["per_second"] for r in targets[0].results[cell])
         for target in targets:
             rows = target.results[cell]
             rate = statistics.median(r["per_second"] for r in rows)
-            print(f"{target.name:8} {cell[0]:>5} {cell[1] // 1024:>5}KB {rate:>8.0f} {rate / sink:>7.2f}"
-                  f" {statistics.median(r['p50_ms'] for r in rows):>7.2f}"
-                  f" {statistics.median(r['p99_ms'] for r in rows):>7.2f}"
-                  f" {statistics.median(r['cpu_ms'] for r in rows):>10.3f} {peaks[target.name]:>8.0f}")
+            print(
+                f"{target.name:8} {cell[0]:>5} {cell[1] // 1024:>5}KB {rate:>8.0f} {rate / sink:>7.2f}"
+                f" {statistics.median(r['p50_ms'] for r in rows):>7.2f}"
+                f" {statistics.median(r['p99_ms'] for r in rows):>7.2f}"
+                f" {statistics.median(r['cpu_ms'] for r in rows):>10.3f} {peaks[target.name]:>8.0f}"
+            )
     print(f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {args.rounds} round(s) of {args.seconds:g} s")
     return 0 if ok else 1
 

@@ -32,13 +32,83 @@ from mailcatch.events import EventBus
 from mailcatch.models import ReceivedEnvelope, SessionInfo, SessionLine, Transaction
 from mailcatch.storage.store import Store
 
-WORDS = ("account invoice order shipped password reset welcome team report weekly summary payment receipt "
-         "project update meeting schedule review approved declined reminder subscription renewal trial "
-         "download export ready verify email address confirm security alert login device new comment reply "
-         "mention task assigned completed overdue backup failed succeeded deploy release notes customer "
-         "support ticket opened closed feedback survey newsletter offer discount coupon cart abandoned").split()
-NAMES = ("Ada Lovelace", "Alan Turing", "Grace Hopper", "Ken Thompson", "Barbara Liskov", "Linus Torvalds",
-         "Margaret Hamilton", "Dennis Ritchie", "Radia Perlman", "Guido van Rossum", "Frances Allen")
+WORDS = [
+    "account",
+    "invoice",
+    "order",
+    "shipped",
+    "password",
+    "reset",
+    "welcome",
+    "team",
+    "report",
+    "weekly",
+    "summary",
+    "payment",
+    "receipt",
+    "project",
+    "update",
+    "meeting",
+    "schedule",
+    "review",
+    "approved",
+    "declined",
+    "reminder",
+    "subscription",
+    "renewal",
+    "trial",
+    "download",
+    "export",
+    "ready",
+    "verify",
+    "email",
+    "address",
+    "confirm",
+    "security",
+    "alert",
+    "login",
+    "device",
+    "new",
+    "comment",
+    "reply",
+    "mention",
+    "task",
+    "assigned",
+    "completed",
+    "overdue",
+    "backup",
+    "failed",
+    "succeeded",
+    "deploy",
+    "release",
+    "notes",
+    "customer",
+    "support",
+    "ticket",
+    "opened",
+    "closed",
+    "feedback",
+    "survey",
+    "newsletter",
+    "offer",
+    "discount",
+    "coupon",
+    "cart",
+    "abandoned",
+]
+NAMES = (
+    "Ada Lovelace",
+    "Alan Turing",
+    "Grace Hopper",
+    "Ken Thompson",
+    "Barbara Liskov",
+    "Linus Torvalds",
+    "Margaret Hamilton",
+    "Dennis Ritchie",
+    "Radia Perlman",
+    "Guido van Rossum",
+    "Frances Allen",
+)
 DOMAINS = ("example.com", "shop.example", "mail.example.org", "corp.example.net", "app.example.io")
 
 
@@ -55,10 +125,14 @@ def make_message(rng: random.Random, number: int) -> tuple[bytes, str, list[str]
     """A message the shape apps send: plain, text+HTML, sometimes an attachment and tags."""
     from_name, from_address = _address(rng)
     recipients = [_address(rng) for _ in range(rng.choice((1, 1, 1, 2, 3)))]
-    head = [f"From: {from_name} <{from_address}>", "To: " + ", ".join(f"{n} <{a}>" for n, a in recipients),
-            f"Subject: {_sentence(rng, rng.randint(3, 8))[:-1]} #{number}",
-            f"Message-ID: <{number}.{rng.getrandbits(48):x}@{rng.choice(DOMAINS)}>",
-            "Date: Sat, 28 Nov 2026 10:00:00 +0000", "MIME-Version: 1.0"]
+    head = [
+        f"From: {from_name} <{from_address}>",
+        "To: " + ", ".join(f"{n} <{a}>" for n, a in recipients),
+        f"Subject: {_sentence(rng, rng.randint(3, 8))[:-1]} #{number}",
+        f"Message-ID: <{number}.{rng.getrandbits(48):x}@{rng.choice(DOMAINS)}>",
+        "Date: Sat, 28 Nov 2026 10:00:00 +0000",
+        "MIME-Version: 1.0",
+    ]
     if rng.random() < 0.1:
         head.append("X-Tags: " + rng.choice(("billing", "signup", "alerts", "billing, urgent")))
     paragraphs = [_sentence(rng, rng.randint(8, 40)) for _ in range(rng.randint(2, 12))]
@@ -66,14 +140,20 @@ def make_message(rng: random.Random, number: int) -> tuple[bytes, str, list[str]
     body = text
     if rng.random() < 0.6:
         html = "Content-Type: text/html; charset=utf-8\r\n\r\n" + "".join(f"<p>{p}</p>\r\n" for p in paragraphs)
-        body = f'Content-Type: multipart/alternative; boundary="alt{number}"\r\n\r\n' \
-               f"--alt{number}\r\n{text}\r\n--alt{number}\r\n{html}\r\n--alt{number}--"
+        body = (
+            f'Content-Type: multipart/alternative; boundary="alt{number}"\r\n\r\n'
+            f"--alt{number}\r\n{text}\r\n--alt{number}\r\n{html}\r\n--alt{number}--"
+        )
     if rng.random() < 0.1:
         blob = base64.encodebytes(rng.randbytes(rng.randint(200, 4000))).decode().replace("\n", "\r\n")
-        attachment = (f'Content-Type: application/pdf\r\nContent-Disposition: attachment; '
-                      f'filename="document-{number}.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n{blob}')
-        body = f'Content-Type: multipart/mixed; boundary="mix{number}"\r\n\r\n' \
-               f"--mix{number}\r\n{body}\r\n--mix{number}\r\n{attachment}\r\n--mix{number}--"
+        attachment = (
+            f"Content-Type: application/pdf\r\nContent-Disposition: attachment; "
+            f'filename="document-{number}.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n{blob}'
+        )
+        body = (
+            f'Content-Type: multipart/mixed; boundary="mix{number}"\r\n\r\n'
+            f"--mix{number}\r\n{body}\r\n--mix{number}\r\n{attachment}\r\n--mix{number}--"
+        )
     raw = "\r\n".join(head) + "\r\n" + body + "\r\n"
     return raw.encode(), from_address, [a for _, a in recipients]
 
@@ -88,9 +168,13 @@ async def fill(path: str, count: int, seed: int) -> None:
         raw, sender, recipients = make_message(rng, number)
         now = time.time()
         session = SessionInfo(f"fill{number}", "127.0.0.1:40000", now, "app.example", False, "")
-        lines = [SessionLine(now, "S", "220 mailcatch"), SessionLine(now, "C", "EHLO app.example"),
-                 SessionLine(now, "C", f"MAIL FROM:<{sender}>"), SessionLine(now, "S", "250 OK"),
-                 SessionLine(now, "C", f"<{len(raw)} bytes of message data>")]
+        lines = [
+            SessionLine(now, "S", "220 mailcatch"),
+            SessionLine(now, "C", "EHLO app.example"),
+            SessionLine(now, "C", f"MAIL FROM:<{sender}>"),
+            SessionLine(now, "S", "250 OK"),
+            SessionLine(now, "C", f"<{len(raw)} bytes of message data>"),
+        ]
         envelope = ReceivedEnvelope(sender, [], recipients, session.peer, "app.example", "", False, now)
         batch.append(asyncio.ensure_future(store.add(raw, envelope, Transaction(session, 2, 6, lines, 0))))
         if len(batch) >= 500:
@@ -126,7 +210,7 @@ def _shared_parts() -> list[str]:
     words: dict[str, set[str]] = {}
     for word in WORDS:
         for start in range(len(word) - 2):
-            words.setdefault(word[start:start + 3], set()).add(word)
+            words.setdefault(word[start : start + 3], set()).add(word)
     return sorted(part for part, holders in words.items() if len(holders) > 1)
 
 
@@ -156,25 +240,43 @@ def measure(path: str, repeat: int) -> None:
             ("start-up to a ready API", [startup]),
             ("GET /api/v1/messages (first page)", _timed(f"{url}/api/v1/messages?limit=50", repeat)),
             # Each word and sender searched once: the search's first time, before its counts are kept.
-            ("search: plain word, first time", [_timed(f"{url}/api/v1/search?query={word}&limit=50", 1)[0]
-                                                for word in WORDS[:repeat]]),
+            (
+                "search: plain word, first time",
+                [_timed(f"{url}/api/v1/search?query={word}&limit=50", 1)[0] for word in WORDS[:repeat]],
+            ),
             # Part of several words (`com`: comment, completed...): counted through the word index,
             # not from the vocabulary's count of one word.
-            ("search: part of several words, first", [_timed(f"{url}/api/v1/search?query={part}&limit=50", 1)[0]
-                                                      for part in _shared_parts()[:repeat]]),
+            (
+                "search: part of several words, first",
+                [_timed(f"{url}/api/v1/search?query={part}&limit=50", 1)[0] for part in _shared_parts()[:repeat]],
+            ),
             ("search: the same word again", _timed(f"{url}/api/v1/search?query={WORDS[0]}&limit=50", repeat)),
             # A rare term: a message's own number from its subject (#N also matches #N0-#N9 and so on).
-            ("search: a rare term (#N), first time", [_timed(f"{url}/api/v1/search?" + urllib.parse.urlencode(
-                {"query": f"#{number}", "limit": 50}), 1)[0] for number in _rare_numbers(listing["total"], repeat)]),
-            ("search: from:, first time", [_timed(f"{url}/api/v1/search?" + urllib.parse.urlencode(
-                {"query": f"from:{address}", "limit": 50}), 1)[0] for address in senders[:repeat]]),
+            (
+                "search: a rare term (#N), first time",
+                [
+                    _timed(f"{url}/api/v1/search?" + urllib.parse.urlencode({"query": f"#{number}", "limit": 50}), 1)[0]
+                    for number in _rare_numbers(listing["total"], repeat)
+                ],
+            ),
+            (
+                "search: from:, first time",
+                [
+                    _timed(
+                        f"{url}/api/v1/search?" + urllib.parse.urlencode({"query": f"from:{address}", "limit": 50}), 1
+                    )[0]
+                    for address in senders[:repeat]
+                ],
+            ),
             ("GET /api/v1/message/{ID}", _timed(f"{url}/api/v1/message/{some_id}", repeat)),
         ]
         print(f"\n{listing['total']} messages in {path} ({Path(path).stat().st_size / 1e6:.0f} MB)")
         print(f"{'what':40} {'p50 ms':>8} {'p95 ms':>8}")
         for name, times in rows:
             times.sort()
-            print(f"{name:40} {statistics.median(times):>8.2f} {times[int(len(times) * 0.95) - 1 if len(times) > 1 else 0]:>8.2f}")
+            print(
+                f"{name:40} {statistics.median(times):>8.2f} {times[int(len(times) * 0.95) - 1 if len(times) > 1 else 0]:>8.2f}"
+            )
         print(f"{'resident memory (RSS)':40} {_rss_mb(catcher.pid):>8.0f} MB")
 
 

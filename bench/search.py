@@ -21,11 +21,34 @@ from catcher_process import CatcherProcess
 from fill import fill  # bench/fill.py, beside this script
 
 QUERIES = [
-    "invoice", "welcome team", '"password reset"', "zq", "-invoice", "from:ada", "-from:ada", "to:grace",
-    "cc:nobody", "bcc:linus", "reply-to:support", "addressed:turing", "subject:weekly", "-subject:weekly",
-    "message-id:12345.", "tag:billing", "-tag:billing", "is:tagged", "is:read", "is:unread", "has:attachment",
-    "larger:20k", "smaller:2k", "after:2020-01-01", "before:2020-01-01", "from:ada subject:report has:attachment",
-    "document-99.pdf", "is:unread to:example.com invoice",
+    "invoice",
+    "welcome team",
+    '"password reset"',
+    "zq",
+    "-invoice",
+    "from:ada",
+    "-from:ada",
+    "to:grace",
+    "cc:nobody",
+    "bcc:linus",
+    "reply-to:support",
+    "addressed:turing",
+    "subject:weekly",
+    "-subject:weekly",
+    "message-id:12345.",
+    "tag:billing",
+    "-tag:billing",
+    "is:tagged",
+    "is:read",
+    "is:unread",
+    "has:attachment",
+    "larger:20k",
+    "smaller:2k",
+    "after:2020-01-01",
+    "before:2020-01-01",
+    "from:ada subject:report has:attachment",
+    "document-99.pdf",
+    "is:unread to:example.com invoice",
 ]
 
 
@@ -48,8 +71,10 @@ def measure(path: str, repeat: int) -> None:
                 elapsed, body = _get(search)
                 times.append(elapsed)
                 matches = int(body["messages_count"])  # type: ignore[call-overload]
-            print(f"{query:42} {matches:>7} matches   p50 {statistics.median(times):7.1f} ms   "
-                  f"max {max(times):7.1f} ms", flush=True)
+            print(
+                f"{query:42} {matches:>7} matches   p50 {statistics.median(times):7.1f} ms   max {max(times):7.1f} ms",
+                flush=True,
+            )
 
 
 def main() -> None:

@@ -24,9 +24,11 @@ except ImportError:  # pragma: no cover
 
 def make_message(size: int, number: int) -> bytes:
     """A plausible message of about `size` bytes, dot-stuffing already applied (no line starts with a dot)."""
-    head = (f"From: Load Test <load@example.com>\r\nTo: user{number % 100}@example.com\r\n"
-            f"Subject: load message {number}\r\nMessage-ID: <{number}.{time.time_ns()}@bench.example>\r\n"
-            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n").encode()
+    head = (
+        f"From: Load Test <load@example.com>\r\nTo: user{number % 100}@example.com\r\n"
+        f"Subject: load message {number}\r\nMessage-ID: <{number}.{time.time_ns()}@bench.example>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    ).encode()
     line = b"The quick brown fox jumps over the lazy dog, again and again and again.\r\n"
     body = line * max(1, (size - len(head)) // len(line))
     return head + body
@@ -47,8 +49,9 @@ class Stats:
         self.ids: list[str] = []
 
 
-async def sender(host: str, port: int, size: int, deadline: float, limit: int | None, stats: Stats,
-                 keep_ids: bool) -> None:
+async def sender(
+    host: str, port: int, size: int, deadline: float, limit: int | None, stats: Stats, keep_ids: bool
+) -> None:
     bodies = [make_message(size, n) for n in range(8)]
     while time.monotonic() < deadline and (limit is None or stats.sent < limit):
         try:
@@ -85,8 +88,9 @@ async def sender(host: str, port: int, size: int, deadline: float, limit: int | 
             await asyncio.sleep(0.01)
 
 
-async def run(host: str, port: int, connections: int, size: int, seconds: float, count: int | None,
-              keep_ids: bool) -> dict[str, object]:
+async def run(
+    host: str, port: int, connections: int, size: int, seconds: float, count: int | None, keep_ids: bool
+) -> dict[str, object]:
     stats = Stats()
     started = time.perf_counter()
     deadline = time.monotonic() + seconds

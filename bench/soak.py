@@ -28,14 +28,17 @@ def message(rng: random.Random, number: int) -> bytes:
     kind = rng.random()
     if kind < 0.6:
         size = rng.choice((300, 2000, 8000, 30000, 200_000))
-        body = b"".join(b"line %d of a realistic body with some words in it\r\n" % i
-                        for i in range(size // 50))
+        body = b"".join(b"line %d of a realistic body with some words in it\r\n" % i for i in range(size // 50))
         return b"Subject: soak %d\r\nFrom: soak@example.com\r\nTo: you@example.com\r\n\r\n%s" % (number, body)
     if kind < 0.75:
-        return (b"Subject: broken %d\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n"
-                b"Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n!!not base64!!\r\n"
-                b"--b\r\nContent-Type: application/octet-stream; name=\"x.bin\"\r\n\r\n" % number
-                + rng.randbytes(rng.randint(10, 5000)).replace(b"\r\n.", b"\r\n..") + b"\r\n")
+        return (
+            b'Subject: broken %d\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+            b"Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n!!not base64!!\r\n"
+            b'--b\r\nContent-Type: application/octet-stream; name="x.bin"\r\n\r\n'
+            % number
+            + rng.randbytes(rng.randint(10, 5000)).replace(b"\r\n.", b"\r\n..")
+            + b"\r\n"
+        )
     if kind < 0.9:
         junk = rng.randbytes(rng.randint(1, 20000)).replace(b"\r\n", b"\n")
         return b"X-Junk: \xff\xfe\x00\r\n\r\n" + junk.replace(b"\n.", b"\n..") + b"\r\n"
@@ -99,20 +102,27 @@ async def soak(port: int, pid: int, seconds: float, connections: int, seed: int)
     deadline = time.monotonic() + seconds
     samples: list[tuple[float, float]] = []
     started = time.monotonic()
-    senders = [asyncio.ensure_future(client(port, random.Random(seed + n), deadline, counts))
-               for n in range(connections)]
+    senders = [
+        asyncio.ensure_future(client(port, random.Random(seed + n), deadline, counts)) for n in range(connections)
+    ]
     while not all(s.done() for s in senders):
         samples.append((round(time.monotonic() - started, 1), rss_mb(pid)))
         await asyncio.sleep(min(5.0, max(seconds / 20, 0.25)))
     await asyncio.gather(*senders)
     samples.append((round(time.monotonic() - started, 1), rss_mb(pid)))
-    settled = samples[len(samples) // 4:]  # after warm-up: caches and the --max window filling
+    settled = samples[len(samples) // 4 :]  # after warm-up: caches and the --max window filling
     growth = settled[-1][1] - settled[0][1]
-    return {**counts, "seconds": round(time.monotonic() - started, 1),
-            "per_second": round(counts["acknowledged"] / (time.monotonic() - started), 1),
-            "rss_start_mb": samples[0][1], "rss_after_warmup_mb": settled[0][1], "rss_end_mb": samples[-1][1],
-            "rss_peak_mb": max(m for _, m in samples), "growth_after_warmup_mb": round(growth, 1),
-            "memory_flat": growth < max(20.0, settled[0][1] * 0.15)}
+    return {
+        **counts,
+        "seconds": round(time.monotonic() - started, 1),
+        "per_second": round(counts["acknowledged"] / (time.monotonic() - started), 1),
+        "rss_start_mb": samples[0][1],
+        "rss_after_warmup_mb": settled[0][1],
+        "rss_end_mb": samples[-1][1],
+        "rss_peak_mb": max(m for _, m in samples),
+        "growth_after_warmup_mb": round(growth, 1),
+        "memory_flat": growth < max(20.0, settled[0][1] * 0.15),
+    }
 
 
 def main() -> int:

@@ -46,8 +46,14 @@ from playwright.sync_api import Browser, sync_playwright
 
 # The flags the browser tests launch chromium with (tests/e2e/conftest.py).
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
 
@@ -166,8 +172,7 @@ def _one_load(browser: Browser, url: str) -> dict[str, Any]:
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.add_init_script(RECORDER)
         # Ready: first render painted, the load event, and the UI's own start-up done.
-        with page.expect_console_message(lambda message: message.text == "mailcatch-bench: ready",
-                                         timeout=120_000):
+        with page.expect_console_message(lambda message: message.text == "mailcatch-bench: ready", timeout=120_000):
             page.goto(url + "/", wait_until="commit", timeout=120_000)
         # Let the requests that follow the start-up (the websocket's resync) finish too.
         page.wait_for_timeout(300)
@@ -182,15 +187,21 @@ def _one_load(browser: Browser, url: str) -> dict[str, Any]:
 
 
 def _stats(values: list[float]) -> dict[str, Any]:
-    return {"median": round(statistics.median(values), 1), "max": round(max(values), 1),
-            "each": [round(v, 1) for v in values]}
+    return {
+        "median": round(statistics.median(values), 1),
+        "max": round(max(values), 1),
+        "each": [round(v, 1) for v in values],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, help="messages in the database (default 100000; 200 with --quick)")
-    parser.add_argument("--database", help="file to fill (default /tmp/mailcatch-fill-N.db, shared with fill.py); "
-                                           "kept, and reused if it holds that many messages")
+    parser.add_argument(
+        "--database",
+        help="file to fill (default /tmp/mailcatch-fill-N.db, shared with fill.py); "
+        "kept, and reused if it holds that many messages",
+    )
     parser.add_argument("--loads", type=int, help="fresh page loads to measure (default 5; 1 with --quick)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 200 messages, 1 load")
@@ -221,7 +232,9 @@ def main() -> None:
                 for number in range(loads):
                     result = _one_load(browser, url)
                     results.append(result)
-                    log(f"  load {number + 1}: first render {result['painted']:.0f} ms, load event {result['load']:.0f} ms")
+                    log(
+                        f"  load {number + 1}: first render {result['painted']:.0f} ms, load event {result['load']:.0f} ms"
+                    )
             finally:
                 browser.close()
 
@@ -252,19 +265,29 @@ def main() -> None:
         "rows_in_dom": results[-1]["rows"],
         "count_text": results[-1]["count"],
         "first_subject": results[-1]["subject"],
-        "requests_browser": {name: {"start_ms": round(statistics.median(t[0] for t in times), 1),
-                                    "ms": round(statistics.median(t[1] for t in times), 1)}
-                             for name, times in in_browser.items()},
+        "requests_browser": {
+            name: {
+                "start_ms": round(statistics.median(t[0] for t in times), 1),
+                "ms": round(statistics.median(t[1] for t in times), 1),
+            }
+            for name, times in in_browser.items()
+        },
         "requests_server_ms": server,
         "page_errors": sorted({e for r in results for e in r["errors"]}),
     }
     print(json.dumps(report))
-    log(f"\n{total} messages, {loads} fresh load{'s' if loads != 1 else ''} in headless chromium "
-        f"(machine load average {load_average:.1f} on {os.cpu_count()} CPUs)")
-    log(f"first render (newest rows and count painted): median {report['first_render_ms']['median']:.0f} ms, "
-        f"max {report['first_render_ms']['max']:.0f} ms")
-    log(f"load event: median {report['load_event_ms']['median']:.0f} ms; JS heap {report['heap_mb']:.1f} MB; "
-        f"{report['rows_in_dom']} rows in the DOM; count shown: {report['count_text']!r}")
+    log(
+        f"\n{total} messages, {loads} fresh load{'s' if loads != 1 else ''} in headless chromium "
+        f"(machine load average {load_average:.1f} on {os.cpu_count()} CPUs)"
+    )
+    log(
+        f"first render (newest rows and count painted): median {report['first_render_ms']['median']:.0f} ms, "
+        f"max {report['first_render_ms']['max']:.0f} ms"
+    )
+    log(
+        f"load event: median {report['load_event_ms']['median']:.0f} ms; JS heap {report['heap_mb']:.1f} MB; "
+        f"{report['rows_in_dom']} rows in the DOM; count shown: {report['count_text']!r}"
+    )
     log(f"{'API requests the UI made (medians)':44} {'starts at':>9} {'takes':>7} {'from Python':>11}")
     for name, timing in report["requests_browser"].items():
         log(f"  {name:42} {timing['start_ms']:>6.0f} ms {timing['ms']:>4.0f} ms {server[name.split(' #')[0]]:>8.1f} ms")

@@ -77,9 +77,11 @@ class FrameClient(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio.Transport
-        transport.write(b"GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
-                        % (self.path.encode(), self.host.encode(), self.key))
+        transport.write(
+            b"GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            % (self.path.encode(), self.host.encode(), self.key)
+        )
 
     def connection_lost(self, error: Exception | None) -> None:
         self.closed = True
@@ -94,7 +96,7 @@ class FrameClient(asyncio.Protocol):
             if end < 0:
                 return
             head = bytes(self.buffer[:end]).split(b"\r\n")
-            del self.buffer[:end + 4]
+            del self.buffer[: end + 4]
             accept = base64.b64encode(hashlib.sha1(self.key + WEBSOCKET_GUID).digest())
             headers = {name.strip().lower(): value.strip() for name, _, value in (h.partition(b":") for h in head[1:])}
             if head[0].split()[1:2] != [b"101"] or headers.get(b"sec-websocket-accept") != accept:
@@ -119,16 +121,16 @@ class FrameClient(asyncio.Protocol):
             if length == 126:
                 if size - at < 4:
                     break
-                length = int.from_bytes(buffer[at + 2:at + 4], "big")
+                length = int.from_bytes(buffer[at + 2 : at + 4], "big")
                 start = at + 4
             elif length == 127:
                 if size - at < 10:
                     break
-                length = int.from_bytes(buffer[at + 2:at + 10], "big")
+                length = int.from_bytes(buffer[at + 2 : at + 10], "big")
                 start = at + 10
             if size - start < length:
                 break
-            payload = bytes(buffer[start:start + length])
+            payload = bytes(buffer[start : start + length])
             at = start + length
             opcode = first & 0x0F
             if opcode in (0, 1, 2):
@@ -154,7 +156,7 @@ class FrameClient(asyncio.Protocol):
     def _message(self, message: bytes, now: float) -> None:
         if message.startswith(NEW_PREFIX):
             start = message.find(ID_KEY, len(NEW_PREFIX)) + len(ID_KEY)
-            self.ids.append(message[start:message.index(b'"', start)])
+            self.ids.append(message[start : message.index(b'"', start)])
             self.times.append(now)
         elif message.startswith(b'{"Type":"'):
             self.other_frames += 1
@@ -180,8 +182,9 @@ async def run_clients(url: str, count: int) -> dict[str, object]:
     clients = []
     for _ in range(count):
         connected: asyncio.Future[None] = loop.create_future()
-        _, client = await loop.create_connection(lambda c=connected: FrameClient(host_port, "/" + path, c),
-                                                 host, int(port))
+        _, client = await loop.create_connection(
+            lambda c=connected: FrameClient(host_port, "/" + path, c), host, int(port)
+        )
         await asyncio.wait_for(connected, 10)
         clients.append(client)
     print("ready", flush=True)
@@ -201,8 +204,10 @@ async def run_clients(url: str, count: int) -> dict[str, object]:
     for client in clients:
         client.close()
     return {
-        "arrivals": [[(message_id.decode(), at) for message_id, at in zip(client.ids, client.times)]
-                     for client in clients],
+        "arrivals": [
+            [(message_id.decode(), at) for message_id, at in zip(client.ids, client.times, strict=True)]
+            for client in clients
+        ],
         "other_frames": sum(client.other_frames for client in clients),
         "closed_early": sum(client.closed for client in clients),
     }
@@ -273,14 +278,21 @@ def cpu_seconds(pid: int) -> float | None:
 def run(args: argparse.Namespace, catcher: CatcherProcess) -> dict[str, object]:
     load_before = os.getloadavg()  # other work on the machine skews every figure here
     url = catcher.url.replace("http://", "ws://") + "/api/events"
-    listeners = subprocess.Popen([sys.executable, __file__, "--serve-clients", url, "--clients", str(args.clients)],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    listeners = subprocess.Popen(
+        [sys.executable, __file__, "--serve-clients", url, "--clients", str(args.clients)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert listeners.stdin is not None and listeners.stdout is not None
     try:
         if listeners.stdout.readline().strip() != "ready":
             raise RuntimeError("the websocket clients did not connect")
         total = round(args.rate * args.seconds)
-        cpu_before = [*(cpu_seconds(pid) for pid in (catcher.pid, listeners.pid)), time.process_time()], time.monotonic()
+        cpu_before = (
+            [*(cpu_seconds(pid) for pid in (catcher.pid, listeners.pid)), time.process_time()],
+            time.monotonic(),
+        )
         with asyncio.Runner(loop_factory=new_loop) as runner:
             sent = runner.run(send_on_schedule(catcher.smtp_port, args.rate, total, args.senders, args.size))
         acknowledged: dict[str, float] = sent.pop("acknowledged")  # type: ignore[assignment]
@@ -291,8 +303,12 @@ def run(args: argparse.Namespace, catcher: CatcherProcess) -> dict[str, object]:
     finally:
         listeners.stdin.close()
         listeners.wait(30)
-    timeline = [(acknowledged[message_id], (at - acknowledged[message_id]) * 1000)
-                for frames in received["arrivals"] for message_id, at in frames if message_id in acknowledged]
+    timeline = [
+        (acknowledged[message_id], (at - acknowledged[message_id]) * 1000)
+        for frames in received["arrivals"]
+        for message_id, at in frames
+        if message_id in acknowledged
+    ]
     if args.timeline:
         start = min(acknowledged.values())
         with open(args.timeline, "w") as out:
@@ -300,13 +316,18 @@ def run(args: argparse.Namespace, catcher: CatcherProcess) -> dict[str, object]:
     delays = sorted(delay for _, delay in timeline)
     achieved = sent["achieved_rate"]
     elapsed = cpu_after[1] - cpu_before[1]
-    busy = [None if before is None or after is None else round((after - before) / elapsed * 100)
-            for before, after in zip(cpu_before[0], cpu_after[0])]
+    busy = [
+        None if before is None or after is None else round((after - before) / elapsed * 100)
+        for before, after in zip(cpu_before[0], cpu_after[0], strict=True)
+    ]
     assert isinstance(achieved, float)
     return {
         "mode": "file" if args.file else "memory",
-        "messages": len(acknowledged), "clients": args.clients, "senders": args.senders,
-        "requested_rate": args.rate, "achieved_rate": achieved,
+        "messages": len(acknowledged),
+        "clients": args.clients,
+        "senders": args.senders,
+        "requested_rate": args.rate,
+        "achieved_rate": achieved,
         "rate_held": achieved >= args.rate * 0.98,
         **sent,
         "frames_expected": len(acknowledged) * args.clients,
@@ -317,8 +338,11 @@ def run(args: argparse.Namespace, catcher: CatcherProcess) -> dict[str, object]:
         "max_ms": round(delays[-1], 2) if delays else None,
         "load_average_before": [round(x, 2) for x in load_before],
         "cpu_percent": {"catcher": busy[0], "clients": busy[1], "sender": busy[2]},
-        "catcher_cpu_ms_per_message": (None if cpu_before[0][0] is None or cpu_after[0][0] is None else
-                                       round((cpu_after[0][0] - cpu_before[0][0]) * 1000 / len(acknowledged), 3)),
+        "catcher_cpu_ms_per_message": (
+            None
+            if cpu_before[0][0] is None or cpu_after[0][0] is None
+            else round((cpu_after[0][0] - cpu_before[0][0]) * 1000 / len(acknowledged), 3)
+        ),
     }
 
 
@@ -334,8 +358,11 @@ def main() -> int:
     parser.add_argument("--senders", type=int, default=50, help="SMTP connections sharing the rate")
     parser.add_argument("--size", type=int, default=2048, help="message size in bytes")
     parser.add_argument("--file", action="store_true", help="run the catcher with --database on a temporary file")
-    parser.add_argument("--timeline", metavar="FILE",
-                        help="write each frame's 250 time (s from the first) and delivery delay (ms) to FILE")
+    parser.add_argument(
+        "--timeline",
+        metavar="FILE",
+        help="write each frame's 250 time (s from the first) and delivery delay (ms) to FILE",
+    )
     parser.add_argument("--serve-clients", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     gc.disable()  # a collection pausing the clients or the sender would be counted as delivery time
@@ -350,8 +377,11 @@ def main() -> int:
             result = run(args, catcher)
     print(json.dumps(result))
     if not result["rate_held"]:
-        print(f"ws_latency: the sender fell short: {result['achieved_rate']} messages/s of {args.rate} asked for; "
-              "the delivery figures are not for the requested rate", file=sys.stderr)
+        print(
+            f"ws_latency: the sender fell short: {result['achieved_rate']} messages/s of {args.rate} asked for; "
+            "the delivery figures are not for the requested rate",
+            file=sys.stderr,
+        )
     return 0 if result["frames_received"] == result["frames_expected"] else 1
 
 

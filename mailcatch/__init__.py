@@ -13,8 +13,12 @@ if TYPE_CHECKING:
     from mailcatch.client.captured import Message
     from mailcatch.client.http import Mailbox, MailTimeout
 
-_LAZY = {"Catcher": "mailcatch.catcher", "MailTimeout": "mailcatch.client.http", "Mailbox": "mailcatch.client.http",
-         "Message": "mailcatch.client.captured"}
+_LAZY = {
+    "Catcher": "mailcatch.catcher",
+    "MailTimeout": "mailcatch.client.http",
+    "Mailbox": "mailcatch.client.http",
+    "Message": "mailcatch.client.captured",
+}
 
 
 def __getattr__(name: str) -> Any:

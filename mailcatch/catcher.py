@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 class Catcher(Mailbox):
     """Run a catcher on free loopback ports (by default) while in a `with` block, or between start() and stop().
 
-        with mailcatch.Catcher() as mail:
-            send_welcome_mail(host=mail.smtp_host, port=mail.smtp_port)
-            assert "Welcome" in mail.wait_for(to="bob@example.com").subject
+    with mailcatch.Catcher() as mail:
+        send_welcome_mail(host=mail.smtp_host, port=mail.smtp_port)
+        assert "Welcome" in mail.wait_for(to="bob@example.com").subject
     """
 
     def __init__(self, *, smtp: str = "127.0.0.1:0", listen: str = "127.0.0.1:0") -> None:
@@ -47,6 +47,7 @@ class Catcher(Mailbox):
     def __enter__(self) -> Catcher:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.stop()

@@ -35,7 +35,7 @@ class _LogFormatter(logging.Formatter):
         self._second = -1
         self._text = ""
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         second = int(record.created)
         if second != self._second:
             self._second, self._text = second, time.strftime("%H:%M:%S", time.localtime(second))

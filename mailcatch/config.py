@@ -83,19 +83,59 @@ class Settings:
 
 # (flag, environment variable, metavar, help); the table the README documents.
 FLAGS: tuple[tuple[str, str | None, str | None, str], ...] = (
-    ("--smtp", "MAILCATCH_SMTP", "HOST:PORT", "SMTP address to listen on (default 127.0.0.1:1025; port 0 picks a free port)"),
+    (
+        "--smtp",
+        "MAILCATCH_SMTP",
+        "HOST:PORT",
+        "SMTP address to listen on (default 127.0.0.1:1025; port 0 picks a free port)",
+    ),
     ("--listen", "MAILCATCH_LISTEN", "HOST:PORT", "HTTP address of the web UI and API (default 127.0.0.1:8025)"),
     ("--database", "MAILCATCH_DATABASE", "PATH", "keep messages in this SQLite file (default: in memory)"),
     ("--max", "MAILCATCH_MAX", "N", "keep only the newest N messages, 0 for no limit (default 5000)"),
-    ("--max-message-size", "MAILCATCH_MAX_MESSAGE_SIZE", "MB", "largest message accepted, in MB; larger ones get 552 (default 50)"),
-    ("--smtp-auth-file", "MAILCATCH_SMTP_AUTH_FILE", "FILE", "file of user:password lines (plain, or htpasswd hashes: bcrypt, $6$, $5$, $apr1$): only these may log in, and login is required (default: any credentials accepted, login optional)"),
+    (
+        "--max-message-size",
+        "MAILCATCH_MAX_MESSAGE_SIZE",
+        "MB",
+        "largest message accepted, in MB; larger ones get 552 (default 50)",
+    ),
+    (
+        "--smtp-auth-file",
+        "MAILCATCH_SMTP_AUTH_FILE",
+        "FILE",
+        "file of user:password lines (plain, or htpasswd hashes: bcrypt, $6$, $5$, $apr1$): only these may log in, and login is required (default: any credentials accepted, login optional)",
+    ),
     ("--smtp-tls-cert", None, "FILE", "PEM certificate for STARTTLS (with --smtp-tls-key)"),
     ("--smtp-tls-key", None, "FILE", "PEM private key for STARTTLS (with --smtp-tls-cert)"),
-    ("--ui-auth-file", "MAILCATCH_UI_AUTH_FILE", "FILE", "file of user:password lines (plain, or htpasswd hashes: bcrypt, $6$, $5$, $apr1$): HTTP basic auth over the UI, API and websocket (default: none)"),
-    ("--api-cors", "MAILCATCH_API_CORS", "ORIGINS", "comma-separated origins (https://app.example.com, or a bare host name for any scheme and port) whose pages may call the API and open the websocket; * for any (default: none, same origin only)"),
-    ("--smtp-max-recipients", "MAILCATCH_SMTP_MAX_RECIPIENTS", "N", "recipients per message; more get 452 (default 100)"),
-    ("--smtp-timeout", "MAILCATCH_SMTP_TIMEOUT", "SECONDS", "close an idle SMTP connection with 421 after this long (default 300)"),
-    ("--smtp-max-connections", "MAILCATCH_SMTP_MAX_CONNECTIONS", "N", "SMTP connections at once; more get 421 (default 500)"),
+    (
+        "--ui-auth-file",
+        "MAILCATCH_UI_AUTH_FILE",
+        "FILE",
+        "file of user:password lines (plain, or htpasswd hashes: bcrypt, $6$, $5$, $apr1$): HTTP basic auth over the UI, API and websocket (default: none)",
+    ),
+    (
+        "--api-cors",
+        "MAILCATCH_API_CORS",
+        "ORIGINS",
+        "comma-separated origins (https://app.example.com, or a bare host name for any scheme and port) whose pages may call the API and open the websocket; * for any (default: none, same origin only)",
+    ),
+    (
+        "--smtp-max-recipients",
+        "MAILCATCH_SMTP_MAX_RECIPIENTS",
+        "N",
+        "recipients per message; more get 452 (default 100)",
+    ),
+    (
+        "--smtp-timeout",
+        "MAILCATCH_SMTP_TIMEOUT",
+        "SECONDS",
+        "close an idle SMTP connection with 421 after this long (default 300)",
+    ),
+    (
+        "--smtp-max-connections",
+        "MAILCATCH_SMTP_MAX_CONNECTIONS",
+        "N",
+        "SMTP connections at once; more get 421 (default 500)",
+    ),
     ("--quiet", None, None, "log only warnings and errors, not each message"),
 )
 
@@ -163,4 +203,3 @@ def from_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | No
         if flag in values:
             kwargs[flag[2:].replace("-", "_")] = values[flag]
     return Settings(**kwargs)  # type: ignore[arg-type]
-

@@ -1,14 +1,14 @@
 """The exceptions mailcatch raises.
 
-    MailcatchError
-     ├── ConfigError          bad flag, environment variable or file; the CLI exits 2
-     ├── StoreError           the database can't be opened (the CLI exits 3) or written (SMTP 451, HTTP 503)
-     ├── QueryError           a search query that makes no sense (HTTP 400)
-     ├── MessageNotFound      no message has that ID, or none matches (HTTP 404)
-     └── HTTPError            carries an HTTP status; rendered as {"Error": ...}
-          ├── BadRequest      400
-          ├── NotFound        404
-          └── PayloadTooLarge 413
+MailcatchError
+ ├── ConfigError          bad flag, environment variable or file; the CLI exits 2
+ ├── StoreError           the database can't be opened (the CLI exits 3) or written (SMTP 451, HTTP 503)
+ ├── QueryError           a search query that makes no sense (HTTP 400)
+ ├── MessageNotFound      no message has that ID, or none matches (HTTP 404)
+ └── HTTPError            carries an HTTP status; rendered as {"Error": ...}
+      ├── BadRequest      400
+      ├── NotFound        404
+      └── PayloadTooLarge 413
 """
 
 

@@ -21,15 +21,25 @@ _FORMATS: dict[str, tuple[str, re.Pattern[str]]] = {
     "2a": ("bcrypt", _BCRYPT),
     "2b": ("bcrypt", _BCRYPT),
     "2y": ("bcrypt", _BCRYPT),
-    "5": ("SHA-256 crypt", re.compile(r"\$5\$(?:rounds=(?P<rounds>[0-9]+)\$)?(?P<salt>[^$]{0,16})\$(?P<hash>[./0-9A-Za-z]{43})")),
-    "6": ("SHA-512 crypt", re.compile(r"\$6\$(?:rounds=(?P<rounds>[0-9]+)\$)?(?P<salt>[^$]{0,16})\$(?P<hash>[./0-9A-Za-z]{86})")),
+    "5": (
+        "SHA-256 crypt",
+        re.compile(r"\$5\$(?:rounds=(?P<rounds>[0-9]+)\$)?(?P<salt>[^$]{0,16})\$(?P<hash>[./0-9A-Za-z]{43})"),
+    ),
+    "6": (
+        "SHA-512 crypt",
+        re.compile(r"\$6\$(?:rounds=(?P<rounds>[0-9]+)\$)?(?P<salt>[^$]{0,16})\$(?P<hash>[./0-9A-Za-z]{86})"),
+    ),
     "apr1": ("Apache MD5", re.compile(r"\$apr1\$(?P<salt>[^$]{0,8})\$(?P<hash>[./0-9A-Za-z]{22})")),
 }
 
 # Which digest bytes make each group of (up to) four characters, most significant byte first.
 # SHA-crypt's specification lists these orders; they follow a stride of 21 (SHA-512) or 10 (SHA-256).
-_SHA512_ORDER: list[tuple[int, ...]] = [((22 * k) % 63, (22 * k + 21) % 63, (22 * k + 42) % 63) for k in range(21)] + [(63,)]
-_SHA256_ORDER: list[tuple[int, ...]] = [((21 * k) % 30, (21 * k + 10) % 30, (21 * k + 20) % 30) for k in range(10)] + [(31, 30)]
+_SHA512_ORDER: list[tuple[int, ...]] = [((22 * k) % 63, (22 * k + 21) % 63, (22 * k + 42) % 63) for k in range(21)] + [
+    (63,)
+]
+_SHA256_ORDER: list[tuple[int, ...]] = [((21 * k) % 30, (21 * k + 10) % 30, (21 * k + 20) % 30) for k in range(10)] + [
+    (31, 30)
+]
 _APR1_ORDER: list[tuple[int, ...]] = [(0, 6, 12), (1, 7, 13), (2, 8, 14), (3, 9, 15), (4, 10, 5), (11,)]
 _SHA_CRYPT = {"5": (hashlib.sha256, _SHA256_ORDER), "6": (hashlib.sha512, _SHA512_ORDER)}
 
@@ -116,8 +126,10 @@ def _parse(stored: str) -> tuple[str, re.Match[str]] | None:
     if scheme is None:
         return None
     if scheme[1] not in _FORMATS:
-        raise ValueError(f"unknown password hash ${scheme[1]}$; mailcatch checks {KNOWN}, "
-                         f"or plain text that does not start with $word$")
+        raise ValueError(
+            f"unknown password hash ${scheme[1]}$; mailcatch checks {KNOWN}, "
+            f"or plain text that does not start with $word$"
+        )
     name, pattern = _FORMATS[scheme[1]]
     match = pattern.fullmatch(stored)
     if match is None:

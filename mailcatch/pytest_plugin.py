@@ -25,12 +25,19 @@ DEFAULT_SMTP_PORT = 1025
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the --mailcatch-url and --mailcatch-smtp options."""
     group = parser.getgroup("mailcatch", "mailcatch (captured mail)")
-    group.addoption("--mailcatch-url", metavar="URL", default=None,
-                    help="use the catcher already running at URL (its web UI and API) instead of starting one "
-                         "[MAILCATCH_URL]")
-    group.addoption("--mailcatch-smtp", metavar="HOST:PORT", default=None,
-                    help="that catcher's SMTP address, used with --mailcatch-url (default: the URL's host, "
-                         f"port {DEFAULT_SMTP_PORT}) [MAILCATCH_SMTP]")
+    group.addoption(
+        "--mailcatch-url",
+        metavar="URL",
+        default=None,
+        help="use the catcher already running at URL (its web UI and API) instead of starting one [MAILCATCH_URL]",
+    )
+    group.addoption(
+        "--mailcatch-smtp",
+        metavar="HOST:PORT",
+        default=None,
+        help="that catcher's SMTP address, used with --mailcatch-url (default: the URL's host, "
+        f"port {DEFAULT_SMTP_PORT}) [MAILCATCH_SMTP]",
+    )
 
 
 def _external(config: pytest.Config) -> tuple[str, str, int] | None:
@@ -64,7 +71,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"--mailcatch-url (or MAILCATCH_URL): the {workers} xdist workers would share one mailbox and "
             "empty it under each other's tests; run the mail tests without -n, or drop --mailcatch-url so each "
-            "worker starts its own catcher")
+            "worker starts its own catcher"
+        )
     config.stash[_EXTERNAL] = external
 
 

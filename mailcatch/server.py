@@ -88,8 +88,15 @@ class Server:
             app.state.smtp_address = self.smtp_address
             http_socket = _listen_socket(settings.listen)
             self.http_address = _bound_address(http_socket)
-            config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                    ws=GatheringWebSocketProtocol, ws_ping_interval=20, ws_ping_timeout=20)
+            config = uvicorn.Config(
+                app,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                ws=GatheringWebSocketProtocol,
+                ws_ping_interval=20,
+                ws_ping_timeout=20,
+            )
             self._http = _QuietUvicorn(config)
             self._http_task = asyncio.ensure_future(self._http.serve(sockets=[http_socket]))
             while not self._http.started:
@@ -101,12 +108,21 @@ class Server:
             await self.stop()
             raise
         if not settings.ui_auth_file and not _is_loopback(self.http_address.host):
-            log.warning("warning: the web UI and API on %s can be reached from other machines and show every "
-                        "captured message to anyone; protect them with --ui-auth-file", self.http_address)
+            log.warning(
+                "warning: the web UI and API on %s can be reached from other machines and show every "
+                "captured message to anyone; protect them with --ui-auth-file",
+                self.http_address,
+            )
         where = f"in {settings.database}" if settings.database else "in memory"
         kept = f"newest {settings.max_messages} kept" if settings.max_messages else "no limit"
-        log.warning("mailcatch %s: SMTP on %s, web UI and API on %s (messages %s, %s)",
-                    __version__, self.smtp_address, self.url, where, kept)
+        log.warning(
+            "mailcatch %s: SMTP on %s, web UI and API on %s (messages %s, %s)",
+            __version__,
+            self.smtp_address,
+            self.url,
+            where,
+            kept,
+        )
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -203,6 +219,7 @@ class ServerThread:
     def __enter__(self) -> ServerThread:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.stop()

@@ -22,8 +22,14 @@ class SMTPTarget(Protocol):
     def smtp_port(self) -> int: ...
 
 
-def build(subject: str, sender: str = "app@example.com", to: str = "user@example.com", text: str = "hello",
-          html: str | None = None, **headers: str) -> EmailMessage:
+def build(
+    subject: str,
+    sender: str = "app@example.com",
+    to: str = "user@example.com",
+    text: str = "hello",
+    html: str | None = None,
+    **headers: str,
+) -> EmailMessage:
     """A message; extra headers are given as keyword arguments (`Reply_To="..."` is Reply-To)."""
     message = EmailMessage()
     message["From"] = sender
@@ -37,8 +43,13 @@ def build(subject: str, sender: str = "app@example.com", to: str = "user@example
     return message
 
 
-def send(catcher: SMTPTarget, *messages: EmailMessage, mail_from: str | None = None,
-         rcpt: Sequence[str] | None = None, helo: str = "app.local") -> None:
+def send(
+    catcher: SMTPTarget,
+    *messages: EmailMessage,
+    mail_from: str | None = None,
+    rcpt: Sequence[str] | None = None,
+    helo: str = "app.local",
+) -> None:
     """Deliver messages over one SMTP session, as an application would (envelope from the headers unless given).
 
     The HELO name is given so smtplib doesn't look up this machine's own name for it.
@@ -61,7 +72,9 @@ def png(width: int = 96, height: int = 48, rgb: tuple[int, int, int] = (47, 95, 
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(rows))) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(rows))) + chunk(b"IEND", b"")
+    )
 
 
 def rich(remote_base: str = "http://127.0.0.1:9/") -> EmailMessage:
@@ -79,9 +92,11 @@ def rich(remote_base: str = "http://127.0.0.1:9/") -> EmailMessage:
         "Your invoice #2024-0193 for March is ready: 3 seats, $87.00.\n"
         "View it online: https://billing.acme.test/invoices/2024-0193?ref=email\n\n"
         "Questions? Reply to this message or write to support@acme.test.\n\n"
-        "-- \nAcme Billing\n")
+        "-- \nAcme Billing\n"
+    )
     logo_cid = make_msgid(domain="acme.test")
-    message.add_alternative(f"""<!doctype html>
+    message.add_alternative(
+        f"""<!doctype html>
 <html><head><meta charset="utf-8">
 <link rel="stylesheet" href="{remote_base}newsletter.css">
 <style>
@@ -109,10 +124,16 @@ def rich(remote_base: str = "http://127.0.0.1:9/") -> EmailMessage:
 </div>
 <p class="foot">Acme Inc. · 1 Example Way · <a href="https://acme.test/unsubscribe">Unsubscribe</a></p>
 </body></html>
-""", subtype="html")
+""",
+        subtype="html",
+    )
     message.get_payload()[1].add_related(png(), "image", "png", cid=logo_cid, filename="logo.png")
-    message.add_attachment(b"%PDF-1.4\n% mailcatch test invoice\n%%EOF\n", maintype="application",
-                           subtype="pdf", filename="invoice-2024-0193.pdf")
+    message.add_attachment(
+        b"%PDF-1.4\n% mailcatch test invoice\n%%EOF\n",
+        maintype="application",
+        subtype="pdf",
+        filename="invoice-2024-0193.pdf",
+    )
     message.add_attachment(png(160, 100, (24, 121, 78)), maintype="image", subtype="png", filename="usage-chart.png")
     return message
 
@@ -120,14 +141,15 @@ def rich(remote_base: str = "http://127.0.0.1:9/") -> EmailMessage:
 def hostile(tracker: str) -> EmailMessage:
     """HTML built to attack the viewer: each trick reports to `tracker` or sets a flag if it runs."""
     message = EmailMessage()
-    evil = '<img src=x onerror="window.__pwned=\'subject\';alert(1)"><script>window.__pwned=\'subject\'</script>'
+    evil = "<img src=x onerror=\"window.__pwned='subject';alert(1)\"><script>window.__pwned='subject'</script>"
     message["From"] = f'"{evil}" <evil@example.com>'
     message["To"] = "victim@example.com"
     message["Subject"] = f'Hostile {evil} "quotes" & <b>bold</b>'
-    message["X-Tags"] = '<img src=x onerror=alert(2)>'
+    message["X-Tags"] = "<img src=x onerror=alert(2)>"
     message.set_content("Text part with javascript:alert(3) and <script>alert(4)</script> and http://safe.example/ok\n")
     ping = f"{tracker}ran"
-    message.add_alternative(f"""<html><head>
+    message.add_alternative(
+        f"""<html><head>
 <meta http-equiv="refresh" content="0;url=javascript:alert(5)">
 <meta http-equiv="refresh" content="1;url={tracker}refresh">
 <base href="{tracker}base/">
@@ -153,37 +175,70 @@ def hostile(tracker: str) -> EmailMessage:
 <div style="background-image:url({tracker}css-bg)">styled</div>
 <img id="remote" src="{tracker}pixel.png">
 </body></html>
-""", subtype="html")
+""",
+        subtype="html",
+    )
     message.add_attachment(
         b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40" onload="alert(19)">'
         b'<script>alert(20)</script><rect width="40" height="40" fill="red"/></svg>',
-        maintype="image", subtype="svg+xml",
-        filename='<img src=x onerror="alert(21)">.svg')
-    message.add_attachment(b"<script>alert(22)</script>", maintype="text", subtype="html",
-                           filename='"><svg onload=alert(23)>.html')
+        maintype="image",
+        subtype="svg+xml",
+        filename='<img src=x onerror="alert(21)">.svg',
+    )
+    message.add_attachment(
+        b"<script>alert(22)</script>", maintype="text", subtype="html", filename='"><svg onload=alert(23)>.html'
+    )
     return message
 
 
 def demo_set() -> list[EmailMessage]:
     """A realistic mailbox for screenshots."""
     out = [
-        build("Your daily backup finished", sender="cron@build-01.internal", to="ops@example.com",
-              text="Backup of db-primary finished in 4m12s.\n\n  tables: 212\n  size:   3.4 GB\n  target: s3://backups/2024-03-18/\n"),
-        build("Reset your password", sender="Acme Accounts <no-reply@acme.test>", to="sam@example.com",
-              text="Someone asked to reset the password for sam@example.com.\n\n"
-                   "Reset it here (valid for 30 minutes):\nhttps://acme.test/reset?token=8f14e45fceea167a5a36dedd4bea2543\n\n"
-                   "If this wasn't you, ignore this message.\n"),
-        build("Welcome to Acme, Priya!", sender="Acme <hello@acme.test>", to="Priya Raman <priya@example.com>",
-              text="Welcome aboard! Your workspace acme-labs is ready.\n"),
-        build("[staging] 3 failed jobs in queue mail", sender="Alerts <alerts@acme.test>", to="oncall@example.com",
-              X_Tags="alerts, staging", text="Job send_digest failed 3 times: SMTPRecipientsRefused.\n"),
-        build("Your order #55120 has shipped", sender="Shop <orders@shop.test>", to="ivy@example.com",
-              text="Good news: your order is on its way. Track it at https://shop.test/track/55120\n"),
-        build("Invitation: Sprint review, Thu 14:00", sender="Calendar <calendar@acme.test>",
-              to="team@example.com, ivy@example.com, sam@example.com, priya@example.com",
-              text="Sprint review\nThursday 14:00-15:00\nRoom 4 / video link in the invite.\n"),
-        build("Weekly digest: 12 new comments", sender="Acme Community <digest@acme.test>", to="ivy+digest@example.com",
-              text="Here is what happened this week in your projects.\n"),
+        build(
+            "Your daily backup finished",
+            sender="cron@build-01.internal",
+            to="ops@example.com",
+            text="Backup of db-primary finished in 4m12s.\n\n  tables: 212\n  size:   3.4 GB\n  target: s3://backups/2024-03-18/\n",
+        ),
+        build(
+            "Reset your password",
+            sender="Acme Accounts <no-reply@acme.test>",
+            to="sam@example.com",
+            text="Someone asked to reset the password for sam@example.com.\n\n"
+            "Reset it here (valid for 30 minutes):\nhttps://acme.test/reset?token=8f14e45fceea167a5a36dedd4bea2543\n\n"
+            "If this wasn't you, ignore this message.\n",
+        ),
+        build(
+            "Welcome to Acme, Priya!",
+            sender="Acme <hello@acme.test>",
+            to="Priya Raman <priya@example.com>",
+            text="Welcome aboard! Your workspace acme-labs is ready.\n",
+        ),
+        build(
+            "[staging] 3 failed jobs in queue mail",
+            sender="Alerts <alerts@acme.test>",
+            to="oncall@example.com",
+            X_Tags="alerts, staging",
+            text="Job send_digest failed 3 times: SMTPRecipientsRefused.\n",
+        ),
+        build(
+            "Your order #55120 has shipped",
+            sender="Shop <orders@shop.test>",
+            to="ivy@example.com",
+            text="Good news: your order is on its way. Track it at https://shop.test/track/55120\n",
+        ),
+        build(
+            "Invitation: Sprint review, Thu 14:00",
+            sender="Calendar <calendar@acme.test>",
+            to="team@example.com, ivy@example.com, sam@example.com, priya@example.com",
+            text="Sprint review\nThursday 14:00-15:00\nRoom 4 / video link in the invite.\n",
+        ),
+        build(
+            "Weekly digest: 12 new comments",
+            sender="Acme Community <digest@acme.test>",
+            to="ivy+digest@example.com",
+            text="Here is what happened this week in your projects.\n",
+        ),
         build("", sender="mailer@legacy.internal", to="ops@example.com", text="(a message without a subject)\n"),
     ]
     return out

@@ -18,7 +18,8 @@ def _module_name(path: Path) -> str:
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports(tree: ast.AST, module: str, *, at_run_time: bool) -> set[str]:
@@ -64,8 +65,11 @@ def test_only_storage_speaks_sql(module: str) -> None:
 def test_mail_and_client_stand_alone(module: str) -> None:
     """mail/ (bytes -> parsed message) and client/ (stdlib-only HTTP client) need nothing else of mailcatch."""
     side = ".".join(module.split(".")[:2])
-    others = {name for name in _own(_imports(MODULES[module], module, at_run_time=False))
-              if not name.startswith(side) and name not in ("mailcatch", "mailcatch.errors")}
+    others = {
+        name
+        for name in _own(_imports(MODULES[module], module, at_run_time=False))
+        if not name.startswith(side) and name not in ("mailcatch", "mailcatch.errors")
+    }
     assert not others, f"{module} imports {sorted(others)}"
 
 
@@ -82,7 +86,9 @@ def test_web_and_smtp_reach_storage_through_its_interface(module: str) -> None:
 def test_no_private_names_from_other_modules(module: str) -> None:
     for node in ast.walk(MODULES[module]):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mailcatch"):
-            private = [alias.name for alias in node.names if alias.name.startswith("_") and not alias.name.startswith("__")]
+            private = [
+                alias.name for alias in node.names if alias.name.startswith("_") and not alias.name.startswith("__")
+            ]
             assert not private, f"{module} imports private names {private} from {node.module}"
 
 
@@ -97,7 +103,7 @@ def test_no_import_cycles() -> None:
         path.append(module)
         for target in sorted(graph[module]):
             if state.get(target) == 1:
-                cycle = path[path.index(target):] + [target]
+                cycle = [*path[path.index(target) :], target]
                 pytest.fail("import cycle: " + " -> ".join(cycle))
             if target not in state:
                 visit(target)

@@ -80,9 +80,12 @@ def _check(hint: Any, schema: dict[str, Any], where: str, seen: set[tuple[Any, i
 
 def _hints(shape: Any) -> dict[str, Any]:
     """The shape's field types (typing.get_type_hints recurses forever through MailHog's recursive shapes)."""
-    return {key: eval(hint.__forward_arg__ if isinstance(hint, ForwardRef) else hint, vars(shapes))
-            if isinstance(hint, (str, ForwardRef)) else hint
-            for key, hint in shape.__annotations__.items()}
+    return {
+        key: eval(hint.__forward_arg__ if isinstance(hint, ForwardRef) else hint, vars(shapes))
+        if isinstance(hint, (str, ForwardRef))
+        else hint
+        for key, hint in shape.__annotations__.items()
+    }
 
 
 def _check_fields(shape: Any, schema: dict[str, Any], where: str, seen: set[tuple[Any, int]]) -> None:

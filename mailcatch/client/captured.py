@@ -14,8 +14,31 @@ if TYPE_CHECKING:
     from mailcatch.client.http import Api
 
 _URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
-_BLOCK_TAGS = frozenset({"p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5",
-                         "h6", "blockquote", "pre", "hr", "section", "article", "header", "footer"})
+_BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "br",
+        "tr",
+        "li",
+        "ul",
+        "ol",
+        "table",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "hr",
+        "section",
+        "article",
+        "header",
+        "footer",
+    }
+)
 
 
 def parse_time(text: str) -> datetime.datetime:
@@ -180,9 +203,16 @@ class Message:
     def envelope(self) -> Envelope:
         """The SMTP envelope the message came with."""
         data = self._detail["Envelope"]
-        return Envelope(mail_from=data["From"], rcpt_to=list(data["To"]), peer=data["Peer"], helo=data["Helo"],
-                        username=data["Username"], tls=data["TLS"], mail_options=list(data["MailOptions"]),
-                        received=parse_time(data["Received"]))
+        return Envelope(
+            mail_from=data["From"],
+            rcpt_to=list(data["To"]),
+            peer=data["Peer"],
+            helo=data["Helo"],
+            username=data["Username"],
+            tls=data["TLS"],
+            mail_options=list(data["MailOptions"]),
+            received=parse_time(data["Received"]),
+        )
 
     @functools.cached_property
     def headers(self) -> Headers:

@@ -106,9 +106,11 @@ class Filters:
 
     def matches(self, message: Message) -> bool:
         """Whether the message's summary passes the to, from_ and subject filters (`query` is the API's)."""
-        return (_addresses_match(self.to, message.recipients)
-                and _addresses_match(self.from_, [message.from_])
-                and _text_matches(self.subject, message.subject, fold=False))
+        return (
+            _addresses_match(self.to, message.recipients)
+            and _addresses_match(self.from_, [message.from_])
+            and _text_matches(self.subject, message.subject, fold=False)
+        )
 
 
 def _text_matches(wanted: Filter, value: str, fold: bool) -> bool:
@@ -122,8 +124,9 @@ def _text_matches(wanted: Filter, value: str, fold: bool) -> bool:
 def _addresses_match(wanted: Filter, addresses: list[Address]) -> bool:
     if wanted is None:
         return True
-    return any(_text_matches(wanted, text, fold=True)
-               for address in addresses for text in (address.address, address.formatted))
+    return any(
+        _text_matches(wanted, text, fold=True) for address in addresses for text in (address.address, address.formatted)
+    )
 
 
 def _plural(count: int, noun: str) -> str:
@@ -184,8 +187,9 @@ class Mailbox:
         messages = [Message(api, summary) for summary in reversed(self._summaries(filters.query))]
         return [message for message in messages if filters.matches(message)]
 
-    def messages(self, *, to: Filter = None, from_: Filter = None, subject: Filter = None,
-                 query: str | None = None) -> list[Message]:
+    def messages(
+        self, *, to: Filter = None, from_: Filter = None, subject: Filter = None, query: str | None = None
+    ) -> list[Message]:
         """The messages in the mailbox that match the filters, oldest first."""
         return self._matching(Filters(to, from_, subject, query))
 
@@ -202,15 +206,38 @@ class Mailbox:
 
     @overload
     def wait_for(  # type: ignore[overload-overlap]  # count=1 gives one message, any other count a list
-            self, count: Literal[1] = 1, timeout: float = 5, *, to: Filter = None, from_: Filter = None,
-            subject: Filter = None, query: str | None = None) -> Message: ...
+        self,
+        count: Literal[1] = 1,
+        timeout: float = 5,
+        *,
+        to: Filter = None,
+        from_: Filter = None,
+        subject: Filter = None,
+        query: str | None = None,
+    ) -> Message: ...
 
     @overload
-    def wait_for(self, count: int, timeout: float = 5, *, to: Filter = None, from_: Filter = None,
-                 subject: Filter = None, query: str | None = None) -> list[Message]: ...
+    def wait_for(
+        self,
+        count: int,
+        timeout: float = 5,
+        *,
+        to: Filter = None,
+        from_: Filter = None,
+        subject: Filter = None,
+        query: str | None = None,
+    ) -> list[Message]: ...
 
-    def wait_for(self, count: int = 1, timeout: float = 5, *, to: Filter = None, from_: Filter = None,
-                 subject: Filter = None, query: str | None = None) -> Message | list[Message]:
+    def wait_for(
+        self,
+        count: int = 1,
+        timeout: float = 5,
+        *,
+        to: Filter = None,
+        from_: Filter = None,
+        subject: Filter = None,
+        query: str | None = None,
+    ) -> Message | list[Message]:
         """Wait until `count` messages match; the first of them in arrival order (one, or a list if count > 1).
 
         Raises MailTimeout after `timeout` seconds, listing the filters and every message that arrived.
@@ -231,8 +258,9 @@ class Mailbox:
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.1)
 
-    def assert_no_mail(self, *, to: Filter = None, from_: Filter = None, subject: Filter = None,
-                       query: str | None = None) -> None:
+    def assert_no_mail(
+        self, *, to: Filter = None, from_: Filter = None, subject: Filter = None, query: str | None = None
+    ) -> None:
         """Fail (AssertionError) if any message in the mailbox matches the filters."""
         __tracebackhide__ = True
         filters = Filters(to, from_, subject, query)
@@ -240,8 +268,7 @@ class Mailbox:
         if found:
             wanted = f" matching {filters}" if str(filters) else ""
             lines = "\n".join(f"  {message.describe()}" for message in found)
-            raise AssertionError(f"expected no message{wanted}, but {_plural(len(found), 'message')} "
-                                 f"arrived:\n{lines}")
+            raise AssertionError(f"expected no message{wanted}, but {_plural(len(found), 'message')} arrived:\n{lines}")
 
     def _timeout_report(self, filters: Filters, count: int, timeout: float, found: list[Message]) -> str:
         wanted = f" matching {filters}" if str(filters) else ""

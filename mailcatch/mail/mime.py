@@ -16,8 +16,16 @@ import email.message
 import re
 from typing import Any
 
-__all__ = ["MAX_SPLIT_DEPTH", "SCAN_STEP", "Unsupported", "find", "has_lone_cr", "header_fields", "split_head",
-           "split_message"]
+__all__ = [
+    "MAX_SPLIT_DEPTH",
+    "SCAN_STEP",
+    "Unsupported",
+    "find",
+    "has_lone_cr",
+    "header_fields",
+    "split_head",
+    "split_message",
+]
 
 MAX_SPLIT_DEPTH = 40
 """Multipart levels the splitter follows; deeper nesting is left to the standard library's parser."""
@@ -162,8 +170,9 @@ class _BoundaryLines:
         return None
 
 
-def _node(data: bytes, start: int, end: int, depth: int, digest: bool = False,
-          in_multipart: bool = False) -> email.message.Message:
+def _node(
+    data: bytes, start: int, end: int, depth: int, digest: bool = False, in_multipart: bool = False
+) -> email.message.Message:
     """The message or part in data[start:end].
 
     In a multipart, the line break before the next boundary belongs to the boundary, not
@@ -194,8 +203,9 @@ def _node(data: bytes, start: int, end: int, depth: int, digest: bool = False,
     return message
 
 
-def _multipart(message: email.message.Message, data: bytes, start: int, end: int, boundary: bytes, depth: int,
-               digest: bool) -> None:
+def _multipart(
+    message: email.message.Message, data: bytes, start: int, end: int, boundary: bytes, depth: int, digest: bool
+) -> None:
     line = _BoundaryLines(boundary)
     found = line.search(data, start, end)
     if found is None or found.group(1):

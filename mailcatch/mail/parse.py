@@ -28,8 +28,8 @@ from mailcatch.mail.tags import header_tags
 __all__ = [
     "MAX_PART_DEPTH",
     "ParsedMessage",
-    "hidden_recipients",
     "Part",
+    "hidden_recipients",
     "parse_message",
     "part_content",
 ]
@@ -123,8 +123,14 @@ class _Leaf:
         return cls.of_fields(node.raw_items(), node.get_default_type(), node, part_id, in_related)
 
     @classmethod
-    def of_fields(cls, fields: Iterable[tuple[str, str]], default_type: str, node: email.message.Message | None,
-                  part_id: str, in_related: bool) -> _Leaf:
+    def of_fields(
+        cls,
+        fields: Iterable[tuple[str, str]],
+        default_type: str,
+        node: email.message.Message | None,
+        part_id: str,
+        in_related: bool,
+    ) -> _Leaf:
         """A leaf from its raw header fields (`node` None: the caller has its content)."""
         ctype = disposition = content_id = ""
         cdisp_params: dict[str, str] = {}
@@ -293,9 +299,7 @@ def parse_message(raw: bytes, measure_parts: bool = True) -> ParsedMessage:
     others: list[_Leaf] = []
     for leaf in _leaves(root) if root is not None else ():
         body_candidate = (
-            leaf.content_type in ("text/plain", "text/html")
-            and leaf.disposition != "attachment"
-            and not leaf.filename
+            leaf.content_type in ("text/plain", "text/html") and leaf.disposition != "attachment" and not leaf.filename
         )
         if body_candidate and leaf.content_type == "text/plain" and not have_text:
             text, have_text = leaf.text(linesep), True

@@ -27,8 +27,14 @@ log = logging.getLogger("mailcatch.smtp")
 class CatchHandler:
     """aiosmtpd handler: accepts every sender and recipient, stores each message, forwards nothing."""
 
-    def __init__(self, store: MessageStore, credentials: Credentials | None = None, *,
-                 max_recipients: int = 100, max_connections: int = 500) -> None:
+    def __init__(
+        self,
+        store: MessageStore,
+        credentials: Credentials | None = None,
+        *,
+        max_recipients: int = 100,
+        max_connections: int = 500,
+    ) -> None:
         self.store = store
         self.credentials = credentials
         self.max_recipients = max_recipients
@@ -36,31 +42,33 @@ class CatchHandler:
         self.connections = 0
         self._tails: set[asyncio.Task[None]] = set()
 
-    async def handle_RCPT(self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope, address: str, rcpt_options: list[str]
+    ) -> str:
         if len(envelope.rcpt_tos) >= self.max_recipients:
             return f"452 4.5.3 Too many recipients: at most {self.max_recipients} per message"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
-    async def handle_EHLO(self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope,
-                          hostname: str, responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope, hostname: str, responses: list[str]
+    ) -> list[str]:
         session.host_name = hostname
         assert server.info is not None
         server.info.helo = text_argument(hostname)
         server.recorder.end_transaction()
         return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
-    async def handle_HELO(self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope,
-                          hostname: str) -> str:
+    async def handle_HELO(self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope, hostname: str) -> str:
         session.host_name = hostname
         assert server.info is not None
         server.info.helo = text_argument(hostname)
         return f"250 {server.hostname}"
 
-    def authenticate(self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope,
-                     mechanism: str, auth_data: Any) -> AuthResult:
+    def authenticate(
+        self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
         """Any credentials pass, unless an auth file names who may log in."""
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
@@ -104,15 +112,21 @@ class CatchHandler:
         finally:
             if adding.done():
                 server.pending.remove(adding)
-        log.info("message %s from <%s> to %s, subject %r, %d bytes", summary["ID"], captured.mail_from,
-                 ", ".join(f"<{r}>" for r in captured.rcpt_to), summary["Subject"], len(raw))
+        log.info(
+            "message %s from <%s> to %s, subject %r, %d bytes",
+            summary["ID"],
+            captured.mail_from,
+            ", ".join(f"<{r}>" for r in captured.rcpt_to),
+            summary["Subject"],
+            len(raw),
+        )
         return f"250 2.0.0 Ok: queued as {summary['ID']}"
 
     def session_closed(self, server: CatcherSMTP) -> None:
         """Store the end of a session's transcript once its messages are stored; publish an `error` if it failed."""
         if server.info is not None and (error := session_error(server.info, server.recorder)):
             self.store.bus.publish(error)
-        if server.info is None or server.recorder.taken == 0 and not server.pending:
+        if server.info is None or (server.recorder.taken == 0 and not server.pending):
             return
         task = asyncio.ensure_future(self._save_tail(server))
         self._tails.add(task)
@@ -143,9 +157,14 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
 async def start_smtp(settings: Settings, store: MessageStore) -> tuple[asyncio.Server, CatchHandler]:
     """Listen for SMTP on the running loop; returns the server and its handler."""
     credentials = Credentials(read_password_file(settings.smtp_auth_file)) if settings.smtp_auth_file else None
-    handler = CatchHandler(store, credentials, max_recipients=settings.smtp_max_recipients,
-                           max_connections=settings.smtp_max_connections)
-    context = tls_context(settings.smtp_tls_cert, settings.smtp_tls_key) if settings.smtp_tls_cert and settings.smtp_tls_key else None
+    handler = CatchHandler(
+        store, credentials, max_recipients=settings.smtp_max_recipients, max_connections=settings.smtp_max_connections
+    )
+    context = (
+        tls_context(settings.smtp_tls_cert, settings.smtp_tls_key)
+        if settings.smtp_tls_cert and settings.smtp_tls_key
+        else None
+    )
     hostname = socket.gethostname() or "mailcatch"
     loop = asyncio.get_running_loop()
 

@@ -106,8 +106,11 @@ class CatcherSMTP(SMTP):
         handler: CatchHandler = self.event_handler
         if self.info is None and handler.connections >= handler.max_connections:
             self._refused = True
-            log.warning("SMTP connection from %s refused: already %d open (--smtp-max-connections)",
-                        _peer_text(transport.get_extra_info("peername")), handler.connections)
+            log.warning(
+                "SMTP connection from %s refused: already %d open (--smtp-max-connections)",
+                _peer_text(transport.get_extra_info("peername")),
+                handler.connections,
+            )
             cast(asyncio.Transport, transport).write(b"421 4.7.0 Too many connections, try again later\r\n")
             transport.close()
             return
@@ -182,7 +185,7 @@ class CatcherSMTP(SMTP):
         """aiosmtpd's address parsing, with a fast path for the plain `<user@domain>` everyone sends."""
         simple = _SIMPLE_ADDRESS.match(arg)
         if simple:
-            return simple[1], arg[simple.end():]
+            return simple[1], arg[simple.end() :]
         return super()._getaddr(arg)
 
     async def smtp_DATA(self, arg: str | None) -> None:
@@ -198,8 +201,7 @@ class CatcherSMTP(SMTP):
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         content = await self._read_data()
         if content is None:
-            await self.push("552 5.3.4 Error: message size exceeds the limit of "
-                            f"{self.data_size_limit} bytes")
+            await self.push(f"552 5.3.4 Error: message size exceeds the limit of {self.data_size_limit} bytes")
             self._set_post_data_state()  # type: ignore[no-untyped-call]
             return
         self.envelope.content = self.envelope.original_content = content
@@ -229,7 +231,7 @@ class CatcherSMTP(SMTP):
             window = pending + data
             end = window.find(DATA_END)
             if end >= 0:
-                piece, rest = window[:end + 2], window[end + len(DATA_END):]
+                piece, rest = window[: end + 2], window[end + len(DATA_END) :]
                 if rest:
                     reader._buffer[:0] = rest  # the next commands, already received
             else:
@@ -241,7 +243,7 @@ class CatcherSMTP(SMTP):
                 piece, pending = window[:cut], window[cut:]
             piece = piece.replace(b"\r\n.", b"\r\n")
             if first and piece:  # the first piece begins with the line start put before DATA
-                piece, first = piece[len(_DATA_START):], False
+                piece, first = piece[len(_DATA_START) :], False
             size += len(piece)
             if limit and size > limit:
                 pieces.clear()  # too big: keep counting, stop keeping

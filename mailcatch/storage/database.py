@@ -140,8 +140,9 @@ class Database:
         self._writer = threading.Thread(target=self._write_loop, name="mailcatch-writer", daemon=True)
         self._writer.start()
         if self.path:
-            self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="mailcatch-checkpoint",
-                                                  daemon=True)
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop, name="mailcatch-checkpoint", daemon=True
+            )
             self._checkpointer.start()
 
     def _checkpoint_loop(self) -> None:
@@ -158,16 +159,21 @@ class Database:
     def _migrate(self, conn: sqlite3.Connection) -> None:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if tables and MIGRATIONS_TABLE not in tables:
-            raise StoreError(f"{self.path} is a SQLite database of something else, not of mailcatch; "
-                             "point --database at a new file")
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
-                     "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied REAL NOT NULL)")
+            raise StoreError(
+                f"{self.path} is a SQLite database of something else, not of mailcatch; point --database at a new file"
+            )
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied REAL NOT NULL)"
+        )
         applied = {row[0] for row in conn.execute(f"SELECT version FROM {MIGRATIONS_TABLE}")}
         known = _migrations()
         newest = max((number for number, _, _ in known), default=0)
         if applied and max(applied) > newest:
-            raise StoreError(f"{self.path} was written by a newer mailcatch (schema {max(applied)}, "
-                             f"this one knows {newest}); upgrade mailcatch")
+            raise StoreError(
+                f"{self.path} was written by a newer mailcatch (schema {max(applied)}, "
+                f"this one knows {newest}); upgrade mailcatch"
+            )
         for number, name, sql in known:
             if number in applied:
                 continue
@@ -388,13 +394,14 @@ def file_uri(path: str) -> str:
 
 def used_bytes(conn: sqlite3.Connection) -> int:
     """Bytes of a database's pages in use (not counting free pages, which new rows reuse)."""
-    pages, free, size = (conn.execute(f"PRAGMA {name}").fetchone()[0]
-                         for name in ("page_count", "freelist_count", "page_size"))
+    pages, free, size = (
+        conn.execute(f"PRAGMA {name}").fetchone()[0] for name in ("page_count", "freelist_count", "page_size")
+    )
     return int((pages - free) * size)
 
 
 def in_chunks(values: Sequence[T], size: int = 500) -> Iterator[tuple[str, Sequence[T]]]:
     """`values` in slices small enough for one statement, each with its `?,?,...` placeholders."""
     for start in range(0, len(values), size):
-        chunk = values[start:start + size]
+        chunk = values[start : start + size]
         yield ",".join("?" * len(chunk)), chunk

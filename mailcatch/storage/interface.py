@@ -136,12 +136,14 @@ class MessageStore(Protocol):
         """How many messages match every term, and a page of them with their bytes, newest first (MailHog's listing)."""
 
     # Searching
-    async def search(self, query: str | Sequence[Term], start: int = 0, limit: int = 50,
-                     zone: datetime.tzinfo | None = None) -> SearchResult:
+    async def search(
+        self, query: str | Sequence[Term], start: int = 0, limit: int = 50, zone: datetime.tzinfo | None = None
+    ) -> SearchResult:
         """A page of the messages matching a query, newest first, with the number matching and unread."""
 
-    async def matching_ids(self, query: str | Sequence[Term], zone: datetime.tzinfo | None = None,
-                           limit: int | None = None) -> list[str]:
+    async def matching_ids(
+        self, query: str | Sequence[Term], zone: datetime.tzinfo | None = None, limit: int | None = None
+    ) -> list[str]:
         """IDs of the messages matching a query, newest first (at most `limit` of them)."""
 
     async def resolve_id(self, message_id: str, query: str | None) -> str:

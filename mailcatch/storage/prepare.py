@@ -22,13 +22,13 @@ from mailcatch.shapes import AddressJSON, MessageSummary, address_json
 from mailcatch.storage.rows import lines_json, new_summary
 from mailcatch.storage.search.index import Fields
 
-__all__ = ["MAX_INDEXED_BODY", "ROW_COLUMNS", "Prepared", "new_message_id", "prepare_message",
-           "search_fields"]
+__all__ = ["MAX_INDEXED_BODY", "ROW_COLUMNS", "Prepared", "new_message_id", "prepare_message", "search_fields"]
 
 MAX_INDEXED_BODY = 512 * 1024
 """Characters of a message's text that search indexes; the rest of a giant body is not searchable."""
-ROW_COLUMNS = ("id, created, size, attachments, subject, message_id, sender, tags, summary, envelope, session_id,"
-               " tx_start, tx_end")
+ROW_COLUMNS = (
+    "id, created, size, attachments, subject, message_id, sender, tags, summary, envelope, session_id, tx_start, tx_end"
+)
 """The columns of `messages` that `Prepared.row` holds, in its order."""
 
 _ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -100,13 +100,24 @@ def prepare_message(message_id: str, raw: bytes, envelope: ReceivedEnvelope, tx:
     tags = json_text.dumps(parsed.tags)
     fixed_text = json_text.dumps(summary_fixed)
     row = (  # ROW_COLUMNS
-        message_id, envelope.received, len(raw), attachments, parsed.subject, parsed.message_id,
-        (parsed.from_.address if parsed.from_ else envelope.mail_from).lower(), tags, fixed_text,
-        json_text.dumps(envelope.to_json()), tx.session.id, tx.start, tx.end,
+        message_id,
+        envelope.received,
+        len(raw),
+        attachments,
+        parsed.subject,
+        parsed.message_id,
+        (parsed.from_.address if parsed.from_ else envelope.mail_from).lower(),
+        tags,
+        fixed_text,
+        json_text.dumps(envelope.to_json()),
+        tx.session.id,
+        tx.start,
+        tx.end,
     )
     summary = new_summary(message_id, envelope.received, False, parsed.tags, summary_fixed)
-    return Prepared(raw, tx, summary, row, lambda: search_fields(parsed, envelope, bcc), lines_json(tx.lines),
-                    parsed.tags)
+    return Prepared(
+        raw, tx, summary, row, lambda: search_fields(parsed, envelope, bcc), lines_json(tx.lines), parsed.tags
+    )
 
 
 def search_fields(parsed: ParsedMessage, envelope: ReceivedEnvelope, bcc: list[ParsedAddress] | None = None) -> Fields:

@@ -15,8 +15,18 @@ from mailcatch.storage.search import Compiled
 from mailcatch.storage.search.index import Fields
 from mailcatch.storage.tags import tags_in_use
 
-__all__ = ["count_messages", "identity", "load_for_index", "message", "newest_seq", "page_with_tags", "raw_bytes",
-           "raw_page", "session_and_lines", "usage"]
+__all__ = [
+    "count_messages",
+    "identity",
+    "load_for_index",
+    "message",
+    "newest_seq",
+    "page_with_tags",
+    "raw_bytes",
+    "raw_page",
+    "session_and_lines",
+    "usage",
+]
 
 _MATCHED_MESSAGE_COLUMNS = ", ".join(f"m.{column.strip()}" for column in MESSAGE_COLUMNS.split(","))
 """MESSAGE_COLUMNS of `messages m`, as a search's SELECT names them."""
@@ -28,10 +38,12 @@ def count_messages(conn: sqlite3.Connection) -> tuple[int, int]:
     # Count whichever of the read and the unread are fewer (each has a partial index):
     # at a million messages, mostly unread, this takes 66 ms off the start-up.
     half = total // 2 + 1
-    read: int = conn.execute("SELECT count(*) FROM (SELECT 1 FROM messages WHERE read = 1 LIMIT ?)",
-                             (half,)).fetchone()[0]
-    unread: int = (total - read if read < half
-                   else conn.execute("SELECT count(*) FROM messages WHERE read = 0").fetchone()[0])
+    read: int = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM messages WHERE read = 1 LIMIT ?)", (half,)
+    ).fetchone()[0]
+    unread: int = (
+        total - read if read < half else conn.execute("SELECT count(*) FROM messages WHERE read = 0").fetchone()[0]
+    )
     return total, unread
 
 
@@ -40,7 +52,8 @@ def newest_seq(conn: sqlite3.Connection) -> int:
     # Seqs are never reused, as AUTOINCREMENT promises, even after every message is deleted.
     newest: int = conn.execute(
         "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0),"
-        " coalesce((SELECT max(seq) FROM messages), 0))").fetchone()[0]
+        " coalesce((SELECT max(seq) FROM messages), 0))"
+    ).fetchone()[0]
     return newest
 
 
@@ -58,14 +71,18 @@ def raw_bytes(conn: sqlite3.Connection, seq: int) -> bytes:
     raw, pieces = row
     if pieces is None:
         return bytes(raw)
-    return b"".join(piece for (piece,) in conn.execute(
-        "SELECT data FROM message_pieces WHERE owner = ? ORDER BY id", (pieces,)))
+    return b"".join(
+        piece for (piece,) in conn.execute("SELECT data FROM message_pieces WHERE owner = ? ORDER BY id", (pieces,))
+    )
 
 
 def page_with_tags(conn: sqlite3.Connection, start: int, limit: int) -> tuple[list[MessageSummary], list[str]]:
     """A page of summaries, newest first, and every tag in use."""
-    rows = named(conn).execute(f"SELECT {SUMMARY_COLUMNS} FROM messages ORDER BY seq DESC LIMIT ? OFFSET ?",
-                               (limit, start)).fetchall()
+    rows = (
+        named(conn)
+        .execute(f"SELECT {SUMMARY_COLUMNS} FROM messages ORDER BY seq DESC LIMIT ? OFFSET ?", (limit, start))
+        .fetchall()
+    )
     return [summary_json(row) for row in rows], tags_in_use(conn)
 
 
@@ -82,16 +99,21 @@ def message(conn: sqlite3.Connection, message_id: str, raw: bool) -> StoredMessa
 def session_and_lines(conn: sqlite3.Connection, session_id: str) -> tuple[sqlite3.Row | None, list[str]]:
     """A session's `sessions` row (None if it is gone) and its transcript chunks, in order."""
     session = named(conn).execute("SELECT id, peer, started FROM sessions WHERE id = ?", (session_id,)).fetchone()
-    chunks = [chunk for (chunk,) in conn.execute(
-        "SELECT lines FROM transcript_chunks WHERE session_id = ? ORDER BY first_line", (session_id,))]
+    chunks = [
+        chunk
+        for (chunk,) in conn.execute(
+            "SELECT lines FROM transcript_chunks WHERE session_id = ? ORDER BY first_line", (session_id,)
+        )
+    ]
     return session, chunks
 
 
 def raw_page(conn: sqlite3.Connection, compiled: Compiled, start: int, limit: int) -> tuple[int, list[StoredMessage]]:
     """How many messages a search matches, and one page of them with their bytes, newest first."""
     total: int = conn.execute(*compiled.count()).fetchone()[0]
-    rows = named(conn).execute(*compiled.select(_MATCHED_MESSAGE_COLUMNS, " LIMIT ? OFFSET ?",
-                                                (limit, start))).fetchall()
+    rows = (
+        named(conn).execute(*compiled.select(_MATCHED_MESSAGE_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))).fetchall()
+    )
     return total, [stored_message(row, raw_bytes(conn, row["seq"])) for row in rows]
 
 
@@ -104,8 +126,21 @@ def usage(conn: sqlite3.Connection) -> tuple[int, int]:
 
 def load_for_index(conn: sqlite3.Connection, after: int, before: int, limit: int) -> list[tuple[int, Fields]]:
     """Search fields of the stored messages with `after` < seq < `before`, in order (at most `limit`)."""
-    rows = named(conn).execute("SELECT seq, envelope, created FROM messages WHERE seq > ? AND seq < ?"
-                               " ORDER BY seq LIMIT ?", (after, before, limit)).fetchall()
-    return [(row["seq"], search_fields(parse_message(raw_bytes(conn, row["seq"]), measure_parts=False),
-                                       ReceivedEnvelope.from_json(json_text.loads(row["envelope"]), row["created"])))
-            for row in rows]
+    rows = (
+        named(conn)
+        .execute(
+            "SELECT seq, envelope, created FROM messages WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?",
+            (after, before, limit),
+        )
+        .fetchall()
+    )
+    return [
+        (
+            row["seq"],
+            search_fields(
+                parse_message(raw_bytes(conn, row["seq"]), measure_parts=False),
+                ReceivedEnvelope.from_json(json_text.loads(row["envelope"]), row["created"]),
+            ),
+        )
+        for row in rows
+    ]

@@ -15,8 +15,17 @@ from mailcatch.models import Direction, ReceivedEnvelope, SessionLine, rfc3339
 from mailcatch.shapes import MessageSummary, TranscriptJSON
 from mailcatch.storage.interface import StoredMessage
 
-__all__ = ["MESSAGE_COLUMNS", "SUMMARY_COLUMNS", "lines_json", "named", "new_summary", "stored_message",
-           "summary_json", "transcript_json", "transcript_lines"]
+__all__ = [
+    "MESSAGE_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "lines_json",
+    "named",
+    "new_summary",
+    "stored_message",
+    "summary_json",
+    "transcript_json",
+    "transcript_lines",
+]
 
 SUMMARY_COLUMNS = "seq, id, created, read, tags, summary"
 """The columns of `messages` an API summary is made of."""
@@ -93,8 +102,9 @@ def transcript_lines(chunks: Sequence[str]) -> list[tuple[float, Direction, str]
     return [(line[0], line[1], line[2]) for chunk in chunks for line in json_text.loads(chunk)]
 
 
-def transcript_json(message: StoredMessage, session: sqlite3.Row | None,
-                    lines: list[tuple[float, Direction, str]]) -> TranscriptJSON:
+def transcript_json(
+    message: StoredMessage, session: sqlite3.Row | None, lines: list[tuple[float, Direction, str]]
+) -> TranscriptJSON:
     """The API transcript of a message: its session (`sessions` row, None if gone), envelope and every line."""
     envelope = message.envelope
     return {

@@ -21,8 +21,10 @@ def make_scratch() -> str:
         folder = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
         Path(folder, "pid").write_text(str(os.getpid()))
     except OSError as error:
-        raise StoreError(f"can't create a temporary directory for the search index ({error}); point TMPDIR"
-                         " at a writable directory, or keep messages in a file with --database") from None
+        raise StoreError(
+            f"can't create a temporary directory for the search index ({error}); point TMPDIR"
+            " at a writable directory, or keep messages in a file with --database"
+        ) from None
     forget_orphan_scratch()
     return folder
 

@@ -79,8 +79,9 @@ class Store:
             # is enough) goes in a file, where it can grow and be searched while written.
             self._scratch = make_scratch()
             # Named, or ATTACH would open it with the in-memory store's VFS.
-            index_uri = file_uri(os.path.join(self._scratch, "search.db")) + ("?vfs=unix" if os.name == "posix"
-                                                                             else "?vfs=win32")
+            index_uri = file_uri(os.path.join(self._scratch, "search.db")) + (
+                "?vfs=unix" if os.name == "posix" else "?vfs=win32"
+            )
         self.index = SearchIndex(index_uri, self.db.connect_readonly, reads.load_for_index)
         self.db.attached["search"] = self.index.uri
         self.db.after_commit = self.index.submit
@@ -153,8 +154,7 @@ class Store:
             # Parsing a big message takes long: do it on another thread, so that neither the
             # event loop nor the writer makes smaller messages wait behind it; meanwhile its
             # bytes are written, in pieces when it is bigger still.
-            parsing = asyncio.get_running_loop().run_in_executor(
-                None, prepare_message, message_id, raw, envelope, tx)
+            parsing = asyncio.get_running_loop().run_in_executor(None, prepare_message, message_id, raw, envelope, tx)
             owner = None
             try:
                 if len(raw) > PIECE_SIZE:
@@ -190,8 +190,11 @@ class Store:
             self.db.note(Added(seq, len(message.raw), message.fields))
         self.total += len(messages)
         self.unread += len(messages)
-        pruned = bool(self.max_messages and self.total > self.max_messages
-                      and self._delete_oldest(conn, self.total - self.max_messages))
+        pruned = bool(
+            self.max_messages
+            and self.total > self.max_messages
+            and self._delete_oldest(conn, self.total - self.max_messages)
+        )
         if self.db.path is None:
             self._unmeasured += sum(len(message.raw) for message in messages)
             pruned = self._make_room(conn) or pruned
@@ -207,15 +210,18 @@ class Store:
             return False
         count = max(1, math.ceil(self.total * (used - MEMORY_LIMIT * MEMORY_LOW) / used))
         dropped = self._delete_oldest(conn, min(count, self.total - 1))
-        log.warning("in memory, messages may take up to %d MB: dropped the %d oldest to make room"
-                    " (--database FILE keeps more)", MEMORY_LIMIT >> 20, len(dropped))
+        log.warning(
+            "in memory, messages may take up to %d MB: dropped the %d oldest to make room (--database FILE keeps more)",
+            MEMORY_LIMIT >> 20,
+            len(dropped),
+        )
         return bool(dropped)
 
     async def _store_pieces(self, raw: bytes) -> int:
         """Write a message's bytes in pieces, each in a commit of its own; returns the key that owns them."""
         owner = secrets.randbits(62)
         for start in range(0, len(raw), PIECE_SIZE):
-            piece = raw[start:start + PIECE_SIZE]
+            piece = raw[start : start + PIECE_SIZE]
             await self.db.write(lambda conn, piece=piece: writes.store_piece(conn, owner, piece))
         return owner
 
@@ -248,6 +254,7 @@ class Store:
     async def delete(self, ids: Sequence[str] | None = None) -> list[str]:
         """Delete these messages (all when `ids` is None); returns the IDs that existed."""
         if ids is None:
+
             def delete_all(conn: sqlite3.Connection) -> list[str]:
                 writes.delete_all(conn)
                 self._sessions_stored.clear()
@@ -306,10 +313,12 @@ class Store:
         else:
             for marks, chunk in in_chunks(list(dict.fromkeys(ids)), MARK_CHUNK):
                 changed += await self.db.write(
-                    lambda conn, marks=marks, chunk=chunk: counted(writes.mark_ids(conn, read, marks, chunk)))
+                    lambda conn, marks=marks, chunk=chunk: counted(writes.mark_ids(conn, read, marks, chunk))
+                )
                 self.changes += 1
-        self._publish_changes([Event("update", {"ID": message_id, "Read": read}) for message_id in changed],
-                              Event("update", {"ID": "*"}))
+        self._publish_changes(
+            [Event("update", {"ID": message_id, "Read": read}) for message_id in changed], Event("update", {"ID": "*"})
+        )
 
     # Tags -------------------------------------------------------------
     async def set_tags(self, ids: Sequence[str], tags: Sequence[str]) -> list[str]:
@@ -334,8 +343,10 @@ class Store:
 
     def _retagged(self, changed: tagging.Retagged) -> None:
         self.changes += 1
-        self._publish_changes([Event("update", {"ID": message_id, "Tags": tags}) for message_id, tags in changed],
-                              Event("update", {"ID": "*"}))
+        self._publish_changes(
+            [Event("update", {"ID": message_id, "Tags": tags}) for message_id, tags in changed],
+            Event("update", {"ID": "*"}),
+        )
 
     async def all_tags(self) -> list[str]:
         """Every tag in use, sorted."""
@@ -379,22 +390,26 @@ class Store:
         """The database's size (in a file, with its write-ahead log) and how many messages it has accepted."""
         size, accepted = await self.db.read(reads.usage)
         if self.db.path:
-            size = sum(os.path.getsize(self.db.path + suffix) for suffix in ("", "-wal")
-                       if os.path.exists(self.db.path + suffix))
+            size = sum(
+                os.path.getsize(self.db.path + suffix)
+                for suffix in ("", "-wal")
+                if os.path.exists(self.db.path + suffix)
+            )
         return Usage(size, accepted)
 
     # Searching --------------------------------------------------------
-    async def search(self, query: str | Sequence[Term], start: int = 0, limit: int = 50,
-                     zone: datetime.tzinfo | None = None) -> SearchResult:
+    async def search(
+        self, query: str | Sequence[Term], start: int = 0, limit: int = 50, zone: datetime.tzinfo | None = None
+    ) -> SearchResult:
         """One page of the messages matching a query, newest first, with the number matching and unread."""
         return await self.searcher.search(query, start, limit, zone)
 
-    async def matching_ids(self, query: str | Sequence[Term], zone: datetime.tzinfo | None = None,
-                           limit: int | None = None) -> list[str]:
+    async def matching_ids(
+        self, query: str | Sequence[Term], zone: datetime.tzinfo | None = None, limit: int | None = None
+    ) -> list[str]:
         """IDs of the messages matching a query, newest first (at most `limit` of them)."""
         return await self.searcher.matching_ids(query, zone, limit)
 
     async def resolve_id(self, message_id: str, query: str | None) -> str:
         """A message ID as given, or for `latest` with a query, the newest match's (MessageNotFound if none)."""
         return await self.searcher.resolve_id(message_id, query)
-

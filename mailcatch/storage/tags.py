@@ -48,8 +48,9 @@ def set_tags(conn: sqlite3.Connection, ids: Sequence[str], tags: list[str]) -> R
 
 def edit_tag(conn: sqlite3.Connection, tag: str, replacement: str | None) -> Retagged:
     """Rename a tag on every message that has it (remove it when `replacement` is None)."""
-    rows = conn.execute("SELECT m.seq, m.id, m.tags FROM messages m JOIN message_tags t ON t.seq = m.seq"
-                        " WHERE t.tag = ?", (tag,)).fetchall()
+    rows = conn.execute(
+        "SELECT m.seq, m.id, m.tags FROM messages m JOIN message_tags t ON t.seq = m.seq WHERE t.tag = ?", (tag,)
+    ).fetchall()
     changed = []
     for seq, message_id, tags_json in rows:
         old: list[str] = json_text.loads(tags_json)

@@ -14,11 +14,22 @@ from mailcatch.models import SessionInfo
 from mailcatch.storage.prepare import ROW_COLUMNS, Prepared
 from mailcatch.storage.rows import named
 
-__all__ = ["FORGET_ORPHAN_PIECES", "delete_all", "delete_where", "forget_orphan_pieces", "forget_pieces",
-           "insert_messages", "mark_ids", "mark_up_to", "save_transcript_tail", "store_piece"]
+__all__ = [
+    "FORGET_ORPHAN_PIECES",
+    "delete_all",
+    "delete_where",
+    "forget_orphan_pieces",
+    "forget_pieces",
+    "insert_messages",
+    "mark_ids",
+    "mark_up_to",
+    "save_transcript_tail",
+    "store_piece",
+]
 
-FORGET_ORPHAN_PIECES = ("DELETE FROM message_pieces WHERE owner NOT IN"
-                        " (SELECT pieces FROM message_data WHERE pieces IS NOT NULL)")
+FORGET_ORPHAN_PIECES = (
+    "DELETE FROM message_pieces WHERE owner NOT IN (SELECT pieces FROM message_data WHERE pieces IS NOT NULL)"
+)
 """Run at start-up: deletes the pieces of a big message whose storing a crash cut short."""
 _TABLES = ("message_tags", "message_pieces", "message_data", "transcript_chunks", "sessions", "messages")
 """Every table of stored messages, the referring ones first."""
@@ -27,24 +38,34 @@ _TABLES = ("message_tags", "message_pieces", "message_data", "transcript_chunks"
 def _insert_rows(conn: sqlite3.Connection, table: str, rows: list[tuple[Any, ...]], conflict: str = "") -> None:
     """One INSERT of many rows: `table` is "name (column, ...)"."""
     marks = "(" + ",".join("?" * len(rows[0])) + ")"
-    conn.execute(f"INSERT {conflict} INTO {table} VALUES {','.join([marks] * len(rows))}",
-                 [value for row in rows for value in row])
+    conn.execute(
+        f"INSERT {conflict} INTO {table} VALUES {','.join([marks] * len(rows))}",
+        [value for row in rows for value in row],
+    )
 
 
-def insert_messages(conn: sqlite3.Connection, seqs: Sequence[int], messages: Sequence[Prepared],
-                    sessions: Iterable[SessionInfo]) -> None:
+def insert_messages(
+    conn: sqlite3.Connection, seqs: Sequence[int], messages: Sequence[Prepared], sessions: Iterable[SessionInfo]
+) -> None:
     """Insert new messages (with these seqs) and the `sessions` rows not stored yet: a statement per table for all."""
     _insert_rows(conn, f"messages (seq, {ROW_COLUMNS})", [(seq, *m.row) for seq, m in zip(seqs, messages, strict=True)])
-    _insert_rows(conn, "message_data (seq, raw, pieces)",
-                 [(seq, m.raw if m.pieces is None else b"", m.pieces) for seq, m in zip(seqs, messages, strict=True)])
+    _insert_rows(
+        conn,
+        "message_data (seq, raw, pieces)",
+        [(seq, m.raw if m.pieces is None else b"", m.pieces) for seq, m in zip(seqs, messages, strict=True)],
+    )
     tags = [(seq, tag) for seq, m in zip(seqs, messages, strict=True) for tag in m.tags]
     if tags:
         _insert_rows(conn, "message_tags (seq, tag)", tags, "OR IGNORE")
     new_sessions = [(session.id, session.peer, session.started) for session in sessions]
     if new_sessions:
         _insert_rows(conn, "sessions (id, peer, started)", new_sessions, "OR IGNORE")
-    _insert_rows(conn, "transcript_chunks (session_id, first_line, lines)",
-                 [(m.tx.session.id, m.tx.first_line, m.transcript) for m in messages], "OR REPLACE")
+    _insert_rows(
+        conn,
+        "transcript_chunks (session_id, first_line, lines)",
+        [(m.tx.session.id, m.tx.first_line, m.transcript) for m in messages],
+        "OR REPLACE",
+    )
 
 
 def store_piece(conn: sqlite3.Connection, owner: int, piece: bytes) -> None:
@@ -80,8 +101,7 @@ def delete_where(conn: sqlite3.Connection, where: str, params: Sequence[Any]) ->
     if not rows:
         return []
     seqs = [(row["seq"],) for row in rows]
-    conn.executemany("DELETE FROM message_pieces WHERE owner = (SELECT pieces FROM message_data WHERE seq = ?)",
-                     seqs)
+    conn.executemany("DELETE FROM message_pieces WHERE owner = (SELECT pieces FROM message_data WHERE seq = ?)", seqs)
     conn.executemany("DELETE FROM message_data WHERE seq = ?", seqs)
     conn.executemany("DELETE FROM message_tags WHERE seq = ?", seqs)
     conn.executemany("DELETE FROM messages WHERE seq = ?", seqs)
@@ -101,8 +121,9 @@ def delete_all(conn: sqlite3.Connection) -> None:
 def _mark(conn: sqlite3.Connection, read: bool, where: str, params: Sequence[Any]) -> list[str]:
     """Mark the messages `where` selects, among those not marked so already; returns their IDs."""
     flag = 1 if read else 0
-    rows = conn.execute(f"UPDATE messages SET read = ? WHERE read != ? AND {where} RETURNING id",
-                        (flag, flag, *params)).fetchall()
+    rows = conn.execute(
+        f"UPDATE messages SET read = ? WHERE read != ? AND {where} RETURNING id", (flag, flag, *params)
+    ).fetchall()
     return [message_id for (message_id,) in rows]
 
 
@@ -114,5 +135,9 @@ def mark_ids(conn: sqlite3.Connection, read: bool, marks: str, ids: Sequence[str
 def mark_up_to(conn: sqlite3.Connection, read: bool, newest: int, limit: int) -> list[str]:
     """Mark read or unread up to `limit` of the messages up to seq `newest` not so marked; returns their IDs."""
     # The literal read value lets SQLite find the messages through a partial index.
-    return _mark(conn, read, f"seq IN (SELECT seq FROM messages WHERE read = {0 if read else 1} AND seq <= ? LIMIT ?)",
-                 (newest, limit))
+    return _mark(
+        conn,
+        read,
+        f"seq IN (SELECT seq FROM messages WHERE read = {0 if read else 1} AND seq <= ? LIMIT ?)",
+        (newest, limit),
+    )

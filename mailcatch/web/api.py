@@ -143,8 +143,11 @@ async def get_headers(request: Request) -> Response:
 async def get_raw(request: Request) -> Response:
     message = await _message(request)
     if request.query_params.get("dl") in ("1", "true"):
-        return Response(message.raw, media_type="message/rfc822", headers={
-            "Content-Disposition": content_disposition("attachment", f"{message.id}.eml")})
+        return Response(
+            message.raw,
+            media_type="message/rfc822",
+            headers={"Content-Disposition": content_disposition("attachment", f"{message.id}.eml")},
+        )
     return Response(message.raw, media_type="text/plain; charset=utf-8")
 
 
@@ -155,10 +158,14 @@ async def get_part(request: Request) -> Response:
     if found is None:
         raise NotFound(f"message {message.id} has no part {part_id!r}")
     part, content = found
-    return Response(content, media_type=part.content_type or "application/octet-stream", headers={
-        "Content-Disposition": content_disposition("attachment", part.filename or f"part-{part.part_id}"),
-        "Content-Security-Policy": "sandbox",
-    })
+    return Response(
+        content,
+        media_type=part.content_type or "application/octet-stream",
+        headers={
+            "Content-Disposition": content_disposition("attachment", part.filename or f"part-{part.part_id}"),
+            "Content-Security-Policy": "sandbox",
+        },
+    )
 
 
 async def get_transcript(request: Request) -> Response:

@@ -31,14 +31,16 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
-    (b"content-security-policy",
-     # The message HTML is shown in an <iframe sandbox srcdoc>, which inherits this policy:
-     # its inline styles, and the remote images, styles and fonts a reader chooses to load,
-     # must pass here. The UI narrows them again with a policy inside the srcdoc.
-     b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline' http: https:; "
-     b"img-src 'self' data: blob: http: https:; font-src 'self' data: http: https:; "
-     b"media-src 'self' data: http: https:; connect-src 'self'; frame-src 'self'; "
-     b"object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    (
+        b"content-security-policy",
+        # The message HTML is shown in an <iframe sandbox srcdoc>, which inherits this policy:
+        # its inline styles, and the remote images, styles and fonts a reader chooses to load,
+        # must pass here. The UI narrows them again with a policy inside the srcdoc.
+        b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline' http: https:; "
+        b"img-src 'self' data: blob: http: https:; font-src 'self' data: http: https:; "
+        b"media-src 'self' data: http: https:; connect-src 'self'; frame-src 'self'; "
+        b"object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ),
 ]
 
 
@@ -109,8 +111,11 @@ class BasicAuth:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        response = JSONResponse({"Error": "authentication required"}, status_code=401,
-                                headers={"WWW-Authenticate": 'Basic realm="mailcatch", charset="UTF-8"'})
+        response = JSONResponse(
+            {"Error": "authentication required"},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Basic realm="mailcatch", charset="UTF-8"'},
+        )
         await response(scope, receive, send)
 
 
@@ -141,11 +146,24 @@ def create_app(settings: Settings, store: MessageStore, bus: EventBus) -> Starle
     """The ASGI app for one catcher; the store and bus are passed in, never global."""
     hub = ws.EventsHub(store, bus, origin_pattern(settings.api_cors))
     app = Starlette(
-        routes=[*api.routes(), *search_api.routes(), *tags_api.routes(), *ws.routes(hub), *views.routes(),
-                *info.routes(), *openapi.routes(), *mailhog.routes(),
-                Mount("/", StaticFiles(directory=static_dir(), html=True), name="static")],
-        exception_handlers={HTTPError: _http_error, HTTPException: _starlette_error, StoreError: _store_error,
-                            QueryError: _query_error, MessageNotFound: _not_found},
+        routes=[
+            *api.routes(),
+            *search_api.routes(),
+            *tags_api.routes(),
+            *ws.routes(hub),
+            *views.routes(),
+            *info.routes(),
+            *openapi.routes(),
+            *mailhog.routes(),
+            Mount("/", StaticFiles(directory=static_dir(), html=True), name="static"),
+        ],
+        exception_handlers={
+            HTTPError: _http_error,
+            HTTPException: _starlette_error,
+            StoreError: _store_error,
+            QueryError: _query_error,
+            MessageNotFound: _not_found,
+        },
     )
     app.state.store = store
     app.state.bus = bus

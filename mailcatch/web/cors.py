@@ -31,5 +31,10 @@ def cors_options(origins: Sequence[str]) -> dict[str, Any] | None:
     pattern = origin_pattern(origins)
     if pattern is None:
         return None
-    return {"allow_origin_regex": pattern.pattern, "allow_methods": ["GET", "POST", "PUT", "DELETE"],
-            "allow_headers": ["*"], "allow_credentials": True, "max_age": 600}
+    return {
+        "allow_origin_regex": pattern.pattern,
+        "allow_methods": ["GET", "POST", "PUT", "DELETE"],
+        "allow_headers": ["*"],
+        "allow_credentials": True,
+        "max_age": 600,
+    }

@@ -54,39 +54,49 @@ async def info(request: Request) -> Response:
     usage = await store.usage()
     started: float = getattr(request.app.state, "started", time.time())
     hub: EventsHub = request.app.state.hub
-    return JSONResponse({
-        "Version": __version__,
-        "LatestVersion": "",
-        "Database": settings.database or "",
-        "DatabaseSize": usage.size,
-        "Messages": store.total,
-        "Unread": store.unread,
-        "Tags": await store.tag_counts(),
-        "RuntimeStats": {
-            "Uptime": int(time.time() - started),
-            "Memory": memory_in_use(),
-            "SMTPAccepted": usage.accepted,
-            "MessagesDeleted": max(0, usage.accepted - store.total),
-            "SMTPIgnored": 0,
-            "WebsocketClients": hub.clients,
-            "WebsocketDropped": hub.dropped,
-        },
-        "SMTP": _smtp_json(request),
-    })
+    return JSONResponse(
+        {
+            "Version": __version__,
+            "LatestVersion": "",
+            "Database": settings.database or "",
+            "DatabaseSize": usage.size,
+            "Messages": store.total,
+            "Unread": store.unread,
+            "Tags": await store.tag_counts(),
+            "RuntimeStats": {
+                "Uptime": int(time.time() - started),
+                "Memory": memory_in_use(),
+                "SMTPAccepted": usage.accepted,
+                "MessagesDeleted": max(0, usage.accepted - store.total),
+                "SMTPIgnored": 0,
+                "WebsocketClients": hub.clients,
+                "WebsocketDropped": hub.dropped,
+            },
+            "SMTP": _smtp_json(request),
+        }
+    )
 
 
 async def webui(request: Request) -> Response:
-    return JSONResponse({
-        "Label": "",
-        "MessageRelay": {"Enabled": False, "SMTPServer": "", "ReturnPath": "", "AllowedRecipients": "",
-                         "BlockedRecipients": "", "OverrideFrom": ""},
-        "SpamAssassin": False,
-        "ChaosEnabled": False,
-        "DuplicatesIgnored": False,
-        "HideDeleteAllButton": False,
-        "Version": __version__,
-        "SMTP": _smtp_json(request),
-    })
+    return JSONResponse(
+        {
+            "Label": "",
+            "MessageRelay": {
+                "Enabled": False,
+                "SMTPServer": "",
+                "ReturnPath": "",
+                "AllowedRecipients": "",
+                "BlockedRecipients": "",
+                "OverrideFrom": "",
+            },
+            "SpamAssassin": False,
+            "ChaosEnabled": False,
+            "DuplicatesIgnored": False,
+            "HideDeleteAllButton": False,
+            "Version": __version__,
+            "SMTP": _smtp_json(request),
+        }
+    )
 
 
 def routes() -> list[BaseRoute]:

@@ -56,8 +56,8 @@ def _parts(body: str, boundary: str) -> list[str]:
     for found in delimiter.finditer(body):
         if start is not None:
             end = found.start()
-            end -= 2 if body[end - 2:end] == "\r\n" else 1 if body[end - 1:end] == "\n" else 0
-            parts.append(body[start:max(start, end)])
+            end -= 2 if body[end - 2 : end] == "\r\n" else 1 if body[end - 1 : end] == "\n" else 0
+            parts.append(body[start : max(start, end)])
         if found.group(1):
             break
         start = found.end()
@@ -67,7 +67,7 @@ def _parts(body: str, boundary: str) -> list[str]:
 def content(text: str, depth: int = 0) -> MailHogContent:
     """MailHog's `Content` of a message or part: `{Headers, Body, Size, MIME}`."""
     split = _HEAD_END.search(text)
-    head, body = (text[:split.start()], text[split.end():]) if split else (text, "")
+    head, body = (text[: split.start()], text[split.end() :]) if split else (text, "")
     headers = _headers(head)
     mime: MailHogMIME | None = None
     content_type = next((v[0] for k, v in headers.items() if k.lower() == "content-type"), "")

@@ -54,10 +54,16 @@ _ERRORS = {
 _OK = {"200": _text('Plain text "ok"')}
 
 
-def _param(name: str, where: str, description: str, schema: dict[str, Any] | None = None,
-           required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": where, "description": description, "required": required or where == "path",
-            "schema": schema or _STR}
+def _param(
+    name: str, where: str, description: str, schema: dict[str, Any] | None = None, required: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": where,
+        "description": description,
+        "required": required or where == "path",
+        "schema": schema or _STR,
+    }
 
 
 _ID = _param("ID", "path", 'Message database ID, or "latest" (with `query`, the newest match)')
@@ -72,8 +78,14 @@ def _body(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {JSON: {"schema": schema}}}
 
 
-def _op(tag: str, summary: str, responses: dict[str, Any], parameters: list[dict[str, Any]] | None = None,
-        body: dict[str, Any] | None = None, description: str = "") -> dict[str, Any]:
+def _op(
+    tag: str,
+    summary: str,
+    responses: dict[str, Any],
+    parameters: list[dict[str, Any]] | None = None,
+    body: dict[str, Any] | None = None,
+    description: str = "",
+) -> dict[str, Any]:
     operation: dict[str, Any] = {"tags": [tag], "summary": summary, "responses": {**responses, **_ERRORS}}
     if description:
         operation["description"] = description
@@ -88,177 +100,345 @@ _SCHEMAS: dict[str, Any] = {
     "Error": _object({"Error": _STR}, "Every 4xx and 5xx response of the API"),
     "Address": _ADDRESS,
     "Attachment": _object({"PartID": _STR, "FileName": _STR, "ContentType": _STR, "ContentID": _STR, "Size": _INT}),
-    "MessageSummary": _object({
-        "ID": _STR, "MessageID": _STR, "Read": _BOOL, "From": _MAYBE_ADDRESS,
-        "To": _ADDRESSES, "Cc": _ADDRESSES, "Bcc": _ADDRESSES, "ReplyTo": _ADDRESSES, "Subject": _STR,
-        "Created": _TIME, "Username": _STR, "Tags": _STRINGS, "Size": _INT,
-        "Attachments": {**_INT, "description": "Number of attachments"}, "Snippet": _STR,
-    }),
-    "MessagesSummary": _object({
-        "total": {**_INT, "description": "Messages in the mailbox"},
-        "unread": {**_INT, "description": "Unread messages in the mailbox"},
-        "count": {**_INT, "description": "Messages on this page"},
-        "messages_count": {**_INT, "description": "Messages matching the query (all, for a listing)"},
-        "messages_unread": {**_INT, "description": "Unread messages matching the query"},
-        "start": _INT, "tags": _STRINGS, "messages": _array(_ref("MessageSummary")),
-    }),
-    "Envelope": _object({
-        "From": _STR, "MailOptions": _STRINGS, "To": _STRINGS, "Peer": _STR, "Helo": _STR, "Username": _STR,
-        "TLS": _BOOL, "Received": _TIME,
-    }, "The SMTP envelope (mailcatch's own)"),
-    "Message": _object({
-        "ID": _STR, "MessageID": _STR, "Read": _BOOL, "From": _MAYBE_ADDRESS,
-        "To": _ADDRESSES, "Cc": _ADDRESSES, "Bcc": _ADDRESSES, "ReplyTo": _ADDRESSES, "ReturnPath": _STR,
-        "Subject": _STR, "Date": {**_TIME, "description": "The Date header, or the time received without one"},
-        "Created": _TIME, "Tags": _STRINGS, "Username": _STR, "Text": _STR, "HTML": _STR, "Size": _INT,
-        "Inline": _array(_ref("Attachment")), "Attachments": _array(_ref("Attachment")), "Envelope": _ref("Envelope"),
-    }),
-    "Transcript": _object({
-        "ID": _STR,
-        "Session": _object({"ID": _STR, "Peer": _STR, "Helo": _STR, "TLS": _BOOL, "Username": _STR,
-                            "Started": _TIME}),
-        "Envelope": _object({"From": _STR, "To": _STRINGS}),
-        "Transaction": _object({"Start": _INT, "End": _INT},
-                               "Lines[Start:End] are this message's own transaction"),
-        "Lines": _array(_object({"Time": _TIME, "Dir": {"type": "string", "enum": ["C", "S"]}, "Text": _STR})),
-    }, "The SMTP session that delivered a message (mailcatch's own)"),
+    "MessageSummary": _object(
+        {
+            "ID": _STR,
+            "MessageID": _STR,
+            "Read": _BOOL,
+            "From": _MAYBE_ADDRESS,
+            "To": _ADDRESSES,
+            "Cc": _ADDRESSES,
+            "Bcc": _ADDRESSES,
+            "ReplyTo": _ADDRESSES,
+            "Subject": _STR,
+            "Created": _TIME,
+            "Username": _STR,
+            "Tags": _STRINGS,
+            "Size": _INT,
+            "Attachments": {**_INT, "description": "Number of attachments"},
+            "Snippet": _STR,
+        }
+    ),
+    "MessagesSummary": _object(
+        {
+            "total": {**_INT, "description": "Messages in the mailbox"},
+            "unread": {**_INT, "description": "Unread messages in the mailbox"},
+            "count": {**_INT, "description": "Messages on this page"},
+            "messages_count": {**_INT, "description": "Messages matching the query (all, for a listing)"},
+            "messages_unread": {**_INT, "description": "Unread messages matching the query"},
+            "start": _INT,
+            "tags": _STRINGS,
+            "messages": _array(_ref("MessageSummary")),
+        }
+    ),
+    "Envelope": _object(
+        {
+            "From": _STR,
+            "MailOptions": _STRINGS,
+            "To": _STRINGS,
+            "Peer": _STR,
+            "Helo": _STR,
+            "Username": _STR,
+            "TLS": _BOOL,
+            "Received": _TIME,
+        },
+        "The SMTP envelope (mailcatch's own)",
+    ),
+    "Message": _object(
+        {
+            "ID": _STR,
+            "MessageID": _STR,
+            "Read": _BOOL,
+            "From": _MAYBE_ADDRESS,
+            "To": _ADDRESSES,
+            "Cc": _ADDRESSES,
+            "Bcc": _ADDRESSES,
+            "ReplyTo": _ADDRESSES,
+            "ReturnPath": _STR,
+            "Subject": _STR,
+            "Date": {**_TIME, "description": "The Date header, or the time received without one"},
+            "Created": _TIME,
+            "Tags": _STRINGS,
+            "Username": _STR,
+            "Text": _STR,
+            "HTML": _STR,
+            "Size": _INT,
+            "Inline": _array(_ref("Attachment")),
+            "Attachments": _array(_ref("Attachment")),
+            "Envelope": _ref("Envelope"),
+        }
+    ),
+    "Transcript": _object(
+        {
+            "ID": _STR,
+            "Session": _object(
+                {"ID": _STR, "Peer": _STR, "Helo": _STR, "TLS": _BOOL, "Username": _STR, "Started": _TIME}
+            ),
+            "Envelope": _object({"From": _STR, "To": _STRINGS}),
+            "Transaction": _object({"Start": _INT, "End": _INT}, "Lines[Start:End] are this message's own transaction"),
+            "Lines": _array(_object({"Time": _TIME, "Dir": {"type": "string", "enum": ["C", "S"]}, "Text": _STR})),
+        },
+        "The SMTP session that delivered a message (mailcatch's own)",
+    ),
     "SMTPAddress": _object({"Host": _STR, "Port": _INT, "Address": _STR}, "Where to send mail"),
-    "AppInformation": _object({
-        "Version": _STR, "LatestVersion": _STR, "Database": _STR, "DatabaseSize": _INT, "Messages": _INT,
-        "Unread": _INT, "Tags": {"type": "object", "additionalProperties": _INT},
-        "RuntimeStats": _object({
-            "Uptime": _INT, "Memory": _INT,
-            "SMTPAccepted": {**_INT, "description": "Messages ever stored in this database"},
-            "MessagesDeleted": {**_INT, "description": "Of those, deleted or pruned since"},
-            "SMTPIgnored": _INT,
-            "WebsocketClients": {**_INT, "description": "Connected to /api/events (mailcatch's own)"},
-            "WebsocketDropped": {**_INT, "description": "Dropped for falling behind (mailcatch's own)"},
-        }),
-        "SMTP": _ref("SMTPAddress"),
-    }),
-    "WebUIConfiguration": _object({
-        "Label": _STR,
-        "MessageRelay": _object({"Enabled": _BOOL, "SMTPServer": _STR, "ReturnPath": _STR, "AllowedRecipients": _STR,
-                                 "BlockedRecipients": _STR, "OverrideFrom": _STR}),
-        "SpamAssassin": _BOOL, "ChaosEnabled": _BOOL, "DuplicatesIgnored": _BOOL, "HideDeleteAllButton": _BOOL,
-        "Version": _STR, "SMTP": _ref("SMTPAddress"),
-    }),
-    "Event": _object({
-        "Type": {"type": "string", "enum": ["stats", "new", "update", "delete", "truncate", "prune", "error"]},
-        "Data": {"description": "stats: {Total, Unread}; new: a MessageSummary; update: {ID, Read} or {ID, Tags}; "
-                                "delete: {ID}; truncate, prune: null; error: {Level, Type, IP, Message}",
-                 "nullable": True},
-    }, "A websocket frame of /api/events"),
-    "MailHogPath": _object({"Relays": {**_STRINGS, "nullable": True}, "Mailbox": _STR, "Domain": _STR,
-                            "Params": _STR}),
-    "MailHogContent": _object({
-        "Headers": {"type": "object", "additionalProperties": _STRINGS}, "Body": _STR, "Size": _INT,
-        "MIME": _MAYBE_MIME,
-    }),
-    "MailHogMessage": _object({
-        "ID": _STR, "From": _ref("MailHogPath"), "To": _array(_ref("MailHogPath")), "Content": _ref("MailHogContent"),
-        "Created": _TIME, "MIME": _MAYBE_MIME,
-        "Raw": _object({"From": _STR, "To": _STRINGS, "Data": _STR, "Helo": _STR}),
-    }),
-    "MailHogMessages": _object({"total": _INT, "count": _INT, "start": _INT,
-                                "items": _array(_ref("MailHogMessage"))}),
+    "AppInformation": _object(
+        {
+            "Version": _STR,
+            "LatestVersion": _STR,
+            "Database": _STR,
+            "DatabaseSize": _INT,
+            "Messages": _INT,
+            "Unread": _INT,
+            "Tags": {"type": "object", "additionalProperties": _INT},
+            "RuntimeStats": _object(
+                {
+                    "Uptime": _INT,
+                    "Memory": _INT,
+                    "SMTPAccepted": {**_INT, "description": "Messages ever stored in this database"},
+                    "MessagesDeleted": {**_INT, "description": "Of those, deleted or pruned since"},
+                    "SMTPIgnored": _INT,
+                    "WebsocketClients": {**_INT, "description": "Connected to /api/events (mailcatch's own)"},
+                    "WebsocketDropped": {**_INT, "description": "Dropped for falling behind (mailcatch's own)"},
+                }
+            ),
+            "SMTP": _ref("SMTPAddress"),
+        }
+    ),
+    "WebUIConfiguration": _object(
+        {
+            "Label": _STR,
+            "MessageRelay": _object(
+                {
+                    "Enabled": _BOOL,
+                    "SMTPServer": _STR,
+                    "ReturnPath": _STR,
+                    "AllowedRecipients": _STR,
+                    "BlockedRecipients": _STR,
+                    "OverrideFrom": _STR,
+                }
+            ),
+            "SpamAssassin": _BOOL,
+            "ChaosEnabled": _BOOL,
+            "DuplicatesIgnored": _BOOL,
+            "HideDeleteAllButton": _BOOL,
+            "Version": _STR,
+            "SMTP": _ref("SMTPAddress"),
+        }
+    ),
+    "Event": _object(
+        {
+            "Type": {"type": "string", "enum": ["stats", "new", "update", "delete", "truncate", "prune", "error"]},
+            "Data": {
+                "description": "stats: {Total, Unread}; new: a MessageSummary; update: {ID, Read} or {ID, Tags}; "
+                "delete: {ID}; truncate, prune: null; error: {Level, Type, IP, Message}",
+                "nullable": True,
+            },
+        },
+        "A websocket frame of /api/events",
+    ),
+    "MailHogPath": _object({"Relays": {**_STRINGS, "nullable": True}, "Mailbox": _STR, "Domain": _STR, "Params": _STR}),
+    "MailHogContent": _object(
+        {
+            "Headers": {"type": "object", "additionalProperties": _STRINGS},
+            "Body": _STR,
+            "Size": _INT,
+            "MIME": _MAYBE_MIME,
+        }
+    ),
+    "MailHogMessage": _object(
+        {
+            "ID": _STR,
+            "From": _ref("MailHogPath"),
+            "To": _array(_ref("MailHogPath")),
+            "Content": _ref("MailHogContent"),
+            "Created": _TIME,
+            "MIME": _MAYBE_MIME,
+            "Raw": _object({"From": _STR, "To": _STRINGS, "Data": _STR, "Helo": _STR}),
+        }
+    ),
+    "MailHogMessages": _object({"total": _INT, "count": _INT, "start": _INT, "items": _array(_ref("MailHogMessage"))}),
 }
 
 _IDS = {"type": "array", "items": _STR, "description": "Message database IDs; none or empty: every message"}
 
 _PATHS: dict[str, Any] = {
     "/api/v1/messages": {
-        "get": _op("messages", "List messages, newest first", {"200": _json(_ref("MessagesSummary"), "A page")},
-                   [_START, _LIMIT]),
-        "put": _op("messages", "Mark messages read or unread", _OK, body=_body({"type": "object", "properties": {
-            "IDs": _IDS, "Read": {**_BOOL, "default": False},
-            "Search": {**_STR, "description": "Instead of IDs: every message matching this query"}}},
-            "Which messages, and how"), parameters=[_TZ]),
-        "delete": _op("messages", "Delete messages (every message without IDs)", _OK,
-                      body=_body({"type": "object", "properties": {"IDs": _IDS}}, "Which messages")),
+        "get": _op(
+            "messages",
+            "List messages, newest first",
+            {"200": _json(_ref("MessagesSummary"), "A page")},
+            [_START, _LIMIT],
+        ),
+        "put": _op(
+            "messages",
+            "Mark messages read or unread",
+            _OK,
+            body=_body(
+                {
+                    "type": "object",
+                    "properties": {
+                        "IDs": _IDS,
+                        "Read": {**_BOOL, "default": False},
+                        "Search": {**_STR, "description": "Instead of IDs: every message matching this query"},
+                    },
+                },
+                "Which messages, and how",
+            ),
+            parameters=[_TZ],
+        ),
+        "delete": _op(
+            "messages",
+            "Delete messages (every message without IDs)",
+            _OK,
+            body=_body({"type": "object", "properties": {"IDs": _IDS}}, "Which messages"),
+        ),
     },
     "/api/v1/search": {
-        "get": _op("messages", "Search messages, newest first", {"200": _json(_ref("MessagesSummary"), "A page")},
-                   [_SEARCH, _START, _LIMIT, _TZ], description=(
-                       "Plain words and \"quoted phrases\" match substrings of the subject, addresses, bodies and "
-                       "attachment names. Operators: to:, from:, cc:, bcc:, reply-to:, addressed:, subject:, "
-                       "message-id:, tag:, is:read, is:unread, is:tagged, has:attachment, before:, after:, "
-                       "larger:, smaller:. A leading - or ! negates a term.")),
+        "get": _op(
+            "messages",
+            "Search messages, newest first",
+            {"200": _json(_ref("MessagesSummary"), "A page")},
+            [_SEARCH, _START, _LIMIT, _TZ],
+            description=(
+                'Plain words and "quoted phrases" match substrings of the subject, addresses, bodies and '
+                "attachment names. Operators: to:, from:, cc:, bcc:, reply-to:, addressed:, subject:, "
+                "message-id:, tag:, is:read, is:unread, is:tagged, has:attachment, before:, after:, "
+                "larger:, smaller:. A leading - or ! negates a term."
+            ),
+        ),
         "delete": _op("messages", "Delete the messages matching a search", _OK, [_SEARCH, _TZ]),
     },
     "/api/v1/message/{ID}": {
-        "get": _op("message", "A message (marks it read)", {"200": _json(_ref("Message"), "The message")},
-                   [_ID, _QUERY_LATEST]),
+        "get": _op(
+            "message", "A message (marks it read)", {"200": _json(_ref("Message"), "The message")}, [_ID, _QUERY_LATEST]
+        ),
     },
     "/api/v1/message/{ID}/headers": {
-        "get": _op("message", "A message's headers, in order, decoded",
-                   {"200": _json({"type": "object", "additionalProperties": _STRINGS}, "Header name: values")},
-                   [_ID, _QUERY_LATEST]),
+        "get": _op(
+            "message",
+            "A message's headers, in order, decoded",
+            {"200": _json({"type": "object", "additionalProperties": _STRINGS}, "Header name: values")},
+            [_ID, _QUERY_LATEST],
+        ),
     },
     "/api/v1/message/{ID}/raw": {
-        "get": _op("message", "The message exactly as received", {"200": _text("The raw message")},
-                   [_ID, _QUERY_LATEST, _param("dl", "query", "1: download as {ID}.eml")]),
+        "get": _op(
+            "message",
+            "The message exactly as received",
+            {"200": _text("The raw message")},
+            [_ID, _QUERY_LATEST, _param("dl", "query", "1: download as {ID}.eml")],
+        ),
     },
     "/api/v1/message/{ID}/part/{PartID}": {
-        "get": _op("message", "An attachment or inline part, with its own content type",
-                   {"200": _text("The part's content", "application/octet-stream")},
-                   [_ID, _param("PartID", "path", "Part ID from Attachments or Inline"), _QUERY_LATEST]),
+        "get": _op(
+            "message",
+            "An attachment or inline part, with its own content type",
+            {"200": _text("The part's content", "application/octet-stream")},
+            [_ID, _param("PartID", "path", "Part ID from Attachments or Inline"), _QUERY_LATEST],
+        ),
     },
     "/api/v1/message/{ID}/transcript": {
-        "get": _op("message", "The SMTP session that delivered the message (mailcatch's own)",
-                   {"200": _json(_ref("Transcript"), "The transcript")}, [_ID, _QUERY_LATEST]),
+        "get": _op(
+            "message",
+            "The SMTP session that delivered the message (mailcatch's own)",
+            {"200": _json(_ref("Transcript"), "The transcript")},
+            [_ID, _QUERY_LATEST],
+        ),
     },
     "/api/v1/tags": {
         "get": _op("tags", "Every tag in use", {"200": _json(_STRINGS, "Tag names, sorted")}),
-        "put": _op("tags", "Set the tags of messages (replacing theirs)", _OK, body=_body(
-            {"type": "object", "required": ["Tags", "IDs"], "properties": {"Tags": _STRINGS, "IDs": _IDS}},
-            "Tags (an empty list removes them all) and messages")),
+        "put": _op(
+            "tags",
+            "Set the tags of messages (replacing theirs)",
+            _OK,
+            body=_body(
+                {"type": "object", "required": ["Tags", "IDs"], "properties": {"Tags": _STRINGS, "IDs": _IDS}},
+                "Tags (an empty list removes them all) and messages",
+            ),
+        ),
     },
     "/api/v1/tags/{Tag}": {
-        "put": _op("tags", "Rename a tag", _OK, [_param("Tag", "path", "The tag, URL-encoded")],
-                   _body({"type": "object", "required": ["Name"], "properties": {"Name": _STR}}, "The new name")),
-        "delete": _op("tags", "Remove a tag from every message", _OK,
-                      [_param("Tag", "path", "The tag, URL-encoded")]),
+        "put": _op(
+            "tags",
+            "Rename a tag",
+            _OK,
+            [_param("Tag", "path", "The tag, URL-encoded")],
+            _body({"type": "object", "required": ["Name"], "properties": {"Name": _STR}}, "The new name"),
+        ),
+        "delete": _op("tags", "Remove a tag from every message", _OK, [_param("Tag", "path", "The tag, URL-encoded")]),
     },
     "/api/v1/info": {
-        "get": _op("application", "Version, totals and runtime figures",
-                   {"200": _json(_ref("AppInformation"), "Application information")}),
+        "get": _op(
+            "application",
+            "Version, totals and runtime figures",
+            {"200": _json(_ref("AppInformation"), "Application information")},
+        ),
     },
     "/api/v1/webui": {
-        "get": _op("application", "Settings for the web UI",
-                   {"200": _json(_ref("WebUIConfiguration"), "Web UI configuration")}),
+        "get": _op(
+            "application", "Settings for the web UI", {"200": _json(_ref("WebUIConfiguration"), "Web UI configuration")}
+        ),
     },
     "/api/v1/swagger.json": {
         "get": _op("application", "This description", {"200": _json({"type": "object"}, "OpenAPI 3 document")}),
     },
     "/api/events": {
-        "get": _op("events", "Websocket of live changes: frames of Event as JSON text",
-                   {"101": {"description": "Switching to the websocket protocol; first frame: stats"},
-                    "403": {"description": "The Origin header names another site"}}),
+        "get": _op(
+            "events",
+            "Websocket of live changes: frames of Event as JSON text",
+            {
+                "101": {"description": "Switching to the websocket protocol; first frame: stats"},
+                "403": {"description": "The Origin header names another site"},
+            },
+        ),
     },
     "/view/{ID}.html": {
-        "get": _op("testing", "The HTML part alone, sandboxed (Content-Security-Policy: sandbox)",
-                   {"200": _text("The HTML part", "text/html")}, [_ID, _QUERY_LATEST]),
+        "get": _op(
+            "testing",
+            "The HTML part alone, sandboxed (Content-Security-Policy: sandbox)",
+            {"200": _text("The HTML part", "text/html")},
+            [_ID, _QUERY_LATEST],
+        ),
     },
     "/view/{ID}.txt": {
         "get": _op("testing", "The text part alone", {"200": _text("The text part")}, [_ID, _QUERY_LATEST]),
     },
     "/livez": {"get": _op("application", "Alive", {"200": _text('"ok"')})},
-    "/readyz": {"get": _op("application", "Ready to serve", {"200": _text('"ok"'),
-                                                             "503": {"$ref": "#/components/responses/Error"}})},
+    "/readyz": {
+        "get": _op(
+            "application", "Ready to serve", {"200": _text('"ok"'), "503": {"$ref": "#/components/responses/Error"}}
+        )
+    },
     "/api/v2/messages": {
-        "get": _op("mailhog", "MailHog: list messages", {"200": _json(_ref("MailHogMessages"), "A page")},
-                   [_START, _LIMIT]),
+        "get": _op(
+            "mailhog", "MailHog: list messages", {"200": _json(_ref("MailHogMessages"), "A page")}, [_START, _LIMIT]
+        ),
     },
     "/api/v2/search": {
-        "get": _op("mailhog", "MailHog: search messages", {"200": _json(_ref("MailHogMessages"), "A page")},
-                   [_param("kind", "query", "What `query` is looked for in",
-                           {"type": "string", "enum": ["from", "to", "containing"], "default": "containing"}),
-                    _param("query", "query", "Text to find (a substring, any case)"), _START, _LIMIT]),
+        "get": _op(
+            "mailhog",
+            "MailHog: search messages",
+            {"200": _json(_ref("MailHogMessages"), "A page")},
+            [
+                _param(
+                    "kind",
+                    "query",
+                    "What `query` is looked for in",
+                    {"type": "string", "enum": ["from", "to", "containing"], "default": "containing"},
+                ),
+                _param("query", "query", "Text to find (a substring, any case)"),
+                _START,
+                _LIMIT,
+            ],
+        ),
     },
     "/api/v1/messages/{ID}": {
-        "get": _op("mailhog", "MailHog: one message", {"200": _json(_ref("MailHogMessage"), "The message")},
-                   [_param("ID", "path", "Message database ID")]),
+        "get": _op(
+            "mailhog",
+            "MailHog: one message",
+            {"200": _json(_ref("MailHogMessage"), "The message")},
+            [_param("ID", "path", "Message database ID")],
+        ),
         "delete": _op("mailhog", "MailHog: delete one message", _OK, [_param("ID", "path", "Message database ID")]),
     },
 }
@@ -272,8 +452,8 @@ def document() -> dict[str, Any]:
             "title": "mailcatch API",
             "version": __version__,
             "description": "Mailpit's /api/v1 (paths, parameters and field names as Mailpit has them), MailHog's "
-                           "/api/v2 as a second face, and mailcatch's own additions (transcripts, envelopes). "
-                           'Every error is a 4xx or 5xx status with a JSON body {"Error": "..."}.',
+            "/api/v2 as a second face, and mailcatch's own additions (transcripts, envelopes). "
+            'Every error is a 4xx or 5xx status with a JSON body {"Error": "..."}.',
         },
         "paths": _PATHS,
         "components": {

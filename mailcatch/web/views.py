@@ -48,8 +48,9 @@ async def view_html(request: Request) -> Response:
     message, parsed = await _message(request)
     if not parsed.html:
         raise NotFound(f"message {message.id} has no HTML part")
-    return HTMLResponse(link_inline_parts(parsed.html, message.id, parsed),
-                        headers={"Content-Security-Policy": "sandbox"})
+    return HTMLResponse(
+        link_inline_parts(parsed.html, message.id, parsed), headers={"Content-Security-Policy": "sandbox"}
+    )
 
 
 async def view_text(request: Request) -> Response:

@@ -74,8 +74,14 @@ class EventsHub:
     order; frames published in the same turn of the loop are taken together.
     """
 
-    def __init__(self, store: MessageStore, bus: EventBus, allowed_origins: re.Pattern[str] | None = None,
-                 stats_delay: float = 0.25, drop_check: float = 0.5) -> None:
+    def __init__(
+        self,
+        store: MessageStore,
+        bus: EventBus,
+        allowed_origins: re.Pattern[str] | None = None,
+        stats_delay: float = 0.25,
+        drop_check: float = 0.5,
+    ) -> None:
         self.store = store
         self.bus = bus
         self.allowed_origins = allowed_origins

@@ -11,8 +11,9 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def _run(script: str, *args: str, timeout: float = 120) -> str:
-    result = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True,
-                            timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=timeout
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -26,8 +27,14 @@ def test_compare_runs_and_checks_storage() -> None:
 def test_fill_measures_a_filled_database(tmp_path: Path) -> None:
     output = _run("fill.py", "--messages", "300", "--quick", "--database", str(tmp_path / "fill.db"))
     assert "300 messages in" in output
-    for row in ("GET /api/v1/messages (first page)", "search: plain word", "search: from:",
-                "GET /api/v1/message/{ID}", "start-up to a ready API", "resident memory"):
+    for row in (
+        "GET /api/v1/messages (first page)",
+        "search: plain word",
+        "search: from:",
+        "GET /api/v1/message/{ID}",
+        "start-up to a ready API",
+        "resident memory",
+    ):
         assert row in output
 
 

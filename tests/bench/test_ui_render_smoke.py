@@ -11,8 +11,13 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def test_ui_render_measures_the_first_render(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, str(BENCH / "ui_render.py"), "--quick", "--database",
-                             str(tmp_path / "ui.db")], capture_output=True, text=True, timeout=180, check=False)
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "ui_render.py"), "--quick", "--database", str(tmp_path / "ui.db")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["messages"] == 200 and report["loads"] == 1

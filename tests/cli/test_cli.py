@@ -29,8 +29,13 @@ class Process:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("MAILCATCH_")}
         full_env.update(env or {})
-        self.proc = subprocess.Popen([sys.executable, "-m", "mailcatch", *args], stderr=subprocess.PIPE,
-                                     stdout=subprocess.DEVNULL, text=True, env=full_env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mailcatch", *args],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env=full_env,
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.log: list[str] = []
         self._pump_thread = threading.Thread(target=self._pump, daemon=True)
@@ -91,29 +96,50 @@ def _send(port: int, subject: str = "hello", count: int = 1) -> list[str]:
     replies = []
     with smtplib.SMTP("127.0.0.1", port) as client:
         for number in range(count):
-            client.sendmail("app@example.com", ["user@example.com"], f"Subject: {subject} {number}\r\n\r\nx\r\n".encode())
+            client.sendmail(
+                "app@example.com", ["user@example.com"], f"Subject: {subject} {number}\r\n\r\nx\r\n".encode()
+            )
             replies.append(client.noop()[1].decode())
     return replies
 
 
 def test_help_documents_every_flag() -> None:
     result = subprocess.run([sys.executable, "-m", "mailcatch", "--help"], capture_output=True, text=True, check=True)
-    for flag in ("--smtp", "--listen", "--database", "--max", "--max-message-size", "--smtp-auth-file",
-                 "--smtp-tls-cert", "--smtp-tls-key", "--ui-auth-file"):
+    for flag in (
+        "--smtp",
+        "--listen",
+        "--database",
+        "--max",
+        "--max-message-size",
+        "--smtp-auth-file",
+        "--smtp-tls-cert",
+        "--smtp-tls-key",
+        "--ui-auth-file",
+    ):
         assert flag in result.stdout
-    for env in ("MAILCATCH_SMTP", "MAILCATCH_LISTEN", "MAILCATCH_DATABASE", "MAILCATCH_MAX",
-                "MAILCATCH_MAX_MESSAGE_SIZE", "MAILCATCH_SMTP_AUTH_FILE", "MAILCATCH_UI_AUTH_FILE"):
+    for env in (
+        "MAILCATCH_SMTP",
+        "MAILCATCH_LISTEN",
+        "MAILCATCH_DATABASE",
+        "MAILCATCH_MAX",
+        "MAILCATCH_MAX_MESSAGE_SIZE",
+        "MAILCATCH_SMTP_AUTH_FILE",
+        "MAILCATCH_UI_AUTH_FILE",
+    ):
         assert env in result.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--smtp", "nonsense"], "'nonsense' is not HOST:PORT"),
-    (["--listen", "127.0.0.1:99999"], "the port must be between 0 and 65535"),
-    (["--max", "-1"], "--max must be 0"),
-    (["--max-message-size", "lots"], "--max-message-size: 'lots' is not a number"),
-    (["--smtp-tls-cert", "/nonexistent.pem"], "go together"),
-    (["--ui-auth-file", "/nonexistent"], "no such file: /nonexistent"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--smtp", "nonsense"], "'nonsense' is not HOST:PORT"),
+        (["--listen", "127.0.0.1:99999"], "the port must be between 0 and 65535"),
+        (["--max", "-1"], "--max must be 0"),
+        (["--max-message-size", "lots"], "--max-message-size: 'lots' is not a number"),
+        (["--smtp-tls-cert", "/nonexistent.pem"], "go together"),
+        (["--ui-auth-file", "/nonexistent"], "no such file: /nonexistent"),
+    ],
+)
 def test_bad_flags_exit_2_with_a_clear_message(args: list[str], message: str) -> None:
     result = subprocess.run([sys.executable, "-m", "mailcatch", *args], capture_output=True, text=True)
     assert result.returncode == 2
@@ -139,9 +165,15 @@ def test_startup_line_logs_and_clean_shutdown(processes: list[Process]) -> None:
 
 def test_environment_variables_configure_it(processes: list[Process], tmp_path: Path) -> None:
     database = tmp_path / "env.db"
-    process = Process(env={"MAILCATCH_SMTP": "127.0.0.1:0", "MAILCATCH_LISTEN": "127.0.0.1:0",
-                           "MAILCATCH_DATABASE": str(database), "MAILCATCH_MAX": "2",
-                           "MAILCATCH_MAX_MESSAGE_SIZE": "1"})
+    process = Process(
+        env={
+            "MAILCATCH_SMTP": "127.0.0.1:0",
+            "MAILCATCH_LISTEN": "127.0.0.1:0",
+            "MAILCATCH_DATABASE": str(database),
+            "MAILCATCH_MAX": "2",
+            "MAILCATCH_MAX_MESSAGE_SIZE": "1",
+        }
+    )
     processes.append(process)
     process.started()
     with smtplib.SMTP("127.0.0.1", process.smtp_port) as client:
@@ -157,8 +189,9 @@ def test_environment_variables_configure_it(processes: list[Process], tmp_path: 
 
 
 def test_flag_wins_over_environment(processes: list[Process]) -> None:
-    process = Process("--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0",
-                      env={"MAILCATCH_SMTP": "bogus", "MAILCATCH_LISTEN": "bogus"})
+    process = Process(
+        "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", env={"MAILCATCH_SMTP": "bogus", "MAILCATCH_LISTEN": "bogus"}
+    )
     processes.append(process)
     process.started()
     assert process.smtp_port > 0
@@ -195,14 +228,42 @@ def test_a_foreign_database_is_refused_clearly(tmp_path: Path) -> None:
     foreign = tmp_path / "other.db"
     with sqlite3.connect(foreign) as conn:
         conn.execute("CREATE TABLE customers (id INTEGER)")
-    result = subprocess.run([sys.executable, "-m", "mailcatch", "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0",
-                             "--database", str(foreign)], capture_output=True, text=True, timeout=20)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailcatch",
+            "--smtp",
+            "127.0.0.1:0",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            str(foreign),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert result.returncode == 3
     assert "not of mailcatch" in result.stderr and "Traceback" not in result.stderr
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not sqlite at all" * 100)
-    result = subprocess.run([sys.executable, "-m", "mailcatch", "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0",
-                             "--database", str(garbage)], capture_output=True, text=True, timeout=20)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailcatch",
+            "--smtp",
+            "127.0.0.1:0",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            str(garbage),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert result.returncode == 3
     assert "not a usable SQLite database" in result.stderr and "Traceback" not in result.stderr
 
@@ -211,8 +272,12 @@ def test_a_taken_port_is_reported(processes: list[Process]) -> None:
     first = Process("--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0")
     processes.append(first)
     first.started()
-    result = subprocess.run([sys.executable, "-m", "mailcatch", "--smtp", f"127.0.0.1:{first.smtp_port}",
-                             "--listen", "127.0.0.1:0"], capture_output=True, text=True, timeout=20)
+    result = subprocess.run(
+        [sys.executable, "-m", "mailcatch", "--smtp", f"127.0.0.1:{first.smtp_port}", "--listen", "127.0.0.1:0"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert result.returncode == 2
     assert "can't listen" in result.stderr and "Traceback" not in result.stderr
 

@@ -27,6 +27,7 @@ def test_a_failing_job_fails_alone_and_the_rest_of_its_batch_commits(tmp_path: P
             conn.execute("INSERT INTO mailcatch_identity VALUES (?)", (name,))
             db.note(name)
             return name
+
         return job
 
     def bad(conn: sqlite3.Connection) -> None:
@@ -36,8 +37,9 @@ def test_a_failing_job_fails_alone_and_the_rest_of_its_batch_commits(tmp_path: P
 
     async def main() -> list[Any]:
         # Queued in one turn of the loop: the writer takes them as one batch.
-        return await asyncio.gather(db.write(good("first")), db.write(bad), db.write(good("second")),
-                                    return_exceptions=True)
+        return await asyncio.gather(
+            db.write(good("first")), db.write(bad), db.write(good("second")), return_exceptions=True
+        )
 
     try:
         first, failed, second = asyncio.run(main())
@@ -45,8 +47,10 @@ def test_a_failing_job_fails_alone_and_the_rest_of_its_batch_commits(tmp_path: P
         assert isinstance(failed, StoreError) and "no_such_table" in str(failed)
         assert [name for notes in committed for name in notes] == ["first", "second"]
         assert resyncs == [1, 1]  # after the undone batch, and after its rerun
+
         async def names() -> list[str]:
             return await db.read(lambda conn: [row[0] for row in conn.execute("SELECT id FROM mailcatch_identity")])
+
         assert asyncio.run(names())[1:] == ["first", "second"]  # the database's own identity comes first
     finally:
         db.close()
@@ -66,8 +70,7 @@ def test_jobs_together_run_in_one_call_and_a_bad_one_still_fails_alone(tmp_path:
         return [name.upper() for name in names]
 
     async def main(names: list[str]) -> list[Any]:
-        return await asyncio.gather(*(db.write_together(insert_many, name) for name in names),
-                                    return_exceptions=True)
+        return await asyncio.gather(*(db.write_together(insert_many, name) for name in names), return_exceptions=True)
 
     try:
         assert asyncio.run(main(["a", "b", "c"])) == ["A", "B", "C"]
@@ -79,6 +82,7 @@ def test_jobs_together_run_in_one_call_and_a_bad_one_still_fails_alone(tmp_path:
 
         async def names() -> list[str]:
             return await db.read(lambda conn: [row[0] for row in conn.execute("SELECT id FROM mailcatch_identity")])
+
         assert asyncio.run(names())[1:] == ["a", "b", "c", "d", "e"]
     finally:
         db.close()
@@ -102,8 +106,9 @@ def test_a_message_that_shares_a_batch_with_a_failing_job_is_stored_whole(tmp_pa
         now = time.time()
         session = SessionInfo("session-1", "127.0.0.1:40000", now, "app.example")
         envelope = ReceivedEnvelope("a@example.com", [], ["b@example.com"], session.peer, "app.example", "", False, now)
-        tx = Transaction(session, 0, 2, [SessionLine(now, "C", "MAIL FROM:<a@example.com>"),
-                                         SessionLine(now, "S", "250 OK")])
+        tx = Transaction(
+            session, 0, 2, [SessionLine(now, "C", "MAIL FROM:<a@example.com>"), SessionLine(now, "S", "250 OK")]
+        )
         busy = store.db.write(lambda conn: time.sleep(0.3))  # holds the writer, so the next two meet in a batch
         await asyncio.sleep(0.05)
         added = asyncio.ensure_future(store.add(b"Subject: kept\r\n\r\nbody\r\n", envelope, tx))
@@ -120,6 +125,7 @@ def test_a_message_that_shares_a_batch_with_a_failing_job_is_stored_whole(tmp_pa
 
         async def check() -> dict[str, Any]:
             return await store.transcript(summary["ID"])
+
         transcript = asyncio.run(check())
         assert transcript["Session"]["ID"] == "session-1" and transcript["Lines"][0]["Text"].startswith("MAIL FROM")
         assert store.total == 1 and store.unread == 1

@@ -65,11 +65,34 @@ def test_mutated_corpus(raw: bytes) -> None:
 
 
 @PROPERTY
-@given(st.lists(st.sampled_from([b"Subject: x", b"Subject:", b"Subject:   ", b"X-A:\ty", b" folded", b"\tfolded ",
-                                 b"   ", b"no header", b":x", b"X-B : y", b"X\x0bC: y", b"X-D: a\x0cb", b"X-E: a\x1cb",
-                                 b"X-F: a\rb", b"X-G: caf\xc3\xa9", b"x" * 3000, b"Y" * 3000 + b": long name"]),
-                max_size=8),
-       st.sampled_from([b"\r\n", b"\n"]), st.booleans())
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"Subject: x",
+                b"Subject:",
+                b"Subject:   ",
+                b"X-A:\ty",
+                b" folded",
+                b"\tfolded ",
+                b"   ",
+                b"no header",
+                b":x",
+                b"X-B : y",
+                b"X\x0bC: y",
+                b"X-D: a\x0cb",
+                b"X-E: a\x1cb",
+                b"X-F: a\rb",
+                b"X-G: caf\xc3\xa9",
+                b"x" * 3000,
+                b"Y" * 3000 + b": long name",
+            ]
+        ),
+        max_size=8,
+    ),
+    st.sampled_from([b"\r\n", b"\n"]),
+    st.booleans(),
+)
 def test_header_block_edge_cases(lines: list[bytes], eol: bytes, body: bool) -> None:
     raw = eol.join(lines) + (eol + eol + b"body" + eol if body else b"")
     same_as_stdlib(raw)
@@ -85,12 +108,36 @@ def test_a_huge_line_that_is_no_header_is_looked_at_once() -> None:
 
 
 @PROPERTY
-@given(st.lists(st.sampled_from([b"--b", b"--b--", b"--b  ", b"--b--\t", b"--bb", b"-- b", b"", b"x", b"\tx",
-                                  b"Content-Type: text/plain", b"Content-Type: multipart/mixed; boundary=c",
-                                  b"Content-Type: multipart/alternative; boundary=\"b\"", b"--c", b"--c--",
-                                  b" folded", b"X-A: 1", b"no header", b"\r", b"From me", b":x"]),
-                max_size=16),
-       st.lists(st.sampled_from([b"\r\n", b"\n"]), min_size=1, max_size=3))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"--b",
+                b"--b--",
+                b"--b  ",
+                b"--b--\t",
+                b"--bb",
+                b"-- b",
+                b"",
+                b"x",
+                b"\tx",
+                b"Content-Type: text/plain",
+                b"Content-Type: multipart/mixed; boundary=c",
+                b'Content-Type: multipart/alternative; boundary="b"',
+                b"--c",
+                b"--c--",
+                b" folded",
+                b"X-A: 1",
+                b"no header",
+                b"\r",
+                b"From me",
+                b":x",
+            ]
+        ),
+        max_size=16,
+    ),
+    st.lists(st.sampled_from([b"\r\n", b"\n"]), min_size=1, max_size=3),
+)
 def test_boundary_edge_cases(lines: list[bytes], eols: list[bytes]) -> None:
     head = b"Content-Type: multipart/mixed; boundary=b" + eols[0] + eols[0]
     body = b"".join(line + eols[n % len(eols)] for n, line in enumerate(lines))
@@ -99,8 +146,12 @@ def test_boundary_edge_cases(lines: list[bytes], eols: list[bytes]) -> None:
 
 
 @PROPERTY
-@given(st.binary(max_size=64).map(lambda b: b.replace(b"\x00", b"\r")), st.sampled_from([b"\r\n", b"\n--b", b"ab"]),
-       st.integers(1, 9), st.data())
+@given(
+    st.binary(max_size=64).map(lambda b: b.replace(b"\x00", b"\r")),
+    st.sampled_from([b"\r\n", b"\n--b", b"ab"]),
+    st.integers(1, 9),
+    st.data(),
+)
 def test_stepped_scans_match_whole_scans(data: bytes, sub: bytes, step: int, draw: Any) -> None:
     """Scanning a huge message in steps finds what one scan finds, across every step boundary."""
     start = draw.draw(st.integers(0, len(data)))
@@ -110,6 +161,7 @@ def test_stepped_scans_match_whole_scans(data: bytes, sub: bytes, step: int, dra
 
 
 # --- a message that is one text part: read straight from its bytes ----------------------------
+
 
 def _general(raw: bytes) -> ParsedMessage:
     """parse_message without its shortcut for a single text part."""
@@ -129,26 +181,58 @@ def same_single_part(raw: bytes) -> bool:
     return True
 
 
-SINGLE_TYPES = [None, "text/plain", "text/plain; charset=utf-8", "TEXT/HTML; charset=\"ISO-8859-1\"",
-                "text/html; charset=unknown-8bit", "text/plain; format=flowed; delsp=yes", "text", "text/",
-                "multipart/alternative", "Message/rfc822", "image/png", " text/plain ; name=notes.txt",
-                "text/plain; charset*=utf-8''%E2%82%AC", "text/calendar; method=REQUEST"]
-SINGLE_ENCODINGS = [None, "7bit", "8bit", "BINARY", "quoted-printable", "Quoted-Printable", "base64", "base64 ",
-                    "x-uuencode", "x-custom"]
+SINGLE_TYPES = [
+    None,
+    "text/plain",
+    "text/plain; charset=utf-8",
+    'TEXT/HTML; charset="ISO-8859-1"',
+    "text/html; charset=unknown-8bit",
+    "text/plain; format=flowed; delsp=yes",
+    "text",
+    "text/",
+    "multipart/alternative",
+    "Message/rfc822",
+    "image/png",
+    " text/plain ; name=notes.txt",
+    "text/plain; charset*=utf-8''%E2%82%AC",
+    "text/calendar; method=REQUEST",
+]
+SINGLE_ENCODINGS = [
+    None,
+    "7bit",
+    "8bit",
+    "BINARY",
+    "quoted-printable",
+    "Quoted-Printable",
+    "base64",
+    "base64 ",
+    "x-uuencode",
+    "x-custom",
+]
 SINGLE_DISPOSITIONS = [None, "inline", "attachment", "inline; filename=a.txt", "attachment; filename*=utf-8''b.txt"]
 
 
 @st.composite
 def single_part(draw: st.DrawFn) -> bytes:
-    headers = [b"From: Ada <ada@example.com>", b"To: b@example.com, \"C, D\" <c@example.com>",
-               b"Subject: " + draw(st.sampled_from([b"plain", b"=?utf-8?q?caf=C3=A9?=", b"caf\xc3\xa9", b"a\r\n b"]))]
-    for name, choices in (("Content-Type", SINGLE_TYPES), ("Content-Transfer-Encoding", SINGLE_ENCODINGS),
-                          ("Content-Disposition", SINGLE_DISPOSITIONS)):
+    headers = [
+        b"From: Ada <ada@example.com>",
+        b'To: b@example.com, "C, D" <c@example.com>',
+        b"Subject: " + draw(st.sampled_from([b"plain", b"=?utf-8?q?caf=C3=A9?=", b"caf\xc3\xa9", b"a\r\n b"])),
+    ]
+    for name, choices in (
+        ("Content-Type", SINGLE_TYPES),
+        ("Content-Transfer-Encoding", SINGLE_ENCODINGS),
+        ("Content-Disposition", SINGLE_DISPOSITIONS),
+    ):
         value = draw(st.sampled_from(choices))
         if value is not None:
             headers.insert(draw(st.integers(0, len(headers))), f"{name}: {value}".encode())
-    body = draw(st.binary(max_size=200) | st.sampled_from([b"caf=C3=A9 =\r\nsoft break", b"<p>h\xc3\xa9</p>\r\n",
-                                                           b"line\r\n.dot\r\n", b"\xe9t\xe9 8-bit\n"]))
+    body = draw(
+        st.binary(max_size=200)
+        | st.sampled_from(
+            [b"caf=C3=A9 =\r\nsoft break", b"<p>h\xc3\xa9</p>\r\n", b"line\r\n.dot\r\n", b"\xe9t\xe9 8-bit\n"]
+        )
+    )
     newline = draw(st.sampled_from([b"\r\n", b"\n"]))
     return newline.join(headers) + newline + newline + body.replace(b"\r\n", newline)
 
@@ -156,10 +240,13 @@ def single_part(draw: st.DrawFn) -> bytes:
 def test_single_text_parts_take_the_shortcut() -> None:
     assert same_single_part(b"Subject: plain\r\n\r\nhello\r\n")
     assert same_single_part(b"Subject: no body\r\n")
-    assert same_single_part(b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable"
-                            b"\r\n\r\n<p>caf=C3=A9</p>\r\n")
-    assert same_single_part(b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-                            b"caf\xc3\xa9\r\n")
+    assert same_single_part(
+        b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable"
+        b"\r\n\r\n<p>caf=C3=A9</p>\r\n"
+    )
+    assert same_single_part(
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\ncaf\xc3\xa9\r\n"
+    )
     assert not same_single_part(b"Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\naGk=\r\n")
     assert not same_single_part(b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\nhi\r\n--x--\r\n")
     assert not same_single_part(b"Content-Disposition: attachment\r\n\r\nhi\r\n")

@@ -144,9 +144,7 @@ def test_rails_related_inline_logo_and_attachment_with_content_id() -> None:
     assert m.date is not None and m.date.utcoffset() == datetime.timedelta(hours=2)
     assert m.text == "Hello Carol, your invoice is attached.\n"
     assert 'src="cid:6645a2de1c5d6_4f1a2b3c4d5e45@worker-3.mail"' in m.html
-    assert parts(m.inline) == [
-        ("1.2", "logo.png", "image/png", "6645a2de1c5d6_4f1a2b3c4d5e45@worker-3.mail", PNG_SIZE)
-    ]
+    assert parts(m.inline) == [("1.2", "logo.png", "image/png", "6645a2de1c5d6_4f1a2b3c4d5e45@worker-3.mail", PNG_SIZE)]
     # Rails gives every attachment a Content-ID; one nobody references stays an attachment.
     assert parts(m.attachments) == [
         ("2", "invoice-2024-05.pdf", "application/pdf", "6645a2de1d2e7_4f1a2b3c4d5e56@worker-3.mail", PDF_SIZE)
@@ -167,7 +165,10 @@ def test_outlook_related_windows_1252() -> None:
     assert parts(m.inline) == [("2", "image001.png", "image/png", "image001.png@01DAA6B2.3C4D5E60", PNG_SIZE)]
     assert m.attachments == []
     assert ("X-MS-TNEF-Correlator", "") in m.headers
-    assert ("To", '"Mulder, Fox" <fox.mulder@corp.example>, "Skinner, Walter" <walter.skinner@corp.example>') in m.headers
+    assert (
+        "To",
+        '"Mulder, Fox" <fox.mulder@corp.example>, "Skinner, Walter" <walter.skinner@corp.example>',
+    ) in m.headers
 
 
 def test_apple_mail_mixed_inside_alternative() -> None:
@@ -197,7 +198,10 @@ def test_phpmailer_attachments() -> None:
         ("3", "donn\u00e9es clients.csv", "text/csv", "", 44),
         ("4", "chart.png", "image/png", "", PNG_SIZE),
     ]
-    assert content("phpmailer_attachments.eml", "3").decode() == "id,name,city\n1,Zo\u00eb,K\u00f6ln\n2,\u0141ukasz,Gda\u0144sk\n"
+    assert (
+        content("phpmailer_attachments.eml", "3").decode()
+        == "id,name,city\n1,Zo\u00eb,K\u00f6ln\n2,\u0141ukasz,Gda\u0144sk\n"
+    )
 
 
 def test_go_mixed_quoted_printable_body() -> None:
@@ -234,8 +238,9 @@ def test_encoded_headers_in_many_charsets() -> None:
     m = parse("encoded_headers.eml")
     assert m.from_ == ParsedAddress("Fran\u00e7ois P\u00e9rez", "francois@example.fr")
     assert m.to == [
-        ParsedAddress("\u0414\u043c\u0438\u0442\u0440\u0438\u0439 \u0418\u0432\u0430\u043d\u043e\u0432",
-                      "dmitri@example.ru"),
+        ParsedAddress(
+            "\u0414\u043c\u0438\u0442\u0440\u0438\u0439 \u0418\u0432\u0430\u043d\u043e\u0432", "dmitri@example.ru"
+        ),
         ParsedAddress("\u5c71\u7530\u592a\u90ce", "taro@example.jp"),
     ]
     assert m.cc == [
@@ -253,7 +258,10 @@ def test_iso_2022_jp() -> None:
     m = parse("iso2022jp.eml")
     assert m.from_ == ParsedAddress("\u9234\u6728\u4e00\u90ce", "suzuki@example.jp")
     assert m.subject == "\u4f1a\u8b70\u306e\u304a\u77e5\u3089\u305b"
-    assert m.text == "\u7530\u4e2d\u69d8\n\n\u660e\u65e5\u306e\u4f1a\u8b70\u306f\u5341\u6642\u304b\u3089\u3067\u3059\u3002\n"
+    assert (
+        m.text
+        == "\u7530\u4e2d\u69d8\n\n\u660e\u65e5\u306e\u4f1a\u8b70\u306f\u5341\u6642\u304b\u3089\u3067\u3059\u3002\n"
+    )
     assert m.date is not None and m.date.utcoffset() == datetime.timedelta(hours=9)
 
 
@@ -261,14 +269,19 @@ def test_koi8_r() -> None:
     m = parse("koi8r.eml")
     assert m.from_ == ParsedAddress("\u041e\u043b\u044c\u0433\u0430", "olga@example.ru")
     assert m.subject == "\u041f\u0440\u0438\u0432\u0435\u0442, \u043c\u0438\u0440"
-    assert m.text == "\u0414\u043e\u0431\u0440\u044b\u0439 \u0434\u0435\u043d\u044c! \u041e\u0442\u0447\u0451\u0442 \u0433\u043e\u0442\u043e\u0432.\n"
+    assert (
+        m.text
+        == "\u0414\u043e\u0431\u0440\u044b\u0439 \u0434\u0435\u043d\u044c! \u041e\u0442\u0447\u0451\u0442 \u0433\u043e\u0442\u043e\u0432.\n"
+    )
 
 
 def test_smtputf8_raw_headers() -> None:
     m = parse("smtputf8.eml")
     assert m.from_ == ParsedAddress("Zo\u00eb M\u00fcller", "zo\u00eb@ex\u00e4mple.de")
-    assert m.to == [ParsedAddress("\u00c5sa Str\u00f6m", "\u00e5sa@example.se"),
-                    ParsedAddress("\u7530\u4e2d", "tanaka@\u4f8b\u3048.jp")]
+    assert m.to == [
+        ParsedAddress("\u00c5sa Str\u00f6m", "\u00e5sa@example.se"),
+        ParsedAddress("\u7530\u4e2d", "tanaka@\u4f8b\u3048.jp"),
+    ]
     assert m.subject == "Gr\u00fc\u00dfe aus K\u00f6ln \U0001f389"
     assert m.message_id == "utf8.1@ex\u00e4mple.de"
     assert m.text == "Sch\u00f6ne Gr\u00fc\u00dfe! \U0001f389\n"
@@ -524,7 +537,7 @@ def test_thousands_of_parts() -> None:
         b"Subject: =?idna?q?=FF?= =?utf-16?b?AA?= =?x?b?!!!?= =?utf-8?q?=?=\r\n\r\n",
         b"Content-Disposition: attachment; filename*=idna''%FF; filename*99999999=x; filename**=\r\n\r\n",
         b"Content-Type: image/png; name*0*=utf-8''%E2; name*1*=%82%AC.png\r\n\r\n",
-        b"From: ((((\r\nTo: \"unterminated\r\nCc: <<<>>>,,,;;;:::\r\nReply-To: [\r\nBcc: \\\r\n\r\n",
+        b'From: ((((\r\nTo: "unterminated\r\nCc: <<<>>>,,,;;;:::\r\nReply-To: [\r\nBcc: \\\r\n\r\n',
         b"Date: Mon, 2 Jan 99999 25:61:61 +9999\r\nMessage-ID: <<<>\r\n\r\n",
     ],
 )
@@ -667,10 +680,37 @@ def test_html_to_text() -> None:
 # --- property tests ------------------------------------------------------------------------
 
 TOKENS = [
-    b"\r\n", b"\n", b"\r", b"--", b"=?", b"?=", b"?q?", b"?b?", b"\x00", b"\xff", b"\xc3", b";", b'"', b"=",
-    b"(", b"<", b">", b",", b":", b"boundary=", b"\r\n\r\n", b"Content-Type: multipart/mixed; boundary=x\r\n",
-    b"\r\n--x\r\n", b"\r\n--x--\r\n", b"Content-Transfer-Encoding: base64\r\n", b"quoted-printable",
-    b"charset=utf-16", b"charset=iso-2022-jp", b"filename*0*=utf-8''%E2", b"message/rfc822", b"Content-ID: <",
+    b"\r\n",
+    b"\n",
+    b"\r",
+    b"--",
+    b"=?",
+    b"?=",
+    b"?q?",
+    b"?b?",
+    b"\x00",
+    b"\xff",
+    b"\xc3",
+    b";",
+    b'"',
+    b"=",
+    b"(",
+    b"<",
+    b">",
+    b",",
+    b":",
+    b"boundary=",
+    b"\r\n\r\n",
+    b"Content-Type: multipart/mixed; boundary=x\r\n",
+    b"\r\n--x\r\n",
+    b"\r\n--x--\r\n",
+    b"Content-Transfer-Encoding: base64\r\n",
+    b"quoted-printable",
+    b"charset=utf-16",
+    b"charset=iso-2022-jp",
+    b"filename*0*=utf-8''%E2",
+    b"message/rfc822",
+    b"Content-ID: <",
 ]
 
 
@@ -804,8 +844,11 @@ def test_parse_address_list_never_raises(value: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["word", "a", " ", "  ", "\r\n", "\t", "\u200b", "é", "x" * 300, "\n\n\n" * 40]),
-                max_size=120))
+@given(
+    st.lists(
+        st.sampled_from(["word", "a", " ", "  ", "\r\n", "\t", "\u200b", "é", "x" * 300, "\n\n\n" * 40]), max_size=120
+    )
+)
 def test_the_snippet_is_the_start_of_the_whole_text_collapsed(pieces: list[str]) -> None:
     """The snippet collapses only a prefix of a long body; it must be what collapsing all of it gives."""
     from mailcatch.mail.html_text import SNIPPET_LENGTH, collapse, snippet

@@ -40,8 +40,9 @@ def ext4(tmp_path: Path) -> Iterator[Path]:
 
 def remount_read_only(mount: Path) -> None:
     """Make ext4 switch the file system to read-only, as after a disk error."""
-    device = subprocess.run(["findmnt", "-n", "-o", "SOURCE", str(mount)], check=True, capture_output=True,
-                            text=True).stdout.strip()
+    device = subprocess.run(
+        ["findmnt", "-n", "-o", "SOURCE", str(mount)], check=True, capture_output=True, text=True
+    ).stdout.strip()
     os.sync()  # what was acknowledged so far is on the disk before ext4 stops writing
     Path("/sys/fs/ext4", Path(device).name, "trigger_fs_error").write_text("mailcatch read-only test\n")
     with pytest.raises(OSError) as refused:

@@ -79,8 +79,9 @@ def test_the_unread_count_is_right_after_a_restart(start_catcher, tmp_path: Path
         assert (listing["total"], listing["unread"]) == (4, 4 - marked)
 
 
-def test_marking_read_in_many_commits_marks_exactly_what_was_asked(start_catcher,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_marking_read_in_many_commits_marks_exactly_what_was_asked(
+    start_catcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Read state changes MARK_CHUNK messages to a commit, so that mail is not held up behind them."""
     monkeypatch.setattr(store, "MARK_CHUNK", 3)
     catcher = start_catcher()
@@ -117,8 +118,9 @@ def test_max_keeps_only_the_newest(start_catcher, tmp_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM messages_fts").fetchone()[0] == 3
 
 
-def test_in_memory_the_oldest_messages_make_room_before_sqlite_is_full(start_catcher,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_memory_the_oldest_messages_make_room_before_sqlite_is_full(
+    start_catcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An in-memory database can't grow past 1 GB: before the store or its search index
     would, the oldest messages are dropped (as --max would), and every new one is accepted."""
     monkeypatch.setattr(store, "MEMORY_LIMIT", 4 * 1024 * 1024)  # the same logic, at a size a test can reach
@@ -191,8 +193,9 @@ def test_messages_missing_from_the_search_index_are_indexed_at_start(start_catch
         assert conn.execute("SELECT count(*) FROM messages_fts").fetchone()[0] == 3
 
 
-def test_a_long_indexing_commits_as_it_goes_and_indexes_each_message_once(start_catcher, tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_long_indexing_commits_as_it_goes_and_indexes_each_message_once(
+    start_catcher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The index commits every COMMIT_SECONDS, so that searches never wait long for its lock;
     what each commit records as indexed must be exactly what is, or a restart would index
     messages twice (or never)."""
@@ -218,8 +221,7 @@ def test_a_long_indexing_commits_as_it_goes_and_indexes_each_message_once(start_
 
 
 @pytest.mark.parametrize("damage", ["missing", "foreign", "unfinished"])
-def test_a_search_index_that_does_not_fit_the_database_is_rebuilt(start_catcher, tmp_path: Path,
-                                                                  damage: str) -> None:
+def test_a_search_index_that_does_not_fit_the_database_is_rebuilt(start_catcher, tmp_path: Path, damage: str) -> None:
     database, other = str(tmp_path / "mail.db"), str(tmp_path / "other.db")
     first = start_catcher(database=database)
     _send(first, 3)
@@ -334,6 +336,7 @@ def test_looking_for_pieces_left_by_a_crash_reads_no_message_rows(start_catcher,
 def test_in_memory_the_search_index_is_a_private_file_removed_at_close() -> None:
     """An in-memory SQLite database stops at 1 GB and can't be read while written, so in
     memory mode the search index is a file in a private temporary directory, gone at close."""
+
     async def scenario() -> tuple[str, str]:
         kept = store.Store(None, EventBus())
         kept.open()
@@ -355,12 +358,15 @@ def _envelope_and_tx() -> tuple[ReceivedEnvelope, Transaction]:
     now = time.time()
     session = SessionInfo("s1", "127.0.0.1:40000", now, "app.example", False, "")
     lines = [SessionLine(now, "C", "DATA")]
-    return (ReceivedEnvelope("a@example.com", [], ["b@example.com"], session.peer, "app.example", "", False, now),
-            Transaction(session, 0, 1, lines, 0))
+    return (
+        ReceivedEnvelope("a@example.com", [], ["b@example.com"], session.peer, "app.example", "", False, now),
+        Transaction(session, 0, 1, lines, 0),
+    )
 
 
-def test_in_memory_without_a_temporary_directory_the_store_says_so(monkeypatch: pytest.MonkeyPatch,
-                                                                   tmp_path: Path) -> None:
+def test_in_memory_without_a_temporary_directory_the_store_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     not_a_directory = tmp_path / "file"
     not_a_directory.write_text("")
     monkeypatch.setattr(tempfile, "tempdir", str(not_a_directory))
@@ -368,8 +374,9 @@ def test_in_memory_without_a_temporary_directory_the_store_says_so(monkeypatch: 
         store.Store(None, EventBus())
 
 
-def test_in_memory_the_directories_of_killed_catchers_are_removed(monkeypatch: pytest.MonkeyPatch,
-                                                                  tmp_path: Path) -> None:
+def test_in_memory_the_directories_of_killed_catchers_are_removed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """A catcher killed outright can't remove its temporary directory: the next one does."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
@@ -384,7 +391,10 @@ def test_in_memory_the_directories_of_killed_catchers_are_removed(monkeypatch: p
     finally:
         kept.close()
     assert sorted(p.name.removeprefix(scratch.SCRATCH_PREFIX) for p in tmp_path.iterdir()) == [
-        "garbled", "running", "unrelated"]
+        "garbled",
+        "running",
+        "unrelated",
+    ]
 
 
 def test_the_sqlite_store_offers_all_of_the_interface_the_other_sides_use() -> None:

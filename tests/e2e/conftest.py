@@ -21,8 +21,14 @@ from tests import messages
 from tests.e2e.helpers import UI, Tracker, Watch
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 DESKTOP = {"width": 1280, "height": 800}
 
@@ -40,8 +46,10 @@ def playwright() -> Iterator[Playwright]:
 def browser(playwright: Playwright) -> Iterator[Browser]:
     path = shutil.which("chromium")
     if path is None:
-        pytest.fail("the browser tests need Debian's chromium on PATH: apt-get install chromium "
-                    "(never `playwright install`)", pytrace=False)
+        pytest.fail(
+            "the browser tests need Debian's chromium on PATH: apt-get install chromium (never `playwright install`)",
+            pytrace=False,
+        )
     browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
@@ -52,10 +60,20 @@ def open_ui(browser: Browser, catcher: ServerThread) -> Iterator[Callable[..., U
     """Open pages on the test's catcher: open_ui(color_scheme="dark", viewport=..., catcher=other)."""
     contexts: list[tuple[BrowserContext, Watch]] = []
 
-    def open_page(*, color_scheme: str = "light", viewport: dict[str, int] | None = None,
-                  device_scale_factor: float = 1, on: ServerThread | None = None, goto: bool = True) -> UI:
-        context = browser.new_context(viewport=viewport or DESKTOP, color_scheme=color_scheme,  # type: ignore[arg-type]
-                                      device_scale_factor=device_scale_factor, reduced_motion="reduce")
+    def open_page(
+        *,
+        color_scheme: str = "light",
+        viewport: dict[str, int] | None = None,
+        device_scale_factor: float = 1,
+        on: ServerThread | None = None,
+        goto: bool = True,
+    ) -> UI:
+        context = browser.new_context(
+            viewport=viewport or DESKTOP,
+            color_scheme=color_scheme,  # type: ignore[arg-type]
+            device_scale_factor=device_scale_factor,
+            reduced_motion="reduce",
+        )
         context.set_default_timeout(10_000)
         watch = Watch()
         contexts.append((context, watch))

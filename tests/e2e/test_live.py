@@ -35,9 +35,9 @@ def test_polling_takes_over_when_a_proxy_blocks_the_websocket(open_ui: Callable[
     expect(ui.page).to_have_title("(2) mailcatch")
 
 
-def test_the_list_resyncs_after_the_server_restarts(open_ui: Callable[..., UI],
-                                                    start_catcher: Callable[..., ServerThread],
-                                                    tmp_path: Path) -> None:
+def test_the_list_resyncs_after_the_server_restarts(
+    open_ui: Callable[..., UI], start_catcher: Callable[..., ServerThread], tmp_path: Path
+) -> None:
     database = str(tmp_path / "mail.db")
     first = start_catcher(database=database)
     smtp = HostPort(first.smtp_host, first.smtp_port)
@@ -77,7 +77,9 @@ def test_a_big_mailbox_renders_only_the_rows_in_view(open_ui: Callable[..., UI])
         while api.get("/api/v1/messages?limit=0").json()["total"] < total and time.monotonic() < deadline:
             time.sleep(0.05)
     list_requests: list[str] = []
-    ui.page.on("request", lambda request: list_requests.append(request.url) if "/api/v1/messages?" in request.url else None)
+    ui.page.on(
+        "request", lambda request: list_requests.append(request.url) if "/api/v1/messages?" in request.url else None
+    )
     ui.goto()
     page = ui.page
     expect(page.locator("#list-count")).to_contain_text(f"{total:,} messages")
@@ -122,7 +124,8 @@ def test_a_big_mailbox_renders_only_the_rows_in_view(open_ui: Callable[..., UI])
 
 def _shown_ids(ui: UI) -> list[tuple[int, str]]:
     pairs: list[tuple[int, str]] = ui.page.evaluate(
-        "() => [...document.querySelectorAll('#list .row[data-id]')].map(r => [+r.dataset.index, r.dataset.id])")
+        "() => [...document.querySelectorAll('#list .row[data-id]')].map(r => [+r.dataset.index, r.dataset.id])"
+    )
     return sorted(pairs)
 
 

@@ -101,7 +101,9 @@ def test_each_tab_shows_its_view(open_ui: Callable[..., UI], tracker: Tracker) -
     in_tx = page.locator("ol.transcript li.in-tx")
     expect(in_tx.first).to_contain_text("MAIL FROM:<billing@acme.test>", ignore_case=True)
     expect(in_tx.last).to_contain_text("250")
-    expect(page.locator("ol.transcript li", has_text="MAIL FROM:<app@example.com>").first).not_to_have_class(re.compile("in-tx"))
+    expect(page.locator("ol.transcript li", has_text="MAIL FROM:<app@example.com>").first).not_to_have_class(
+        re.compile("in-tx")
+    )
     expect(lines.first.locator(".t")).to_have_text(re.compile(r"^\+\d+ ms$"))
     client_colour = page.locator("ol.transcript li.is-client .txt").first.evaluate("e => getComputedStyle(e).color")
     server_colour = page.locator("ol.transcript li.is-server .txt").first.evaluate("e => getComputedStyle(e).color")
@@ -115,10 +117,14 @@ def test_each_tab_shows_its_view(open_ui: Callable[..., UI], tracker: Tracker) -
     pdf = cards.filter(has_text="invoice-2024-0193.pdf")
     expect(pdf).to_contain_text("application/pdf")
     expect(pdf).to_contain_text("40 B")
-    expect(pdf.get_by_role("link", name="Download invoice-2024-0193.pdf")).to_have_attribute("href", re.compile(r"/part/"))
+    expect(pdf.get_by_role("link", name="Download invoice-2024-0193.pdf")).to_have_attribute(
+        "href", re.compile(r"/part/")
+    )
     preview = cards.filter(has_text="usage-chart.png").get_by_role("img")
     expect(preview).to_have_attribute("alt", "Preview of usage-chart.png")
-    page.wait_for_function("() => [...document.querySelectorAll('.att-preview img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.att-preview img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
     ui.shot("message-attachments")
 
     dark = open_ui(color_scheme="dark", goto=False)
@@ -168,14 +174,18 @@ def test_every_control_has_a_name_and_a_visible_focus(ui: UI) -> None:
     ui.send(messages.rich())
     ui.open("Your Acme invoice")
     snapshot = ui.page.locator("body").aria_snapshot()
-    unnamed = [line for line in snapshot.splitlines()
-               if re.fullmatch(r"\s*- (button|link|tab|textbox|searchbox|option|img|separator)( \[[^\]]*\])?:?", line)]
+    unnamed = [
+        line
+        for line in snapshot.splitlines()
+        if re.fullmatch(r"\s*- (button|link|tab|textbox|searchbox|option|img|separator)( \[[^\]]*\])?:?", line)
+    ]
     assert unnamed == [], snapshot
     ui.page.locator("body").focus()
     seen = []
     for _ in range(22):
         ui.page.keyboard.press("Tab")
-        seen.append(ui.page.evaluate("""() => {
+        seen.append(
+            ui.page.evaluate("""() => {
           const el = document.activeElement;
           const style = getComputedStyle(el);
           const ring = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
@@ -183,7 +193,8 @@ def test_every_control_has_a_name_and_a_visible_focus(ui: UI) -> None:
           const row = el.id === "list" && !!el.querySelector(".row.is-cursor, .row[aria-selected=true]");
           return { what: el.tagName + (el.id ? "#" + el.id : "") + (el.getAttribute("aria-label") ? "[" + el.getAttribute("aria-label") + "]" : ""),
                    visible: ring || shadow || row || el.tagName === "IFRAME" };
-        }"""))
+        }""")
+        )
     hidden = [item["what"] for item in seen if not item["visible"] and item["what"] != "BODY"]
     assert hidden == [], seen
 
@@ -192,7 +203,7 @@ def test_a_long_session_shows_its_start_and_this_transaction(ui: UI) -> None:
     batch = [messages.build(f"Batch {n:03d}") for n in range(60)]
     messages.send(ui.catcher, *batch)
     expect(ui.page.locator("#list-count")).to_contain_text("60 messages")
-    ui.page.get_by_role("searchbox").fill("subject:\"Batch 030\"")
+    ui.page.get_by_role("searchbox").fill('subject:"Batch 030"')
     ui.page.keyboard.press("Enter")
     expect(ui.rows).to_have_count(1)
     ui.open("Batch 030")

@@ -11,15 +11,15 @@ from typing import Any
 from tests.e2e.helpers import UI
 
 VECTORS = [
-    '<img src=x onerror=alert(1)>',
-    '<svg onload=alert(1)><script>alert(1)</script></svg>',
+    "<img src=x onerror=alert(1)>",
+    "<svg onload=alert(1)><script>alert(1)</script></svg>",
     '<svg><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>',
     '<svg><a href="javascript:alert(1)"><text>x</text></a><animate attributeName="href" to="javascript:alert(1)"/></svg>',
     '<a href="  JaVaScRiPt:alert(1)">x</a>',
     '<a href="java&#x09;script:alert(1)">x</a>',
     '<a href="vbscript:msgbox(1)">x</a><a href="data:text/html,<script>alert(1)</script>">y</a>',
     '<iframe srcdoc="<script>alert(1)</script>"></iframe><frameset><frame src="http://evil.test/f">',
-    '<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mglyph></table></mtext></math>',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mglyph></table></mtext></math>",
     '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></p></noscript>',
     '<form action="http://evil.test/f"><button formaction="javascript:alert(1)">x</button><input type=image src="http://evil.test/i"></form>',
     '<meta http-equiv="refresh" content="0;url=http://evil.test/r"><meta http-equiv="set-cookie" content="a=b">',
@@ -34,8 +34,8 @@ VECTORS = [
     '<table background="http://evil.test/t.png"><tr><td background="http://evil.test/u.png">x</td></tr></table>',
     '<svg><image href="http://evil.test/i.png"/><use href="http://evil.test/s.svg#x"/><feImage xlink:href="http://evil.test/f.png"/></svg>',
     '<a href="http://ok.test/" ping="http://evil.test/ping">ok</a>',
-    '<template><script>alert(1)</script></template><details open ontoggle=alert(1)><summary>s</summary></details>',
-    '<input autofocus onfocus=alert(1)><body onload=alert(1)><marquee onstart=alert(1)>m</marquee>',
+    "<template><script>alert(1)</script></template><details open ontoggle=alert(1)><summary>s</summary></details>",
+    "<input autofocus onfocus=alert(1)><body onload=alert(1)><marquee onstart=alert(1)>m</marquee>",
     '<img src="&#106;avascript:alert(1)"><img src="http:evil.test/x"><img src="\\\\evil.test\\x">',
     '<x-custom onclick=alert(1) style="behavior:url(http://evil.test/h)">c</x-custom>',
 ]

@@ -85,8 +85,11 @@ def test_hostile_message_runs_nothing_and_loads_nothing_remote(open_ui: Callable
     tracker.wait_for("/pixel.png")
     tracker.wait_for("/css-bg")
     page.wait_for_timeout(500)
-    assert not [hit for hit in tracker.hits if "ran" in hit or "form" in hit or "refresh" in hit
-                or "object" in hit or "embed" in hit or "base" in hit], tracker.hits
+    assert not [
+        hit
+        for hit in tracker.hits
+        if "ran" in hit or "form" in hit or "refresh" in hit or "object" in hit or "embed" in hit or "base" in hit
+    ], tracker.hits
     message_frame = next(f for f in page.frames if f != page.main_frame)
     assert message_frame.evaluate("typeof window.__pwned") == "undefined"
     assert page.evaluate("typeof window.__pwned") == "undefined"
@@ -100,12 +103,15 @@ def test_the_ui_asks_no_third_party_and_keeps_its_policy(ui: UI) -> None:
         ui.tab(label).click()
         expect(ui.page.get_by_role("tabpanel")).not_to_contain_text("Loading")
     origin = urlsplit(ui.catcher.url).netloc
-    foreign = [url for url in ui.watch.requests
-               if urlsplit(url).scheme in ("http", "https", "ws", "wss") and urlsplit(url).netloc != origin]
+    foreign = [
+        url
+        for url in ui.watch.requests
+        if urlsplit(url).scheme in ("http", "https", "ws", "wss") and urlsplit(url).netloc != origin
+    ]
     assert foreign == []
     with ui.api() as api:
         policy = api.get("/").headers["content-security-policy"]
-    directives = dict((d.split(" ", 1) + [""])[:2] for d in (part.strip() for part in policy.split(";")))
+    directives = dict(([*d.split(" ", 1), ""])[:2] for d in (part.strip() for part in policy.split(";")))
     assert directives["script-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert "unsafe-inline" not in directives["script-src"] and "unsafe-eval" not in policy

@@ -31,8 +31,15 @@ def pytest_configure(config: pytest.Config) -> None:
 def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A pytester whose runs treat warnings as errors and ignore the developer's MAILCATCH_* variables
     (and, when this suite runs under xdist, that this process is one of its workers)."""
-    for name in ("MAILCATCH_URL", "MAILCATCH_SMTP", "PYTEST_ADDOPTS", "PYTEST_XDIST_AUTO_NUM_WORKERS",
-                 "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+    for name in (
+        "MAILCATCH_URL",
+        "MAILCATCH_SMTP",
+        "PYTEST_ADDOPTS",
+        "PYTEST_XDIST_AUTO_NUM_WORKERS",
+        "PYTEST_XDIST_WORKER",
+        "PYTEST_XDIST_WORKER_COUNT",
+        "PYTEST_XDIST_TESTRUNUID",
+    ):
         monkeypatch.delenv(name, raising=False)
     pytester.makeini(INNER_INI)
     return pytester
@@ -57,7 +64,10 @@ def catcher_process() -> Iterator[CatcherProcess]:
     """Start `python -m mailcatch` on free ports and read its real addresses from the startup log line."""
     process = subprocess.Popen(
         [sys.executable, "-m", "mailcatch", "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--quiet"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert process.stderr is not None
     lines: queue.Queue[str] = queue.Queue()
     stderr = process.stderr

@@ -9,10 +9,17 @@ from email.message import EmailMessage
 from mailcatch.client.http import Mailbox
 
 
-def send_mail(box: Mailbox, subject: str = "Hello", to: tuple[str, ...] = ("bob@example.com",),
-              sender: str = "App <app@example.com>", text: str | None = "Hello there.", html: str | None = None,
-              rcpt: tuple[str, ...] = (), attachments: tuple[tuple[str, str, bytes], ...] = (),
-              **headers: str) -> None:
+def send_mail(
+    box: Mailbox,
+    subject: str = "Hello",
+    to: tuple[str, ...] = ("bob@example.com",),
+    sender: str = "App <app@example.com>",
+    text: str | None = "Hello there.",
+    html: str | None = None,
+    rcpt: tuple[str, ...] = (),
+    attachments: tuple[tuple[str, str, bytes], ...] = (),
+    **headers: str,
+) -> None:
     """Send one message over SMTP to the catcher; `rcpt` adds envelope-only recipients."""
     message = EmailMessage()
     message["From"] = sender

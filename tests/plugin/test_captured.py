@@ -32,20 +32,26 @@ def test_headers_ignore_case_and_keep_every_value() -> None:
 
 
 def test_urls_in_text_leave_out_trailing_punctuation() -> None:
-    text = ("Confirm: https://example.com/c?t=1. Docs (https://example.com/docs), or "
-            "https://en.wikipedia.org/wiki/Mail_(disambiguation)! Not ftp://example.com; "
-            "HTTP://EXAMPLE.COM/UP? <https://example.com/angle>")
+    text = (
+        "Confirm: https://example.com/c?t=1. Docs (https://example.com/docs), or "
+        "https://en.wikipedia.org/wiki/Mail_(disambiguation)! Not ftp://example.com; "
+        "HTTP://EXAMPLE.COM/UP? <https://example.com/angle>"
+    )
     assert urls_in_text(text) == [
-        "https://example.com/c?t=1", "https://example.com/docs",
-        "https://en.wikipedia.org/wiki/Mail_(disambiguation)", "HTTP://EXAMPLE.COM/UP",
+        "https://example.com/c?t=1",
+        "https://example.com/docs",
+        "https://en.wikipedia.org/wiki/Mail_(disambiguation)",
+        "HTTP://EXAMPLE.COM/UP",
         "https://example.com/angle",
     ]
 
 
 def test_urls_in_html_come_from_hrefs_and_text_in_document_order() -> None:
-    html = ('<a href="https://example.com/a?x=1&amp;y=2">A</a> <img src="https://example.com/pixel.gif">'
-            '<a href="mailto:help@example.com">mail</a> <a href="/relative">rel</a> '
-            'or paste https://example.com/b')
+    html = (
+        '<a href="https://example.com/a?x=1&amp;y=2">A</a> <img src="https://example.com/pixel.gif">'
+        '<a href="mailto:help@example.com">mail</a> <a href="/relative">rel</a> '
+        "or paste https://example.com/b"
+    )
     assert urls_in_html(html) == ["https://example.com/a?x=1&y=2", "https://example.com/b"]
 
 
@@ -56,4 +62,5 @@ def test_html_to_text_keeps_one_line_per_block() -> None:
 
 def test_times_from_the_api_are_aware() -> None:
     assert parse_time("2024-05-01T12:30:00.250Z") == datetime.datetime(
-        2024, 5, 1, 12, 30, 0, 250000, tzinfo=datetime.timezone.utc)
+        2024, 5, 1, 12, 30, 0, 250000, tzinfo=datetime.timezone.utc
+    )

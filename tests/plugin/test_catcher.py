@@ -21,7 +21,7 @@ def test_the_public_names_are_exported() -> None:
     assert mailcatch.Catcher is Catcher and mailcatch.Mailbox is Mailbox and mailcatch.MailTimeout is MailTimeout
     assert [name for name in mailcatch.__all__ if getattr(mailcatch, name, None) is None] == []
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        mailcatch.Nope
+        mailcatch.Nope  # noqa: B018 (the attribute access is what raises)
 
 
 def test_catcher_runs_only_inside_its_block() -> None:
@@ -37,15 +37,22 @@ def test_catcher_runs_only_inside_its_block() -> None:
             mail.start()
     assert repr(catcher) == "<Catcher (not running)>"
     with pytest.raises(RuntimeError, match="not running"):
-        catcher.smtp_host
+        catcher.smtp_host  # noqa: B018 (the attribute access is what raises)
 
 
 def test_message_fields(mail: Catcher) -> None:
-    send_mail(mail, subject="Your order", to=("Bob <bob@example.com>",), sender="Shop <shop@example.com>",
-              text="Track it at https://shop.example/track/7.",
-              html='<p>Track it <a href="https://shop.example/track/7?a=1&amp;b=2">here</a></p>',
-              rcpt=("audit@example.com",), attachments=(("invoice.pdf", "application/pdf", b"%PDF-1.4 bytes"),),
-              Cc="Carol <carol@example.com>", X_Order="7")
+    send_mail(
+        mail,
+        subject="Your order",
+        to=("Bob <bob@example.com>",),
+        sender="Shop <shop@example.com>",
+        text="Track it at https://shop.example/track/7.",
+        html='<p>Track it <a href="https://shop.example/track/7?a=1&amp;b=2">here</a></p>',
+        rcpt=("audit@example.com",),
+        attachments=(("invoice.pdf", "application/pdf", b"%PDF-1.4 bytes"),),
+        Cc="Carol <carol@example.com>",
+        X_Order="7",
+    )
     message = mail.wait_for()
     assert message.subject == "Your order"
     assert message.from_ == "shop@example.com" and message.from_.name == "Shop"
@@ -57,7 +64,10 @@ def test_message_fields(mail: Catcher) -> None:
     assert message.links == ["https://shop.example/track/7", "https://shop.example/track/7?a=1&b=2"]
     [attachment] = message.attachments
     assert (attachment.filename, attachment.content_type, attachment.content) == (
-        "invoice.pdf", "application/pdf", b"%PDF-1.4 bytes")
+        "invoice.pdf",
+        "application/pdf",
+        b"%PDF-1.4 bytes",
+    )
     assert message.headers["x-order"] == "7" and message.headers.get_all("Subject") == ["Your order"]
     assert message.raw.startswith(b"From: Shop <shop@example.com>\r\n")
     envelope = message.envelope
@@ -65,28 +75,39 @@ def test_message_fields(mail: Catcher) -> None:
     assert envelope.rcpt_to == ["bob@example.com", "audit@example.com"]
     assert envelope.peer.startswith("127.0.0.1:") and envelope.tls is False and envelope.helo
     commands = [line.text.lower() for line in message.transcript if line.direction == "C"]
-    assert commands[1:4] == [f"mail from:<shop@example.com> size={len(message.raw)}",
-                             "rcpt to:<bob@example.com>", "rcpt to:<audit@example.com>"]
+    assert commands[1:4] == [
+        f"mail from:<shop@example.com> size={len(message.raw)}",
+        "rcpt to:<bob@example.com>",
+        "rcpt to:<audit@example.com>",
+    ]
     assert str(message.transcript[0]).startswith("S: 220 ")
-    assert repr(message) == (f"<Message {message.id} from shop@example.com to bob@example.com, "
-                             "carol@example.com, audit@example.com: 'Your order'>")
+    assert repr(message) == (
+        f"<Message {message.id} from shop@example.com to bob@example.com, "
+        "carol@example.com, audit@example.com: 'Your order'>"
+    )
 
 
 def test_an_html_only_message_has_text_without_tags(mail: Catcher) -> None:
-    send_mail(mail, text=None, html="<html><head><title>T</title><style>p {color: red}</style></head>"
-              "<body><h1>Welcome</h1><p>Click <a href='https://example.com/go'>here</a>,<br>then "
-              "visit https://example.com/docs.</p><script>var x = 1;</script></body></html>")
+    send_mail(
+        mail,
+        text=None,
+        html="<html><head><title>T</title><style>p {color: red}</style></head>"
+        "<body><h1>Welcome</h1><p>Click <a href='https://example.com/go'>here</a>,<br>then "
+        "visit https://example.com/docs.</p><script>var x = 1;</script></body></html>",
+    )
     message = mail.wait_for()
     assert message.text == "Welcome\nClick here,\nthen visit https://example.com/docs."
     assert message.links == ["https://example.com/go", "https://example.com/docs"]
 
 
 def test_inline_parts_are_kept_apart_from_attachments(mail: Catcher) -> None:
-    raw = (b"From: a@example.com\r\nTo: b@example.com\r\nSubject: Logo\r\nMIME-Version: 1.0\r\n"
-           b"Content-Type: multipart/related; boundary=B\r\n\r\n"
-           b"--B\r\nContent-Type: text/html\r\n\r\n<img src=\"cid:logo\">\r\n"
-           b"--B\r\nContent-Type: image/png\r\nContent-ID: <logo>\r\nContent-Disposition: inline\r\n"
-           b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n--B--\r\n")
+    raw = (
+        b"From: a@example.com\r\nTo: b@example.com\r\nSubject: Logo\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/related; boundary=B\r\n\r\n"
+        b'--B\r\nContent-Type: text/html\r\n\r\n<img src="cid:logo">\r\n'
+        b"--B\r\nContent-Type: image/png\r\nContent-ID: <logo>\r\nContent-Disposition: inline\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n--B--\r\n"
+    )
     with smtplib.SMTP(mail.smtp_host, mail.smtp_port) as smtp:
         smtp.sendmail("a@example.com", ["b@example.com"], raw)
     message = mail.wait_for()

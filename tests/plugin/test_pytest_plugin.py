@@ -10,7 +10,7 @@ from mailcatch.client.http import Mailbox
 from tests.plugin.helpers import CatcherProcess
 
 # Helpers the inner test files share: plain smtplib, as an app's own code would send.
-SEND = '''
+SEND = """
 import smtplib
 from email.message import EmailMessage
 
@@ -25,9 +25,11 @@ def send(mailbox, to, subject, text="Hello.", html=None):
         message.add_alternative(html, subtype="html")
     with smtplib.SMTP(mailbox.smtp_host, mailbox.smtp_port) as client:
         client.send_message(message)
-'''
+"""
 
-SUITE = SEND + '''
+SUITE = (
+    SEND
+    + """
 import os
 import re
 import time
@@ -107,7 +109,8 @@ def test_html_only_mail_has_text(mailcatch):
     with smtplib.SMTP(mailcatch.smtp_host, mailcatch.smtp_port) as client:
         client.send_message(message)
     assert mailcatch.wait_for(to="frank@").text == "Hi Frank\\nYour code is 1234"
-'''
+"""
+)
 SUITE_TESTS = 8
 
 
@@ -126,7 +129,7 @@ def workers_and_urls(log: Path) -> dict[str, set[str]]:
     return seen
 
 
-LAZY = '''
+LAZY = """
 import sys
 
 
@@ -135,7 +138,7 @@ def test_nothing_is_imported_before_a_test_asks_for_mail(pytestconfig):
     # Only mailcatch's own modules: other installed plugins may import what they like.
     loaded = sorted(name for name in sys.modules if name.startswith("mailcatch"))
     assert loaded == ["mailcatch", "mailcatch.pytest_plugin"]
-'''
+"""
 
 
 def test_a_suite_of_mail_tests_passes_with_no_conftest(inner: pytest.Pytester) -> None:
@@ -160,7 +163,9 @@ def test_the_same_suite_under_xdist_gets_one_catcher_per_worker(inner: pytest.Py
     assert seen["gw0"] != seen["gw1"]
 
 
-TIMEOUTS = SEND + '''
+TIMEOUTS = (
+    SEND
+    + """
 
 def test_invoice_is_mailed(mailcatch):
     send(mailcatch, "alice@example.com", "Welcome")
@@ -181,39 +186,43 @@ def test_nothing_sent(mailcatch):
 def test_no_mail_to_bob(mailcatch):
     send(mailcatch, "bob@example.com", "Oops")
     mailcatch.assert_no_mail(to="bob@")
-'''
+"""
+)
 
 
 def test_a_timeout_explains_itself(inner: pytest.Pytester) -> None:
     inner.makepyfile(test_timeouts=TIMEOUTS)
     result = inner.runpytest_inprocess()
     result.assert_outcomes(failed=4)
-    result.stdout.fnmatch_lines([
-        "*_ test_invoice_is_mailed _*",
-        ">       mailcatch.wait_for(to=\"carol@example.com\", subject=\"Invoice\", timeout=0.5)",
-        "E       mailcatch.MailTimeout: no message matching to='carol@example.com', subject='Invoice' "
-        "arrived within 0.5s",
-        "E       2 messages arrived:",
-        "E         from app@example.com to alice@example.com: 'Welcome'",
-        "E         from app@example.com to bob@example.com: 'Password reset'",
-        "*_ test_two_reminders _*",
-        "E       mailcatch.MailTimeout: only 1 of the 2 messages matching subject='Reminder' arrived "
-        "within 0.2s",
-        "E       2 messages arrived (> marks a match):",
-        "E       > from app@example.com to alice@example.com: 'Reminder 1'",
-        "E         from app@example.com to alice@example.com: 'Welcome'",
-        "*_ test_nothing_sent _*",
-        "E       mailcatch.MailTimeout: no message arrived within 0.1s",
-        "E       the mailbox is empty: no message arrived at all",
-        "*_ test_no_mail_to_bob _*",
-        "E       AssertionError: expected no message matching to='bob@', but 1 message arrived:",
-        "E         from app@example.com to bob@example.com: 'Oops'",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_invoice_is_mailed _*",
+            '>       mailcatch.wait_for(to="carol@example.com", subject="Invoice", timeout=0.5)',
+            "E       mailcatch.MailTimeout: no message matching to='carol@example.com', subject='Invoice' "
+            "arrived within 0.5s",
+            "E       2 messages arrived:",
+            "E         from app@example.com to alice@example.com: 'Welcome'",
+            "E         from app@example.com to bob@example.com: 'Password reset'",
+            "*_ test_two_reminders _*",
+            "E       mailcatch.MailTimeout: only 1 of the 2 messages matching subject='Reminder' arrived within 0.2s",
+            "E       2 messages arrived (> marks a match):",
+            "E       > from app@example.com to alice@example.com: 'Reminder 1'",
+            "E         from app@example.com to alice@example.com: 'Welcome'",
+            "*_ test_nothing_sent _*",
+            "E       mailcatch.MailTimeout: no message arrived within 0.1s",
+            "E       the mailbox is empty: no message arrived at all",
+            "*_ test_no_mail_to_bob _*",
+            "E       AssertionError: expected no message matching to='bob@', but 1 message arrived:",
+            "E         from app@example.com to bob@example.com: 'Oops'",
+        ]
+    )
     output = result.stdout.str()
     assert "client.py" not in output, "the plugin's own frames are hidden from the traceback"
 
 
-EXTERNAL = SEND + '''
+EXTERNAL = (
+    SEND
+    + """
 import os
 
 
@@ -222,12 +231,14 @@ def test_uses_the_running_catcher(mailcatch, mailcatch_server):
     assert f"{mailcatch.smtp_host}:{mailcatch.smtp_port}" == os.environ["EXPECT_SMTP"]
     send(mailcatch, "ops@example.com", "Sent through the service container")
     assert mailcatch.wait_for(to="ops@example.com").subject == "Sent through the service container"
-'''
+"""
+)
 
 
 @pytest.mark.parametrize("how", ["flags", "environment"])
 def test_external_mode_uses_a_catcher_in_another_process(
-        inner: pytest.Pytester, catcher_process: CatcherProcess, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    inner: pytest.Pytester, catcher_process: CatcherProcess, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
     inner.makepyfile(test_external=EXTERNAL)
     monkeypatch.setenv("EXPECT_URL", catcher_process.url)
     monkeypatch.setenv("EXPECT_SMTP", catcher_process.smtp)
@@ -249,7 +260,8 @@ def test_external_mode_refuses_xdist_workers_sharing_a_mailbox(inner: pytest.Pyt
     result = inner.runpytest_inprocess("-n", "2", "--mailcatch-url", "http://127.0.0.1:8025")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: --mailcatch-url (or MAILCATCH_URL): the 2 xdist workers would share one mailbox*"])
+        ["ERROR: --mailcatch-url (or MAILCATCH_URL): the 2 xdist workers would share one mailbox*"]
+    )
 
 
 def test_external_mode_names_an_unreachable_catcher(inner: pytest.Pytester) -> None:
@@ -266,18 +278,21 @@ def test_the_smtp_address_defaults_to_the_url_host_on_port_1025(inner: pytest.Py
     result.stdout.fnmatch_lines(["mailcatch: the catcher at http://mail.internal:8025, SMTP mail.internal:1025"])
 
 
-@pytest.mark.parametrize(("args", "error"), [
-    (["--mailcatch-smtp", "127.0.0.1:1025"], "--mailcatch-smtp needs --mailcatch-url*"),
-    (["--mailcatch-url", "mail.internal:8025"], "--mailcatch-url: 'mail.internal:8025' is not an http*"),
-    (["--mailcatch-url", "http://mail.internal", "--mailcatch-smtp", "mail.internal"],
-     "--mailcatch-smtp: 'mail.internal' is not HOST:PORT"),
-])
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--mailcatch-smtp", "127.0.0.1:1025"], "--mailcatch-smtp needs --mailcatch-url*"),
+        (["--mailcatch-url", "mail.internal:8025"], "--mailcatch-url: 'mail.internal:8025' is not an http*"),
+        (
+            ["--mailcatch-url", "http://mail.internal", "--mailcatch-smtp", "mail.internal"],
+            "--mailcatch-smtp: 'mail.internal' is not HOST:PORT",
+        ),
+    ],
+)
 def test_bad_options_are_usage_errors(inner: pytest.Pytester, args: list[str], error: str) -> None:
     result = inner.runpytest_inprocess(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {error}"])
-
-
 
 
 def python_blocks(path: Path) -> list[str]:

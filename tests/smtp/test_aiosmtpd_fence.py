@@ -126,8 +126,9 @@ def test_an_override_takes_what_aiosmtpd_passes(name: str) -> None:
     """aiosmtpd calls these itself; ours must accept whatever its own would."""
     ours = inspect.signature(vars(CatcherSMTP)[name])
     theirs = inspect.signature(getattr(SMTP, name))
-    assert [(p.name, p.kind, p.default) for p in ours.parameters.values()] == \
-           [(p.name, p.kind, p.default) for p in theirs.parameters.values()], (name, ours, theirs)
+    assert [(p.name, p.kind, p.default) for p in ours.parameters.values()] == [
+        (p.name, p.kind, p.default) for p in theirs.parameters.values()
+    ], (name, ours, theirs)
 
 
 def test_reset_timeout_arms_the_timer_that_closes_the_connection() -> None:
@@ -181,15 +182,19 @@ def test_auth_required_set_after_construction_is_enforced() -> None:
     run(check)
 
 
-@pytest.mark.parametrize("argument", [
-    "<user@example.com>",
-    "<user@example.com> SIZE=1000 BODY=8BITMIME",
-    " <first.last+tag@sub.example.org>",
-    "<user@example.com>SMTPUTF8",
-])
+@pytest.mark.parametrize(
+    "argument",
+    [
+        "<user@example.com>",
+        "<user@example.com> SIZE=1000 BODY=8BITMIME",
+        " <first.last+tag@sub.example.org>",
+        "<user@example.com>SMTPUTF8",
+    ],
+)
 def test_the_getaddr_fast_path_answers_as_aiosmtpd_would(argument: str) -> None:
     """The same address, and the same parameters as aiosmtpd's MAIL and RCPT read them: its rest
     starts after the space that ours keeps, and aiosmtpd only splits it and tests it is not empty."""
+
     async def check() -> None:
         catcher = CatcherSMTP(CatcherHandlerStub(), hostname="fence.test")  # type: ignore[arg-type]
         ours, our_rest = catcher._getaddr(argument)
@@ -215,8 +220,11 @@ def _names_used_by_catcher_smtp() -> set[str]:
             names.add(node.name)
         elif isinstance(node, ast.Attribute) and _private(node.attr):
             on_self = isinstance(node.value, ast.Name) and node.value.id == "self"
-            on_super = (isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)
-                        and node.value.func.id == "super")
+            on_super = (
+                isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name)
+                and node.value.func.id == "super"
+            )
             if on_self or on_super:
                 names.add(node.attr)
     return names

@@ -14,8 +14,9 @@ from tests.cli.test_cli import Process
 from tests.helpers import run_async
 
 
-async def _send(port: int, messages: int, acknowledged: list[str], failures: list[str],
-                stop_at: float | None = None) -> None:
+async def _send(
+    port: int, messages: int, acknowledged: list[str], failures: list[str], stop_at: float | None = None
+) -> None:
     """One sender: a connection that sends `messages` messages (or until `stop_at`), pipelining the envelope."""
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -62,8 +63,9 @@ def test_hundreds_of_concurrent_senders_lose_nothing(start_catcher, tmp_path: Pa
     failures: list[str] = []
 
     async def flood() -> None:
-        await asyncio.wait_for(asyncio.gather(*(
-            _send(catcher.smtp_port, 4, acknowledged, failures) for _ in range(300))), timeout=120)
+        await asyncio.wait_for(
+            asyncio.gather(*(_send(catcher.smtp_port, 4, acknowledged, failures) for _ in range(300))), timeout=120
+        )
 
     run_async(flood())
     assert failures == []
@@ -76,8 +78,9 @@ def test_hundreds_of_concurrent_senders_lose_nothing(start_catcher, tmp_path: Pa
 
 def test_sigkill_during_a_flood_loses_no_acknowledged_message(tmp_path: Path) -> None:
     database = tmp_path / "killed.db"
-    process = Process("--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--max", "0", "--quiet",
-                      "--database", str(database))
+    process = Process(
+        "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--max", "0", "--quiet", "--database", str(database)
+    )
     acknowledged: list[str] = []
     failures: list[str] = []
     try:
@@ -85,8 +88,10 @@ def test_sigkill_during_a_flood_loses_no_acknowledged_message(tmp_path: Path) ->
 
         async def flood_then_kill() -> None:
             stop_at = time.monotonic() + 10
-            senders = [asyncio.ensure_future(_send(process.smtp_port, 10_000, acknowledged, failures, stop_at))
-                       for _ in range(20)]
+            senders = [
+                asyncio.ensure_future(_send(process.smtp_port, 10_000, acknowledged, failures, stop_at))
+                for _ in range(20)
+            ]
             while len(acknowledged) < 300:
                 await asyncio.sleep(0.01)
             process.proc.send_signal(signal.SIGKILL)

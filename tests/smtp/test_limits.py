@@ -118,12 +118,15 @@ def test_client_vanishing_mid_data_stores_nothing(catcher, api: httpx.Client) ->
     assert api.get("/api/v1/messages").json()["total"] == 0
 
 
-@pytest.mark.parametrize("junk", [
-    b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
-    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(256)) + b"\r\n",
-    b"\x00\x00\x00\r\n\xff\xfe\r\nEHLO \xc3\x28\r\nMAIL FROM:<\xff@x>\r\n",
-    b"\n\n\n\r\n\r\n.\r\n",
-])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(256)) + b"\r\n",
+        b"\x00\x00\x00\r\n\xff\xfe\r\nEHLO \xc3\x28\r\nMAIL FROM:<\xff@x>\r\n",
+        b"\n\n\n\r\n\r\n.\r\n",
+    ],
+)
 def test_garbage_on_the_smtp_port_is_answered_not_fatal(catcher, api: httpx.Client, junk: bytes) -> None:
     with socket.create_connection((catcher.smtp_host, catcher.smtp_port), timeout=5) as sock:
         sock.recv(1024)
@@ -148,8 +151,9 @@ def test_full_disk_gives_451_and_loses_nothing_acknowledged(tmp_path: Path) -> N
     mount = tmp_path / "tiny"
     mount.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], check=True)
-    process = Process("--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--max", "0",
-                      "--database", str(mount / "mail.db"))
+    process = Process(
+        "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--max", "0", "--database", str(mount / "mail.db")
+    )
     try:
         process.started()
         acknowledged, codes = [], set()

@@ -36,8 +36,9 @@ lines = st.lists(st.binary(max_size=120).filter(lambda b: b"\r\n" not in b), min
 
 @PROPERTY_SETTINGS
 @given(lines=lines)
-def test_any_message_data_round_trips_exactly(shared_catcher: ServerThread, shared_api: httpx.Client,
-                                              lines: list[bytes]) -> None:
+def test_any_message_data_round_trips_exactly(
+    shared_catcher: ServerThread, shared_api: httpx.Client, lines: list[bytes]
+) -> None:
     message = b"".join(line + b"\r\n" for line in lines)
     client = RawClient(shared_catcher.smtp_host, shared_catcher.smtp_port)
     try:
@@ -56,12 +57,16 @@ def test_any_message_data_round_trips_exactly(shared_catcher: ServerThread, shar
 
 
 @PROPERTY_SETTINGS
-@given(lines=st.lists(st.sampled_from([b"", b".", b"..", b".x", b".\r", b"\r.", b"a" * 70, b"\r", b"b\r", b"\n.",
-                                       b"x" * 300_000]), max_size=30),
-       cuts=st.lists(st.integers(min_value=0, max_value=1 << 24), max_size=5))
-def test_message_data_round_trips_however_it_is_split_into_reads(shared_catcher: ServerThread,
-                                                                 shared_api: httpx.Client,
-                                                                 lines: list[bytes], cuts: list[int]) -> None:
+@given(
+    lines=st.lists(
+        st.sampled_from([b"", b".", b"..", b".x", b".\r", b"\r.", b"a" * 70, b"\r", b"b\r", b"\n.", b"x" * 300_000]),
+        max_size=30,
+    ),
+    cuts=st.lists(st.integers(min_value=0, max_value=1 << 24), max_size=5),
+)
+def test_message_data_round_trips_however_it_is_split_into_reads(
+    shared_catcher: ServerThread, shared_api: httpx.Client, lines: list[bytes], cuts: list[int]
+) -> None:
     """Data arrives in pieces cut anywhere (dots, CRLF and the final CRLF.CRLF split between reads),
     with the next command pipelined behind it; the raw comes out exact and the command is answered."""
     message = b"".join(line + b"\r\n" for line in lines)
@@ -88,8 +93,13 @@ def test_message_data_round_trips_however_it_is_split_into_reads(shared_catcher:
 
 
 @PROPERTY_SETTINGS
-@given(junk=st.lists(st.binary(min_size=1, max_size=300).filter(lambda b: b"\r\n" not in b and b"\n" not in b),
-                     min_size=1, max_size=10))
+@given(
+    junk=st.lists(
+        st.binary(min_size=1, max_size=300).filter(lambda b: b"\r\n" not in b and b"\n" not in b),
+        min_size=1,
+        max_size=10,
+    )
+)
 def test_junk_commands_get_replies_and_the_server_carries_on(shared_catcher: ServerThread, junk: list[bytes]) -> None:
     client = RawClient(shared_catcher.smtp_host, shared_catcher.smtp_port)
     try:
@@ -98,7 +108,7 @@ def test_junk_commands_get_replies_and_the_server_carries_on(shared_catcher: Ser
                 continue
             try:
                 reply = client.command(line)
-            except (ConnectionError, socket.timeout):
+            except (TimeoutError, ConnectionError):
                 break  # too many unrecognised commands: the server may hang up, politely
             assert reply[-1][:1] in (b"2", b"4", b"5") and reply[-1][3:4] == b" ", reply
     finally:
@@ -110,15 +120,17 @@ def test_junk_commands_get_replies_and_the_server_carries_on(shared_catcher: Ser
         healthy.close()
 
 
-COMMANDS = (b"EHLO client.test\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nMAIL FROM:<a@example.com>\r\n"
-            b"RCPT TO:<b@example.com>\r\nDATA\r\n")
+COMMANDS = (
+    b"EHLO client.test\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nMAIL FROM:<a@example.com>\r\n"
+    b"RCPT TO:<b@example.com>\r\nDATA\r\n"
+)
 CONTENT = b"Subject: x\r\n\r\nline one\r\n..dotted\r\n"
 AFTER_354 = CONTENT + b".\r\nQUIT\r\n"
 
 
 def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({cut % (len(data) + 1) for cut in cuts})
-    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)])]
+    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
 
 
 @given(before=st.lists(st.integers(min_value=0), max_size=8), after=st.lists(st.integers(min_value=0), max_size=8))

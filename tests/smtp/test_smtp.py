@@ -129,8 +129,9 @@ def test_auth_file_limits_who_may_log_in_and_requires_login(start_catcher, tmp_p
 
 
 def test_utf8_addresses_and_headers(catcher, api: httpx.Client) -> None:
-    message = ("From: Jürgen <jürgen@bücher.example>\r\nTo: 用户@例子.广告\r\n"
-               "Subject: Grüße 👋\r\n\r\nHallo\r\n").encode()
+    message = (
+        "From: Jürgen <jürgen@bücher.example>\r\nTo: 用户@例子.广告\r\nSubject: Grüße 👋\r\n\r\nHallo\r\n"
+    ).encode()
     with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
         client.ehlo()
         client.sendmail("jürgen@bücher.example", ["用户@例子.广告"], message, mail_options=["SMTPUTF8"])
@@ -144,7 +145,8 @@ def test_utf8_addresses_and_headers(catcher, api: httpx.Client) -> None:
 
 
 def test_envelope_bytes_that_are_not_utf8_are_stored_as_replacement_characters(
-        catcher, raw_client: RawClient, api: httpx.Client) -> None:
+    catcher, raw_client: RawClient, api: httpx.Client
+) -> None:
     raw_client.command(b"EHLO host-\xe9.test")
     assert raw_client.command(b"MAIL FROM:<\xff\xfeold@example.com>")[0][:3] == b"250"
     assert raw_client.command(b"RCPT TO:<r\xe9ne@example.com>")[0][:3] == b"250"
@@ -181,9 +183,11 @@ def test_several_transactions_in_one_session(catcher, api: httpx.Client) -> None
 
 
 def test_raw_is_byte_exact_after_dot_unstuffing(catcher, raw_client: RawClient, api: httpx.Client) -> None:
-    body = (b"Subject: dots\r\nX-Odd: \xff\xfe binary \x00 nul\r\n\r\n"
-            b".leading dot\r\n..two dots\r\n.\tdot tab\r\nbare\nLF inside\r\n\r\n  \r\ntrailing spaces  \r\n"
-            b"a line much longer than the thousand characters SMTP promises " + b"x" * 3000 + b"\r\n")
+    body = (
+        b"Subject: dots\r\nX-Odd: \xff\xfe binary \x00 nul\r\n\r\n"
+        b".leading dot\r\n..two dots\r\n.\tdot tab\r\nbare\nLF inside\r\n\r\n  \r\ntrailing spaces  \r\n"
+        b"a line much longer than the thousand characters SMTP promises " + b"x" * 3000 + b"\r\n"
+    )
     raw_client.command("EHLO app.test")
     raw_client.command("MAIL FROM:<a@example.com>")
     raw_client.command("RCPT TO:<b@example.com>")
@@ -211,8 +215,10 @@ def test_only_crlf_dot_crlf_ends_data(catcher, raw_client: RawClient, api: httpx
     raw_client.command("MAIL FROM:<a@example.com>")
     raw_client.command("RCPT TO:<b@example.com>")
     raw_client.command("DATA")
-    smuggled = (b"Subject: outer\r\n\r\nbody\n.\nMAIL FROM:<evil@example.com>\r\n"
-                b"body\r\n.\nRCPT TO:<x@example.com>\r\nmore\n.\r\nend\r\n")
+    smuggled = (
+        b"Subject: outer\r\n\r\nbody\n.\nMAIL FROM:<evil@example.com>\r\n"
+        b"body\r\n.\nRCPT TO:<x@example.com>\r\nmore\n.\r\nend\r\n"
+    )
     reply = raw_client.command(_stuff(smuggled) + b".")[0].decode()
     assert reply.startswith("250 ")
     listing = wait_for_count(api, 1)
@@ -246,13 +252,21 @@ def _self_signed(directory: Path) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
-            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return str(cert_path), str(key_path)
 
 

@@ -52,9 +52,12 @@ def test_repeated_logins_pass_each_time(catcher: ServerThread) -> None:
         assert wait_for_count(api, 3)["total"] == 3
 
 
-@pytest.mark.parametrize(("user", "password"), [("alice", "correct horse!"), ("carol", "Correct horse"),
-                                                ("alice", ""), ("nobody", PASSWORD)])
-def test_wrong_credentials_are_refused_and_login_stays_required(catcher: ServerThread, user: str, password: str) -> None:
+@pytest.mark.parametrize(
+    ("user", "password"), [("alice", "correct horse!"), ("carol", "Correct horse"), ("alice", ""), ("nobody", PASSWORD)]
+)
+def test_wrong_credentials_are_refused_and_login_stays_required(
+    catcher: ServerThread, user: str, password: str
+) -> None:
     with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port, timeout=10) as client:
         with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
             client.login(user, password)

@@ -20,10 +20,27 @@ def _swaks(*args: str) -> subprocess.CompletedProcess[str]:
 def test_swaks_sends_with_auth_pipelining_and_an_attachment(catcher, api: httpx.Client, tmp_path: Path) -> None:
     report = tmp_path / "report.csv"
     report.write_text("id,total\n1,2\n")
-    result = _swaks("--server", f"{catcher.smtp_host}:{catcher.smtp_port}", "--from", "app@example.com",
-                    "--to", "one@example.com,two@example.com", "--header", "Subject: from swaks",
-                    "--body", "Hello from swaks", "--auth", "LOGIN", "--auth-user", "swaks-user",
-                    "--auth-password", "pw", "--pipeline", "--attach", f"@{report}")
+    result = _swaks(
+        "--server",
+        f"{catcher.smtp_host}:{catcher.smtp_port}",
+        "--from",
+        "app@example.com",
+        "--to",
+        "one@example.com,two@example.com",
+        "--header",
+        "Subject: from swaks",
+        "--body",
+        "Hello from swaks",
+        "--auth",
+        "LOGIN",
+        "--auth-user",
+        "swaks-user",
+        "--auth-password",
+        "pw",
+        "--pipeline",
+        "--attach",
+        f"@{report}",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "250 2.0.0 Ok: queued as" in result.stdout
     summary = wait_for_count(api, 1)["messages"][0]

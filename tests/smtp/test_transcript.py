@@ -67,7 +67,7 @@ def test_auth_secrets_are_masked_and_the_username_shown(catcher, api: httpx.Clie
     joined = "\n".join(texts)
     assert "correct horse" not in joined
     assert base64.b64encode(b"correct horse").decode() not in joined
-    assert 'AUTH LOGIN' in texts
+    assert "AUTH LOGIN" in texts
     assert '<username "bob">' in texts
     assert "<password hidden>" in texts
     assert api.get(f"/api/v1/message/{message_id}").json()["Username"] == "bob"
@@ -80,8 +80,9 @@ def test_plain_auth_with_initial_response_is_masked(catcher, api: httpx.Client) 
     message_id = wait_for_count(api, 1)["messages"][0]["ID"]
     texts = _texts(api.get(f"/api/v1/message/{message_id}/transcript").json())
     assert 'AUTH PLAIN <username "carol", password hidden>' in texts
-    assert not any("s3cr3t" in text or base64.b64encode(b"\x00carol\x00s3cr3t-value").decode() in text
-                   for text in texts)
+    assert not any(
+        "s3cr3t" in text or base64.b64encode(b"\x00carol\x00s3cr3t-value").decode() in text for text in texts
+    )
 
 
 def test_each_message_points_at_its_own_transaction(catcher, api: httpx.Client) -> None:
@@ -89,12 +90,11 @@ def test_each_message_points_at_its_own_transaction(catcher, api: httpx.Client) 
         for number in range(3):
             client.sendmail("a@example.com", [f"to{number}@example.com"], f"Subject: {number}\r\n\r\nx\r\n".encode())
     listing = wait_for_count(api, 3)
-    transcripts = {m["Subject"]: api.get(f"/api/v1/message/{m['ID']}/transcript").json()
-                   for m in listing["messages"]}
+    transcripts = {m["Subject"]: api.get(f"/api/v1/message/{m['ID']}/transcript").json() for m in listing["messages"]}
     sessions = {t["Session"]["ID"] for t in transcripts.values()}
     assert len(sessions) == 1
     for subject, transcript in transcripts.items():
-        span = transcript["Lines"][transcript["Transaction"]["Start"]:transcript["Transaction"]["End"]]
+        span = transcript["Lines"][transcript["Transaction"]["Start"] : transcript["Transaction"]["End"]]
         texts = [line["Text"] for line in span]
         assert texts[0].lower().startswith("mail from:<a@example.com>")
         assert any(text.lower() == f"rcpt to:<to{subject}@example.com>" for text in texts)
@@ -111,8 +111,14 @@ def test_a_long_session_keeps_only_the_lines_not_yet_stored(catcher, api: httpx.
         client.noop()
         wait_for_count(api, 100)
         port = client.sock.getsockname()[1]  # sessions of this catcher (earlier tests' may not be collected yet)
-        sessions = [o for o in gc.get_objects() if isinstance(o, CatcherSMTP) and o.info is not None
-                    and o.event_handler.store is catcher.server.store and o.info.peer.endswith(f":{port}")]
+        sessions = [
+            o
+            for o in gc.get_objects()
+            if isinstance(o, CatcherSMTP)
+            and o.info is not None
+            and o.event_handler.store is catcher.server.store
+            and o.info.peer.endswith(f":{port}")
+        ]
         assert len(sessions) == 1
         kept = [line.text for line in sessions[0].recorder.lines]  # the last message's 250, then the NOOP
         assert len(kept) == 3 and kept[0].startswith("250 2.0.0") and kept[1:] == ["noop", "250 OK"]

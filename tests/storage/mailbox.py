@@ -34,8 +34,9 @@ async def add(store: Store, subject: str, body: str = "body", sender: str = "a@e
     """Store one message as if SMTP had delivered it; returns its ID."""
     now = time.time()
     envelope = ReceivedEnvelope(sender, [], ["b@example.com"], SESSION.peer, SESSION.helo, "", False, now)
-    summary = await store.add(message(subject, body, sender), envelope,
-                              Transaction(SESSION, 0, 1, [SessionLine(now, "C", "DATA")]))
+    summary = await store.add(
+        message(subject, body, sender), envelope, Transaction(SESSION, 0, 1, [SessionLine(now, "C", "DATA")])
+    )
     return summary["ID"]
 
 

@@ -32,8 +32,12 @@ class Paths:
 def spy_on_counting(monkeypatch: pytest.MonkeyPatch) -> Paths:
     """Record, in the Paths returned, how each search is counted from now on."""
     seen = Paths()
-    by_words, senders, count_span, from_vocabulary = (vocabulary.by_words, vocabulary.senders, Counting.span,
-                                                      Counting.from_vocabulary)
+    by_words, senders, count_span, from_vocabulary = (
+        vocabulary.by_words,
+        vocabulary.senders,
+        Counting.span,
+        Counting.from_vocabulary,
+    )
 
     def words_spy(conn: sqlite3.Connection, words: Sequence[str]) -> ByWords:
         seen.words.append(by_words(conn, words))

@@ -22,9 +22,25 @@ MESSAGES = [  # subject, body, sender
     ("Hello", "nothing to see here", "meetup@example.com"),
     ("Again", "one more meeting", "ada@example.com"),
 ]
-QUERIES = ["report", "hello", "meet", "meeting", "meet invoice", "absent", "from:ada@example.com", "from:example",
-           "from:nobody", "subject:meeting", "pre-meeting", "me", "meet is:unread", "is:unread", "-is:read",
-           "is:read", "from:ada subject:again"]
+QUERIES = [
+    "report",
+    "hello",
+    "meet",
+    "meeting",
+    "meet invoice",
+    "absent",
+    "from:ada@example.com",
+    "from:example",
+    "from:nobody",
+    "subject:meeting",
+    "pre-meeting",
+    "me",
+    "meet is:unread",
+    "is:unread",
+    "-is:read",
+    "is:read",
+    "from:ada subject:again",
+]
 
 
 async def _fill(store: Store, messages: list[tuple[str, str, str]] = MESSAGES) -> dict[str, str]:
@@ -49,8 +65,9 @@ async def _check(store: Store, queries: list[str]) -> None:
 
 @pytest.mark.parametrize("variant", ["whole", "split", "looked-up", "listed", "probe-set"])
 @pytest.mark.parametrize("read", ["none", "few", "most", "all"])
-def test_counts_equal_what_the_matches_are_in_every_way_of_counting(store: Store, monkeypatch: pytest.MonkeyPatch,
-                                                                    variant: str, read: str) -> None:
+def test_counts_equal_what_the_matches_are_in_every_way_of_counting(
+    store: Store, monkeypatch: pytest.MonkeyPatch, variant: str, read: str
+) -> None:
     """Every query gives the counts of its matches, whichever read state is rarer and however the
     spans are split and the probed messages checked."""
     if variant == "split":
@@ -65,8 +82,10 @@ def test_counts_equal_what_the_matches_are_in_every_way_of_counting(store: Store
         if read != "none":
             await store.set_read(None if read == "all" else ids[:1] if read == "few" else ids[1:], True)
         unread = Unread.among(store.total, store.unread)
-        assert unread is {"none": Unread.ALL, "few": Unread.PROBE_READ, "most": Unread.PROBE_UNREAD,
-                          "all": Unread.NONE}[read]
+        assert (
+            unread
+            is {"none": Unread.ALL, "few": Unread.PROBE_READ, "most": Unread.PROBE_UNREAD, "all": Unread.NONE}[read]
+        )
         await _check(store, QUERIES)
 
     run_async(scenario())
@@ -94,7 +113,8 @@ def test_each_search_is_counted_the_cheapest_way(store: Store, paths: Paths) -> 
         # One from: term: the senders' counts.
         assert await counted("from:example.com") == (4, 4)
         assert paths.senders == ["example.com"] and [(t.count, t.unread, t.through) for t in paths.whole if t] == [
-            (4, 4, 6)]
+            (4, 4, 6)
+        ]
         assert paths.spans == []
         # Words with other conditions: the word index, joined to the messages.
         assert await counted("meet is:unread") == (5, 5)
@@ -107,8 +127,9 @@ def test_each_search_is_counted_the_cheapest_way(store: Store, paths: Paths) -> 
     run_async(scenario())
 
 
-def test_the_vocabulary_counts_the_unread_by_looking_up_the_few_read(store: Store, paths: Paths,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_vocabulary_counts_the_unread_by_looking_up_the_few_read(
+    store: Store, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def scenario() -> None:
         ids = await _fill(store)
         await store.set_read([ids["Weekly report"]], True)  # the read are the few: each is looked up
@@ -126,8 +147,9 @@ def test_the_vocabulary_counts_the_unread_by_looking_up_the_few_read(store: Stor
     run_async(scenario())
 
 
-def test_a_term_in_too_many_words_is_counted_through_the_trigrams(store: Store, paths: Paths,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_term_in_too_many_words_is_counted_through_the_trigrams(
+    store: Store, paths: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(vocabulary, "MAX_WORD_FORMS", 2)  # meet: meet, meeting, meetings, premeeting, meetup
 
     async def scenario() -> None:
@@ -147,8 +169,10 @@ def test_kept_counts_count_only_new_mail_until_anything_else_changes(store: Stor
         return result.count, result.unread
 
     async def scenario() -> None:
-        ids = await _fill(store, [("alpha 1", "x", "a@example.com"), ("alpha 2", "x", "a@example.com"),
-                                  ("beta 1", "x", "a@example.com")])
+        ids = await _fill(
+            store,
+            [("alpha 1", "x", "a@example.com"), ("alpha 2", "x", "a@example.com"), ("beta 1", "x", "a@example.com")],
+        )
         assert await search("alpha subject:alpha") == (2, 2)
         assert paths.spans == [((0, 3), None)] and len(store.searcher.kept) == 1
         assert await search("alpha subject:alpha", start=1) == (2, 2)  # the next page: nothing counted
@@ -171,6 +195,7 @@ def test_kept_counts_count_only_new_mail_until_anything_else_changes(store: Stor
 
 def test_kept_counts_are_per_way_of_counting_the_unread(store: Store, paths: Paths) -> None:
     """Read state moves `changes`, but the kept counts are also keyed by how the unread were counted."""
+
     async def scenario() -> None:
         await _fill(store, [("alpha 1", "x", "a@example.com"), ("alpha 2", "x", "a@example.com")])
         await store.search("alpha subject:alpha")

@@ -12,29 +12,37 @@ from mailcatch.storage.search.compile import Unread
 from mailcatch.storage.search.query import size, timestamp
 
 
-@pytest.mark.parametrize(("query", "terms"), [
-    ("hello", [Term("text", "hello")]),
-    ("  hello   world ", [Term("text", "hello"), Term("text", "world")]),
-    ('"password reset" x', [Term("text", "password reset"), Term("text", "x")]),
-    ("-spam !ham", [Term("text", "spam", True), Term("text", "ham", True)]),
-    ('-"big report"', [Term("text", "big report", True)]),
-    ("FROM:alice To:bob", [Term("from", "alice"), Term("to", "bob")]),
-    ('subject:"Weekly report"', [Term("subject", "Weekly report")]),
-    ('"from:alice"', [Term("text", "from:alice")]),  # quoted: searched for as written
-    ("url:https://x", [Term("text", "url:https://x")]),  # not an operator
-    ("is:READ has:Attachments -is:tagged", [Term("is", "read"), Term("has", "attachments"),
-                                            Term("is", "tagged", True)]),
-    ("tag: subject:", []),  # an operator without a value is left out
-    ("-", [Term("text", "-")]),
-])
+@pytest.mark.parametrize(
+    ("query", "terms"),
+    [
+        ("hello", [Term("text", "hello")]),
+        ("  hello   world ", [Term("text", "hello"), Term("text", "world")]),
+        ('"password reset" x', [Term("text", "password reset"), Term("text", "x")]),
+        ("-spam !ham", [Term("text", "spam", True), Term("text", "ham", True)]),
+        ('-"big report"', [Term("text", "big report", True)]),
+        ("FROM:alice To:bob", [Term("from", "alice"), Term("to", "bob")]),
+        ('subject:"Weekly report"', [Term("subject", "Weekly report")]),
+        ('"from:alice"', [Term("text", "from:alice")]),  # quoted: searched for as written
+        ("url:https://x", [Term("text", "url:https://x")]),  # not an operator
+        (
+            "is:READ has:Attachments -is:tagged",
+            [Term("is", "read"), Term("has", "attachments"), Term("is", "tagged", True)],
+        ),
+        ("tag: subject:", []),  # an operator without a value is left out
+        ("-", [Term("text", "-")]),
+    ],
+)
 def test_queries_are_split_into_terms(query: str, terms: list[Term]) -> None:
     assert parse_query(query) == terms
 
 
-@pytest.mark.parametrize(("query", "message"), [
-    ("is:flagged", "unknown search operator is:flagged (use is:read, is:unread or is:tagged)"),
-    ("has:kids", "unknown search operator has:kids (use has:attachment)"),
-])
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("is:flagged", "unknown search operator is:flagged (use is:read, is:unread or is:tagged)"),
+        ("has:kids", "unknown search operator has:kids (use has:attachment)"),
+    ],
+)
 def test_operator_values_that_make_no_sense_are_query_errors(query: str, message: str) -> None:
     with pytest.raises(QueryError) as raised:
         parse_query(query)
@@ -42,8 +50,9 @@ def test_operator_values_that_make_no_sense_are_query_errors(query: str, message
     assert not isinstance(raised.value, HTTPError)  # the web layer, not search, speaks HTTP
 
 
-@pytest.mark.parametrize(("value", "expected"), [("2048", 2048), ("200k", 200 * 1024), ("1.5M", 1572864),
-                                                 ("3 GB", 3 * 1024 ** 3), ("10b", 10)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("2048", 2048), ("200k", 200 * 1024), ("1.5M", 1572864), ("3 GB", 3 * 1024**3), ("10b", 10)]
+)
 def test_sizes(value: str, expected: int) -> None:
     assert size(value) == expected
 
@@ -51,20 +60,28 @@ def test_sizes(value: str, expected: int) -> None:
 def test_dates_and_time_zones() -> None:
     berlin = zone_named("Europe/Berlin")
     assert zone_named(None) is None and zone_named("") is None
-    assert timestamp("2024-05-31T14:30", berlin) == datetime.datetime(2024, 5, 31, 12, 30,
-                                                                      tzinfo=datetime.timezone.utc).timestamp()
+    assert (
+        timestamp("2024-05-31T14:30", berlin)
+        == datetime.datetime(2024, 5, 31, 12, 30, tzinfo=datetime.timezone.utc).timestamp()
+    )
     assert timestamp("2024/05/31 12:30Z", berlin) == timestamp("2024-05-31T12:30+00:00", None)
     assert timestamp("1717158600", None) == 1717158600.0
     assert timestamp("Fri, 31 May 2024 12:30:00 +0000", None) == 1717158600.0
 
 
-@pytest.mark.parametrize(("call", "message"), [
-    (lambda: size("lots"), "'lots' is not a size (write it as 2048, 200k or 1.5M)"),
-    (lambda: timestamp("yesterday", None), "'yesterday' is not a date (write it as 2024-05-31 or 2024-05-31T14:30)"),
-    (lambda: zone_named("Mars/Olympus"), "unknown time zone 'Mars/Olympus' (use a name such as Europe/Berlin)"),
-    (lambda: compile_terms(parse_query("larger:huge")), "'huge' is not a size (write it as 2048, 200k or 1.5M)"),
-    (lambda: compile_terms([Term("text", "a\x00b")]), "a search must not contain NUL characters"),
-])
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: size("lots"), "'lots' is not a size (write it as 2048, 200k or 1.5M)"),
+        (
+            lambda: timestamp("yesterday", None),
+            "'yesterday' is not a date (write it as 2024-05-31 or 2024-05-31T14:30)",
+        ),
+        (lambda: zone_named("Mars/Olympus"), "unknown time zone 'Mars/Olympus' (use a name such as Europe/Berlin)"),
+        (lambda: compile_terms(parse_query("larger:huge")), "'huge' is not a size (write it as 2048, 200k or 1.5M)"),
+        (lambda: compile_terms([Term("text", "a\x00b")]), "a search must not contain NUL characters"),
+    ],
+)
 def test_values_that_are_not_what_they_should_be_are_query_errors(call: object, message: str) -> None:
     with pytest.raises(QueryError) as raised:
         call()  # type: ignore[operator]
@@ -119,10 +136,17 @@ def test_a_compiled_search_limited_to_a_seq_keeps_what_it_may_be_counted_by() ->
     assert compiled.key != limited.key and compiled.key == compile_terms(parse_query("meeting is:unread")).key
 
 
-@pytest.mark.parametrize(("total", "unread", "mode"), [
-    (0, 0, Unread.ALL), (5, 5, Unread.ALL), (5, 0, Unread.NONE), (5, 3, Unread.PROBE_READ),
-    (5, 2, Unread.PROBE_UNREAD), (4, 2, Unread.PROBE_UNREAD),
-])
+@pytest.mark.parametrize(
+    ("total", "unread", "mode"),
+    [
+        (0, 0, Unread.ALL),
+        (5, 5, Unread.ALL),
+        (5, 0, Unread.NONE),
+        (5, 3, Unread.PROBE_READ),
+        (5, 2, Unread.PROBE_UNREAD),
+        (4, 2, Unread.PROBE_UNREAD),
+    ],
+)
 def test_the_rarer_read_state_is_probed(total: int, unread: int, mode: Unread) -> None:
     assert Unread.among(total, unread) is mode
 

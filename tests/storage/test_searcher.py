@@ -49,6 +49,7 @@ def test_a_search_only_reads_the_counters(store: Store) -> None:
 
 def test_kept_counts_go_when_the_change_counter_moves(store: Store, paths: Paths) -> None:
     """The searcher's counts are valid while `changes` stays; it moves, and they are counted again."""
+
     async def scenario() -> None:
         for subject in ("alpha 1", "alpha 2", "beta"):
             await add(store, subject)

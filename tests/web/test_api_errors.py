@@ -18,12 +18,21 @@ def api() -> Iterator[httpx.Client]:
     with running() as catcher, httpx.Client(base_url=catcher.url, timeout=10) as client:
         yield client
 
+
 NOT_FOUND = [
-    ("GET", "/api/v1/message/nope"), ("GET", "/api/v1/message/nope/headers"), ("GET", "/api/v1/message/nope/raw"),
-    ("GET", "/api/v1/message/nope/part/1"), ("GET", "/api/v1/message/nope/transcript"),
-    ("GET", "/api/v1/message/latest"), ("GET", "/api/v1/message/latest?query=anything"),
-    ("GET", "/view/nope.html"), ("GET", "/view/nope.txt"), ("GET", "/api/v1/messages/nope"),
-    ("DELETE", "/api/v1/messages/nope"), ("GET", "/api/v1/no-such-route"), ("GET", "/api/v3/messages"),
+    ("GET", "/api/v1/message/nope"),
+    ("GET", "/api/v1/message/nope/headers"),
+    ("GET", "/api/v1/message/nope/raw"),
+    ("GET", "/api/v1/message/nope/part/1"),
+    ("GET", "/api/v1/message/nope/transcript"),
+    ("GET", "/api/v1/message/latest"),
+    ("GET", "/api/v1/message/latest?query=anything"),
+    ("GET", "/view/nope.html"),
+    ("GET", "/view/nope.txt"),
+    ("GET", "/api/v1/messages/nope"),
+    ("DELETE", "/api/v1/messages/nope"),
+    ("GET", "/api/v1/no-such-route"),
+    ("GET", "/api/v3/messages"),
 ]
 
 BAD: list[tuple[str, str, dict[str, Any]]] = [
@@ -69,15 +78,23 @@ def test_bad_request(api: httpx.Client, method: str, path: str, extra: dict[str,
     assert_error_shape(api.request(method, path, **extra), 400)
 
 
-@pytest.mark.parametrize(("method", "path"), [("POST", "/api/v1/messages"), ("PATCH", "/api/v1/message/x"),
-                                              ("POST", "/api/v1/search"), ("PUT", "/api/v2/messages")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/messages"),
+        ("PATCH", "/api/v1/message/x"),
+        ("POST", "/api/v1/search"),
+        ("PUT", "/api/v2/messages"),
+    ],
+)
 def test_method_not_allowed(api: httpx.Client, method: str, path: str) -> None:
     assert_error_shape(api.request(method, path), 405)
 
 
 def test_body_too_large(api: httpx.Client) -> None:
-    response = api.put("/api/v1/messages", content=b" " * (MAX_JSON_BODY + 1),
-                       headers={"content-type": "application/json"})
+    response = api.put(
+        "/api/v1/messages", content=b" " * (MAX_JSON_BODY + 1), headers={"content-type": "application/json"}
+    )
     assert_error_shape(response, 413)
 
 

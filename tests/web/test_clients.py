@@ -21,13 +21,28 @@ from tests.messages import build, send
 @pytest.fixture
 def sent(catcher: ServerThread, api: httpx.Client) -> list[str]:
     """Two messages, newest first in the returned IDs: a plain one, then one with an attachment."""
-    send(catcher, build("Welcome", "Shop <shop@example.com>", "Ann <ann@example.com>", "Hello Ann",
-                        Date="Sat, 28 Nov 2026 10:00:00 +0100", Message_ID="<welcome-1@example.com>",
-                        Delivered_To="ann@example.com"))  # a header mailpit-api-client's Headers model requires
+    send(
+        catcher,
+        build(
+            "Welcome",
+            "Shop <shop@example.com>",
+            "Ann <ann@example.com>",
+            "Hello Ann",
+            Date="Sat, 28 Nov 2026 10:00:00 +0100",
+            Message_ID="<welcome-1@example.com>",
+            Delivered_To="ann@example.com",
+        ),
+    )  # a header mailpit-api-client's Headers model requires
     # Dates with an offset: mailpit-api-client reads them with fromisoformat, which before Python 3.11
     # can't read the Z that Mailpit (and mailcatch) write for UTC.
-    invoice = build("Invoice", "billing@example.com", "bob@example.org", "See attached", Cc="carol@example.org",
-                    Date="Sat, 28 Nov 2026 11:00:00 +0100")
+    invoice = build(
+        "Invoice",
+        "billing@example.com",
+        "bob@example.org",
+        "See attached",
+        Cc="carol@example.org",
+        Date="Sat, 28 Nov 2026 11:00:00 +0100",
+    )
     invoice.add_attachment(b"id,total\n1,9.99\n", maintype="text", subtype="csv", filename="invoice.csv")
     send(catcher, invoice, rcpt=["bob@example.org", "carol@example.org", "audit@example.org"])
     return [m["ID"] for m in wait_for_count(api, 2)["messages"]]
@@ -75,7 +90,9 @@ def test_mailpit_api_client(catcher: ServerThread, sent: list[str]) -> None:
 
 def test_mailhog_client(catcher: ServerThread, sent: list[str]) -> None:
     # mailhog 0.1.1 pins dataclass-wizard below 0.23, which doesn't import on Python 3.13.
-    mailhog = pytest.importorskip("mailhog", reason="the mailhog client doesn't run on this Python", exc_type=ImportError)
+    mailhog = pytest.importorskip(
+        "mailhog", reason="the mailhog client doesn't run on this Python", exc_type=ImportError
+    )
     host, port = catcher.url.split("//")[1].rsplit(":", 1)
     client = mailhog.Mailhog(host, int(port))
 

@@ -55,6 +55,9 @@ def test_preflight_answered_before_basic_auth(start_catcher, tmp_path: Path) -> 
 
 def test_flag_and_environment() -> None:
     assert from_args([]).api_cors == ()
-    assert from_args(["--api-cors", "dev.test, https://tools.example,"]).api_cors == ("dev.test", "https://tools.example")
+    assert from_args(["--api-cors", "dev.test, https://tools.example,"]).api_cors == (
+        "dev.test",
+        "https://tools.example",
+    )
     assert from_args([], {"MAILCATCH_API_CORS": "*"}).api_cors == ("*",)
     assert from_args(["--api-cors", "a.test"], {"MAILCATCH_API_CORS": "*"}).api_cors == ("a.test",)

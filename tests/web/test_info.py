@@ -22,8 +22,11 @@ def test_info(catcher, api: httpx.Client) -> None:
     assert (stats["SMTPAccepted"], stats["MessagesDeleted"], stats["SMTPIgnored"]) == (3, 1, 0)
     assert stats["Memory"] > 1_000_000 and stats["Uptime"] >= 0
     assert (stats["WebsocketClients"], stats["WebsocketDropped"]) == (0, 0)
-    assert info["SMTP"] == {"Host": catcher.smtp_host, "Port": catcher.smtp_port,
-                            "Address": f"{catcher.smtp_host}:{catcher.smtp_port}"}
+    assert info["SMTP"] == {
+        "Host": catcher.smtp_host,
+        "Port": catcher.smtp_port,
+        "Address": f"{catcher.smtp_host}:{catcher.smtp_port}",
+    }
 
 
 def test_info_with_a_database_file(start_catcher, tmp_path) -> None:

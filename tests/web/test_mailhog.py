@@ -17,7 +17,7 @@ MULTIPART = (
     "Subject: =?utf-8?q?Caf=C3=A9_receipt?=\r\n"
     "X-Long: first part\r\n"
     "  and folded part\r\n"
-    "Content-Type: multipart/mixed; boundary=\"outer\"\r\n"
+    'Content-Type: multipart/mixed; boundary="outer"\r\n'
     "\r\n"
     "preamble\r\n"
     "--outer\r\n"
@@ -47,8 +47,12 @@ MULTIPART = (
 def hog(catcher, api: httpx.Client) -> httpx.Client:
     """The API of a catcher holding the multipart message (sent with a bounce address) and two plain ones."""
     with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
-        client.sendmail("bounce+42@shop.example.com", ["ann@example.com", "audit@example.com"], MULTIPART.encode(),
-                        mail_options=["BODY=8BITMIME"])
+        client.sendmail(
+            "bounce+42@shop.example.com",
+            ["ann@example.com", "audit@example.com"],
+            MULTIPART.encode(),
+            mail_options=["BODY=8BITMIME"],
+        )
     send(catcher, build("plain one", "app@example.com", "bob@example.org", "first body"))
     send(catcher, build("plain two", "app@example.com", "carol@example.org", "second body"))
     wait_for_count(api, 3)
@@ -69,8 +73,12 @@ def test_messages_shape(hog: httpx.Client) -> None:
     assert "Received" not in headers and "Message-ID" not in headers  # nothing added, unlike MailHog
     assert item["Content"]["Body"].startswith("preamble\r\n--outer\r\n")
     assert item["Content"]["Size"] == len(MULTIPART) and item["Content"]["MIME"] is None
-    assert item["Raw"] == {"From": "bounce+42@shop.example.com", "To": ["ann@example.com", "audit@example.com"],
-                           "Data": MULTIPART, "Helo": item["Raw"]["Helo"]}
+    assert item["Raw"] == {
+        "From": "bounce+42@shop.example.com",
+        "To": ["ann@example.com", "audit@example.com"],
+        "Data": MULTIPART,
+        "Helo": item["Raw"]["Helo"],
+    }
     assert item["Raw"]["Helo"]
     outer = item["MIME"]["Parts"]
     assert len(outer) == 2
@@ -88,17 +96,20 @@ def test_paging(hog: httpx.Client) -> None:
     assert page["items"][0]["Content"]["Headers"]["Subject"] == ["plain one"]
 
 
-@pytest.mark.parametrize(("kind", "query", "subjects"), [
-    ("from", "shop.example", ["=?utf-8?q?Caf=C3=A9_receipt?="]),
-    ("from", "APP@", ["plain two", "plain one"]),
-    ("to", "carol", ["plain two"]),
-    ("to", "audit@example.com", ["=?utf-8?q?Caf=C3=A9_receipt?="]),
-    ("containing", "second body", ["plain two"]),
-    ("containing", "thanks", ["=?utf-8?q?Caf=C3=A9_receipt?="]),
-    ("containing", "receipt.csv", ["=?utf-8?q?Caf=C3=A9_receipt?="]),
-    ("containing", "nowhere", []),
-    ("containing", "", ["plain two", "plain one", "=?utf-8?q?Caf=C3=A9_receipt?="]),
-])
+@pytest.mark.parametrize(
+    ("kind", "query", "subjects"),
+    [
+        ("from", "shop.example", ["=?utf-8?q?Caf=C3=A9_receipt?="]),
+        ("from", "APP@", ["plain two", "plain one"]),
+        ("to", "carol", ["plain two"]),
+        ("to", "audit@example.com", ["=?utf-8?q?Caf=C3=A9_receipt?="]),
+        ("containing", "second body", ["plain two"]),
+        ("containing", "thanks", ["=?utf-8?q?Caf=C3=A9_receipt?="]),
+        ("containing", "receipt.csv", ["=?utf-8?q?Caf=C3=A9_receipt?="]),
+        ("containing", "nowhere", []),
+        ("containing", "", ["plain two", "plain one", "=?utf-8?q?Caf=C3=A9_receipt?="]),
+    ],
+)
 def test_search_kinds(hog: httpx.Client, kind: str, query: str, subjects: list[str]) -> None:
     page = hog.get("/api/v2/search", params={"kind": kind, "query": query}).json()
     assert [i["Content"]["Headers"]["Subject"][0] for i in page["items"]] == subjects

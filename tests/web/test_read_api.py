@@ -10,8 +10,10 @@ import pytest
 
 from tests.helpers import wait_for_count
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 
 
 def _rich_message() -> EmailMessage:
@@ -34,20 +36,44 @@ def _rich_message() -> EmailMessage:
 @pytest.fixture
 def rich_id(catcher, api: httpx.Client) -> str:
     with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
-        client.send_message(_rich_message(), to_addrs=["ann@example.com", "bob@example.com",
-                                                       "carol@example.com", "secret@example.com"])
+        client.send_message(
+            _rich_message(), to_addrs=["ann@example.com", "bob@example.com", "carol@example.com", "secret@example.com"]
+        )
     return wait_for_count(api, 1)["messages"][0]["ID"]
 
 
 def test_list_has_mailpit_fields(rich_id: str, api: httpx.Client) -> None:
     listing = api.get("/api/v1/messages").json()
-    assert set(listing) >= {"total", "unread", "count", "messages_count", "messages_unread", "start", "tags",
-                            "messages"}
+    assert set(listing) >= {
+        "total",
+        "unread",
+        "count",
+        "messages_count",
+        "messages_unread",
+        "start",
+        "tags",
+        "messages",
+    }
     assert (listing["total"], listing["unread"], listing["count"], listing["start"]) == (1, 1, 1, 0)
     assert listing["tags"] == ["billing", "receipts"]
     summary = listing["messages"][0]
-    assert list(summary) == ["ID", "MessageID", "Read", "From", "To", "Cc", "Bcc", "ReplyTo", "Subject", "Created",
-                             "Username", "Tags", "Size", "Attachments", "Snippet"]
+    assert list(summary) == [
+        "ID",
+        "MessageID",
+        "Read",
+        "From",
+        "To",
+        "Cc",
+        "Bcc",
+        "ReplyTo",
+        "Subject",
+        "Created",
+        "Username",
+        "Tags",
+        "Size",
+        "Attachments",
+        "Snippet",
+    ]
     assert summary["ID"] == rich_id
     assert summary["MessageID"] == "receipt-42@example.com"
     assert summary["From"] == {"Name": "Shop", "Address": "shop@example.com"}
@@ -81,12 +107,17 @@ def test_message_detail(rich_id: str, api: httpx.Client) -> None:
     assert "https://shop.example.com/orders/42" in message["Text"]
     assert "<b>order</b>" in message["HTML"]
     assert [(p["FileName"], p["ContentType"], p["ContentID"]) for p in message["Inline"]] == [
-        ("logo.png", "image/png", "logo@shop")]
+        ("logo.png", "image/png", "logo@shop")
+    ]
     assert [(p["FileName"], p["ContentType"]) for p in message["Attachments"]] == [("receipt.csv", "text/csv")]
     assert message["Attachments"][0]["Size"] == len(b"id,total\n42,9.99\n")
     assert message["Bcc"] == [{"Name": "", "Address": "secret@example.com"}]
-    assert message["Envelope"]["To"] == ["ann@example.com", "bob@example.com", "carol@example.com",
-                                         "secret@example.com"]
+    assert message["Envelope"]["To"] == [
+        "ann@example.com",
+        "bob@example.com",
+        "carol@example.com",
+        "secret@example.com",
+    ]
     assert api.get("/api/v1/messages").json()["messages"][0]["Read"] is True
 
 
@@ -122,9 +153,17 @@ def test_parts_are_served_safely(rich_id: str, api: httpx.Client) -> None:
     assert 'filename="receipt.csv"' in csv.headers["content-disposition"]
 
 
-@pytest.mark.parametrize("path", ["/api/v1/message/nope", "/api/v1/message/nope/raw",
-                                  "/api/v1/message/nope/headers", "/api/v1/message/nope/transcript",
-                                  "/api/v1/message/nope/part/1", "/api/v1/message/latest"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/message/nope",
+        "/api/v1/message/nope/raw",
+        "/api/v1/message/nope/headers",
+        "/api/v1/message/nope/transcript",
+        "/api/v1/message/nope/part/1",
+        "/api/v1/message/latest",
+    ],
+)
 def test_unknown_ids_are_404_with_a_json_error(catcher, api: httpx.Client, path: str) -> None:
     response = api.get(path)
     assert response.status_code == 404

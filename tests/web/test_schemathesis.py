@@ -83,8 +83,9 @@ def test_no_server_errors(case: schemathesis.Case, id_choice: str, mailbox: Mail
         assert isinstance(body, dict) and isinstance(body.get("Error"), str) and body["Error"], (request, body)
 
 
-@pytest.mark.parametrize("path", ["/api/v1/messages", "/api/v2/messages", "/api/v1/search?query=a",
-                                  "/api/v2/search?query=a"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/messages", "/api/v2/messages", "/api/v1/search?query=a", "/api/v2/search?query=a"]
+)
 @pytest.mark.parametrize("name", ["start", "limit"])
 def test_huge_page_numbers(mailbox: Mailbox, path: str, name: str) -> None:
     """Found by Schemathesis: a start past SQLite's 64-bit integers was an OverflowError and a 500."""
@@ -94,11 +95,17 @@ def test_huge_page_numbers(mailbox: Mailbox, path: str, name: str) -> None:
     assert response.json()["start"] == (2**63 - 1 if name == "start" else 0)
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("GET", "/api/v1/search?query=ab%00c", None), ("DELETE", "/api/v1/search?query=ab%00c", None),
-    ("GET", "/api/v1/message/latest?query=00%00", None), ("GET", "/api/v1/message/latest/headers?query=00%00", None),
-    ("GET", "/api/v2/search?kind=to&query=ab%00c", None), ("PUT", "/api/v1/messages", {"Search": "ab\x00c"}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v1/search?query=ab%00c", None),
+        ("DELETE", "/api/v1/search?query=ab%00c", None),
+        ("GET", "/api/v1/message/latest?query=00%00", None),
+        ("GET", "/api/v1/message/latest/headers?query=00%00", None),
+        ("GET", "/api/v2/search?kind=to&query=ab%00c", None),
+        ("PUT", "/api/v1/messages", {"Search": "ab\x00c"}),
+    ],
+)
 def test_nul_in_search(mailbox: Mailbox, method: str, path: str, body: dict[str, Any] | None) -> None:
     """Found by Schemathesis: a NUL in a search ended FTS5's query early ("unterminated string"), a 500."""
     response = mailbox.client.request(method, path, json=body)

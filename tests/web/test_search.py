@@ -19,7 +19,13 @@ from tests.helpers import running, wait_for_count
 from tests.messages import build, send
 
 WELCOME, INVOICE, RESET, WEIRD, BIG, SHORT = (
-    "Welcome aboard", "Invoice 2024-001", "Password reset", 'Weird "quotes" * NEAR (x) AND y', "Big report", "ok go")
+    "Welcome aboard",
+    "Invoice 2024-001",
+    "Password reset",
+    'Weird "quotes" * NEAR (x) AND y',
+    "Big report",
+    "ok go",
+)
 ALL = {WELCOME, INVOICE, RESET, WEIRD, BIG, SHORT}
 
 
@@ -32,16 +38,38 @@ def catcher() -> Iterator[ServerThread]:
 @pytest.fixture(scope="module")
 def api(catcher: ServerThread) -> Iterator[httpx.Client]:
     """A client for a catcher holding six varied messages; the first is read, the rest unread."""
-    invoice = build(INVOICE, "billing@shop.test", "Carol <carol+billing@example.net>", "Please find it attached.",
-                    "<p>Total <b>\u20ac42</b> due</p>", Cc="dave@example.com")
+    invoice = build(
+        INVOICE,
+        "billing@shop.test",
+        "Carol <carol+billing@example.net>",
+        "Please find it attached.",
+        "<p>Total <b>\u20ac42</b> due</p>",
+        Cc="dave@example.com",
+    )
     invoice.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="invoice.pdf")
     messages = [
-        (build(WELCOME, "Alice Smith <alice@example.com>", "bob@example.org", "Your account is ready.",
-               X_Tags="onboarding"), None),
+        (
+            build(
+                WELCOME,
+                "Alice Smith <alice@example.com>",
+                "bob@example.org",
+                "Your account is ready.",
+                X_Tags="onboarding",
+            ),
+            None,
+        ),
         (invoice, None),
-        (build(RESET, "noreply@app.test", "bob@example.org", "Reset it here: https://app.test/reset/abc",
-               Reply_To="support@app.test", Message_ID="<reset-123@app.test>"),
-         ["bob@example.org", "erin@example.com"]),
+        (
+            build(
+                RESET,
+                "noreply@app.test",
+                "bob@example.org",
+                "Reset it here: https://app.test/reset/abc",
+                Reply_To="support@app.test",
+                Message_ID="<reset-123@app.test>",
+            ),
+            ["bob@example.org", "erin@example.com"],
+        ),
         (build(WEIRD, "zed@example.com", "bob@example.org", "rates: a-b%c and 50% off"), None),
         (build(BIG, "alice@example.com", "team@example.com", "row of numbers\n" * 1500), None),
         (build(SHORT, "Ed <ed@x.io>", "team@example.com", "zq"), None),
@@ -62,93 +90,96 @@ def subjects(api: httpx.Client, query: str) -> set[str]:
     return {m["Subject"] for m in response.json()["messages"]}
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    # plain words: substrings of subject, addresses, bodies (HTML without its tags) and file names
-    ("welcome", {WELCOME}),
-    ("WELCOME", {WELCOME}),
-    ("elcom", {WELCOME}),
-    ("account is ready", {WELCOME}),
-    ('"account is ready"', {WELCOME}),
-    ('"ready account"', set()),
-    ("invoice.pdf", {INVOICE}),
-    ("\u20ac42", {INVOICE}),
-    ("<b>", set()),
-    ("app.test", {RESET}),
-    ("-alice", ALL - {WELCOME, BIG}),
-    ("!alice", ALL - {WELCOME, BIG}),
-    ('-"row of numbers"', ALL - {BIG}),
-    ("zq", {SHORT}),
-    ("-zq", ALL - {SHORT}),
-    # operators
-    ("from:alice", {WELCOME, BIG}),
-    ("from:Smith", {WELCOME}),
-    ("FROM:X.IO", {SHORT}),
-    ("-from:alice", ALL - {WELCOME, BIG}),
-    ("to:bob", {WELCOME, RESET, WEIRD}),
-    ("to:carol", {INVOICE}),
-    ("to:dave", set()),
-    ("-to:bob", {INVOICE, BIG, SHORT}),
-    ("cc:dave", {INVOICE}),
-    ("-cc:dave", ALL - {INVOICE}),
-    ("bcc:erin", {RESET}),
-    ("reply-to:support", {RESET}),
-    ("-reply-to:support", ALL - {RESET}),
-    ("addressed:dave", {INVOICE}),
-    ("addressed:support@app", {RESET}),
-    ("addressed:alice", {WELCOME, BIG}),
-    ("addressed:io", {SHORT}),
-    ("subject:invoice", {INVOICE}),
-    ('subject:"password reset"', {RESET}),
-    ("subject:go", {SHORT}),
-    ("-subject:invoice", ALL - {INVOICE}),
-    ("message-id:reset-123", {RESET}),
-    ("message-id:<reset-123@app.test>", {RESET}),
-    ("-message-id:reset", ALL - {RESET}),
-    ("tag:onboarding", {WELCOME}),
-    ("tag:ONBOARDING", {WELCOME}),
-    ("tag:billing", {INVOICE}),
-    ("-tag:billing", ALL - {INVOICE}),
-    ("is:tagged", {WELCOME, INVOICE}),
-    ("-is:tagged", ALL - {WELCOME, INVOICE}),
-    ("is:read", {WELCOME}),
-    ("is:unread", ALL - {WELCOME}),
-    ("!is:read", ALL - {WELCOME}),
-    ("-is:unread", {WELCOME}),
-    ("has:attachment", {INVOICE}),
-    ("has:attachments", {INVOICE}),
-    ("-has:attachment", ALL - {INVOICE}),
-    ("larger:10k", {BIG}),
-    ("larger:10240", {BIG}),
-    ("smaller:10K", ALL - {BIG}),
-    ("-larger:10k", ALL - {BIG}),
-    ("-smaller:0.01MB", {BIG}),
-    ("before:2000-01-01", set()),
-    ("after:2000-01-01", ALL),
-    ("before:2999-12-31T23:59:59Z", ALL),
-    ('after:"2999-12-31 10:00"', set()),
-    ("-after:2999-12-31", ALL),
-    ("-before:2000/01/01", ALL),
-    ("after:946684800", ALL),
-    # combinations
-    ("from:alice larger:10k", {BIG}),
-    ("to:bob -subject:password", {WELCOME, WEIRD}),
-    ("is:unread to:bob reset", {RESET}),
-    ("to:", ALL),
-    # FTS5 syntax characters are searched for, never interpreted
-    ('"quotes"', {WEIRD}),
-    ("NEAR", {WEIRD}),
-    ("(x)", {WEIRD}),
-    ("*", {WEIRD}),
-    ("AND", {WEIRD}),
-    ('" OR "', set()),
-    ("a-b%c", {WEIRD}),
-    ("%", {WEIRD}),
-    ("_", set()),
-    ("50%", {WEIRD}),
-    ("subject:*", {WEIRD}),
-    ("'; DROP TABLE messages; --", set()),
-    ("foo:bar", set()),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # plain words: substrings of subject, addresses, bodies (HTML without its tags) and file names
+        ("welcome", {WELCOME}),
+        ("WELCOME", {WELCOME}),
+        ("elcom", {WELCOME}),
+        ("account is ready", {WELCOME}),
+        ('"account is ready"', {WELCOME}),
+        ('"ready account"', set()),
+        ("invoice.pdf", {INVOICE}),
+        ("\u20ac42", {INVOICE}),
+        ("<b>", set()),
+        ("app.test", {RESET}),
+        ("-alice", ALL - {WELCOME, BIG}),
+        ("!alice", ALL - {WELCOME, BIG}),
+        ('-"row of numbers"', ALL - {BIG}),
+        ("zq", {SHORT}),
+        ("-zq", ALL - {SHORT}),
+        # operators
+        ("from:alice", {WELCOME, BIG}),
+        ("from:Smith", {WELCOME}),
+        ("FROM:X.IO", {SHORT}),
+        ("-from:alice", ALL - {WELCOME, BIG}),
+        ("to:bob", {WELCOME, RESET, WEIRD}),
+        ("to:carol", {INVOICE}),
+        ("to:dave", set()),
+        ("-to:bob", {INVOICE, BIG, SHORT}),
+        ("cc:dave", {INVOICE}),
+        ("-cc:dave", ALL - {INVOICE}),
+        ("bcc:erin", {RESET}),
+        ("reply-to:support", {RESET}),
+        ("-reply-to:support", ALL - {RESET}),
+        ("addressed:dave", {INVOICE}),
+        ("addressed:support@app", {RESET}),
+        ("addressed:alice", {WELCOME, BIG}),
+        ("addressed:io", {SHORT}),
+        ("subject:invoice", {INVOICE}),
+        ('subject:"password reset"', {RESET}),
+        ("subject:go", {SHORT}),
+        ("-subject:invoice", ALL - {INVOICE}),
+        ("message-id:reset-123", {RESET}),
+        ("message-id:<reset-123@app.test>", {RESET}),
+        ("-message-id:reset", ALL - {RESET}),
+        ("tag:onboarding", {WELCOME}),
+        ("tag:ONBOARDING", {WELCOME}),
+        ("tag:billing", {INVOICE}),
+        ("-tag:billing", ALL - {INVOICE}),
+        ("is:tagged", {WELCOME, INVOICE}),
+        ("-is:tagged", ALL - {WELCOME, INVOICE}),
+        ("is:read", {WELCOME}),
+        ("is:unread", ALL - {WELCOME}),
+        ("!is:read", ALL - {WELCOME}),
+        ("-is:unread", {WELCOME}),
+        ("has:attachment", {INVOICE}),
+        ("has:attachments", {INVOICE}),
+        ("-has:attachment", ALL - {INVOICE}),
+        ("larger:10k", {BIG}),
+        ("larger:10240", {BIG}),
+        ("smaller:10K", ALL - {BIG}),
+        ("-larger:10k", ALL - {BIG}),
+        ("-smaller:0.01MB", {BIG}),
+        ("before:2000-01-01", set()),
+        ("after:2000-01-01", ALL),
+        ("before:2999-12-31T23:59:59Z", ALL),
+        ('after:"2999-12-31 10:00"', set()),
+        ("-after:2999-12-31", ALL),
+        ("-before:2000/01/01", ALL),
+        ("after:946684800", ALL),
+        # combinations
+        ("from:alice larger:10k", {BIG}),
+        ("to:bob -subject:password", {WELCOME, WEIRD}),
+        ("is:unread to:bob reset", {RESET}),
+        ("to:", ALL),
+        # FTS5 syntax characters are searched for, never interpreted
+        ('"quotes"', {WEIRD}),
+        ("NEAR", {WEIRD}),
+        ("(x)", {WEIRD}),
+        ("*", {WEIRD}),
+        ("AND", {WEIRD}),
+        ('" OR "', set()),
+        ("a-b%c", {WEIRD}),
+        ("%", {WEIRD}),
+        ("_", set()),
+        ("50%", {WEIRD}),
+        ("subject:*", {WEIRD}),
+        ("'; DROP TABLE messages; --", set()),
+        ("foo:bar", set()),
+    ],
+)
 def test_operator(api: httpx.Client, query: str, expected: set[str]) -> None:
     assert subjects(api, query) == expected
 
@@ -194,16 +225,19 @@ def test_time_zone_for_dates(api: httpx.Client) -> None:
     assert response.status_code == 200 and response.json()["messages_count"] == 6
 
 
-@pytest.mark.parametrize(("params", "fragment"), [
-    ({}, "no search query"),
-    ({"query": "  "}, "no search query"),
-    ({"query": "before:yesterday"}, "not a date"),
-    ({"query": "larger:huge"}, "not a size"),
-    ({"query": "is:starred"}, "is:starred"),
-    ({"query": "has:inline"}, "has:inline"),
-    ({"query": "hello", "tz": "Mars/Olympus"}, "time zone"),
-    ({"query": "hello", "limit": "x"}, "limit"),
-])
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({}, "no search query"),
+        ({"query": "  "}, "no search query"),
+        ({"query": "before:yesterday"}, "not a date"),
+        ({"query": "larger:huge"}, "not a size"),
+        ({"query": "is:starred"}, "is:starred"),
+        ({"query": "has:inline"}, "has:inline"),
+        ({"query": "hello", "tz": "Mars/Olympus"}, "time zone"),
+        ({"query": "hello", "limit": "x"}, "limit"),
+    ],
+)
 def test_bad_queries_are_400(api: httpx.Client, params: dict[str, str], fragment: str) -> None:
     response = api.get("/api/v1/search", params=params)
     assert response.status_code == 400
@@ -245,11 +279,29 @@ def schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("query", ["welcome", '"password reset"', "from:alice", "subject:invoice", "to:bob",
-                                   "tag:billing", "is:tagged", "is:read", "is:unread", "-is:read", "has:attachment",
-                                   "larger:10k", "smaller:1k", "after:2020-01-01",
-                                   "before:2020-01-01", "message-id:reset-123", "from:alice has:attachment",
-                                   "is:unread to:bob reset"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "welcome",
+        '"password reset"',
+        "from:alice",
+        "subject:invoice",
+        "to:bob",
+        "tag:billing",
+        "is:tagged",
+        "is:read",
+        "is:unread",
+        "-is:read",
+        "has:attachment",
+        "larger:10k",
+        "smaller:1k",
+        "after:2020-01-01",
+        "before:2020-01-01",
+        "message-id:reset-123",
+        "from:alice has:attachment",
+        "is:unread to:bob reset",
+    ],
+)
 @pytest.mark.parametrize("unread", ["probe", "probe-read", "all", "none"])
 @pytest.mark.parametrize("probed", [None, [3, 5]])
 def test_no_full_scan_of_messages(schema: Path, query: str, unread: str, probed: list[int] | None) -> None:

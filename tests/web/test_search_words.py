@@ -24,8 +24,23 @@ MESSAGES = [
     ("Hello", "nothing to see here", "meetup@example.com", None),
     ("Été", "Réunion annuelle", "alan@example.com", None),
 ]
-WORDS = ["meet", "meeting", "MEETINGS", "eeting", "invoice", "voice", "report", "example", "pdf", "notes",
-         "nothing", "hello", "2024", "annuelle", "absent"]
+WORDS = [
+    "meet",
+    "meeting",
+    "MEETINGS",
+    "eeting",
+    "invoice",
+    "voice",
+    "report",
+    "example",
+    "pdf",
+    "notes",
+    "nothing",
+    "hello",
+    "2024",
+    "annuelle",
+    "absent",
+]
 
 
 def _send(catcher: Any, messages: list[tuple[str, str, str, str | None]]) -> None:
@@ -90,8 +105,9 @@ def test_word_counts_match_the_trigram_results(catcher, api: httpx.Client, word_
     assert word_counts == []
 
 
-def test_word_counts_stay_exact_after_deletions(catcher, api: httpx.Client, word_counts: list[Any],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_word_counts_stay_exact_after_deletions(
+    catcher, api: httpx.Client, word_counts: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(search_index, "UNINDEX_CHUNK", 1)  # a deletion of several, taken out in steps
     _send(catcher, MESSAGES)
     wait_for_count(api, len(MESSAGES))
@@ -108,8 +124,9 @@ def test_word_counts_stay_exact_after_deletions(catcher, api: httpx.Client, word
     assert _found(api, "meeting") == (0, 0, 0)
 
 
-def test_a_term_in_too_many_words_is_counted_by_trigrams(catcher, api: httpx.Client, word_counts: list[Any],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_term_in_too_many_words_is_counted_by_trigrams(
+    catcher, api: httpx.Client, word_counts: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(vocabulary, "MAX_WORD_FORMS", 2)  # meet: meet, meeting, meetings, premeeting, meetup
     _send(catcher, MESSAGES)
     wait_for_count(api, len(MESSAGES))
@@ -119,18 +136,19 @@ def test_a_term_in_too_many_words_is_counted_by_trigrams(catcher, api: httpx.Cli
 
 OLDER_INDEXES = {
     "without words": "DROP TABLE messages_words; DROP TABLE search_words_fts; DROP TABLE search_words;"
-                     " DROP TABLE search_senders_fts; DROP TABLE search_senders; DROP TABLE sender_messages;",
+    " DROP TABLE search_senders_fts; DROP TABLE search_senders; DROP TABLE sender_messages;",
     # words, but not senders: its words are dropped and made again, not added twice
     "without senders": "DROP TABLE search_senders_fts; DROP TABLE search_senders; DROP TABLE sender_messages;"
-                       " INSERT INTO search_meta VALUES ('words_upto', '-1');",
+    " INSERT INTO search_meta VALUES ('words_upto', '-1');",
     # words and senders, but not the messages of each sender
     "without sender messages": "DROP TABLE sender_messages; INSERT INTO search_meta VALUES ('vocabulary_upto', '-1');",
 }
 
 
 @pytest.mark.parametrize("older", OLDER_INDEXES)
-def test_an_index_made_before_the_word_index_gets_one(start_catcher, tmp_path: Path, word_counts: list[Any],
-                                                      monkeypatch: pytest.MonkeyPatch, older: str) -> None:
+def test_an_index_made_before_the_word_index_gets_one(
+    start_catcher, tmp_path: Path, word_counts: list[Any], monkeypatch: pytest.MonkeyPatch, older: str
+) -> None:
     monkeypatch.setattr(search_index, "FILL_CHUNK", 2)  # several steps
     database = str(tmp_path / "mail.db")
     first = start_catcher(database=database)
@@ -154,12 +172,15 @@ def test_an_index_made_before_the_word_index_gets_one(start_catcher, tmp_path: P
         _check_counts(api, word_counts, ["meeting", "invoice", "example"])
         assert _found(api, "invoice") == (0, 0, 0)
         assert _found(api, "from:example.com") == (4, 4, 4)
-        assert _sender_pages(api, monkeypatch, ["from:example.com", "from:grace"]) == {"from:example.com": 4,
-                                                                                       "from:grace": 1}
+        assert _sender_pages(api, monkeypatch, ["from:example.com", "from:grace"]) == {
+            "from:example.com": 4,
+            "from:grace": 1,
+        }
 
 
-def test_one_word_in_one_form_is_counted_from_the_vocabulary(catcher, api: httpx.Client,
-                                                             word_counts: list[Any]) -> None:
+def test_one_word_in_one_form_is_counted_from_the_vocabulary(
+    catcher, api: httpx.Client, word_counts: list[Any]
+) -> None:
     """The vocabulary's count of messages with a word follows new mail, deletions and read state."""
     _send(catcher, MESSAGES)
     wait_for_count(api, len(MESSAGES))
@@ -194,8 +215,14 @@ def test_a_from_search_is_counted_from_the_senders(catcher, api: httpx.Client, m
     monkeypatch.setattr(vocabulary, "senders", spy)
     _send(catcher, [*MESSAGES, ("Again", "more", "ada@example.com", None)])
     wait_for_count(api, len(MESSAGES) + 1)
-    queries = ["from:ada@example.com", "from:example.com", "from:EXAMPLE.ORG", "from:meetup", "from:nobody@x.io",
-               "from:example"]
+    queries = [
+        "from:ada@example.com",
+        "from:example.com",
+        "from:EXAMPLE.ORG",
+        "from:meetup",
+        "from:nobody@x.io",
+        "from:example",
+    ]
 
     def check() -> None:
         for query in queries:
@@ -231,8 +258,13 @@ def _sender_pages(api: httpx.Client, monkeypatch: pytest.MonkeyPatch, queries: l
         return real(conn, ids, *args)
 
     def pages() -> dict[str, list[list[str]]]:
-        return {query: [[m["ID"] for m in api.get("/api/v1/search", params={"query": query, **page}).json()["messages"]]
-                        for page in ({"limit": 1000}, {"start": 1, "limit": 2})] for query in queries}
+        return {
+            query: [
+                [m["ID"] for m in api.get("/api/v1/search", params={"query": query, **page}).json()["messages"]]
+                for page in ({"limit": 1000}, {"start": 1, "limit": 2})
+            ]
+            for query in queries
+        }
 
     with monkeypatch.context() as patch:
         patch.setattr(vocabulary, "sender_page", spy)
@@ -247,10 +279,17 @@ def _sender_pages(api: httpx.Client, monkeypatch: pytest.MonkeyPatch, queries: l
     return {query: len(whole) for query, (whole, _) in by_senders.items()}
 
 
-def test_a_from_search_lists_its_page_from_the_messages_of_its_senders(catcher, api: httpx.Client,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    _send(catcher, [*MESSAGES, ("Again", "more", "Ada Lovelace <ada@example.com>", None),
-                    ("Shouting", "x", "ADA <Ada@Example.COM>", None)])
+def test_a_from_search_lists_its_page_from_the_messages_of_its_senders(
+    catcher, api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _send(
+        catcher,
+        [
+            *MESSAGES,
+            ("Again", "more", "Ada Lovelace <ada@example.com>", None),
+            ("Shouting", "x", "ADA <Ada@Example.COM>", None),
+        ],
+    )
     with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
         client.sendmail("bounces@example.com", ["team@example.com"], b"Subject: no From header\r\n\r\nx\r\n")
     wait_for_count(api, len(MESSAGES) + 3)

@@ -13,11 +13,17 @@ from tests.messages import build, send
 
 
 def test_plus_tags_and_cleaning() -> None:
-    assert plus_tags(["ann+promo@example.com", "bob@example.com", "c+@x.io", "d+a+b@x.io", "e+x@", "f+y"]) == \
-        ["promo", "a+b", "x"]
+    assert plus_tags(["ann+promo@example.com", "bob@example.com", "c+@x.io", "d+a+b@x.io", "e+x@", "f+y"]) == [
+        "promo",
+        "a+b",
+        "x",
+    ]
     assert clean_tags(["  Needs   review ", "needs review", "", "Urgent", "URGENT"]) == ["Needs review", "Urgent"]
-    assert with_plus_tags(["billing", "Promo"], ["x+promo@example.com", "y+new@example.com"]) == \
-        ["billing", "Promo", "new"]
+    assert with_plus_tags(["billing", "Promo"], ["x+promo@example.com", "y+new@example.com"]) == [
+        "billing",
+        "Promo",
+        "new",
+    ]
 
 
 @pytest.fixture
@@ -69,13 +75,16 @@ def test_rename_onto_an_existing_tag_merges(ids: list[str], api: httpx.Client) -
     assert tags_of(api)["plus"] == ["promo"]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "fragment"), [
-    ("PUT", "/api/v1/tags", {"Tags": ["x"]}, "IDs"),
-    ("PUT", "/api/v1/tags", {"IDs": ["a"], "Tags": "x"}, "Tags"),
-    ("PUT", "/api/v1/tags", {"IDs": ["a"], "Tags": [1]}, "Tags"),
-    ("PUT", "/api/v1/tags/x", {}, "Name"),
-    ("PUT", "/api/v1/tags/x", {"Name": "   "}, "Name"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "fragment"),
+    [
+        ("PUT", "/api/v1/tags", {"Tags": ["x"]}, "IDs"),
+        ("PUT", "/api/v1/tags", {"IDs": ["a"], "Tags": "x"}, "Tags"),
+        ("PUT", "/api/v1/tags", {"IDs": ["a"], "Tags": [1]}, "Tags"),
+        ("PUT", "/api/v1/tags/x", {}, "Name"),
+        ("PUT", "/api/v1/tags/x", {"Name": "   "}, "Name"),
+    ],
+)
 def test_bad_requests(api: httpx.Client, method: str, path: str, body: dict[str, object], fragment: str) -> None:
     response = api.request(method, path, json=body)
     assert response.status_code == 400 and fragment in response.json()["Error"]

@@ -72,12 +72,15 @@ def test_wrong_passwords_are_refused(guarded: ServerThread, user: str) -> None:
         assert_refused(client.get("/api/v1/messages", auth=("nobody", PASSWORD)))
 
 
-@pytest.mark.parametrize("authorization", [
-    "Bearer abc",
-    "Basic not-base64!",
-    "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),
-    "Basic " + base64.b64encode(b"plain").decode(),
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Bearer abc",
+        "Basic not-base64!",
+        "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),
+        "Basic " + base64.b64encode(b"plain").decode(),
+    ],
+)
 def test_malformed_authorization_headers_are_refused(guarded: ServerThread, authorization: str) -> None:
     assert_refused(httpx.get(guarded.url + "/api/v1/messages", headers={"Authorization": authorization}))
 
@@ -105,8 +108,23 @@ def test_a_malformed_file_stops_the_start(start_catcher: Callable[..., ServerThr
 def test_the_command_reports_a_malformed_file_and_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "ui-users"
     bad.write_text(f"carol:{USERS['sha512'][:-3]}\n")
-    result = subprocess.run([sys.executable, "-m", "mailcatch", "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0",
-                             "--ui-auth-file", str(bad)], check=False, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailcatch",
+            "--smtp",
+            "127.0.0.1:0",
+            "--listen",
+            "127.0.0.1:0",
+            "--ui-auth-file",
+            str(bad),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert f"{bad}, line 1: malformed SHA-512 crypt hash" in result.stderr
     assert "Traceback" not in result.stderr

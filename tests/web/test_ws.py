@@ -115,14 +115,15 @@ def test_a_change_to_many_messages_comes_as_one_frame(catcher: ServerThread, eve
         everything = {"Type": "update", "Data": {"ID": "*"}}
         api.put("/api/v1/messages", json={"Read": True})
         assert changes_until_stats(events, {"Total": many, "Unread": 0}) == [everything]
-        api.put("/api/v1/messages", json={"IDs": ids[:BULK_CHANGE + 1], "Read": False})
+        api.put("/api/v1/messages", json={"IDs": ids[: BULK_CHANGE + 1], "Read": False})
         assert changes_until_stats(events, {"Total": many, "Unread": BULK_CHANGE + 1}) == [everything]
         api.put("/api/v1/messages", json={"IDs": ids[:BULK_CHANGE], "Read": True})  # not more than the limit
         named = changes_until_stats(events, {"Total": many, "Unread": 1})
         assert sorted(f["Data"]["ID"] for f in named) == sorted(ids[:BULK_CHANGE])
         api.put("/api/v1/messages", json={"Read": True})  # every message, but only one changes: named
         assert changes_until_stats(events, {"Total": many, "Unread": 0}) == [
-            {"Type": "update", "Data": {"ID": ids[BULK_CHANGE], "Read": True}}]
+            {"Type": "update", "Data": {"ID": ids[BULK_CHANGE], "Read": True}}
+        ]
         api.put("/api/v1/messages", json={"Read": False})
         assert changes_until_stats(events, {"Total": many, "Unread": many}) == [everything]
         api.put("/api/v1/tags", json={"IDs": ids, "Tags": ["bulk"]})
@@ -142,8 +143,7 @@ def test_prune_frame(start_catcher) -> None:
         assert [f["Data"]["Subject"] for f in seen if f["Type"] == "new"] == ["a", "b", "c"]
 
 
-@pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1:1", "https://{host}",
-                                    "file://"])
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1:1", "https://{host}", "file://"])
 def test_foreign_origin_refused(catcher: ServerThread, origin: str) -> None:
     with pytest.raises(InvalidStatus) as refused:
         connect(ws_url(catcher), origin=origin.format(host=catcher.url.split("//")[1]), open_timeout=5)
@@ -172,8 +172,7 @@ def test_fifty_clients_none_missing_a_frame_of_a_thousand() -> None:
     clients, messages, senders = 50, 1000, 4
 
     async def run(catcher: Spawned) -> list[list[str]]:
-        connections = [await async_connect(ws_url(catcher), max_queue=None, compression=None)
-                       for _ in range(clients)]
+        connections = [await async_connect(ws_url(catcher), max_queue=None, compression=None) for _ in range(clients)]
 
         async def collect(connection: Any) -> list[str]:
             ids = []
@@ -184,9 +183,19 @@ def test_fifty_clients_none_missing_a_frame_of_a_thousand() -> None:
                         ids.append(data["Data"]["ID"])
             return ids
 
-        processes = [await asyncio.create_subprocess_exec(
-            sys.executable, "-c", SENDER, catcher.smtp_host, str(catcher.smtp_port), str(part), str(messages),
-            str(senders)) for part in range(senders)]
+        processes = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                SENDER,
+                catcher.smtp_host,
+                str(catcher.smtp_port),
+                str(part),
+                str(messages),
+                str(senders),
+            )
+            for part in range(senders)
+        ]
         try:
             return await asyncio.wait_for(asyncio.gather(*(collect(c) for c in connections)), 90)
         finally:
@@ -210,8 +219,10 @@ def stalled_client(catcher: ServerThread) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((host, int(port)))
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(f"GET /api/events HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    sock.sendall(
+        f"GET /api/events HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
     response = b""
     while b"\r\n\r\n" not in response:
         response += sock.recv(1)
@@ -244,8 +255,9 @@ def test_slow_client_dropped_without_holding_up_others_or_smtp(catcher: ServerTh
         while (chunk := stalled.recv(1 << 20)) and b"too slow, dropped" not in received[-4096:] + chunk:
             received = received[-4096:] + chunk
         deadline = time.monotonic() + 5
-        while (stats := httpx.get(catcher.url + "/api/v1/info").json()["RuntimeStats"])["WebsocketClients"] > 1 \
-                and time.monotonic() < deadline:
+        while (stats := httpx.get(catcher.url + "/api/v1/info").json()["RuntimeStats"])[
+            "WebsocketClients"
+        ] > 1 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert (stats["WebsocketClients"], stats["WebsocketDropped"]) == (1, 1)
 
@@ -256,7 +268,10 @@ def test_error_frames_for_sessions_that_failed(start_catcher, tmp_path) -> None:
     catcher = start_catcher(smtp_auth_file=str(users), max_message_size=1000)
     with connect(ws_url(catcher)) as events:
         frame(events)
-        with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client, pytest.raises(smtplib.SMTPAuthenticationError):
+        with (
+            smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client,
+            pytest.raises(smtplib.SMTPAuthenticationError),
+        ):
             client.login("app", "wrong")
         error = frames_until(events, "error")[-1]["Data"]
         assert (error["Level"], error["Type"], error["IP"]) == ("error", "smtpd", "127.0.0.1")
@@ -270,8 +285,13 @@ def test_error_frames_for_sessions_that_failed(start_catcher, tmp_path) -> None:
 
         with socket.create_connection((catcher.smtp_host, catcher.smtp_port)) as raw, raw.makefile("rb") as reader:
             reader.readline()
-            for command in (b"EHLO me", b"AUTH PLAIN AGFwcABzZWNyZXQ=", b"MAIL FROM:<a@example.com>",
-                            b"RCPT TO:<b@example.com>", b"DATA"):
+            for command in (
+                b"EHLO me",
+                b"AUTH PLAIN AGFwcABzZWNyZXQ=",
+                b"MAIL FROM:<a@example.com>",
+                b"RCPT TO:<b@example.com>",
+                b"DATA",
+            ):
                 raw.sendall(command + b"\r\n")
                 while (line := reader.readline())[3:4] == b"-":
                     pass

@@ -84,32 +84,53 @@ class Compiled:
     def select(self, columns: str, tail: str = "", tail_params: Sequence[Any] = ()) -> tuple[str, list[Any]]:
         """SQL for `columns` of the matching messages (`m`), newest first, followed by `tail` (LIMIT ...)."""
         if self.match is None:
-            return (f"SELECT {columns} FROM messages m WHERE {self.where} ORDER BY m.seq DESC{tail}",
-                    [*self.params, *tail_params])
-        return (f"SELECT {columns} FROM messages_fts f JOIN messages m ON m.seq = f.rowid"
-                f" WHERE messages_fts MATCH ? AND {self.where} ORDER BY f.rowid DESC{tail}",
-                [self.match, *self.params, *tail_params])
+            return (
+                f"SELECT {columns} FROM messages m WHERE {self.where} ORDER BY m.seq DESC{tail}",
+                [*self.params, *tail_params],
+            )
+        return (
+            f"SELECT {columns} FROM messages_fts f JOIN messages m ON m.seq = f.rowid"
+            f" WHERE messages_fts MATCH ? AND {self.where} ORDER BY f.rowid DESC{tail}",
+            [self.match, *self.params, *tail_params],
+        )
 
-    def count(self, unread: Unread = Unread.PROBE_UNREAD, seqs: tuple[int, int] = _EVERY_SEQ,
-              words_match: str | None = None, probed: Sequence[int] | None = None) -> tuple[str, list[Any]]:
+    def count(
+        self,
+        unread: Unread = Unread.PROBE_UNREAD,
+        seqs: tuple[int, int] = _EVERY_SEQ,
+        words_match: str | None = None,
+        probed: Sequence[int] | None = None,
+    ) -> tuple[str, list[Any]]:
         """SQL for the number of matching messages with a seq in (low, high], and of the unread among them.
 
         With `words_match` (see vocabulary.ByWords), the word index stands in for the trigrams.
         `probed`, if given, lists the seqs in the set to probe (they are few: see counts.few_probed).
         """
-        probe_set = f"(SELECT seq FROM messages WHERE read = {unread.probed or 0})" if probed is None else \
-            "(" + ",".join("?" * len(probed)) + ")"
-        unread_sql = {Unread.ALL: "count(*)", Unread.NONE: "0", Unread.PROBE_READ: "count(*) - total({seq} IN {set})",
-                      Unread.PROBE_UNREAD: "total({seq} IN {set})"}[unread]
+        probe_set = (
+            f"(SELECT seq FROM messages WHERE read = {unread.probed or 0})"
+            if probed is None
+            else "(" + ",".join("?" * len(probed)) + ")"
+        )
+        unread_sql = {
+            Unread.ALL: "count(*)",
+            Unread.NONE: "0",
+            Unread.PROBE_READ: "count(*) - total({seq} IN {set})",
+            Unread.PROBE_UNREAD: "total({seq} IN {set})",
+        }[unread]
         probe_params = list(probed or ()) if unread.probed is not None else []
         if self.match is None:
-            return (f"SELECT count(*), {unread_sql.format(seq='m.seq', set=probe_set)} FROM messages m"
-                    f" WHERE m.seq > ? AND m.seq <= ? AND {self.where}", [*probe_params, *seqs, *self.params])
+            return (
+                f"SELECT count(*), {unread_sql.format(seq='m.seq', set=probe_set)} FROM messages m"
+                f" WHERE m.seq > ? AND m.seq <= ? AND {self.where}",
+                [*probe_params, *seqs, *self.params],
+            )
         join = "" if self.where == "1" else " JOIN messages m ON m.seq = f.rowid"
         table = "messages_fts" if words_match is None else "messages_words"
-        return (f"SELECT count(*), {unread_sql.format(seq='f.rowid', set=probe_set)} FROM {table} f{join}"
-                f" WHERE {table} MATCH ? AND f.rowid > ? AND f.rowid <= ? AND {self.where}",
-                [*probe_params, self.match if words_match is None else words_match, *seqs, *self.params])
+        return (
+            f"SELECT count(*), {unread_sql.format(seq='f.rowid', set=probe_set)} FROM {table} f{join}"
+            f" WHERE {table} MATCH ? AND f.rowid > ? AND f.rowid <= ? AND {self.where}",
+            [*probe_params, self.match if words_match is None else words_match, *seqs, *self.params],
+        )
 
     def up_to(self, seq: int) -> Compiled:
         """The same search limited to messages with a seq up to `seq`."""
@@ -142,16 +163,20 @@ def _match_expression(columns: Sequence[str], value: str) -> str:
 def _fts_any(columns: Sequence[str], value: str) -> tuple[str, list[str]]:
     """A standalone condition (and its parameters) for a substring of any of these FTS columns."""
     if len(value) >= _MIN_TRIGRAM:
-        return ("m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)",
-                [_match_expression(columns, value)])
+        return (
+            "m.seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)",
+            [_match_expression(columns, value)],
+        )
     return _fts_short(columns), [like(value)] * len(columns)
 
 
 def _address_like(key: str) -> str:
     """Condition: some address of the summary's `key` list ("Name <address>") contains the parameter."""
-    return (f"EXISTS (SELECT 1 FROM json_each(m.summary, '$.{key}') a WHERE "
-            "(json_extract(a.value, '$.Name') || ' <' || json_extract(a.value, '$.Address') || '>')"
-            " LIKE ? ESCAPE '\\')")
+    return (
+        f"EXISTS (SELECT 1 FROM json_each(m.summary, '$.{key}') a WHERE "
+        "(json_extract(a.value, '$.Name') || ' <' || json_extract(a.value, '$.Address') || '>')"
+        " LIKE ? ESCAPE '\\')"
+    )
 
 
 class _Builder:
@@ -208,8 +233,12 @@ def _compile_term(builder: _Builder, term: Term, zone: datetime.tzinfo | None) -
         builder.fts(("sender",), value, negated)
     elif name == "sender":
         fts, fts_params = _fts_any(("sender",), value)
-        builder.add(f"({fts} OR json_extract(m.envelope, '$.From') LIKE ? ESCAPE '\\')", *fts_params,
-                    like(value), negated=negated)
+        builder.add(
+            f"({fts} OR json_extract(m.envelope, '$.From') LIKE ? ESCAPE '\\')",
+            *fts_params,
+            like(value),
+            negated=negated,
+        )
     elif name == "recipients":
         builder.fts(("recipients",), value, negated)
     elif name in _ADDRESS_FIELDS:
@@ -220,8 +249,11 @@ def _compile_term(builder: _Builder, term: Term, zone: datetime.tzinfo | None) -
         fts, fts_params = _fts_any(("sender", "recipients"), value)
         builder.add(f"({fts} OR {_address_like('ReplyTo')})", *fts_params, like(value), negated=negated)
     elif name == "message-id":
-        builder.add("m.seq IN (SELECT seq FROM messages WHERE message_id LIKE ? ESCAPE '\\')",
-                    like(value.strip("<>")), negated=negated)
+        builder.add(
+            "m.seq IN (SELECT seq FROM messages WHERE message_id LIKE ? ESCAPE '\\')",
+            like(value.strip("<>")),
+            negated=negated,
+        )
     elif name == "tag":
         builder.add("m.seq IN (SELECT seq FROM message_tags WHERE tag = ?)", value, negated=negated)
     elif name == "is":
@@ -235,8 +267,9 @@ def _compile_term(builder: _Builder, term: Term, zone: datetime.tzinfo | None) -
         operator = ">=" if (name == "after") != negated else "<"
         builder.add(f"m.created {operator} ?", timestamp(value, zone))
     elif name in ("larger", "smaller"):
-        operator = {("larger", False): ">", ("larger", True): "<=",
-                    ("smaller", False): "<", ("smaller", True): ">="}[name, negated]
+        operator = {("larger", False): ">", ("larger", True): "<=", ("smaller", False): "<", ("smaller", True): ">="}[
+            name, negated
+        ]
         builder.add(f"m.size {operator} ?", size(value))
     else:
         raise ValueError(f"unknown search field {name!r}")

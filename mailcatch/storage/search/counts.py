@@ -25,8 +25,17 @@ from mailcatch.storage.search.compile import Compiled, Unread
 from mailcatch.storage.search.kept import Counted
 from mailcatch.storage.search.vocabulary import ByWords, Senders
 
-__all__ = ["FEW_PROBED", "LOOKED_UP", "SPLIT_SPAN", "Counting", "Snapshot", "Tally", "count_matches", "few_probed",
-           "spans"]
+__all__ = [
+    "FEW_PROBED",
+    "LOOKED_UP",
+    "SPLIT_SPAN",
+    "Counting",
+    "Snapshot",
+    "Tally",
+    "count_matches",
+    "few_probed",
+    "spans",
+]
 
 SPLIT_SPAN = 20_000
 """Counting over more seqs than this is split in parts counted at once on reader threads (a
@@ -78,8 +87,13 @@ def few_probed(conn: sqlite3.Connection, unread: Unread, span: Span) -> list[int
     match against a short list costs half as much as against the set."""
     if unread.probed is None:
         return None
-    seqs = [row[0] for row in conn.execute(f"SELECT seq FROM messages WHERE read = {unread.probed} AND seq > ?"
-                                           " AND seq <= ? LIMIT ?", (*span, FEW_PROBED + 1))]
+    seqs = [
+        row[0]
+        for row in conn.execute(
+            f"SELECT seq FROM messages WHERE read = {unread.probed} AND seq > ? AND seq <= ? LIMIT ?",
+            (*span, FEW_PROBED + 1),
+        )
+    ]
     return seqs if len(seqs) <= FEW_PROBED else None
 
 
@@ -98,14 +112,15 @@ class Counting:
         if probed is not None and len(probed) <= LOOKED_UP:
             found = conn.execute(*self.compiled.count(Unread.NONE, span, self.words_match)).fetchone()[0]
             return found, self.unread_among(conn, found, probed)
-        found, unread_found = conn.execute(*self.compiled.count(self.unread, span, self.words_match,
-                                                                probed)).fetchone()
+        found, unread_found = conn.execute(*self.compiled.count(self.unread, span, self.words_match, probed)).fetchone()
         return found, unread_found
 
     def unread_among(self, conn: sqlite3.Connection, found: int, probed: Sequence[int]) -> int:
         """The unread among `found` matches, looking up each of the few `probed` (read or unread)."""
-        hits = sum(int(conn.execute(*self.compiled.count(Unread.NONE, (seq - 1, seq), self.words_match)).fetchone()[0])
-                   for seq in probed)
+        hits = sum(
+            int(conn.execute(*self.compiled.count(Unread.NONE, (seq - 1, seq), self.words_match)).fetchone()[0])
+            for seq in probed
+        )
         return hits if self.unread is Unread.PROBE_UNREAD else found - hits
 
     def whole(self, conn: sqlite3.Connection, messages: int, upto: int) -> Tally | None:
@@ -142,18 +157,29 @@ async def count_matches(db: Database, compiled: Compiled, seen: Snapshot, known:
     new = [span for span in spans(known.through if known else 0, seen.newest) if span[1] > span[0]]
     if not new:
         return Tally(known.count, known.unread, seen.newest) if known else Tally(0, 0, seen.newest)
-    words = (await db.read(lambda conn: vocabulary.by_words(conn, compiled.words))
-             if compiled.words and seen.words_ready else vocabulary.TRIGRAMS_ONLY)
+    words = (
+        await db.read(lambda conn: vocabulary.by_words(conn, compiled.words))
+        if compiled.words and seen.words_ready
+        else vocabulary.TRIGRAMS_ONLY
+    )
     counting = Counting(compiled, seen.unread, words.match)
     senders = None
-    if (known is None and compiled.where == "1" and seen.words_ready
-            and (words.messages is not None or compiled.sender is not None)):
+    if (
+        known is None
+        and compiled.where == "1"
+        and seen.words_ready
+        and (words.messages is not None or compiled.sender is not None)
+    ):
         whole, senders = await db.read(lambda conn: counting.from_vocabulary(conn, words))
         if whole is not None:  # counted as of the index holding every message up to whole.through
             return whole
     counted = await _count_spans(db, counting, new) if words.match != "" else []  # "": a term is in no word
-    return Tally(sum(part[0] for part in counted) + (known.count if known else 0),
-                 int(sum(part[1] for part in counted)) + (known.unread if known else 0), seen.newest, senders)
+    return Tally(
+        sum(part[0] for part in counted) + (known.count if known else 0),
+        int(sum(part[1] for part in counted)) + (known.unread if known else 0),
+        seen.newest,
+        senders,
+    )
 
 
 async def _count_spans(db: Database, counting: Counting, parts: list[Span]) -> list[tuple[int, float]]:

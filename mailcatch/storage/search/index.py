@@ -167,8 +167,10 @@ class SearchIndex:
                 conn.execute("BEGIN")
                 _clear(conn)
                 conn.execute("DELETE FROM search_meta")
-                conn.executemany("INSERT INTO search_meta VALUES (?, ?)",
-                                 [("identity", identity), ("upto", "0"), ("clean", "1"), (WORD_LIST_UPTO, "-1")])
+                conn.executemany(
+                    "INSERT INTO search_meta VALUES (?, ?)",
+                    [("identity", identity), ("upto", "0"), ("clean", "1"), (WORD_LIST_UPTO, "-1")],
+                )
                 conn.execute("COMMIT")
                 meta = {"upto": "0", WORD_LIST_UPTO: "-1"}
         except sqlite3.Error:
@@ -261,8 +263,12 @@ class SearchIndex:
                         self._lock.wait()
                     # Storing messages comes first: while they keep arriving, their text waits
                     # (up to DEFER_BYTES of it) for a quiet moment, unless a search waits.
-                    while (not self._stopping and not self._waiters and self._waiting < DEFER_BYTES
-                           and time.monotonic() - self._last_submit < QUIET_SECONDS):
+                    while (
+                        not self._stopping
+                        and not self._waiters
+                        and self._waiting < DEFER_BYTES
+                        and time.monotonic() - self._last_submit < QUIET_SECONDS
+                    ):
                         self._deferring = True
                         self._lock.wait(QUIET_SECONDS)
                         self._deferring = False
@@ -340,9 +346,10 @@ class SearchIndex:
                 chars += sum(map(len, rows[stop][1]))
                 stop += 1
             chunk = rows[start:stop]
-            conn.execute(f"INSERT INTO messages_fts (rowid, {_COLUMNS}) VALUES "
-                         + ",".join(["(?,?,?,?,?,?)"] * len(chunk)), [value for seq, fields in chunk
-                                                                      for value in (seq, *fields)])
+            conn.execute(
+                f"INSERT INTO messages_fts (rowid, {_COLUMNS}) VALUES " + ",".join(["(?,?,?,?,?,?)"] * len(chunk)),
+                [value for seq, fields in chunk for value in (seq, *fields)],
+            )
             if self.words_ready:  # else filling the word index gets to them
                 _index_words(conn, chunk[0][0], chunk[-1][0])
             start = stop
@@ -353,16 +360,19 @@ class SearchIndex:
     def _fill_words(self, conn: sqlite3.Connection) -> None:
         """Put the messages indexed before the word index existed into it, a step per commit."""
         # The rowids of messages_fts, from the table of their sizes: scanning messages_fts reads their text.
-        total = conn.execute("SELECT count(*) FROM messages_fts_docsize WHERE id > ?",
-                             (self._words_upto,)).fetchone()[0]
+        total = conn.execute("SELECT count(*) FROM messages_fts_docsize WHERE id > ?", (self._words_upto,)).fetchone()[
+            0
+        ]
         if total:
             log.info("adding %d messages to the search index's word list", total)
         while not self._stopping:
             self._begin(conn)
             if self._words_upto == 0:  # from the start: drop what an earlier version may have left
                 _clear_vocabulary(conn)
-            high = conn.execute("SELECT max(id) FROM (SELECT id FROM messages_fts_docsize WHERE id > ?"
-                                " ORDER BY id LIMIT ?)", (self._words_upto, FILL_CHUNK)).fetchone()[0]
+            high = conn.execute(
+                "SELECT max(id) FROM (SELECT id FROM messages_fts_docsize WHERE id > ? ORDER BY id LIMIT ?)",
+                (self._words_upto, FILL_CHUNK),
+            ).fetchone()[0]
             if high is not None:
                 _index_words(conn, self._words_upto + 1, high)
             self._words_upto = -1 if high is None else high
@@ -404,43 +414,69 @@ def _index_words(conn: sqlite3.Connection, low: int, high: int) -> None:
     """Add the messages of messages_fts with low <= rowid <= high to the word index and vocabulary."""
     conn.execute("INSERT INTO batch_words (batch_words) VALUES ('delete-all')")
     for table in ("batch_words", "messages_words"):
-        conn.execute(f"INSERT INTO {table} (rowid, {_COLUMNS}) SELECT rowid, {_COLUMNS} FROM messages_fts"
-                     " WHERE rowid BETWEEN ? AND ?", (low, high))
+        conn.execute(
+            f"INSERT INTO {table} (rowid, {_COLUMNS}) SELECT rowid, {_COLUMNS} FROM messages_fts"
+            " WHERE rowid BETWEEN ? AND ?",
+            (low, high),
+        )
     _count_in(conn, "search_words", "word", "SELECT term, doc FROM batch_vocabulary WHERE true")
-    _count_in(conn, "search_senders", "sender",
-              "SELECT sender, count(*) FROM messages_fts WHERE rowid BETWEEN ? AND ? GROUP BY sender", (low, high))
-    conn.execute(f"INSERT INTO sender_messages (sender, seq) SELECT s.id, f.rowid {_SENDERS_OF}"
-                 " WHERE f.rowid BETWEEN ? AND ?", (low, high))
+    _count_in(
+        conn,
+        "search_senders",
+        "sender",
+        "SELECT sender, count(*) FROM messages_fts WHERE rowid BETWEEN ? AND ? GROUP BY sender",
+        (low, high),
+    )
+    conn.execute(
+        f"INSERT INTO sender_messages (sender, seq) SELECT s.id, f.rowid {_SENDERS_OF} WHERE f.rowid BETWEEN ? AND ?",
+        (low, high),
+    )
 
 
 def _unindex_words(conn: sqlite3.Connection, seqs: list[int]) -> None:
     """Take these messages (still in messages_fts) out of the word index and the vocabulary's counts."""
     for start in range(0, len(seqs), UNINDEX_CHUNK):  # the words of a chunk are gathered in memory
-        chunk = seqs[start:start + UNINDEX_CHUNK]
+        chunk = seqs[start : start + UNINDEX_CHUNK]
         marks = ",".join("?" * len(chunk))
         conn.execute("INSERT INTO batch_words (batch_words) VALUES ('delete-all')")
         for table, command in (("batch_words", ""), ("messages_words", "'delete', ")):
-            conn.execute(f"INSERT INTO {table} ({table + ', ' if command else ''}rowid, {_COLUMNS})"
-                         f" SELECT {command}rowid, {_COLUMNS} FROM messages_fts WHERE rowid IN ({marks})", chunk)
+            conn.execute(
+                f"INSERT INTO {table} ({table + ', ' if command else ''}rowid, {_COLUMNS})"
+                f" SELECT {command}rowid, {_COLUMNS} FROM messages_fts WHERE rowid IN ({marks})",
+                chunk,
+            )
         _count_out(conn, "search_words", "word", "SELECT term, doc FROM batch_vocabulary")
-        _count_out(conn, "search_senders", "sender",
-                   f"SELECT sender, count(*) FROM messages_fts WHERE rowid IN ({marks}) GROUP BY sender", chunk)
-        conn.execute(f"DELETE FROM sender_messages WHERE (sender, seq) IN (SELECT s.id, f.rowid {_SENDERS_OF}"
-                     f" WHERE f.rowid IN ({marks}))", chunk)
+        _count_out(
+            conn,
+            "search_senders",
+            "sender",
+            f"SELECT sender, count(*) FROM messages_fts WHERE rowid IN ({marks}) GROUP BY sender",
+            chunk,
+        )
+        conn.execute(
+            f"DELETE FROM sender_messages WHERE (sender, seq) IN (SELECT s.id, f.rowid {_SENDERS_OF}"
+            f" WHERE f.rowid IN ({marks}))",
+            chunk,
+        )
 
 
 def _count_in(conn: sqlite3.Connection, table: str, column: str, counts: str, params: Sequence[Any] = ()) -> None:
     """Add the (value, messages) rows of the query `counts` to a vocabulary, and new values to its trigrams."""
     known = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
-    conn.execute(f"INSERT INTO {table} ({column}, messages) {counts}"
-                 f" ON CONFLICT ({column}) DO UPDATE SET messages = messages + excluded.messages", params)
+    conn.execute(
+        f"INSERT INTO {table} ({column}, messages) {counts}"
+        f" ON CONFLICT ({column}) DO UPDATE SET messages = messages + excluded.messages",
+        params,
+    )
     conn.execute(f"INSERT INTO {table}_fts (rowid, {column}) SELECT id, {column} FROM {table} WHERE id > ?", (known,))
 
 
 def _count_out(conn: sqlite3.Connection, table: str, column: str, counts: str, params: Sequence[Any] = ()) -> None:
     """Take the (value, messages) rows of the query `counts` off a vocabulary's counts."""
-    conn.executemany(f"UPDATE {table} SET messages = messages - ? WHERE {column} = ?",
-                     [(messages, value) for value, messages in conn.execute(counts, params).fetchall()])
+    conn.executemany(
+        f"UPDATE {table} SET messages = messages - ? WHERE {column} = ?",
+        [(messages, value) for value, messages in conn.execute(counts, params).fetchall()],
+    )
 
 
 def _clear(conn: sqlite3.Connection) -> None:

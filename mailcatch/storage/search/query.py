@@ -21,12 +21,27 @@ from mailcatch.errors import QueryError
 
 __all__ = ["Term", "parse_query", "size", "terms_of", "timestamp", "zone_named"]
 
-_OPERATORS = {"subject", "from", "to", "cc", "bcc", "reply-to", "addressed", "message-id", "tag",
-              "before", "after", "larger", "smaller", "is", "has"}
+_OPERATORS = {
+    "subject",
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "reply-to",
+    "addressed",
+    "message-id",
+    "tag",
+    "before",
+    "after",
+    "larger",
+    "smaller",
+    "is",
+    "has",
+}
 _IS_VALUES = {"read", "unread", "tagged"}
 _HAS_VALUES = {"attachment", "attachments"}
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s?(b|k|kb|m|mb|g|gb)?$", re.IGNORECASE)
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "g": 1024 ** 3, "gb": 1024 ** 3}
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,8 +59,9 @@ class Searcher:
         self._state = state
         self.kept = KeptCounts()
 
-    async def search(self, query: str | Sequence[Term], start: int = 0, limit: int = 50,
-                     zone: datetime.tzinfo | None = None) -> SearchResult:
+    async def search(
+        self, query: str | Sequence[Term], start: int = 0, limit: int = 50, zone: datetime.tzinfo | None = None
+    ) -> SearchResult:
         """One page of the messages matching a query (newest first), with the number matching and unread.
 
         Counting every match of a common word is the slow part of a search, so the counts are
@@ -76,8 +77,9 @@ class Searcher:
         self.kept.keep(key, Counted(seen.changes, tally.through, tally.count, tally.unread))
         return SearchResult(messages, tally.count, tally.unread)
 
-    async def matching_ids(self, query: str | Sequence[Term], zone: datetime.tzinfo | None = None,
-                           limit: int | None = None) -> list[str]:
+    async def matching_ids(
+        self, query: str | Sequence[Term], zone: datetime.tzinfo | None = None, limit: int | None = None
+    ) -> list[str]:
         """IDs of the messages matching a query, newest first (at most `limit` of them)."""
         compiled = compile_terms(terms_of(query), zone)
         sql, params = compiled.select("m.id", " LIMIT ?", (limit,)) if limit is not None else compiled.select("m.id")
@@ -97,26 +99,30 @@ class Searcher:
         """What the search sees: the messages stored (and, for the full-text index, indexed) so far;
         any stored meanwhile wait for the next search."""
         newest = self._index.newest if compiled.match is None else self._index.upto
-        return Snapshot(newest, self._state.changes, Unread.among(self._state.total, self._state.unread),
-                        self._index.words_ready)
+        return Snapshot(
+            newest, self._state.changes, Unread.among(self._state.total, self._state.unread), self._index.words_ready
+        )
 
-    async def _page(self, compiled: Compiled, tally: Tally, words_ready: bool, start: int,
-                    limit: int) -> list[MessageSummary]:
+    async def _page(
+        self, compiled: Compiled, tally: Tally, words_ready: bool, start: int, limit: int
+    ) -> list[MessageSummary]:
         """The summaries of one page of the matches up to `tally.through`, newest first."""
         by_senders = compiled.sender is not None and compiled.where == "1" and words_ready
 
         def rows(conn: sqlite3.Connection) -> list[MessageSummary]:
             found = _sender_rows(conn, compiled, tally, start, limit) if by_senders else None
             if found is None:
-                found = conn.execute(*compiled.up_to(tally.through).select(
-                    SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))).fetchall()
+                found = conn.execute(
+                    *compiled.up_to(tally.through).select(SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))
+                ).fetchall()
             return [summary_json(row) for row in found]
 
         return await self._db.read(rows)
 
 
-def _sender_rows(conn: sqlite3.Connection, compiled: Compiled, tally: Tally, start: int,
-                 limit: int) -> list[Any] | None:
+def _sender_rows(
+    conn: sqlite3.Connection, compiled: Compiled, tally: Tally, start: int, limit: int
+) -> list[Any] | None:
     """A one-term `from:` search's page, listed from the messages of its senders when they are few
     (None: find it through the trigrams)."""
     assert compiled.sender is not None

@@ -17,8 +17,16 @@ from typing import Any
 
 from mailcatch.storage.search.compile import SUMMARY_COLUMNS, phrase
 
-__all__ = ["MAX_WORD_FORMS", "SENDER_PAGE_MESSAGES", "SENDER_PAGE_SENDERS", "ByWords", "Senders", "by_words",
-           "sender_page", "senders"]
+__all__ = [
+    "MAX_WORD_FORMS",
+    "SENDER_PAGE_MESSAGES",
+    "SENDER_PAGE_SENDERS",
+    "ByWords",
+    "Senders",
+    "by_words",
+    "sender_page",
+    "senders",
+]
 
 MAX_WORD_FORMS = 64
 """Vocabulary words containing a term that a count through the word index may take; past
@@ -54,9 +62,14 @@ def by_words(conn: sqlite3.Connection, words: Sequence[str]) -> ByWords:
     """How to count the messages that have every one of these plain words (as parts of words)."""
     groups = []
     for term in words:
-        forms = [row[0] for row in conn.execute(
-            "SELECT w.word FROM search_words_fts f JOIN search_words w ON w.id = f.rowid"
-            " WHERE search_words_fts MATCH ? AND w.messages > 0 LIMIT ?", (phrase(term), MAX_WORD_FORMS + 1))]
+        forms = [
+            row[0]
+            for row in conn.execute(
+                "SELECT w.word FROM search_words_fts f JOIN search_words w ON w.id = f.rowid"
+                " WHERE search_words_fts MATCH ? AND w.messages > 0 LIMIT ?",
+                (phrase(term), MAX_WORD_FORMS + 1),
+            )
+        ]
         if len(forms) > MAX_WORD_FORMS:
             return ByWords(None)
         if not forms:
@@ -64,8 +77,9 @@ def by_words(conn: sqlite3.Connection, words: Sequence[str]) -> ByWords:
         groups.append("(" + " OR ".join(map(phrase, forms)) + ")")
     if len(words) > 1 or len(forms) > 1:
         return ByWords(" AND ".join(groups))
-    messages, upto = conn.execute(f"SELECT messages, {_INDEXED_UPTO} FROM search_words WHERE word = ?",
-                                  (forms[0],)).fetchone()
+    messages, upto = conn.execute(
+        f"SELECT messages, {_INDEXED_UPTO} FROM search_words WHERE word = ?", (forms[0],)
+    ).fetchone()
     return ByWords(groups[0], messages, int(upto))
 
 
@@ -86,7 +100,8 @@ def senders(conn: sqlite3.Connection, value: str) -> Senders:
     messages, count, ids, upto = conn.execute(
         "SELECT total(s.messages), count(*), group_concat(s.id), " + _INDEXED_UPTO + " FROM search_senders_fts f"
         " JOIN search_senders s ON s.id = f.rowid WHERE search_senders_fts MATCH ? AND s.messages > 0",
-        (phrase(value),)).fetchone()
+        (phrase(value),),
+    ).fetchone()
     few = 0 < count <= SENDER_PAGE_SENDERS and messages <= SENDER_PAGE_MESSAGES
     return Senders(int(messages), int(upto), [int(id) for id in ids.split(",")] if few else None)
 
@@ -96,4 +111,5 @@ def sender_page(conn: sqlite3.Connection, ids: list[int], newest: int, limit: in
     return conn.execute(
         f"SELECT {SUMMARY_COLUMNS} FROM sender_messages x JOIN messages m ON m.seq = x.seq"
         f" WHERE x.sender IN ({','.join('?' * len(ids))}) AND x.seq <= ? ORDER BY x.seq DESC LIMIT ? OFFSET ?",
-        [*ids, newest, limit, start]).fetchall()
+        [*ids, newest, limit, start],
+    ).fetchall()
