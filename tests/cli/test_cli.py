@@ -224,46 +224,22 @@ def test_sigkill_right_after_250_loses_nothing(processes: list[Process], tmp_pat
             assert api.get(f"/api/v1/message/{message_id}/raw").status_code == 200
 
 
+def _refused_database(path: Path) -> subprocess.CompletedProcess[str]:
+    """Run mailcatch on a database file it should refuse at start."""
+    command = [sys.executable, "-m", "mailcatch", "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0"]
+    return subprocess.run([*command, "--database", str(path)], capture_output=True, text=True, timeout=20)
+
+
 def test_a_foreign_database_is_refused_clearly(tmp_path: Path) -> None:
     foreign = tmp_path / "other.db"
     with sqlite3.connect(foreign) as conn:
         conn.execute("CREATE TABLE customers (id INTEGER)")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mailcatch",
-            "--smtp",
-            "127.0.0.1:0",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            str(foreign),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
+    result = _refused_database(foreign)
     assert result.returncode == 3
     assert "not of mailcatch" in result.stderr and "Traceback" not in result.stderr
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not sqlite at all" * 100)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mailcatch",
-            "--smtp",
-            "127.0.0.1:0",
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            str(garbage),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
+    result = _refused_database(garbage)
     assert result.returncode == 3
     assert "not a usable SQLite database" in result.stderr and "Traceback" not in result.stderr
 
