@@ -18,6 +18,11 @@ from typing import Any, TypeVar
 
 from mailcatch.errors import StoreError
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; one catcher per file is then up to the user
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger("mailcatch.database")
 
 T = TypeVar("T")
@@ -79,6 +84,8 @@ class Database:
         what the jobs keep in memory in line with the database."""
         self.attached: dict[str, str] = {}
         """Other databases (name: URI) that reading connections attach, set before the first read."""
+        self._lock_fd: int | None = None
+        """In file mode: the open lock file beside the database (`PATH-lock`), locked while this is open."""
 
     # Connections ------------------------------------------------------
     def _connect(self, readonly: bool = False) -> sqlite3.Connection:
@@ -100,8 +107,81 @@ class Database:
         """A new read-only connection, for a thread of its own (the caller closes it)."""
         return self._connect(readonly=True)
 
+    def _lock(self) -> None:
+        """Take the lock that makes this process the only catcher on this database file.
+
+        An exclusive flock on `PATH-lock`, which holds the owner's PID for the message a second
+        catcher prints. The kernel releases it when the process ends, however it ends (SIGKILL
+        too), so a lock file left behind by a killed catcher never blocks the next one. (A lock
+        file of its own rather than the database: SQLite's own locks on the database are POSIX
+        record locks, which flock would meet where the system emulates one with the other.)
+        """
+        if fcntl is None or not self.path or self._lock_fd is not None:
+            return
+        lock_path = f"{self.path}-lock"
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            if error.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise StoreError(f"can't create the lock file {lock_path}: {error.strerror or error}") from None
+            try:  # left by an earlier run: a read-only descriptor locks as well
+                fd = os.open(lock_path, os.O_RDONLY)
+            except OSError:
+                raise StoreError(self._read_only_message(error)) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            os.close(fd)
+            if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise StoreError(f"can't lock {lock_path}: {error.strerror or error}") from None
+            raise StoreError(
+                f"{self.path} is in use by another mailcatch ({_lock_owner(lock_path)}); stop that one, "
+                "or give this one a --database file of its own"
+            ) from None
+        with contextlib.suppress(OSError):  # the PID is only for the message above; a read-only file keeps none
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        # The file stays: removing it could let a third catcher lock a new file while a second
+        # one holds the removed one's lock.
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
+
+    def _read_only_message(self, error: OSError | sqlite3.Error) -> str:
+        """What to say when the database, or its folder, can't be written."""
+        folder = os.path.dirname(os.path.abspath(str(self.path))) or "."
+        detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        if _read_only_file_system(folder):
+            where = f"the file system holding {self.path} is mounted read-only"
+        elif os.path.exists(str(self.path)) and not _writable(str(self.path)):
+            where = f"the database file {self.path} is read-only"
+        elif not _writable(folder):
+            where = f"the folder {folder} is read-only (SQLite writes its log files beside the database)"
+        else:
+            where = f"{self.path} can't be written"
+        return f"{where} ({detail}); mailcatch needs to write to it: make it writable, or use another --database file"
+
+    def _cannot_write(self) -> bool:
+        """Whether the database file, or its folder, refuses to be written."""
+        if not self.path:
+            return False
+        folder = os.path.dirname(os.path.abspath(self.path)) or "."
+        exists = os.path.exists(self.path)
+        return _read_only_file_system(folder) or (exists and not _writable(self.path)) or not _writable(folder)
+
     def open(self, init: WriteFn | None = None) -> None:
         """Open the database, check it is ours, apply migrations, run `init`, start the writer."""
+        self._lock()
+        try:
+            self._open(init)
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _open(self, init: WriteFn | None) -> None:
         conn = self._connect()
         try:
             # Small pages: a commit writes every page it changed whole (to the log, or to the
@@ -132,6 +212,8 @@ class Database:
                 init(conn)
         except sqlite3.DatabaseError as error:
             conn.close()
+            if self._cannot_write():
+                raise StoreError(self._read_only_message(error)) from None
             raise StoreError(f"{self.path} is not a usable SQLite database: {error}") from None
         except StoreError:
             conn.close()
@@ -210,6 +292,7 @@ class Database:
                     log.warning("database checkpoint at close failed: %s", error)
             self._write_conn.close()
             self._write_conn = None
+        self._unlock()
 
     # Writes -----------------------------------------------------------
     def write(self, fn: WriteFn) -> asyncio.Future[Any]:
@@ -385,6 +468,41 @@ def _settle_all(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
             future.set_result(value)
         else:
             future.set_exception(value)
+
+
+def _lock_owner(lock_path: str) -> str:
+    """`process PID` from the lock file, when it says; who holds the lock otherwise."""
+    try:
+        with open(lock_path, encoding="ascii") as file:
+            pid = file.read().strip()
+    except (OSError, ValueError):
+        pid = ""
+    return f"process {pid}" if pid.isdigit() else f"which holds the lock on {lock_path}"
+
+
+def _read_only_file_system(folder: str) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def _writable(path: str) -> bool:
+    """Whether `path` can be written: asked of the kernel by trying where `os.access` would answer
+    yes for root (read-only mounts and immutable files refuse root too)."""
+    if os.path.isdir(path):
+        probe = os.path.join(path, f".mailcatch-probe-{uuid.uuid4().hex}")
+        try:
+            os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except OSError:
+            return False
+        os.unlink(probe)
+        return True
+    try:
+        os.close(os.open(path, os.O_WRONLY))
+    except OSError:
+        return False
+    return True
 
 
 def file_uri(path: str) -> str:

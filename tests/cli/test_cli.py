@@ -264,3 +264,38 @@ def test_listening_beyond_loopback_without_ui_auth_warns(processes: list[Process
     line = process.wait_for_line(r"can be reached from other machines")
     assert "--ui-auth-file" in line.string
     process.started()
+
+
+def test_a_second_catcher_on_the_same_database_is_refused(processes: list[Process], tmp_path: Path) -> None:
+    """One database file, one catcher: the second exits 3 naming the first; after the first is
+    killed (SIGKILL: its lock file stays behind), a new one starts on the same file."""
+    database = tmp_path / "shared.db"
+    first = Process("--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--database", str(database))
+    processes.append(first)
+    first.started()
+    _send(first.smtp_port, "kept")
+    result = _refused_database(database)
+    assert result.returncode == 3, result.stderr
+    assert f"in use by another mailcatch (process {first.proc.pid})" in result.stderr
+    assert "Traceback" not in result.stderr
+    first.proc.kill()
+    first.proc.wait()
+    assert Path(f"{database}-lock").exists()  # stale, and no obstacle
+    second = Process("--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--database", str(database))
+    processes.append(second)
+    second.started()
+    with httpx.Client(verify=False, base_url=second.url) as api:
+        assert api.get("/api/v1/messages").json()["total"] == 1
+    assert _refused_database(database).returncode == 3
+    second.proc.send_signal(signal.SIGTERM)
+    assert second.finish()[0] == 0
+    third = Process("--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--database", str(database))
+    processes.append(third)
+    third.started()
+
+
+def test_in_memory_catchers_run_side_by_side(processes: list[Process]) -> None:
+    for _ in range(2):
+        process = Process("--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0")
+        processes.append(process)
+        process.started()
