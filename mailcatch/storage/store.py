@@ -93,6 +93,9 @@ class Store:
         """Sessions whose row this process has written (writer thread only): later messages skip it."""
         self._unmeasured = 0
         """In memory: bytes of messages stored since the database's size was last measured."""
+        self._pieces_in_flight: set[int] = set()
+        """Owner keys of the big messages being stored: pieces written, row not yet (writer thread only).
+        Delete-all keeps their pieces, or the row that comes next would name missing bytes."""
 
     def open(self) -> None:
         """Open (and migrate) the database and its search index; raises StoreError if it is unusable."""
@@ -155,10 +158,10 @@ class Store:
             # event loop nor the writer makes smaller messages wait behind it; meanwhile its
             # bytes are written, in pieces when it is bigger still.
             parsing = asyncio.get_running_loop().run_in_executor(None, prepare_message, message_id, raw, envelope, tx)
-            owner = None
+            owner = secrets.randbits(62) if len(raw) > PIECE_SIZE else None
             try:
-                if len(raw) > PIECE_SIZE:
-                    owner = await self._store_pieces(raw)
+                if owner is not None:
+                    await self._store_pieces(owner, raw)
                 big = await parsing
                 big.pieces = owner
                 summary, pruned = await self.db.write_together(self._insert, big)
@@ -181,6 +184,9 @@ class Store:
         seqs = range(first, first + len(messages))
         sessions = {m.tx.session.id: m.tx.session for m in messages if m.tx.session.id not in self._sessions_stored}
         writes.insert_messages(conn, seqs, messages, sessions.values())
+        for message in messages:
+            if message.pieces is not None:
+                self._pieces_in_flight.discard(message.pieces)  # its row owns them now
         self._next_seq = first + len(messages)
         for session_id in sessions:
             self._sessions_stored[session_id] = None
@@ -217,18 +223,34 @@ class Store:
         )
         return bool(dropped)
 
-    async def _store_pieces(self, raw: bytes) -> int:
-        """Write a message's bytes in pieces, each in a commit of its own; returns the key that owns them."""
-        owner = secrets.randbits(62)
+    async def _store_pieces(self, owner: int, raw: bytes) -> None:
+        """Write a message's bytes in pieces under the key `owner`, each in a commit of its own.
+
+        Until the message's row is inserted (or its pieces forgotten), `owner` is in flight:
+        delete-all leaves its pieces alone.
+        """
+
+        def store(conn: sqlite3.Connection, piece: bytes) -> None:
+            self._pieces_in_flight.add(owner)
+            writes.store_piece(conn, owner, piece)
+
         for start in range(0, len(raw), PIECE_SIZE):
             piece = raw[start : start + PIECE_SIZE]
-            await self.db.write(lambda conn, piece=piece: writes.store_piece(conn, owner, piece))
-        return owner
+            await self.db.write(lambda conn, piece=piece: store(conn, piece))
 
     async def _forget_pieces(self, owner: int) -> None:
-        """Delete the pieces of a message that was not stored after all (at the latest, start-up does)."""
+        """Delete the pieces of a message that was not stored after all (at the latest, start-up does).
+
+        Pieces that a stored row names stay: the row's insert may have been committed after all
+        (its caller cancelled while it was queued).
+        """
+
+        def forget(conn: sqlite3.Connection) -> None:
+            self._pieces_in_flight.discard(owner)  # even if the delete fails: delete-all may take them then
+            writes.forget_pieces(conn, owner)
+
         with contextlib.suppress(StoreError):
-            await self.db.write(lambda conn: writes.forget_pieces(conn, owner))
+            await self.db.write(forget)
 
     async def save_transcript_tail(self, session: SessionInfo, first_line: int, lines: list[SessionLine]) -> None:
         """Store the lines a session recorded after its last message (its closing replies)."""
@@ -256,7 +278,8 @@ class Store:
         if ids is None:
 
             def delete_all(conn: sqlite3.Connection) -> list[str]:
-                writes.delete_all(conn)
+                # Not the pieces of messages still being stored: their rows come after this.
+                writes.delete_all(conn, self._pieces_in_flight)
                 self._sessions_stored.clear()
                 self.total = self.unread = 0
                 self.db.note(Cleared())

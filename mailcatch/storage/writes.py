@@ -7,9 +7,10 @@ sessions are stored) and what it publishes are the Store's to update.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
+from mailcatch import json_text
 from mailcatch.models import SessionInfo
 from mailcatch.storage.prepare import ROW_COLUMNS, Prepared
 from mailcatch.storage.rows import named
@@ -74,8 +75,11 @@ def store_piece(conn: sqlite3.Connection, owner: int, piece: bytes) -> None:
 
 
 def forget_pieces(conn: sqlite3.Connection, owner: int) -> None:
-    """Delete the pieces of a big message that was not stored after all."""
-    conn.execute("DELETE FROM message_pieces WHERE owner = ?", (owner,))
+    """Delete the pieces of a big message that was not stored after all (unless a stored message names them)."""
+    conn.execute(
+        "DELETE FROM message_pieces WHERE owner = ? AND NOT EXISTS (SELECT 1 FROM message_data WHERE pieces = ?)",
+        (owner, owner),
+    )
 
 
 def forget_orphan_pieces(conn: sqlite3.Connection) -> None:
@@ -112,10 +116,20 @@ def delete_where(conn: sqlite3.Connection, where: str, params: Sequence[Any]) ->
     return rows
 
 
-def delete_all(conn: sqlite3.Connection) -> None:
-    """Delete every message, session and transcript."""
+def delete_all(conn: sqlite3.Connection, in_flight: Collection[int] = ()) -> None:
+    """Delete every message, session and transcript, and every message piece but those of `in_flight`.
+
+    `in_flight` are the owner keys of big messages being stored: their pieces are written,
+    their row is still to come, and it must find them all.
+    """
     for table in _TABLES:
-        conn.execute(f"DELETE FROM {table}")
+        if table == "message_pieces" and in_flight:
+            conn.execute(
+                "DELETE FROM message_pieces WHERE owner NOT IN (SELECT value FROM json_each(?))",
+                (json_text.dumps(sorted(in_flight)),),
+            )
+        else:
+            conn.execute(f"DELETE FROM {table}")
 
 
 def _mark(conn: sqlite3.Connection, read: bool, where: str, params: Sequence[Any]) -> list[str]:
