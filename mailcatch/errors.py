@@ -2,7 +2,11 @@
 
 MailcatchError
  ├── ConfigError          bad flag, environment variable or file; the CLI exits 2
- ├── StoreError           the database can't be opened (the CLI exits 3) or written (SMTP 451, HTTP 503)
+ ├── StoreError           the database can't be opened (the CLI exits 3) or written (SMTP 451, HTTP 503),
+ │    │                   or is busy beyond the wait for a read (HTTP 503: try again)
+ │    ├── ReadFailed      a read failed for another reason (HTTP 500)
+ │    └── DatabaseDamaged the database file is damaged, found at start (exit 3), on a read (HTTP 500)
+ │                        or on a write (SMTP 451, HTTP 500); the message says what to do
  ├── QueryError           a search query that makes no sense (HTTP 400)
  ├── MessageNotFound      no message has that ID, or none matches (HTTP 404)
  └── HTTPError            carries an HTTP status; rendered as {"Error": ...}
@@ -22,6 +26,14 @@ class ConfigError(MailcatchError):
 
 class StoreError(MailcatchError):
     """The message database can't be opened, migrated or written."""
+
+
+class ReadFailed(StoreError):
+    """A read of the database failed, and trying again won't help (not a busy database)."""
+
+
+class DatabaseDamaged(StoreError):
+    """SQLite found the database file damaged (malformed pages); the message says what to do."""
 
 
 class QueryError(MailcatchError):

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any, TypeVar
 
-from mailcatch.errors import StoreError
+from mailcatch.errors import DatabaseDamaged, ReadFailed, StoreError
 
 try:
     import fcntl
@@ -33,6 +33,8 @@ CHECKPOINT_INTERVAL = 0.5
 """Seconds between checkpoints of the write-ahead log in file mode."""
 MAX_BATCH = 256
 """Write jobs committed together at most; more wait for the next commit."""
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CORRUPT, SQLITE_NOTADB = 5, 6, 11, 26
+"""SQLite's primary result codes met here (the sqlite3 module names them from Python 3.11 only)."""
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -85,6 +87,8 @@ class Database:
         self.attached: dict[str, str] = {}
         """Other databases (name: URI) that reading connections attach, set before the first read."""
         self._lock_fd: int | None = None
+        self._damage_logged = False
+        """Whether damage to the database was logged: once is enough, every read would find it."""
         """In file mode: the open lock file beside the database (`PATH-lock`), locked while this is open."""
 
     # Connections ------------------------------------------------------
@@ -214,6 +218,8 @@ class Database:
             conn.close()
             if self._cannot_write():
                 raise StoreError(self._read_only_message(error)) from None
+            if _primary_code(error) == SQLITE_CORRUPT:
+                raise self._damaged(error) from None
             raise StoreError(f"{self.path} is not a usable SQLite database: {error}") from None
         except StoreError:
             conn.close()
@@ -358,7 +364,7 @@ class Database:
                     conn.execute("ROLLBACK")
             if self.resync is not None:
                 self.resync(conn)
-            failure = StoreError(f"the change could not be saved: {cause}")
+            failure = self._write_failure(error, cause)
             outcomes = [(False, failure) for _ in batch]
         loop = batch[0].future.get_loop()
         settled = [(job.future, ok, value) for job, (ok, value) in zip(batch, outcomes, strict=True)]
@@ -399,13 +405,18 @@ class Database:
                 if isinstance(error, sqlite3.Error):
                     cause = self._cause(error)
                     log.error("database write failed: %s", cause)
-                    error = StoreError(f"the change could not be saved: {cause}")
+                    error = self._write_failure(error, cause)
                 outcomes.append((False, error))
             else:
                 conn.execute("RELEASE job")
                 outcomes.append((True, result))
         conn.execute("COMMIT")
         return outcomes
+
+    def _write_failure(self, error: sqlite3.Error, cause: str) -> StoreError:
+        if _is_damage(error):
+            return self._damaged(error)
+        return StoreError(f"the change could not be saved: {cause}")
 
     def note(self, item: Any) -> None:
         """From a write job: pass `item` to `after_commit` once (and only if) the job is committed."""
@@ -444,8 +455,31 @@ class Database:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
-        except sqlite3.OperationalError as error:  # busy beyond the timeout, I/O error: say so (HTTP 503)
-            raise StoreError(f"the database could not be read: {error}") from None
+        except sqlite3.Error as error:
+            raise self._read_failure(error) from None
+
+    def _read_failure(self, error: sqlite3.Error) -> StoreError:
+        """The StoreError a failed read raises: busy (503, it may pass), damaged, or another failure (500)."""
+        if _is_damage(error):
+            return self._damaged(error)
+        if _primary_code(error) in (SQLITE_BUSY, SQLITE_LOCKED):
+            return StoreError(f"the database could not be read: {error}")
+        return ReadFailed(f"the database could not be read: {self._cause(error)}")
+
+    def _damaged(self, error: sqlite3.Error) -> DatabaseDamaged:
+        """The error for a damaged database, logged the first time it is met."""
+        if self.path:
+            message = (
+                f"the database file {self.path} is damaged ({error}): stop mailcatch, then restore the file "
+                "from a copy, or start with a new --database file (the mail in the damaged one can be read "
+                "back in part with `sqlite3 FILE .recover`)"
+            )
+        else:
+            message = f"the in-memory database is damaged ({error}): restart mailcatch"
+        if not self._damage_logged:
+            self._damage_logged = True
+            log.error("%s", message)
+        return DatabaseDamaged(message)
 
 
 def _call(conn: sqlite3.Connection, group: list[_Job]) -> list[Any]:
@@ -468,6 +502,20 @@ def _settle_all(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
             future.set_result(value)
         else:
             future.set_exception(value)
+
+
+def _primary_code(error: sqlite3.Error) -> int | None:
+    """SQLite's primary result code of an error (Python 3.11+; None before)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _is_damage(error: sqlite3.Error) -> bool:
+    """Whether SQLite found the database damaged (SQLITE_CORRUPT, or SQLITE_NOTADB met past the header)."""
+    code = _primary_code(error)
+    if code is not None:
+        return code in (SQLITE_CORRUPT, SQLITE_NOTADB)
+    return "malformed" in str(error) or "not a database" in str(error)
 
 
 def _lock_owner(lock_path: str) -> str:

@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mailcatch.config import Settings
-from mailcatch.errors import HTTPError, MessageNotFound, QueryError, StoreError
+from mailcatch.errors import DatabaseDamaged, HTTPError, MessageNotFound, QueryError, ReadFailed, StoreError
 from mailcatch.events import EventBus
 from mailcatch.passwords import Credentials, read_password_file
 from mailcatch.storage import MessageStore
@@ -120,7 +120,10 @@ class BasicAuth:
 
 
 async def _store_error(request: Request, error: Exception) -> Response:
-    return JSONResponse({"Error": str(error)}, status_code=503)
+    """503 for what may pass (a write that failed, a database busy beyond the wait); 500 for a
+    read that failed otherwise or a damaged database, which trying again won't mend."""
+    status = 500 if isinstance(error, (ReadFailed, DatabaseDamaged)) else 503
+    return JSONResponse({"Error": str(error)}, status_code=status)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:

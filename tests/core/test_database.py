@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mailcatch.errors import StoreError
+from mailcatch.errors import DatabaseDamaged, ReadFailed, StoreError
 from mailcatch.storage.database import Database
 
 
@@ -131,3 +131,43 @@ def test_a_message_that_shares_a_batch_with_a_failing_job_is_stored_whole(tmp_pa
         assert store.total == 1 and store.unread == 1
     finally:
         store.close()
+
+
+def test_read_failures_become_store_errors_by_kind(tmp_path: Path) -> None:
+    """A read that raises sqlite3.Error raises a StoreError: busy (503, may pass), damaged
+    (with what to do), or another failure (500); never the sqlite3 exception itself."""
+    db = Database(str(tmp_path / "mail.db"))
+    db.open()
+
+    def failing(error: sqlite3.Error) -> Any:
+        def read(conn: sqlite3.Connection) -> None:
+            raise error
+
+        return read
+
+    def raised(error: sqlite3.Error) -> BaseException:
+        async def main() -> BaseException:
+            try:
+                await db.read(failing(error))
+            except BaseException as caught:
+                return caught
+            raise AssertionError("the read did not fail")
+
+        return asyncio.run(main())
+
+    def coded(kind: type[sqlite3.Error], message: str, code: int) -> sqlite3.Error:
+        error = kind(message)
+        error.sqlite_errorcode = code  # type: ignore[attr-defined]
+        return error
+
+    try:
+        damaged = raised(coded(sqlite3.DatabaseError, "database disk image is malformed", 11))
+        assert isinstance(damaged, DatabaseDamaged)
+        assert "is damaged" in str(damaged) and "restore the file from a copy" in str(damaged)
+        busy = raised(coded(sqlite3.OperationalError, "database is locked", 5))
+        assert type(busy) is StoreError and "could not be read" in str(busy)
+        other = raised(coded(sqlite3.OperationalError, "disk I/O error", 10))
+        assert isinstance(other, ReadFailed) and "disk I/O error" in str(other)
+        assert isinstance(raised(sqlite3.InterfaceError("bad parameter")), ReadFailed)
+    finally:
+        db.close()

@@ -1,0 +1,69 @@
+"""A database file damaged in the middle (64 KB of random bytes over a few thousand messages):
+every read the API answers is JSON with an "Error" saying what to do, never an unhandled exception."""
+
+from __future__ import annotations
+
+import random
+import signal
+import smtplib
+from pathlib import Path
+
+import httpx
+
+from tests.cli.test_cli import Process
+
+MESSAGES = 3000
+PAGE = 50
+
+
+def _fill(database: Path) -> None:
+    process = Process("--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--database", str(database), "--max", "0")
+    try:
+        process.started()
+        with smtplib.SMTP("127.0.0.1", process.smtp_port, timeout=30) as client:
+            for number in range(MESSAGES):
+                body = f"Subject: message {number}\r\n\r\n{'some words of a body ' * 20}{number}\r\n"
+                client.sendmail("app@example.com", ["user@example.com"], body.encode())
+        process.proc.send_signal(signal.SIGTERM)
+        code, log = process.finish()
+        assert code == 0, log
+    finally:
+        process.kill()
+
+
+def _damage_the_middle(database: Path) -> None:
+    size = database.stat().st_size
+    assert size > 1_000_000, size
+    with database.open("r+b") as file:
+        file.seek(size // 2)
+        file.write(random.Random(15).randbytes(64 * 1024))
+
+
+def test_reads_of_a_damaged_database_answer_json_errors(tmp_path: Path) -> None:
+    database = tmp_path / "damaged.db"
+    _fill(database)
+    _damage_the_middle(database)
+    process = Process("--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--database", str(database), "--max", "0")
+    try:
+        process.started()
+        statuses = []
+        with httpx.Client(base_url=process.url, timeout=30) as api:
+            paths = [f"/api/v1/messages?start={start}&limit={PAGE}" for start in range(0, MESSAGES, PAGE)]
+            paths += ["/api/v1/search?query=message", "/api/v1/search?query=words", "/api/v2/messages?limit=250"]
+            for path in paths:
+                response = api.get(path)
+                statuses.append(response.status_code)
+                assert response.headers["content-type"].startswith("application/json"), (path, response.text)
+                if response.status_code != 200:
+                    assert response.status_code == 500, (path, response.status_code, response.text)
+                    error = response.json()["Error"]
+                    assert f"the database file {database} is damaged" in error, error
+                    assert "restore the file from a copy, or start with a new --database file" in error
+        assert 500 in statuses and 200 in statuses  # the damage is found, and what it spares is still read
+        process.proc.send_signal(signal.SIGTERM)
+        code, log = process.finish()
+        assert code == 0, log
+        assert "Traceback" not in log and "Exception" not in log, log
+        assert log.count("is damaged") == 1, log  # said once, not once a request
+    finally:
+        process.kill()
