@@ -154,10 +154,15 @@ class Database:
             os.close(self._lock_fd)  # releases the flock
             self._lock_fd = None
 
-    def _read_only_message(self, error: OSError | sqlite3.Error) -> str:
+    def _read_only_message(self, error: OSError | sqlite3.Error | None = None) -> str:
         """What to say when the database, or its folder, can't be written."""
         folder = os.path.dirname(os.path.abspath(str(self.path))) or "."
-        detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        if error is None:
+            detail = ""
+        elif isinstance(error, OSError):
+            detail = f" ({error.strerror or error})"
+        else:
+            detail = f" ({error})"
         if _read_only_file_system(folder):
             where = f"the file system holding {self.path} is mounted read-only"
         elif os.path.exists(str(self.path)) and not _writable(str(self.path)):
@@ -166,7 +171,7 @@ class Database:
             where = f"the folder {folder} is read-only (SQLite writes its log files beside the database)"
         else:
             where = f"{self.path} can't be written"
-        return f"{where} ({detail}); mailcatch needs to write to it: make it writable, or use another --database file"
+        return f"{where}{detail}; mailcatch needs to write to it: make it writable, or use another --database file"
 
     def _cannot_write(self) -> bool:
         """Whether the database file, or its folder, refuses to be written."""
@@ -178,6 +183,10 @@ class Database:
 
     def open(self, init: WriteFn | None = None) -> None:
         """Open the database, check it is ours, apply migrations, run `init`, start the writer."""
+        # Said before SQLite meets it, which reports a read-only file or folder as an unusable
+        # database, or as a search index it can't open.
+        if self._cannot_write():
+            raise StoreError(self._read_only_message())
         self._lock()
         try:
             self._open(init)

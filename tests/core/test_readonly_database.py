@@ -1,4 +1,5 @@
-"""A file-mode catcher whose database turns read-only under it: 451 4.3.0 and a clear log line, nothing acked lost.
+"""A file-mode catcher whose database turns read-only under it: 451 4.3.0 and a clear log line, nothing acked lost;
+and one started on a read-only file system, file or folder: exit 3 saying which is read-only.
 
 A bind mount can't be remounted read-only while the catcher holds the database open for writing
 (the kernel answers EBUSY), so the database lives on a small ext4 file system on a loop device,
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import smtplib
 import subprocess
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -94,3 +97,63 @@ def test_read_only_database_gives_451_and_loses_nothing(ext4: Path) -> None:
                 assert refused.status_code == 503 and "could not be saved" in refused.json()["Error"]
     finally:
         process.kill()
+
+
+def _start_refused(database: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "mailcatch", "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0"]
+    return subprocess.run([*command, "--database", str(database)], capture_output=True, text=True, timeout=20)
+
+
+def _make_database(database: Path) -> None:
+    """A database with a message in it, left by a catcher stopped cleanly."""
+    process = Process("--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--database", str(database)).started()
+    try:
+        assert deliver(process.smtp_port, "kept")[0] == 250
+        process.proc.send_signal(signal.SIGTERM)
+        assert process.finish()[0] == 0
+    finally:
+        process.kill()
+
+
+def _assert_says_read_only(result: subprocess.CompletedProcess[str], what: str) -> None:
+    assert result.returncode == 3, result.stderr
+    assert what in result.stderr, result.stderr
+    assert "make it writable, or use another --database file" in result.stderr
+    assert "not a usable SQLite database" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def immutable() -> Iterator[Callable[[Path], None]]:
+    """`chattr +i` a path (not even root may write it), undone at the end."""
+    made: list[Path] = []
+
+    def make(path: Path) -> None:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+        made.append(path)
+
+    yield make
+    for path in made:
+        subprocess.run(["chattr", "-i", str(path)], check=False)
+
+
+def test_a_read_only_file_system_is_named_at_start(ext4: Path) -> None:
+    database = ext4 / "mail.db"
+    _make_database(database)
+    subprocess.run(["mount", "-o", "remount,ro", str(ext4)], check=True)
+    _assert_says_read_only(_start_refused(database), f"the file system holding {database} is mounted read-only")
+
+
+def test_a_read_only_database_file_is_named_at_start(ext4: Path, immutable: Callable[[Path], None]) -> None:
+    database = ext4 / "mail.db"
+    _make_database(database)
+    immutable(database)
+    _assert_says_read_only(_start_refused(database), f"the database file {database} is read-only")
+
+
+def test_a_read_only_folder_is_named_at_start(ext4: Path, immutable: Callable[[Path], None]) -> None:
+    folder = ext4 / "mail"
+    folder.mkdir()
+    _make_database(folder / "mail.db")
+    immutable(folder)
+    for database in (folder / "mail.db", folder / "new.db"):  # one there already, and one to be made
+        _assert_says_read_only(_start_refused(database), f"the folder {folder} is read-only")
