@@ -33,6 +33,9 @@ CHECKPOINT_INTERVAL = 0.5
 """Seconds between checkpoints of the write-ahead log in file mode."""
 MAX_BATCH = 256
 """Write jobs committed together at most; more wait for the next commit."""
+QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024
+"""Database files up to this size are checked whole at start (PRAGMA quick_check); bigger ones
+would delay the start by seconds, and meet their damage at the first read instead."""
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CORRUPT, SQLITE_NOTADB = 5, 6, 11, 26
 """SQLite's primary result codes met here (the sqlite3 module names them from Python 3.11 only)."""
 
@@ -220,6 +223,8 @@ class Database:
             # deleted per group commit.
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute("PRAGMA foreign_keys = ON")
+            if self.path and os.path.getsize(self.path) <= QUICK_CHECK_MAX_BYTES:
+                self._quick_check(conn)
             self._migrate(conn)
             if init is not None:
                 init(conn)
@@ -475,8 +480,27 @@ class Database:
             return StoreError(f"the database could not be read: {error}")
         return ReadFailed(f"the database could not be read: {self._cause(error)}")
 
+    def _quick_check(self, conn: sqlite3.Connection) -> None:
+        """Check every page of the database (`PRAGMA quick_check`), and refuse a damaged one at start.
+
+        Only on a file of at most QUICK_CHECK_MAX_BYTES: the check reads the whole file (about
+        0.2 s for 200 MB from the page cache, some seconds from a cold disk); bigger files meet
+        their damage at the first read that touches it, which answers it as DatabaseDamaged."""
+        # Only what it says of pages and b-trees counts: its NOT NULL and CHECK findings are not
+        # damage, and SQLite 3.40 reports false "NULL value in" lines for WITHOUT ROWID tables.
+        found = [
+            line.strip()
+            for (text,) in conn.execute("PRAGMA quick_check(20)")
+            for line in str(text).splitlines()
+            if line.strip() not in ("ok", "*** in database main ***")
+            and not line.startswith(("NULL value in", "CHECK constraint failed"))
+        ]
+        if found:
+            raise self._damaged(sqlite3.DatabaseError(found[0]))
+
     def _damaged(self, error: sqlite3.Error) -> DatabaseDamaged:
-        """The error for a damaged database, logged the first time it is met."""
+        """The error for a damaged database, logged the first time it is met while running (at
+        start the caller says it)."""
         if self.path:
             message = (
                 f"the database file {self.path} is damaged ({error}): stop mailcatch, then restore the file "
@@ -485,7 +509,7 @@ class Database:
             )
         else:
             message = f"the in-memory database is damaged ({error}): restart mailcatch"
-        if not self._damage_logged:
+        if self._writer is not None and not self._damage_logged:
             self._damage_logged = True
             log.error("%s", message)
         return DatabaseDamaged(message)

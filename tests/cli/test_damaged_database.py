@@ -1,11 +1,14 @@
 """A database file damaged in the middle (64 KB of random bytes over a few thousand messages):
-every read the API answers is JSON with an "Error" saying what to do, never an unhandled exception."""
+refused at start (exit 3) when the start's check finds it; damaged under a running catcher, every
+read the API answers is JSON with an "Error" saying what to do, never an unhandled exception."""
 
 from __future__ import annotations
 
 import random
 import signal
 import smtplib
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -39,13 +42,25 @@ def _damage_the_middle(database: Path) -> None:
         file.write(random.Random(15).randbytes(64 * 1024))
 
 
-def test_reads_of_a_damaged_database_answer_json_errors(tmp_path: Path) -> None:
+def test_a_damaged_database_is_refused_at_start(tmp_path: Path) -> None:
     database = tmp_path / "damaged.db"
     _fill(database)
     _damage_the_middle(database)
+    command = [sys.executable, "-m", "mailcatch", "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0"]
+    result = subprocess.run([*command, "--database", str(database)], capture_output=True, text=True, timeout=20)
+    assert result.returncode == 3, result.stderr
+    assert f"the database file {database} is damaged" in result.stderr, result.stderr
+    assert "restore the file from a copy, or start with a new --database file" in result.stderr
+    assert result.stderr.count("is damaged") == 1 and "Traceback" not in result.stderr
+
+
+def test_reads_of_a_database_damaged_while_running_answer_json_errors(tmp_path: Path) -> None:
+    database = tmp_path / "damaged.db"
+    _fill(database)
     process = Process("--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--database", str(database), "--max", "0")
     try:
         process.started()
+        _damage_the_middle(database)  # before any read: what the readers see comes from the file
         statuses = []
         with httpx.Client(base_url=process.url, timeout=30) as api:
             paths = [f"/api/v1/messages?start={start}&limit={PAGE}" for start in range(0, MESSAGES, PAGE)]
