@@ -127,7 +127,7 @@ def settle(target: Target, timeout: float = 60) -> None:
         before = now
 
 
-def measure(target: Target, connections: int, size: int, seconds: float) -> dict[str, float]:
+def measure(target: Target, connections: int, size: int, seconds: float, pipelined: bool) -> dict[str, float]:
     cpu_before = target.cpu_seconds()
     output = subprocess.run(
         [
@@ -141,6 +141,7 @@ def measure(target: Target, connections: int, size: int, seconds: float) -> dict
             str(size),
             "--seconds",
             str(seconds),
+            *([] if pipelined else ["--no-pipelining"]),
         ],
         capture_output=True,
         text=True,
@@ -167,6 +168,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--connections", default="1,10")
     parser.add_argument("--sizes", default="2048,102400")
+    parser.add_argument(
+        "--no-pipelining", action="store_true", help="the load sends MAIL, RCPT and DATA one at a time, as smtplib does"
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds = 0.5, 1
@@ -185,7 +189,9 @@ def main() -> int:
             for round_number in range(args.rounds):
                 order = targets[round_number % len(targets) :] + targets[: round_number % len(targets)]
                 for target in order:
-                    target.results.setdefault(cell, []).append(measure(target, *cell, args.seconds))
+                    target.results.setdefault(cell, []).append(
+                        measure(target, *cell, args.seconds, not args.no_pipelining)
+                    )
         ok = True
         for target in targets[1:]:
             assert target.catcher is not None
@@ -223,7 +229,11 @@ def main() -> int:
                 f" {statistics.median(r['p99_ms'] for r in rows):>7.2f}"
                 f" {statistics.median(r['cpu_ms'] for r in rows):>10.3f} {peaks[target.name]:>8.0f}"
             )
-    print(f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {args.rounds} round(s) of {args.seconds:g} s")
+    client = "one command at a time" if args.no_pipelining else "MAIL, RCPT and DATA pipelined"
+    print(
+        f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {args.rounds} round(s) of {args.seconds:g} s,"
+        f" load client: {client}"
+    )
     return 0 if ok else 1
 
 

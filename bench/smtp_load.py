@@ -1,6 +1,9 @@
 """SMTP load generator: N reused connections send messages and time each DATA reply.
 
-    python bench/smtp_load.py --port 1025 --connections 10 --size 2048 --seconds 5
+    python bench/smtp_load.py --port 1025 --connections 10 --size 2048 --seconds 5 [--no-pipelining]
+
+By default MAIL, RCPT and DATA go out together (PIPELINING); with --no-pipelining each waits
+for the reply to the one before, as smtplib, Django, Flask-Mail and most application clients send.
 
 Prints one JSON line: messages sent, errors, messages per second, p50/p99 latency of the
 DATA reply (ms) and the queued-as IDs it was given (with --ids) for checking afterwards.
@@ -49,8 +52,30 @@ class Stats:
         self.ids: list[str] = []
 
 
+ENVELOPE = (b"MAIL FROM:<load@example.com>\r\n", b"RCPT TO:<user@example.com>\r\n", b"DATA\r\n")
+ENVELOPE_REPLIES = (b"250", b"250", b"354")
+
+
+async def send_envelope(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pipelined: bool) -> None:
+    """MAIL, RCPT and DATA: written together when pipelined, else each after the reply to the one before."""
+    if pipelined:
+        writer.write(b"".join(ENVELOPE))
+    for index, expected in enumerate(ENVELOPE_REPLIES):
+        if not pipelined:
+            writer.write(ENVELOPE[index])
+        if not (await read_reply(reader)).startswith(expected):
+            raise ConnectionError(f"expected {expected!r}")
+
+
 async def sender(
-    host: str, port: int, size: int, deadline: float, limit: int | None, stats: Stats, keep_ids: bool
+    host: str,
+    port: int,
+    size: int,
+    deadline: float,
+    limit: int | None,
+    stats: Stats,
+    keep_ids: bool,
+    pipelined: bool = True,
 ) -> None:
     bodies = [make_message(size, n) for n in range(8)]
     while time.monotonic() < deadline and (limit is None or stats.sent < limit):
@@ -66,10 +91,7 @@ async def sender(
                 body = bodies[number % len(bodies)]
                 number += 1
                 started = time.perf_counter()
-                writer.write(b"MAIL FROM:<load@example.com>\r\nRCPT TO:<user@example.com>\r\nDATA\r\n")
-                for expected in (b"250", b"250", b"354"):
-                    if not (await read_reply(reader)).startswith(expected):
-                        raise ConnectionError(f"expected {expected!r}")
+                await send_envelope(reader, writer, pipelined)
                 writer.write(body + b".\r\n")
                 reply = await read_reply(reader)
                 if not reply.startswith(b"250"):
@@ -89,12 +111,21 @@ async def sender(
 
 
 async def run(
-    host: str, port: int, connections: int, size: int, seconds: float, count: int | None, keep_ids: bool
+    host: str,
+    port: int,
+    connections: int,
+    size: int,
+    seconds: float,
+    count: int | None,
+    keep_ids: bool,
+    pipelined: bool = True,
 ) -> dict[str, object]:
     stats = Stats()
     started = time.perf_counter()
     deadline = time.monotonic() + seconds
-    await asyncio.gather(*(sender(host, port, size, deadline, count, stats, keep_ids) for _ in range(connections)))
+    await asyncio.gather(
+        *(sender(host, port, size, deadline, count, stats, keep_ids, pipelined) for _ in range(connections))
+    )
     elapsed = time.perf_counter() - started
     latencies = sorted(stats.latencies) or [0.0]
     return {
@@ -117,10 +148,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--count", type=int, help="stop after this many messages")
     parser.add_argument("--ids", action="store_true", help="report the IDs the server gave")
+    parser.add_argument("--no-pipelining", action="store_true", help="send MAIL, RCPT and DATA one at a time")
     args = parser.parse_args()
     if uvloop is not None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    result = asyncio.run(run(args.host, args.port, args.connections, args.size, args.seconds, args.count, args.ids))
+    result = asyncio.run(
+        run(
+            args.host,
+            args.port,
+            args.connections,
+            args.size,
+            args.seconds,
+            args.count,
+            args.ids,
+            not args.no_pipelining,
+        )
+    )
     print(json.dumps(result))
 
 

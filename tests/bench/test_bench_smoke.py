@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
@@ -18,10 +20,12 @@ def _run(script: str, *args: str, timeout: float = 120) -> str:
     return result.stdout
 
 
-def test_compare_runs_and_checks_storage() -> None:
-    output = _run("compare.py", "--quick", "--connections", "2", "--sizes", "2048")
+@pytest.mark.parametrize("pipelining", [[], ["--no-pipelining"]], ids=["pipelined", "one-at-a-time"])
+def test_compare_runs_and_checks_storage(pipelining: list[str]) -> None:
+    output = _run("compare.py", "--quick", "--connections", "2", "--sizes", "2048", *pipelining)
     assert "memory: all" in output and "file: all" in output
     assert "x sink" in output and "LOST" not in output
+    assert ("one command at a time" if pipelining else "MAIL, RCPT and DATA pipelined") in output
 
 
 def test_fill_measures_a_filled_database(tmp_path: Path) -> None:
