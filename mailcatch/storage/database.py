@@ -90,9 +90,9 @@ class Database:
         self.attached: dict[str, str] = {}
         """Other databases (name: URI) that reading connections attach, set before the first read."""
         self._lock_fd: int | None = None
+        """In file mode: the open lock file beside the database (`PATH-lock`), locked while this is open."""
         self._damage_logged = False
         """Whether damage to the database was logged: once is enough, every read would find it."""
-        """In file mode: the open lock file beside the database (`PATH-lock`), locked while this is open."""
 
     # Connections ------------------------------------------------------
     def _connect(self, readonly: bool = False) -> sqlite3.Connection:
@@ -134,7 +134,7 @@ class Database:
             try:  # left by an earlier run: a read-only descriptor locks as well
                 fd = os.open(lock_path, os.O_RDONLY)
             except OSError:
-                raise StoreError(self._read_only_message(error)) from None
+                raise StoreError(self._read_only_message(self._unwritable(), error)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
@@ -157,39 +157,36 @@ class Database:
             os.close(self._lock_fd)  # releases the flock
             self._lock_fd = None
 
-    def _read_only_message(self, error: OSError | sqlite3.Error | None = None) -> str:
-        """What to say when the database, or its folder, can't be written."""
-        folder = os.path.dirname(os.path.abspath(str(self.path))) or "."
+    def _unwritable(self) -> str | None:
+        """What refuses writes to the database file (its file system, the file, or its folder); None if nothing."""
+        if not self.path:
+            return None
+        folder = os.path.dirname(os.path.abspath(self.path)) or "."
+        if _read_only_file_system(folder):
+            return f"the file system holding {self.path} is mounted read-only"
+        if os.path.exists(self.path) and not _writable(self.path):
+            return f"the database file {self.path} is read-only"
+        if not _writable(folder):
+            return f"the folder {folder} is read-only (SQLite writes its log files beside the database)"
+        return None
+
+    def _read_only_message(self, where: str | None, error: OSError | sqlite3.Error | None = None) -> str:
+        """What to say when the database can't be written: `where` says what refuses (see _unwritable)."""
         if error is None:
             detail = ""
         elif isinstance(error, OSError):
             detail = f" ({error.strerror or error})"
         else:
             detail = f" ({error})"
-        if _read_only_file_system(folder):
-            where = f"the file system holding {self.path} is mounted read-only"
-        elif os.path.exists(str(self.path)) and not _writable(str(self.path)):
-            where = f"the database file {self.path} is read-only"
-        elif not _writable(folder):
-            where = f"the folder {folder} is read-only (SQLite writes its log files beside the database)"
-        else:
-            where = f"{self.path} can't be written"
+        where = where or f"{self.path} can't be written"
         return f"{where}{detail}; mailcatch needs to write to it: make it writable, or use another --database file"
-
-    def _cannot_write(self) -> bool:
-        """Whether the database file, or its folder, refuses to be written."""
-        if not self.path:
-            return False
-        folder = os.path.dirname(os.path.abspath(self.path)) or "."
-        exists = os.path.exists(self.path)
-        return _read_only_file_system(folder) or (exists and not _writable(self.path)) or not _writable(folder)
 
     def open(self, init: WriteFn | None = None) -> None:
         """Open the database, check it is ours, apply migrations, run `init`, start the writer."""
         # Said before SQLite meets it, which reports a read-only file or folder as an unusable
         # database, or as a search index it can't open.
-        if self._cannot_write():
-            raise StoreError(self._read_only_message())
+        if (refused := self._unwritable()) is not None:
+            raise StoreError(self._read_only_message(refused))
         self._lock()
         try:
             self._open(init)
@@ -230,8 +227,8 @@ class Database:
                 init(conn)
         except sqlite3.DatabaseError as error:
             conn.close()
-            if self._cannot_write():
-                raise StoreError(self._read_only_message(error)) from None
+            if (refused := self._unwritable()) is not None:
+                raise StoreError(self._read_only_message(refused, error)) from None
             if _primary_code(error) == SQLITE_CORRUPT:
                 raise self._damaged(error) from None
             raise StoreError(f"{self.path} is not a usable SQLite database: {error}") from None
@@ -440,15 +437,11 @@ class Database:
         """SQLite's message, plus why when the database's directory can't be written (SQLite says "disk I/O error")."""
         if not self.path:
             return str(error)
-        probe = os.path.join(os.path.dirname(os.path.abspath(self.path)), f".mailcatch-probe-{uuid.uuid4().hex}")
-        try:
-            os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            os.unlink(probe)
-        except OSError as probed:
-            if probed.errno == errno.EROFS:
-                return f"{error} (the file system holding {self.path} is read-only)"
-            if probed.errno in (errno.EACCES, errno.EPERM):
-                return f"{error} (no permission to write beside {self.path})"
+        probed = _write_probe(os.path.dirname(os.path.abspath(self.path)))
+        if probed is not None and probed.errno == errno.EROFS:
+            return f"{error} (the file system holding {self.path} is read-only)"
+        if probed is not None and probed.errno in (errno.EACCES, errno.EPERM):
+            return f"{error} (no permission to write beside {self.path})"
         return str(error)
 
     # Reads ------------------------------------------------------------
@@ -572,18 +565,23 @@ def _writable(path: str) -> bool:
     """Whether `path` can be written: asked of the kernel by trying where `os.access` would answer
     yes for root (read-only mounts and immutable files refuse root too)."""
     if os.path.isdir(path):
-        probe = os.path.join(path, f".mailcatch-probe-{uuid.uuid4().hex}")
-        try:
-            os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        except OSError:
-            return False
-        os.unlink(probe)
-        return True
+        return _write_probe(path) is None
     try:
         os.close(os.open(path, os.O_WRONLY))
     except OSError:
         return False
     return True
+
+
+def _write_probe(folder: str) -> OSError | None:
+    """The error met making (and removing) a file in `folder`; None when it can be written."""
+    probe = os.path.join(folder, f".mailcatch-probe-{uuid.uuid4().hex}")
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.unlink(probe)
+    except OSError as error:
+        return error
+    return None
 
 
 def file_uri(path: str) -> str:
