@@ -27,6 +27,7 @@ __all__ = [
     "MessageSummary",
     "MessagesPage",
     "PartJSON",
+    "SearchPage",
     "TranscriptEnvelope",
     "TranscriptJSON",
     "TranscriptLineJSON",
@@ -101,6 +102,19 @@ class MessagesPage(TypedDict):
     start: int
     tags: list[str]
     messages: list[MessageSummary]
+
+
+class SearchPage(MessagesPage):
+    """OpenAPI `SearchSummary`: a page of GET /api/v1/search, with mailcatch's own word on whether it is complete.
+
+    Mailpit's keys, and ours: `partial` is true when matches may be missing (the search index
+    is behind, or could not be updated: a full disk), `partial_reason` says why, `unindexed`
+    counts the stored messages the search could not look into.
+    """
+
+    partial: bool
+    partial_reason: str | None
+    unindexed: int
 
 
 class MessageJSON(TypedDict):

@@ -20,6 +20,7 @@ PAIRS = [
     (shapes.EnvelopeJSON, ("Envelope",)),
     (shapes.MessageSummary, ("MessageSummary",)),
     (shapes.MessagesPage, ("MessagesSummary",)),
+    (shapes.SearchPage, ("SearchSummary",)),
     (shapes.MessageJSON, ("Message",)),
     (shapes.TranscriptJSON, ("Transcript",)),
     (shapes.TranscriptSession, ("Transcript", "Session")),

@@ -39,6 +39,18 @@ _MAYBE_ADDRESS = {**_ADDRESS, "nullable": True}  # OpenAPI 3.0 ignores "nullable
 _MAYBE_MIME = {**_object({"Parts": _array(_ref("MailHogContent"))}), "nullable": True}
 
 
+_MESSAGES_SUMMARY: dict[str, Any] = {
+    "total": {**_INT, "description": "Messages in the mailbox"},
+    "unread": {**_INT, "description": "Unread messages in the mailbox"},
+    "count": {**_INT, "description": "Messages on this page"},
+    "messages_count": {**_INT, "description": "Messages matching the query (all, for a listing)"},
+    "messages_unread": {**_INT, "description": "Unread messages matching the query"},
+    "start": _INT,
+    "tags": _STRINGS,
+    "messages": _array(_ref("MessageSummary")),
+}
+
+
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {JSON: {"schema": schema}}}
 
@@ -119,17 +131,22 @@ _SCHEMAS: dict[str, Any] = {
             "Snippet": _STR,
         }
     ),
-    "MessagesSummary": _object(
+    "MessagesSummary": _object(_MESSAGES_SUMMARY),
+    "SearchSummary": _object(
         {
-            "total": {**_INT, "description": "Messages in the mailbox"},
-            "unread": {**_INT, "description": "Unread messages in the mailbox"},
-            "count": {**_INT, "description": "Messages on this page"},
-            "messages_count": {**_INT, "description": "Messages matching the query (all, for a listing)"},
-            "messages_unread": {**_INT, "description": "Unread messages matching the query"},
-            "start": _INT,
-            "tags": _STRINGS,
-            "messages": _array(_ref("MessageSummary")),
-        }
+            **_MESSAGES_SUMMARY,
+            "partial": {
+                **_BOOL,
+                "description": "mailcatch's own: matches may be missing (the search index is behind, or could not "
+                "be updated, as on a full disk)",
+            },
+            "partial_reason": {**_STR, "nullable": True, "description": "mailcatch's own: why `partial` (else null)"},
+            "unindexed": {
+                **_INT,
+                "description": "mailcatch's own: stored messages the search could not look into (not indexed yet)",
+            },
+        },
+        "Mailpit's MessagesSummary, and whether the search is complete",
     ),
     "Envelope": _object(
         {
@@ -297,7 +314,7 @@ _PATHS: dict[str, Any] = {
         "get": _op(
             "messages",
             "Search messages, newest first",
-            {"200": _json(_ref("MessagesSummary"), "A page")},
+            {"200": _json(_ref("SearchSummary"), "A page")},
             [_SEARCH, _START, _LIMIT, _TZ],
             description=(
                 'Plain words and "quoted phrases" match substrings of the subject, addresses, bodies and '

@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import BadRequest
-from mailcatch.shapes import MessagesPage
+from mailcatch.shapes import SearchPage
 from mailcatch.storage.search import zone_named
 from mailcatch.web.requests import page_params, store_of
 
@@ -25,7 +25,7 @@ async def search_messages(request: Request) -> Response:
     start, limit = page_params(request)
     zone = zone_named(request.query_params.get("tz"))
     result = await store.search(query, start, limit, zone)
-    page: MessagesPage = {
+    page: SearchPage = {
         "total": store.total,
         "unread": store.unread,
         "count": len(result.messages),
@@ -34,6 +34,9 @@ async def search_messages(request: Request) -> Response:
         "start": start,
         "tags": await store.all_tags(),
         "messages": result.messages,
+        "partial": result.partial is not None,
+        "partial_reason": result.partial,
+        "unindexed": result.unindexed,
     }
     return JSONResponse(page)
 

@@ -29,7 +29,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mailcatch.logs import Repeats
+
 log = logging.getLogger("mailcatch.search")
+repeats = Repeats(log)
+"""Warnings of a failure that lasts (a full disk) are said once a minute, not at every retry."""
 
 Fields = tuple[str, ...]
 """What a message is found by, one string per column of `messages_fts`."""
@@ -99,6 +103,17 @@ COMMIT_SECONDS = 0.2
 keeps its progress, and searches waiting for the index see it."""
 CATCH_UP_CHUNK = 256
 """Messages read back from the store per step, each step its own commit."""
+JOURNAL_LIMIT = 16 * 1024 * 1024
+"""Bytes of write-ahead log the index keeps on disk once it is checkpointed (SQLite keeps the
+log's largest size otherwise: a big catch-up would hold that much disk for good)."""
+BUSY_TIMEOUT_MS = 10000
+"""How long the index's connection waits for a lock."""
+GIVE_BACK_PATIENCE_MS = 1000
+"""...and for readers to finish, to truncate the write-ahead log (else tried again later)."""
+RETRY_FIRST = 0.5
+"""Seconds the index thread waits after a failed write (a full disk) before it tries again..."""
+RETRY_MOST = 16.0
+"""...twice as long after each failure in a row, up to this."""
 
 
 @dataclass(slots=True)
@@ -142,6 +157,14 @@ class SearchIndex:
         self._began = 0.0
         """When the index thread's open transaction began."""
         self._broken = False
+        """A write failed, and none has succeeded since: searches don't wait for the index."""
+        self._failure: str | None = None
+        """While broken, why (SQLite's message)."""
+        self._retry_after = RETRY_FIRST
+        self._unclean = False
+        """A failure marked the index unclean (deletions may be missing): a whole update marks it clean again."""
+        self._truncate = False
+        """After a failure: once caught up, give the write-ahead log's disk space back."""
         self._deferring = False
         self._last_submit = 0.0
         self._told_partial = False
@@ -155,10 +178,11 @@ class SearchIndex:
         """Open (or rebuild) the index of the store named `identity`, whose newest seq is `newest`; start the thread."""
         conn = sqlite3.connect(self.uri, uri=True, isolation_level=None, check_same_thread=False)
         try:
-            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")  # the index can be rebuilt: no fsync
             conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_LIMIT}")
             conn.executescript(SCHEMA + _BATCH_WORDS)
             meta = dict(conn.execute("SELECT key, value FROM search_meta").fetchall())
             if meta.get("identity") != identity or meta.get("clean") != "1":
@@ -201,6 +225,13 @@ class SearchIndex:
     def newest(self) -> int:
         """The newest seq committed to the store, as far as this index was told."""
         return self._newest
+
+    @property
+    def failure(self) -> str | None:
+        """Why the index is not being updated (None: it is, or is catching up)."""
+        if self._thread is not None and not self._thread.is_alive() and not self._stopping:
+            return "its thread stopped"
+        return self._failure
 
     # Called by the store's writer thread after each commit ----------------
     def submit(self, changes: Sequence[Change]) -> None:
@@ -251,6 +282,8 @@ class SearchIndex:
     # The index thread ---------------------------------------------------
     def _run(self, conn: sqlite3.Connection) -> None:
         store = self._connect_store()
+        retry: list[Change] = []
+        """The deletions of a failed attempt, applied again first (added messages are read back from the store)."""
         try:
             if not self.words_ready:
                 try:
@@ -259,7 +292,11 @@ class SearchIndex:
                     self._failed(conn, error)
             while True:
                 with self._lock:
-                    while not self._changes and self.upto >= self._newest and not self._stopping:
+                    idle = not self._changes and not retry and self.upto >= self._newest
+                if idle and self._truncate and not self._stopping:
+                    self._give_back(conn)
+                with self._lock:
+                    while not self._changes and not retry and self.upto >= self._newest and not self._stopping:
                         self._lock.wait()
                     # Storing messages comes first: while they keep arriving, their text waits
                     # (up to DEFER_BYTES of it) for a quiet moment, unless a search waits.
@@ -272,21 +309,26 @@ class SearchIndex:
                         self._deferring = True
                         self._lock.wait(QUIET_SECONDS)
                         self._deferring = False
-                    if self._stopping and not self._changes:
-                        break
-                    changes, self._changes, self._waiting = self._changes, [], 0
+                    if self._stopping and (not self._changes or self._broken):
+                        break  # what is left is caught up at the next start (rebuilt, if deletions were lost)
+                    taken = len(self._changes)
+                    changes, self._changes, self._waiting = retry + self._changes, [], 0
                     newest = self._newest
                 try:
                     self._apply(conn, store, changes, newest)
-                    failed = False
+                    retry = []
                 except sqlite3.Error as error:
                     self._failed(conn, error)
-                    failed = True
+                    retry = _to_retry(changes)
                 with self._lock:
-                    self._applied += len(changes)
+                    self._applied += taken  # applied, or kept to retry, or to be read back from the store
                     self._wake_waiters()
-                    if failed and not self._stopping:
-                        self._lock.wait(1.0)  # don't retry a failing disk in a tight loop
+                    if retry or self._broken:
+                        # Don't retry a failing disk in a tight loop: wait, longer after each failure.
+                        deadline = time.monotonic() + self._retry_after
+                        self._retry_after = min(self._retry_after * 2, RETRY_MOST)
+                        while not self._stopping and (left := deadline - time.monotonic()) > 0:
+                            self._lock.wait(left)
         finally:
             store.close()
             conn.close()
@@ -297,6 +339,8 @@ class SearchIndex:
         rows: list[tuple[int, Fields]] = []  # handed-over messages, inserted together
         for change in changes:
             if isinstance(change, Added):
+                if change.seq <= self._working:  # read back from the store already
+                    continue
                 if self._working < change.seq - 1:  # messages before it were not handed over
                     self._insert(conn, rows)
                     rows = []
@@ -316,7 +360,7 @@ class SearchIndex:
                 _clear(conn)
         self._insert(conn, rows)
         self._catch_up(conn, store, newest + 1)
-        self._commit(conn)
+        self._commit(conn, clean=True)
 
     def _catch_up(self, conn: sqlite3.Connection, store: sqlite3.Connection, before: int) -> bool:
         """Index, from the store, the messages after the indexed ones and before `before`; False if stopped first."""
@@ -384,30 +428,76 @@ class SearchIndex:
                     log.info("the search index's word list is complete")
                 return
 
-    def _commit(self, conn: sqlite3.Connection, upto: int | None = None) -> None:
-        """Commit, with every message up to `upto` (by default `_working`) indexed."""
+    def _commit(self, conn: sqlite3.Connection, upto: int | None = None, clean: bool = False) -> None:
+        """Commit, with every message up to `upto` (by default `_working`) indexed.
+
+        `clean`: nothing handed over is left to apply (after a failure, the index is whole again).
+        """
         upto = self._working if upto is None else upto
         conn.execute("UPDATE search_meta SET value = ? WHERE key = 'upto'", (str(upto),))
+        if clean and self._unclean:
+            conn.execute("UPDATE search_meta SET value = '1' WHERE key = 'clean'")
         conn.execute("COMMIT")
+        if clean:
+            self._unclean = False
         with self._lock:
             self.upto = upto
+            failure, self._failure = self._failure, None
             self._broken = False
+            self._retry_after = RETRY_FIRST
             self._wake_waiters()
+        if failure is not None:
+            log.info("the search index is updated again (it could not be: %s)", failure)
 
     def _failed(self, conn: sqlite3.Connection, error: sqlite3.Error) -> None:
-        """After a failed write the index may lack deletions: it is rebuilt at the next start.
+        """After a failed write: undo it, give back the log's disk space, and say so (once a minute at most).
 
-        Meanwhile searches don't wait for it (they would wait forever on a full disk).
+        The thread tries again, waiting longer after each failure; meanwhile searches don't wait
+        for the index (they would wait for good on a full disk) and say their results may be
+        incomplete. Until the index is updated again it is marked unclean: stopped before then,
+        it is rebuilt at the next start (deletions may be missing from it).
         """
-        log.warning("search index not updated (%s); it will be rebuilt at the next start", error)
         with self._lock:
             self._broken = True
-        try:
+            self._failure = str(error)
+            self._unclean = self._truncate = True
+            self._wake_waiters()
+        repeats.warning(
+            "search index not updated (%s): searches say their results may be incomplete until it is; trying again",
+            error,
+        )
+        with contextlib.suppress(sqlite3.Error):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+        with contextlib.suppress(sqlite3.Error):
             conn.execute("UPDATE search_meta SET value = '0' WHERE key = 'clean'")
+        self._give_back(conn)
+
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        """Checkpoint the write-ahead log and truncate it to nothing (after a failure on a full disk,
+        its file holds the space the failed transaction took, and a catch-up's)."""
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {GIVE_BACK_PATIENCE_MS}")  # readers would hold up indexing
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         except sqlite3.Error:
-            pass
+            return  # tried again once caught up
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if not busy and not self._broken:
+            self._truncate = False
+
+
+def _to_retry(changes: list[Change]) -> list[Change]:
+    """What of a failed attempt's changes is applied again: the deletions, from the last Cleared on
+    (added messages are read back from the store, as those not handed over)."""
+    kept: list[Change] = []
+    for change in changes:
+        if isinstance(change, Cleared):
+            kept = [change]
+        elif isinstance(change, Deleted):
+            kept.append(change)
+    return kept
 
 
 def _index_words(conn: sqlite3.Connection, low: int, high: int) -> None:

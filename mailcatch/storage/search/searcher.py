@@ -48,6 +48,10 @@ class SearchResult:
     messages: list[MessageSummary]
     count: int
     unread: int
+    partial: str | None = None
+    """Why matches may be missing (the search index is behind, or could not be updated); None: complete."""
+    unindexed: int = 0
+    """Stored messages the search could not look into: not in the search index yet."""
 
 
 class Searcher:
@@ -75,7 +79,8 @@ class Searcher:
         tally = await count_matches(self._db, compiled, seen, self.kept.take(key, seen.changes, seen.newest))
         messages = await self._page(compiled, tally, seen.words_ready, start, limit) if tally.count > start else []
         self.kept.keep(key, Counted(seen.changes, tally.through, tally.count, tally.unread))
-        return SearchResult(messages, tally.count, tally.unread)
+        partial, unindexed = await self._partial(compiled, seen) if compiled.match is not None else (None, 0)
+        return SearchResult(messages, tally.count, tally.unread, partial, unindexed)
 
     async def matching_ids(
         self, query: str | Sequence[Term], zone: datetime.tzinfo | None = None, limit: int | None = None
@@ -94,6 +99,21 @@ class Searcher:
         if not found:
             raise MessageNotFound(f"no message matches {query!r}")
         return found[0]
+
+    async def _partial(self, compiled: Compiled, seen: Snapshot) -> tuple[str | None, int]:
+        """Why a full-text search's results may be incomplete (None: they are complete), and how many
+        stored messages it could not look into."""
+        failure, newest = self._index.failure, self._index.newest
+        unindexed = 0
+        if newest > seen.newest:
+            sql = "SELECT count(*) FROM messages WHERE seq > ? AND seq <= ?"
+            unindexed = await self._db.read(lambda conn: int(conn.execute(sql, (seen.newest, newest)).fetchone()[0]))
+        behind = f"{unindexed} message{'' if unindexed == 1 else 's'} behind"
+        if failure is not None:
+            return f"the search index could not be updated ({failure}); it is {behind}", unindexed
+        if unindexed:
+            return f"the search index is {behind}", unindexed
+        return None, 0
 
     def _snapshot(self, compiled: Compiled) -> Snapshot:
         """What the search sees: the messages stored (and, for the full-text index, indexed) so far;
