@@ -29,8 +29,18 @@ T = TypeVar("T")
 WriteFn = Callable[..., Any]
 """`fn(conn)`, or `fn(conn, [item, ...])` for a write done `together` with others."""
 MIGRATIONS_TABLE = "mailcatch_migrations"
-CHECKPOINT_INTERVAL = 0.5
+CHECKPOINT_INTERVAL = 0.1
 """Seconds between checkpoints of the write-ahead log in file mode."""
+QUIET_SECONDS = 0.5
+"""Seconds without a write after which the write-ahead log is emptied and its disk space given back."""
+BUSY_TIMEOUT_MS = 10000
+"""How long a statement waits for a lock held by another connection (the checkpointer, a second process)."""
+LOG_RESET_BYTES = 8 * 1024 * 1024
+"""Once the write-ahead log holds this much, the writer has the next commits write it from its start again."""
+LOG_KEPT_BYTES = 64 * 1024 * 1024
+"""The write-ahead log's file is cut to this size when it starts again (its pages are reused)."""
+LOG_EMPTY_WAIT_MS = 2000
+"""How long emptying the log waits for reads that still use it (it tries again later)."""
 MAX_BATCH = 256
 """Write jobs committed together at most; more wait for the next commit."""
 QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024
@@ -93,6 +103,8 @@ class Database:
         """In file mode: the open lock file beside the database (`PATH-lock`), locked while this is open."""
         self._damage_logged = False
         """Whether damage to the database was logged: once is enough, every read would find it."""
+        self._log_full = threading.Event()
+        """Set by the checkpointer when the write-ahead log has grown to LOG_RESET_BYTES."""
 
     # Connections ------------------------------------------------------
     def _connect(self, readonly: bool = False) -> sqlite3.Connection:
@@ -100,9 +112,11 @@ class Database:
             conn = sqlite3.connect(self._uri, uri=True, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as error:
             raise StoreError(f"can't open database {self.path or 'in memory'}: {error}") from None
-        conn.execute("PRAGMA busy_timeout = 10000")
-        if readonly:
-            conn.execute("PRAGMA query_only = 1")
+        try:
+            _configure(conn, readonly)
+        except sqlite3.Error:
+            conn.close()
+            raise
         return conn
 
     def sibling_uri(self, name: str) -> str:
@@ -195,7 +209,10 @@ class Database:
             raise
 
     def _open(self, init: WriteFn | None) -> None:
-        conn = self._connect()
+        try:
+            conn = self._connect()
+        except sqlite3.DatabaseError as error:  # its first statement reads the file's header
+            raise self._unusable(error) from None
         try:
             # Small pages: a commit writes every page it changed whole (to the log, or to the
             # rollback journal in memory), and a small message changes about a dozen pages.
@@ -206,15 +223,10 @@ class Database:
                 mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if mode != "wal":
                     log.warning("database %s: WAL mode unavailable, using %s", self.path, mode)
-                # In WAL mode a commit is in the log file once COMMIT returns, so a message
-                # answered 250 survives a crash of the process; NORMAL skips the fsync per
-                # commit, which only an operating-system crash or power loss would need.
-                conn.execute("PRAGMA synchronous = NORMAL")
                 # Checkpoints (copying the log into the database file) run on their own thread,
-                # so a commit never waits for one.
+                # so a commit never waits for one; the writer empties the log (see _empty_log).
                 conn.execute("PRAGMA wal_autocheckpoint = 0")
-            else:
-                conn.execute("PRAGMA synchronous = OFF")
+                conn.execute(f"PRAGMA journal_size_limit = {LOG_KEPT_BYTES}")
             # A statement that inserts many rows keeps what it changed in a statement journal,
             # to undo it alone if it fails: in a temporary file by default, one made and
             # deleted per group commit.
@@ -227,11 +239,7 @@ class Database:
                 init(conn)
         except sqlite3.DatabaseError as error:
             conn.close()
-            if (refused := self._unwritable()) is not None:
-                raise StoreError(self._read_only_message(refused, error)) from None
-            if _primary_code(error) == SQLITE_CORRUPT:
-                raise self._damaged(error) from None
-            raise StoreError(f"{self.path} is not a usable SQLite database: {error}") from None
+            raise self._unusable(error) from None
         except StoreError:
             conn.close()
             raise
@@ -244,16 +252,54 @@ class Database:
             )
             self._checkpointer.start()
 
+    def _unusable(self, error: sqlite3.DatabaseError) -> StoreError:
+        """What to say when opening the database failed: read-only, damaged, or not SQLite's."""
+        if (refused := self._unwritable()) is not None:
+            return StoreError(self._read_only_message(refused, error))
+        if _primary_code(error) == SQLITE_CORRUPT:
+            return self._damaged(error)
+        return StoreError(f"{self.path} is not a usable SQLite database: {error}")
+
     def _checkpoint_loop(self) -> None:
+        """Copy the log into the database file as it grows, without blocking the writer or readers.
+
+        A passive checkpoint copies only what no read still needs, and never empties the log:
+        under steady load some read or write always uses it. So once the log holds
+        LOG_RESET_BYTES, this asks the writer to empty it (see _empty_log).
+        """
         conn = self._connect()
         try:
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
             while not self._stopping.wait(CHECKPOINT_INTERVAL):
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 except sqlite3.Error as error:
                     log.warning("database checkpoint failed: %s", error)
+                    continue
+                if frames * page_size >= LOG_RESET_BYTES:
+                    self._log_full.set()
         finally:
             conn.close()
+
+    def _empty_log(self, conn: sqlite3.Connection, mode: str) -> bool:
+        """On the writer thread, between commits: copy the rest of the log into the database file,
+        so that the next commit writes the log from its start again (RESTART, under load: the
+        log's pages are rewritten where they are) or to an empty file (TRUNCATE, when quiet).
+
+        It waits up to LOG_EMPTY_WAIT_MS for reads that still use the log; True if it is empty.
+        Writes wait meanwhile (they are committed together right after), but only for copying
+        what the checkpointer has not copied yet.
+        """
+        self._log_full.clear()
+        conn.execute(f"PRAGMA busy_timeout = {LOG_EMPTY_WAIT_MS}")
+        try:
+            busy, _, _ = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        except sqlite3.Error as error:
+            log.warning("database checkpoint failed: %s", self._cause(error))
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return not busy
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -332,8 +378,14 @@ class Database:
         conn = self._write_conn
         assert conn is not None
         stopping = False
+        log_used = False
+        """Whether commits went into the log since it was last emptied (file mode only)."""
         while not stopping:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=QUIET_SECONDS if log_used else None)
+            except queue.Empty:  # quiet for a moment: empty the log, so it is small while idle
+                log_used = not self._empty_log(conn, "TRUNCATE")
+                continue
             if first is None:
                 break
             batch = [first]
@@ -347,6 +399,10 @@ class Database:
                     break
                 batch.append(job)
             self._run_batch(conn, batch)
+            if self.path:
+                log_used = True
+                if self._log_full.is_set():
+                    self._empty_log(conn, "RESTART")
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         try:
@@ -506,6 +562,21 @@ class Database:
             self._damage_logged = True
             log.error("%s", message)
         return DatabaseDamaged(message)
+
+
+def _configure(conn: sqlite3.Connection, readonly: bool) -> None:
+    """The settings of every connection."""
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # In WAL mode a commit is in the log file once COMMIT returns, so a message answered
+    # 250 survives a crash of the process. No fsync at all (a setting of each connection,
+    # as any connection may checkpoint): each would send every page of the log to the
+    # disk, some 15 times the mail's own bytes, where without them the log's pages are
+    # rewritten in the page cache and the system writes each to disk once in a while.
+    # Only an operating-system crash or a power cut needs them: it can lose the last
+    # seconds of mail, or damage the file (found at the next start, see _quick_check).
+    conn.execute("PRAGMA synchronous = OFF")
+    if readonly:
+        conn.execute("PRAGMA query_only = 1")
 
 
 def _call(conn: sqlite3.Connection, group: list[_Job]) -> list[Any]:

@@ -1,0 +1,158 @@
+"""Sustained load on a database file: does throughput hold, and do the log, the disk writes and memory stay bounded?
+
+    python bench/sustained.py --seconds 600                  # ten minutes, --max 0 (keep everything)
+    python bench/sustained.py --seconds 600 --max 5000       # pruning as it goes
+    python bench/sustained.py --seconds 20 --window 5        # the short version CI runs
+
+A catcher process stores into a new database file while --connections clients send --size
+byte messages as fast as it answers, MAIL, RCPT and DATA one at a time (as smtplib does;
+--pipelining sends them together). Every --window seconds it prints the window's messages
+per second, the largest write-ahead log seen (the database's and the search index's), bytes
+the catcher wrote to disk per byte of mail, and its memory. After the load it waits for the
+logs to shrink, then stops the catcher and times the shutdown.
+
+The last line is one JSON object with the figures and a verdict: no window below 85% of the
+first, each log at most 64 MB and small again within 10 s of the load stopping, at most 8 bytes
+written per byte of mail, shutdown within 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from catcher_process import CatcherProcess
+from smtp_load import Stats, make_message, sender
+
+WAL_LIMIT = 64 * 1024 * 1024
+SMALL_WAL = 4 * 1024 * 1024
+"""A log this size or less counts as small again after the load."""
+SETTLE_SECONDS = 10.0
+MIN_WINDOW_RATIO = 0.85
+MAX_WRITTEN_PER_BYTE = 8.0
+MAX_SHUTDOWN_SECONDS = 2.0
+SAMPLE_SECONDS = 0.2
+
+
+def wal_sizes(database: Path) -> dict[str, int]:
+    """Bytes of each write-ahead log beside `database` (the store's and the search index's)."""
+    sizes = {}
+    for name in ("wal", "search-wal"):
+        try:
+            sizes[name] = (database.parent / f"{database.name}-{name}").stat().st_size
+        except FileNotFoundError:
+            sizes[name] = 0
+    return sizes
+
+
+def written_bytes(pid: int) -> int:
+    """Bytes the process has had written to disk (write_bytes less what truncation cancelled)."""
+    fields = dict(line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())
+    return int(fields["write_bytes"]) - int(fields["cancelled_write_bytes"])
+
+
+def memory(pid: int) -> tuple[int, int]:
+    """(current, peak) resident memory of the process, in bytes."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
+
+
+def mb(value: float) -> float:
+    return round(value / 1024 / 1024, 1)
+
+
+async def load_and_watch(catcher: CatcherProcess, database: Path, args: argparse.Namespace) -> dict[str, object]:
+    stats = Stats()
+    deadline = time.monotonic() + args.seconds
+    mail_bytes = len(make_message(args.size, 0))
+    senders = asyncio.gather(
+        *(
+            sender("127.0.0.1", catcher.smtp_port, args.size, deadline, None, stats, False, args.pipelining)
+            for _ in range(args.connections)
+        )
+    )
+    windows: list[float] = []
+    largest = {"wal": 0, "search-wal": 0}
+    written_before = written_bytes(catcher.pid)
+    window_start, window_sent = time.monotonic(), 0
+    while not senders.done():
+        await asyncio.sleep(SAMPLE_SECONDS)
+        for name, size in wal_sizes(database).items():
+            largest[name] = max(largest[name], size)
+        now = time.monotonic()
+        if now - window_start >= args.window or senders.done():
+            elapsed = now - window_start
+            if elapsed >= args.window / 2:  # a last scrap of a window says nothing
+                rate = (stats.sent - window_sent) / elapsed
+                windows.append(rate)
+                rss, _ = memory(catcher.pid)
+                written = written_bytes(catcher.pid) - written_before
+                print(
+                    f"{len(windows) * args.window:5.0f} s  {rate:7.0f} msg/s  "
+                    f"wal {mb(largest['wal']):6.1f} MB  index wal {mb(largest['search-wal']):6.1f} MB  "
+                    f"written/mail {written / max(1, stats.sent * mail_bytes):5.2f}  rss {mb(rss):6.1f} MB",
+                    flush=True,
+                )
+            window_start, window_sent = now, stats.sent
+    await senders
+    written = written_bytes(catcher.pid) - written_before
+    settled = time.monotonic()
+    while any(size > SMALL_WAL for size in wal_sizes(database).values()):
+        if time.monotonic() - settled > SETTLE_SECONDS:
+            break
+        await asyncio.sleep(SAMPLE_SECONDS)
+    settle_seconds = time.monotonic() - settled
+    _, peak = memory(catcher.pid)
+    return {
+        "sent": stats.sent,
+        "errors": stats.errors,
+        "mail_mb": mb(stats.sent * mail_bytes),
+        "windows_per_second": [round(rate) for rate in windows],
+        "lowest_window_ratio": round(min(windows) / windows[0], 3) if windows and windows[0] else 0.0,
+        "largest_wal_mb": mb(largest["wal"]),
+        "largest_index_wal_mb": mb(largest["search-wal"]),
+        "wal_small_again_seconds": round(settle_seconds, 2),
+        "wal_after_mb": {name: mb(size) for name, size in wal_sizes(database).items()},
+        "written_per_mail_byte": round(written / max(1, stats.sent * mail_bytes), 2),
+        "peak_rss_mb": mb(peak),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=600)
+    parser.add_argument("--window", type=float, default=10, help="seconds per reported window")
+    parser.add_argument("--connections", type=int, default=10)
+    parser.add_argument("--size", type=int, default=2048, help="message size in bytes")
+    parser.add_argument("--max", default="0", help="the catcher's --max (0 keeps every message)")
+    parser.add_argument("--pipelining", action="store_true", help="send MAIL, RCPT and DATA together")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mailcatch-sustained-") as folder:
+        database = Path(folder) / "mail.db"
+        catcher = CatcherProcess("--database", str(database), "--max", args.max).start()
+        try:
+            result = asyncio.run(load_and_watch(catcher, database, args))
+        finally:
+            stopping = time.monotonic()
+            catcher.stop()
+            shutdown = time.monotonic() - stopping
+        result["shutdown_seconds"] = round(shutdown, 2)
+        result["database_mb"] = mb(database.stat().st_size)
+    result["ok"] = bool(
+        not result["errors"]
+        and float(result["lowest_window_ratio"]) >= MIN_WINDOW_RATIO  # type: ignore[arg-type]
+        and float(result["largest_wal_mb"]) <= mb(WAL_LIMIT)  # type: ignore[arg-type]
+        and float(result["largest_index_wal_mb"]) <= mb(WAL_LIMIT)  # type: ignore[arg-type]
+        and float(result["wal_small_again_seconds"]) < SETTLE_SECONDS  # type: ignore[arg-type]
+        and float(result["written_per_mail_byte"]) <= MAX_WRITTEN_PER_BYTE  # type: ignore[arg-type]
+        and shutdown <= MAX_SHUTDOWN_SECONDS
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
