@@ -35,7 +35,10 @@ function failed(error, what) {
 const list = new MessageList(listEl, {
   load: (query, start, limit, signal) => api.page(query, start, limit, signal),
   onOpen: (msg) => openMessage(msg.ID),
-  onCounts: (response) => setCounts(response.total, response.unread),
+  onCounts: (response) => {
+    setCounts(response.total, response.unread);
+    setPartial(list.query && response.partial ? response.partial_reason || "the search index is behind" : "");
+  },
   onError: (error) => failed(error, list.query ? "Search failed" : "Couldn't load messages"),
   onChange: () => updateChrome(),
 });
@@ -52,6 +55,14 @@ function setCounts(total, unread) {
   if (typeof total === "number") mailbox.total = total;
   if (typeof unread === "number") mailbox.unread = unread;
   updateChrome();
+}
+
+// A search answered before the search index caught up (or while it can't be updated, on a
+// full disk) says so: its matches may be missing some messages.
+function setPartial(reason) {
+  const note = $("#search-partial");
+  setText(note, reason ? `Search results may be incomplete: ${reason}.` : "");
+  note.hidden = !reason;
 }
 
 function setText(el, text) {
@@ -152,6 +163,7 @@ function runSearch(query) {
   searchInput.value = query;
   searchClear.hidden = !query;
   if (query === list.query) return list.resync();
+  setPartial("");
   const shown = list.show(query);
   writeHash();
   return shown;

@@ -142,6 +142,12 @@ def test_a_full_disk_gives_451_and_recovery_needs_nothing(small_disk: Path) -> N
             for message_id, raw in acknowledged.items():
                 got = api.get(f"/api/v1/message/{message_id}/raw")
                 assert got.status_code == 200 and got.content == raw, message_id
+            # A search finds them all, or says how many it could not look into, and why.
+            page = search(api, WORD)
+            assert page["messages_count"] + page["unindexed"] == len(acknowledged), page  # type: ignore[operator]
+            assert bool(page["partial"]) == bool(page["unindexed"] or page["partial_reason"]), page
+            if page["partial_reason"]:
+                assert "could not be updated (database or disk is full)" in str(page["partial_reason"]), page
 
             filler.unlink()
             freed = free_bytes(small_disk)

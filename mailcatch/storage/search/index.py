@@ -29,10 +29,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mailcatch.logs import Repeats
+from mailcatch.logs import limit_repeats
 
-log = logging.getLogger("mailcatch.search")
-repeats = Repeats(log)
+log = limit_repeats(logging.getLogger("mailcatch.search"))
 """Warnings of a failure that lasts (a full disk) are said once a minute, not at every retry."""
 
 Fields = tuple[str, ...]
@@ -86,13 +85,13 @@ FILL_CHUNK = 2000
 """Messages indexed before the word index existed get their words this many at a time."""
 UNINDEX_CHUNK = 500
 """Deleted messages taken out of the word index at a time."""
-MAX_WAITING = 64 * 1024 * 1024
+MAX_WAITING = 8 * 1024 * 1024
 """Bytes of new messages whose text may wait in memory; beyond, the text is read back from the store."""
 PATIENCE = 2.0
 """Seconds a search waits for the index to catch up before searching what is indexed so far."""
 QUIET_SECONDS = 0.05
 """The index thread indexes once the store has committed nothing for this long (or a search waits)."""
-DEFER_BYTES = 16 * 1024 * 1024
+DEFER_BYTES = 4 * 1024 * 1024
 """...or once this many bytes of new messages wait to be indexed."""
 INSERT_ROWS = 256
 """Messages indexed by one INSERT statement..."""
@@ -180,7 +179,7 @@ class SearchIndex:
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")  # the index can be rebuilt: no fsync
+            conn.execute("PRAGMA synchronous = OFF")  # the index can be rebuilt: never an fsync
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_LIMIT}")
             conn.executescript(SCHEMA + _BATCH_WORDS)
@@ -462,7 +461,7 @@ class SearchIndex:
             self._failure = str(error)
             self._unclean = self._truncate = True
             self._wake_waiters()
-        repeats.warning(
+        log.warning(
             "search index not updated (%s): searches say their results may be incomplete until it is; trying again",
             error,
         )
