@@ -514,12 +514,23 @@ class Database:
         return conn
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(conn)` with a read-only connection on a reader thread."""
+        """Run `fn(conn)` with a read-only connection on a reader thread, in one read transaction:
+        its statements all see the database as it was when the first began (a message's row and
+        its pieces alike, whatever commits meanwhile)."""
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._readers, lambda: fn(self._reader()))
+            return await loop.run_in_executor(self._readers, self._read_in_snapshot, fn)
         except sqlite3.Error as error:
             raise self._read_failure(error) from None
+
+    def _read_in_snapshot(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            return fn(conn)
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
 
     def _read_failure(self, error: sqlite3.Error) -> StoreError:
         """The StoreError a failed read raises: busy (503, it may pass), damaged, or another failure (500)."""

@@ -98,3 +98,30 @@ def test_pieces_of_a_message_that_failed_are_forgotten_and_delete_all_takes_the_
             assert await pieces_stored(store) == 0
 
     run_async(scenario())
+
+
+def test_a_read_sees_one_state_of_the_database_while_a_delete_commits(tmp_path: Path) -> None:
+    """A message's row and its pieces are read in one snapshot: a delete committed between the two
+    statements (here by a second connection, at exactly that moment) is not half seen."""
+    path = tmp_path / "mail.db"
+    raw = big("snapshot")
+
+    async def scenario() -> None:
+        with opened_store(str(path)) as store:
+            message_id = await add_raw(store, raw)
+
+            def row_then_pieces(conn: sqlite3.Connection) -> tuple[int, int]:
+                (owner,) = conn.execute(
+                    "SELECT pieces FROM message_data JOIN messages USING (seq) WHERE id = ?", (message_id,)
+                ).fetchone()
+                other = sqlite3.connect(path, isolation_level=None)
+                other.execute("DELETE FROM message_pieces WHERE owner = ?", (owner,))
+                other.close()
+                (count,) = conn.execute("SELECT count(*) FROM message_pieces WHERE owner = ?", (owner,)).fetchone()
+                return owner, count
+
+            _, count = await store.db.read(row_then_pieces)
+            assert count == PIECES
+            assert await pieces_stored(store) == 0
+
+    run_async(scenario())
