@@ -76,3 +76,28 @@ def test_a_listing_has_no_partial_field(catcher: ServerThread) -> None:
     """GET /api/v1/messages keeps Mailpit's shape exactly: it never needs the search index."""
     page = httpx.get(f"{catcher.url}/api/v1/messages", timeout=30).json()
     assert "partial" not in page and "partial_reason" not in page
+
+
+def test_a_failed_index_write_is_tried_again_with_its_deletions(
+    start_catcher: Callable[..., ServerThread], tmp_path: Path
+) -> None:
+    """The index can't be written for longer than it waits for a lock: it fails, says why, and once it can
+    write again applies what it missed: the new message, and the deletion (counted from the word index)."""
+    database = tmp_path / "mail.db"
+    catcher = start_catcher(database=str(database))
+    send(catcher, build("keep", text="common words"), build("drop", text="common words"))
+    ids = {message["Subject"]: message["ID"] for message in complete(catcher, "common")["messages"]}
+
+    with index_held(database):
+        deleted = httpx.request("DELETE", f"{catcher.url}/api/v1/messages", json={"IDs": [ids["drop"]]}, timeout=30)
+        assert deleted.status_code == 200, deleted.text
+        send(catcher, build("late", text="common words again"))
+        deadline = time.monotonic() + 60
+        while "could not be updated" not in str((page := search(catcher, "common"))["partial_reason"]):
+            assert time.monotonic() < deadline, page
+            time.sleep(0.5)
+        assert page["partial"] is True and "database is locked" in page["partial_reason"], page
+
+    page = complete(catcher, "common")
+    assert [message["Subject"] for message in page["messages"]] == ["late", "keep"]
+    assert (page["messages_count"], page["unindexed"]) == (2, 0)

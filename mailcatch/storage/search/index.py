@@ -249,12 +249,15 @@ class SearchIndex:
                 self._lock.notify()
 
     # Called on the event loop -----------------------------------------
-    async def flush(self) -> None:
-        """Wait until every change submitted so far is in the index."""
+    async def flush(self) -> bool:
+        """Wait until every change submitted so far is in the index; False if it is not (the index
+        could not be updated, or is still catching up after PATIENCE seconds)."""
         with self._lock:
             target = (self._submitted, self._newest)
-            if self._broken or (self._applied >= target[0] and self.upto >= target[1]):
-                return
+            if self._broken:
+                return False
+            if self._applied >= target[0] and self.upto >= target[1]:
+                return True
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.append((*target, future))
             self._lock.notify()  # end the index thread's wait for a quiet moment
@@ -266,6 +269,8 @@ class SearchIndex:
             if not self._told_partial:
                 self._told_partial = True
                 log.warning("searching while the search index catches up: results are partial until then")
+            return False
+        return not self._broken  # else woken because the index failed
 
     def _wake_waiters(self) -> None:
         """Resolve the futures of flushes that are now satisfied (caller holds the lock)."""

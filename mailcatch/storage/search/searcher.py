@@ -73,13 +73,15 @@ class Searcher:
         the messages added since, until something else changes (a deletion, read state, tags).
         """
         compiled = compile_terms(terms_of(query), zone)
-        await self._index.flush()
+        stored = self._index.newest  # what the search should see: what was stored when it began
+        whole = await self._index.flush()
         seen = self._snapshot(compiled)
         key = (seen.unread, compiled.key)
         tally = await count_matches(self._db, compiled, seen, self.kept.take(key, seen.changes, seen.newest))
         messages = await self._page(compiled, tally, seen.words_ready, start, limit) if tally.count > start else []
-        self.kept.keep(key, Counted(seen.changes, tally.through, tally.count, tally.unread))
-        partial, unindexed = await self._partial(compiled, seen) if compiled.match is not None else (None, 0)
+        if whole:  # counts of an index that lacks changes (a deletion) would be kept wrong
+            self.kept.keep(key, Counted(seen.changes, tally.through, tally.count, tally.unread))
+        partial, unindexed = await self._partial(seen, stored) if compiled.match is not None else (None, 0)
         return SearchResult(messages, tally.count, tally.unread, partial, unindexed)
 
     async def matching_ids(
@@ -100,17 +102,19 @@ class Searcher:
             raise MessageNotFound(f"no message matches {query!r}")
         return found[0]
 
-    async def _partial(self, compiled: Compiled, seen: Snapshot) -> tuple[str | None, int]:
-        """Why a full-text search's results may be incomplete (None: they are complete), and how many
-        stored messages it could not look into."""
-        failure, newest = self._index.failure, self._index.newest
+    async def _partial(self, seen: Snapshot, stored: int) -> tuple[str | None, int]:
+        """Why a full-text search's results may be incomplete (None: they are complete), and how many of
+        the messages stored when it began (up to seq `stored`) it could not look into: those not indexed."""
+        failure = self._index.failure
         unindexed = 0
-        if newest > seen.newest:
+        if stored > seen.newest:
             sql = "SELECT count(*) FROM messages WHERE seq > ? AND seq <= ?"
-            unindexed = await self._db.read(lambda conn: int(conn.execute(sql, (seen.newest, newest)).fetchone()[0]))
+            unindexed = await self._db.read(lambda conn: int(conn.execute(sql, (seen.newest, stored)).fetchone()[0]))
         behind = f"{unindexed} message{'' if unindexed == 1 else 's'} behind"
         if failure is not None:
-            return f"the search index could not be updated ({failure}); it is {behind}", unindexed
+            return f"the search index could not be updated ({failure})" + (
+                f"; it is {behind}" if unindexed else ""
+            ), unindexed
         if unindexed:
             return f"the search index is {behind}", unindexed
         return None, 0
