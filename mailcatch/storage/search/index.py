@@ -102,6 +102,8 @@ COMMIT_SECONDS = 0.2
 keeps its progress, and searches waiting for the index see it."""
 CATCH_UP_CHUNK = 256
 """Messages read back from the store per step, each step its own commit."""
+GIVE_BACK_AFTER = 0.5
+"""Seconds of quiet after indexing before the write-ahead log's disk space is given back."""
 JOURNAL_LIMIT = 16 * 1024 * 1024
 """Bytes of write-ahead log the index keeps on disk once it is checkpointed (SQLite keeps the
 log's largest size otherwise: a big catch-up would hold that much disk for good)."""
@@ -164,6 +166,8 @@ class SearchIndex:
         """A failure marked the index unclean (deletions may be missing): a whole update marks it clean again."""
         self._truncate = False
         """After a failure: once caught up, give the write-ahead log's disk space back."""
+        self._log_used = False
+        """Commits went into the write-ahead log since its disk space was last given back."""
         self._deferring = False
         self._last_submit = 0.0
         self._told_partial = False
@@ -297,6 +301,11 @@ class SearchIndex:
             while True:
                 with self._lock:
                     idle = not self._changes and not retry and self.upto >= self._newest
+                    if idle and self._log_used and not self._stopping:
+                        # Quiet for a moment after indexing: give the log's disk space back.
+                        self._lock.wait(GIVE_BACK_AFTER)
+                        idle = not self._changes and self.upto >= self._newest
+                        self._truncate = self._truncate or idle
                 if idle and self._truncate and not self._stopping:
                     self._give_back(conn)
                 with self._lock:
@@ -442,6 +451,7 @@ class SearchIndex:
         if clean and self._unclean:
             conn.execute("UPDATE search_meta SET value = '1' WHERE key = 'clean'")
         conn.execute("COMMIT")
+        self._log_used = True
         if clean:
             self._unclean = False
         with self._lock:
@@ -489,7 +499,7 @@ class SearchIndex:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if not busy and not self._broken:
-            self._truncate = False
+            self._truncate = self._log_used = False
 
 
 def _to_retry(changes: list[Change]) -> list[Change]:
