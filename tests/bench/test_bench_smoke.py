@@ -51,3 +51,16 @@ def test_soak_short_version() -> None:
     result = json.loads(_run("soak.py", "--seconds", "4", "--connections", "3", "--max", "100"))
     assert result["errors"] == 0 and result["alive"] is True
     assert result["acknowledged"] > 0 and result["stored"] == min(result["acknowledged"], 100)
+
+
+@pytest.mark.parametrize("keep", ["0", "300"], ids=["keeping-all", "pruning"])
+def test_sustained_short_version_keeps_the_log_and_disk_writes_bounded(keep: str) -> None:
+    """The short version of bench/sustained.py: its bounds on the logs and on bytes written hold
+    (the throughput windows and shutdown time are the 10-minute run's, not a test's)."""
+    result = json.loads(
+        _run("sustained.py", "--seconds", "8", "--window", "2", "--connections", "4", "--max", keep).splitlines()[-1]
+    )
+    assert result["sent"] > 0 and result["errors"] == 0
+    assert result["largest_wal_mb"] <= 64 and result["largest_index_wal_mb"] <= 64
+    assert result["wal_small_again_seconds"] < 10 and all(size <= 4 for size in result["wal_after_mb"].values())
+    assert result["written_per_mail_byte"] <= 8
