@@ -163,7 +163,7 @@ class SearchIndex:
         """While broken, why (SQLite's message)."""
         self._retry_after = RETRY_FIRST
         self._unclean = False
-        """A failure marked the index unclean (deletions may be missing): a whole update marks it clean again."""
+        """A failure marked the index unclean (deletions wait to be applied again): a whole update marks it clean."""
         self._truncate = False
         """After a failure: once caught up, give the write-ahead log's disk space back."""
         self._log_used = False
@@ -331,8 +331,8 @@ class SearchIndex:
                     self._apply(conn, store, changes, newest)
                     retry = []
                 except sqlite3.Error as error:
-                    self._failed(conn, error)
                     retry = _to_retry(changes)
+                    self._failed(conn, error, lost=bool(retry))
                 with self._lock:
                     self._applied += taken  # applied, or kept to retry, or to be read back from the store
                     self._wake_waiters()
@@ -463,18 +463,19 @@ class SearchIndex:
         if failure is not None:
             log.info("the search index is updated again (it could not be: %s)", failure)
 
-    def _failed(self, conn: sqlite3.Connection, error: sqlite3.Error) -> None:
+    def _failed(self, conn: sqlite3.Connection, error: sqlite3.Error, lost: bool = False) -> None:
         """After a failed write: undo it, give back the log's disk space, and say so (once a minute at most).
 
         The thread tries again, waiting longer after each failure; meanwhile searches don't wait
         for the index (they would wait for good on a full disk) and say their results may be
-        incomplete. Until the index is updated again it is marked unclean: stopped before then,
-        it is rebuilt at the next start (deletions may be missing from it).
+        incomplete. `lost`: deletions wait to be applied again, which a stop would lose: until
+        they are, the index is marked unclean, to be rebuilt at the next start. (Added messages
+        are never lost: the next start reads back those after the indexed ones.)
         """
         with self._lock:
             self._broken = True
             self._failure = str(error)
-            self._unclean = self._truncate = True
+            self._truncate = True
             self._wake_waiters()
         log.warning(
             "search index not updated (%s): searches say their results may be incomplete until it is; trying again",
@@ -483,8 +484,10 @@ class SearchIndex:
         with contextlib.suppress(sqlite3.Error):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("UPDATE search_meta SET value = '0' WHERE key = 'clean'")
+        if lost and not self._unclean:
+            with contextlib.suppress(sqlite3.Error):  # on a full disk, the log's space left by the rollback
+                conn.execute("UPDATE search_meta SET value = '0' WHERE key = 'clean'")
+                self._unclean = True
         self._give_back(conn)
 
     def _give_back(self, conn: sqlite3.Connection) -> None:
