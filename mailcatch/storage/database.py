@@ -121,11 +121,6 @@ class Database:
             raise
         return conn
 
-    def sibling_uri(self, name: str) -> str:
-        """The URI of a database file kept beside this one's: `PATH-name`."""
-        assert self.path, "an in-memory database has no files beside it"
-        return file_uri(f"{self.path}-{name}")
-
     def connect_readonly(self) -> sqlite3.Connection:
         """A new read-only connection, for a thread of its own (the caller closes it)."""
         return self._connect(readonly=True)
@@ -486,7 +481,7 @@ class Database:
         return outcomes
 
     def _write_failure(self, error: sqlite3.Error, cause: str) -> StoreError:
-        if _is_damage(error):
+        if is_damage(error):
             return self._damaged(error)
         return StoreError(f"the change could not be saved: {cause}")
 
@@ -539,34 +534,30 @@ class Database:
 
     def _read_failure(self, error: sqlite3.Error) -> StoreError:
         """The StoreError a failed read raises: busy (503, it may pass), damaged, or another failure (500)."""
-        if _is_damage(error):
+        if is_damage(error):
             return self._damaged(error)
         if _primary_code(error) in (SQLITE_BUSY, SQLITE_LOCKED):
             return StoreError(f"the database could not be read: {error}")
         return ReadFailed(f"the database could not be read: {self._cause(error)}")
 
     def _quick_check(self, conn: sqlite3.Connection) -> None:
-        """Check every page of the database (`PRAGMA quick_check`), and refuse a damaged one at start.
-
-        Only on a file of at most QUICK_CHECK_MAX_BYTES: the check reads the whole file (about
-        0.2 s for 200 MB from the page cache, some seconds from a cold disk); bigger files meet
-        their damage at the first read that touches it, which answers it as DatabaseDamaged."""
-        # Only what it says of pages and b-trees counts: its NOT NULL and CHECK findings are not
-        # damage, and SQLite 3.40 reports false "NULL value in" lines for WITHOUT ROWID tables.
-        found = [
-            line.strip()
-            for (text,) in conn.execute("PRAGMA quick_check(20)")
-            for line in str(text).splitlines()
-            if line.strip() not in ("ok", "*** in database main ***")
-            and not line.startswith(("NULL value in", "CHECK constraint failed"))
-        ]
-        if found:
-            raise self._damaged(sqlite3.DatabaseError(found[0]))
+        """Refuse a damaged database at start (see `damage_found`)."""
+        if (found := damage_found(conn)) is not None:
+            raise self._damaged(sqlite3.DatabaseError(found))
 
     def _damaged(self, error: sqlite3.Error) -> DatabaseDamaged:
         """The error for a damaged database, logged the first time it is met while running (at
         start the caller says it)."""
-        if self.path:
+        if self.path and self._writer is not None and self.attached:
+            # Met by a read, which may have read the search index (checked at start up to
+            # QUICK_CHECK_MAX_BYTES, and rebuilt when damaged): either file can be the one.
+            message = (
+                f"the database file {self.path} or its search index {self.path}-search is damaged ({error}): "
+                f"stop mailcatch and delete {self.path}-search, which is rebuilt from the messages at the next "
+                "start; if that is not enough, restore the database file from a copy, or start with a new "
+                "--database file (the mail in the damaged one can be read back in part with `sqlite3 FILE .recover`)"
+            )
+        elif self.path:
             message = (
                 f"the database file {self.path} is damaged ({error}): stop mailcatch, then restore the file "
                 "from a copy, or start with a new --database file (the mail in the damaged one can be read "
@@ -578,6 +569,25 @@ class Database:
             self._damage_logged = True
             log.error("%s", message)
         return DatabaseDamaged(message)
+
+
+def damage_found(conn: sqlite3.Connection) -> str | None:
+    """What `PRAGMA quick_check` finds wrong with a database's pages and b-trees; None if nothing.
+
+    Run at start on files of at most QUICK_CHECK_MAX_BYTES: the check reads the whole file
+    (about 0.2 s for 200 MB from the page cache, some seconds from a cold disk); bigger files
+    meet their damage at the first read that touches it, which answers it as DatabaseDamaged.
+    """
+    # Only what it says of pages and b-trees counts: its NOT NULL and CHECK findings are not
+    # damage, and SQLite 3.40 reports false "NULL value in" lines for WITHOUT ROWID tables.
+    found = [
+        line.strip()
+        for (text,) in conn.execute("PRAGMA quick_check(20)")
+        for line in str(text).splitlines()
+        if line.strip() not in ("ok", "*** in database main ***")
+        and not line.startswith(("NULL value in", "CHECK constraint failed"))
+    ]
+    return found[0] if found else None
 
 
 def _configure(conn: sqlite3.Connection, readonly: bool) -> None:
@@ -623,7 +633,7 @@ def _primary_code(error: sqlite3.Error) -> int | None:
     return code & 0xFF if isinstance(code, int) else None
 
 
-def _is_damage(error: sqlite3.Error) -> bool:
+def is_damage(error: sqlite3.Error) -> bool:
     """Whether SQLite found the database damaged (SQLITE_CORRUPT, or SQLITE_NOTADB met past the header)."""
     code = _primary_code(error)
     if code is not None:

@@ -76,17 +76,17 @@ class Store:
         self._scratch: str | None = None
         """In memory: a private temporary directory for the search index, removed at close."""
         if path:
-            index_uri = self.db.sibling_uri("search")
+            index_path = f"{path}-search"
+            index_uri = file_uri(index_path)
         else:
             # An in-memory SQLite database can't grow past 1 GB, and while it is written it
             # can't be read: a search index that size (the text of 5,000 messages of 100 KB
             # is enough) goes in a file, where it can grow and be searched while written.
             self._scratch = make_scratch()
             # Named, or ATTACH would open it with the in-memory store's VFS.
-            index_uri = file_uri(os.path.join(self._scratch, "search.db")) + (
-                "?vfs=unix" if os.name == "posix" else "?vfs=win32"
-            )
-        self.index = SearchIndex(index_uri, self.db.connect_readonly, reads.load_for_index)
+            index_path = os.path.join(self._scratch, "search.db")
+            index_uri = file_uri(index_path) + ("?vfs=unix" if os.name == "posix" else "?vfs=win32")
+        self.index = SearchIndex(index_path, index_uri, self.db.connect_readonly, reads.load_for_index)
         self.db.attached["search"] = self.index.uri
         self.db.after_commit = self.index.submit
         self.db.resync = self._resync

@@ -72,13 +72,40 @@ def test_reads_of_a_database_damaged_while_running_answer_json_errors(tmp_path: 
                 if response.status_code != 200:
                     assert response.status_code == 500, (path, response.status_code, response.text)
                     error = response.json()["Error"]
-                    assert f"the database file {database} is damaged" in error, error
-                    assert "restore the file from a copy, or start with a new --database file" in error
+                    # a read may have met the damage in either file
+                    assert f"the database file {database} or its search index {database}-search is damaged" in error
+                    assert f"delete {database}-search, which is rebuilt" in error, error
+                    assert "restore the database file from a copy, or start with a new --database file" in error
         assert 500 in statuses and 200 in statuses  # the damage is found, and what it spares is still read
         process.proc.send_signal(signal.SIGTERM)
         code, log = process.finish()
         assert code == 0, log
         assert "Traceback" not in log and "Exception" not in log, log
         assert log.count("is damaged") == 1, log  # said once, not once a request
+    finally:
+        process.kill()
+
+
+def test_a_damaged_search_index_is_rebuilt_at_start(tmp_path: Path) -> None:
+    """The search index holds nothing but what the messages give: found damaged at start, it is
+    removed and rebuilt, and searches find every message again."""
+    database = tmp_path / "mail.db"
+    _fill(database)
+    index = tmp_path / "mail.db-search"
+    with index.open("r+b") as file:  # every page but the header's
+        file.seek(8192)
+        file.write(random.Random(21).randbytes(index.stat().st_size - 8192))
+    process = Process("--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--database", str(database), "--max", "0")
+    try:
+        process.started()
+        with httpx.Client(base_url=process.url, timeout=30) as api:
+            found = api.get("/api/v1/search", params={"query": "words"}).json()
+            assert found["messages_count"] == MESSAGES and not found.get("partial"), found
+            assert api.get("/api/v1/search", params={"query": "message 1234"}).json()["messages_count"] == 1
+        process.proc.send_signal(signal.SIGTERM)
+        code, log = process.finish()
+        assert code == 0, log
+        assert f"the search index {index} is damaged" in log and "rebuilding it from the messages" in log, log
+        assert "Traceback" not in log and "the database file" not in log, log
     finally:
         process.kill()

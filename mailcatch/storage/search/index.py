@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailcatch.logs import limit_repeats
+from mailcatch.storage.database import QUICK_CHECK_MAX_BYTES, damage_found, is_damage
 
 log = limit_repeats(logging.getLogger("mailcatch.search"))
 """Warnings of a failure that lasts (a full disk) are said once a minute, not at every retry."""
@@ -141,7 +143,9 @@ Change = Added | Deleted | Cleared
 class SearchIndex:
     """The `messages_fts` table in its own database, written only by its own thread."""
 
-    def __init__(self, uri: str, connect_store: Callable[[], sqlite3.Connection], load: Loader) -> None:
+    def __init__(self, path: str, uri: str, connect_store: Callable[[], sqlite3.Connection], load: Loader) -> None:
+        self.path = path
+        """The index's file; `uri` opens it."""
         self.uri = uri
         self._connect_store = connect_store
         self._load = load
@@ -178,7 +182,23 @@ class SearchIndex:
         """The word index and vocabulary hold every indexed message (else search uses trigrams only)."""
 
     def open(self, identity: str, newest: int) -> None:
-        """Open (or rebuild) the index of the store named `identity`, whose newest seq is `newest`; start the thread."""
+        """Open (or rebuild) the index of the store named `identity`, whose newest seq is `newest`; start the thread.
+
+        A damaged index file (checked whole up to QUICK_CHECK_MAX_BYTES) is removed and rebuilt
+        from the stored messages: it holds nothing else."""
+        try:
+            conn = self._open(identity, check=True)
+        except sqlite3.DatabaseError as error:
+            if not is_damage(error):
+                raise
+            log.warning("the search index %s is damaged (%s): rebuilding it from the messages", self.path, error)
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(self.path + suffix)
+            conn = self._open(identity, check=False)
+        self._start(conn, newest)
+
+    def _open(self, identity: str, check: bool) -> sqlite3.Connection:
         conn = sqlite3.connect(self.uri, uri=True, isolation_level=None, check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -186,6 +206,9 @@ class SearchIndex:
             conn.execute("PRAGMA synchronous = OFF")  # the index can be rebuilt: never an fsync
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_LIMIT}")
+            checked = check and os.path.exists(self.path) and os.path.getsize(self.path) <= QUICK_CHECK_MAX_BYTES
+            if checked and (found := damage_found(conn)) is not None:
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {found}")
             conn.executescript(SCHEMA + _BATCH_WORDS)
             meta = dict(conn.execute("SELECT key, value FROM search_meta").fetchall())
             if meta.get("identity") != identity or meta.get("clean") != "1":
@@ -208,6 +231,9 @@ class SearchIndex:
         """-1 once every indexed message is in the word index, the vocabularies and the messages of
         senders; else the seq they were filled up to (0: not begun, or made by an earlier version)."""
         self.words_ready = self._words_upto == -1
+        return conn
+
+    def _start(self, conn: sqlite3.Connection, newest: int) -> None:
         self._newest = newest
         if newest > self.upto:
             log.info("indexing messages %d to %d for search in the background", self.upto + 1, newest)
