@@ -17,13 +17,16 @@ from importlib import resources
 from typing import Any, TypeVar
 
 from mailcatch.errors import DatabaseDamaged, ReadFailed, StoreError
+from mailcatch.logs import limit_repeats
 
 try:
     import fcntl
 except ImportError:  # Windows: no flock; one catcher per file is then up to the user
     fcntl = None  # type: ignore[assignment]
 
-log = logging.getLogger("mailcatch.database")
+log = limit_repeats(logging.getLogger("mailcatch.database"))
+"""Its warnings and errors repeat while a failure lasts (a checkpoint that fails, every write refused
+on a full disk): the same line at most once a minute."""
 
 T = TypeVar("T")
 WriteFn = Callable[..., Any]

@@ -38,9 +38,6 @@ from mailcatch.storage.search.index import Added, Cleared, Deleted, SearchIndex
 __all__ = ["BIG_MESSAGE", "BULK_CHANGE", "MARK_CHUNK", "MEMORY_LIMIT", "PIECE_SIZE", "Store"]
 
 log = limit_repeats(logging.getLogger("mailcatch.store"))
-# The database's warnings and errors repeat while a failure lasts (a checkpoint that fails, every
-# write refused on a full disk, several times a second): the same line at most once a minute.
-limit_repeats(logging.getLogger("mailcatch.database"))
 
 BIG_MESSAGE = 256 * 1024
 """Messages larger than this (in bytes) are parsed off the writer thread."""
