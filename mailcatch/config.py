@@ -42,6 +42,10 @@ class HostPort:
         return cls(host or default_host, port)
 
 
+DEFAULT_MAX_IN_FLIGHT = 100 * 1024 * 1024
+"""The default --max-in-flight budget, in bytes (raised to --max-message-size when that is larger)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything one catcher needs to know; built by `from_args` or directly in tests."""
@@ -51,6 +55,9 @@ class Settings:
     database: str | None = None
     max_messages: int = 5000
     max_message_size: int = 50 * 1024 * 1024
+    max_in_flight: int | None = None
+    """Bytes of message data all SMTP sessions may hold in memory at once; 0 for no limit, None
+    for the default (DEFAULT_MAX_IN_FLIGHT, or max_message_size if that is larger)."""
     smtp_auth_file: str | None = None
     smtp_tls_cert: str | None = None
     smtp_tls_key: str | None = None
@@ -66,6 +73,14 @@ class Settings:
             raise ConfigError("--max must be 0 (no limit) or more")
         if self.max_message_size <= 0:
             raise ConfigError("--max-message-size must be more than 0")
+        if self.max_in_flight is not None:
+            if self.max_in_flight < 0:
+                raise ConfigError("--max-in-flight must be 0 (no limit) or more")
+            if 0 < self.max_in_flight < self.max_message_size:
+                raise ConfigError(
+                    f"--max-in-flight ({_megabytes(self.max_in_flight)} MB) must be at least --max-message-size"
+                    f" ({_megabytes(self.max_message_size)} MB): a message that size could never be accepted"
+                )
         if self.smtp_max_recipients < 1:
             raise ConfigError("--smtp-max-recipients must be 1 or more")
         if self.smtp_timeout <= 0:
@@ -79,6 +94,17 @@ class Settings:
             if path and not Path(path).is_file():
                 flag = "--" + name.replace("_", "-")
                 raise ConfigError(f"{flag}: no such file: {path}")
+
+    @property
+    def in_flight_budget(self) -> int:
+        """Bytes of message data the SMTP sessions may hold in memory at once (0: no limit)."""
+        if self.max_in_flight is not None:
+            return self.max_in_flight
+        return max(DEFAULT_MAX_IN_FLIGHT, self.max_message_size)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g}"
 
 
 # (flag, environment variable, metavar, help); the table the README documents.
@@ -97,6 +123,13 @@ FLAGS: tuple[tuple[str, str | None, str | None, str], ...] = (
         "MAILCATCH_MAX_MESSAGE_SIZE",
         "MB",
         "largest message accepted, in MB; larger ones get 552 (default 50)",
+    ),
+    (
+        "--max-in-flight",
+        "MAILCATCH_MAX_IN_FLIGHT",
+        "MB",
+        "message data all SMTP sessions may hold in memory at once, in MB, 0 for no limit; a message that"
+        " would go beyond it gets 452, try again later (default 100, or --max-message-size if larger)",
     ),
     (
         "--smtp-auth-file",
@@ -191,6 +224,9 @@ def from_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | No
     if "--max-message-size" in values:
         megabytes = _number("--max-message-size", values["--max-message-size"], float)
         kwargs["max_message_size"] = int(megabytes * 1024 * 1024)
+    if "--max-in-flight" in values:
+        megabytes = _number("--max-in-flight", values["--max-in-flight"], float)
+        kwargs["max_in_flight"] = int(megabytes * 1024 * 1024)
     if "--smtp-max-recipients" in values:
         kwargs["smtp_max_recipients"] = int(_number("--smtp-max-recipients", values["--smtp-max-recipients"], int))
     if "--smtp-timeout" in values:

@@ -17,6 +17,7 @@ from mailcatch.config import Settings
 from mailcatch.errors import StoreError
 from mailcatch.models import ReceivedEnvelope, Transaction
 from mailcatch.passwords import Credentials, read_password_file
+from mailcatch.smtp.budget import InFlightBudget
 from mailcatch.smtp.protocol import CatcherSMTP, text_argument
 from mailcatch.smtp.session_errors import session_error
 from mailcatch.storage import MessageStore
@@ -34,13 +35,41 @@ class CatchHandler:
         *,
         max_recipients: int = 100,
         max_connections: int = 500,
+        budget: InFlightBudget | None = None,
     ) -> None:
         self.store = store
+        self.budget = budget if budget is not None else InFlightBudget(0)
+        """Bytes of message data the sessions may hold in memory at once (--max-in-flight)."""
         self.credentials = credentials
         self.max_recipients = max_recipients
         self.max_connections = max_connections
         self.connections = 0
         self._tails: set[asyncio.Task[None]] = set()
+
+    async def handle_MAIL(
+        self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope, address: str, mail_options: list[str]
+    ) -> str:
+        """Accept the sender; hold room in the in-flight budget for the size a SIZE= parameter declares."""
+        for option in mail_options:
+            if option.startswith("SIZE=") and option[5:].isdigit():  # aiosmtpd checked it against the limit
+                if not server.hold(int(option[5:])):
+                    return self.budget_refusal(server)
+                break
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    def budget_refusal(self, server: CatcherSMTP) -> str:
+        """The 452 reply to a message that does not fit in the in-flight budget now, logged."""
+        log.warning(
+            "message from %s refused with 452: messages being received hold the --max-in-flight budget (%s MB)",
+            server.info.peer if server.info else "?",
+            self.budget.megabytes,
+        )
+        return (
+            f"452 4.3.1 Too much mail being received at once (--max-in-flight {self.budget.megabytes} MB),"
+            " try again later"
+        )
 
     async def handle_RCPT(
         self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope, address: str, rcpt_options: list[str]
@@ -103,6 +132,9 @@ class CatchHandler:
             received=time.time(),
         )
         adding = asyncio.ensure_future(self.store.add(raw, captured, tx))
+        held = server.hand_over()  # the message's bytes are the store's until it is done with them
+        if held:
+            adding.add_done_callback(lambda _: self.budget.give(held))
         server.pending.append(adding)
         try:
             summary = await asyncio.shield(adding)
@@ -158,7 +190,11 @@ async def start_smtp(settings: Settings, store: MessageStore) -> tuple[asyncio.S
     """Listen for SMTP on the running loop; returns the server and its handler."""
     credentials = Credentials(read_password_file(settings.smtp_auth_file)) if settings.smtp_auth_file else None
     handler = CatchHandler(
-        store, credentials, max_recipients=settings.smtp_max_recipients, max_connections=settings.smtp_max_connections
+        store,
+        credentials,
+        max_recipients=settings.smtp_max_recipients,
+        max_connections=settings.smtp_max_connections,
+        budget=InFlightBudget(settings.in_flight_budget),
     )
     context = (
         tls_context(settings.smtp_tls_cert, settings.smtp_tls_key)

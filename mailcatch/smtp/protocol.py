@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import re
 import secrets
 import time
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
-from aiosmtpd.smtp import MISSING, SMTP
+from aiosmtpd.smtp import MISSING, SMTP, Envelope
 
 from mailcatch.models import SessionInfo
 from mailcatch.smtp.transcript import DATA_END, TranscriptRecorder
@@ -99,6 +100,11 @@ class CatcherSMTP(SMTP):
         self._flush_scheduled = False
         self._refused = False
         self._active_at = 0.0
+        self._held = 0
+        """Bytes of the in-flight budget this session holds: for the SIZE= its MAIL FROM declared,
+        or for the DATA read so far, until its message is handed to the store or dropped."""
+        self._held_for: Envelope | None = None
+        """The transaction (aiosmtpd's envelope) they were taken for; a new one (RSET, EHLO) frees them."""
         if handler.credentials is not None:
             self._auth_required = True
 
@@ -133,6 +139,7 @@ class CatcherSMTP(SMTP):
         if self._refused:
             return
         super().connection_lost(error)
+        self.release_held()
         handler: CatchHandler = self.event_handler
         handler.connections -= 1
         handler.session_closed(self)
@@ -165,6 +172,8 @@ class CatcherSMTP(SMTP):
     async def push(self, status: str | bytes) -> None:
         """Send a reply; 250 and 354 replies are held until the loop turns, so pipelined replies go out together."""
         reply = status.encode("utf-8") if isinstance(status, str) else status
+        if self._held and self._held_for is not self.envelope:  # RSET, HELO or EHLO ended the transaction
+            self.release_held()
         self.recorder.server_line(reply)
         self._outgoing += reply + b"\r\n"
         if reply[:3] in _DEFERRABLE and len(self._outgoing) < 65536:
@@ -180,6 +189,29 @@ class CatcherSMTP(SMTP):
         if self._outgoing and self.transport is not None and not self.transport.is_closing():
             cast(asyncio.Transport, self.transport).write(bytes(self._outgoing))
         self._outgoing.clear()
+
+    # The in-flight budget ------------------------------------------------
+    def hold(self, size: int) -> bool:
+        """Hold `size` bytes of the budget for this transaction's message (its declared SIZE=),
+        beside any held already; False if they don't fit."""
+        handler: CatchHandler = self.event_handler
+        if not handler.budget.take(size):
+            return False
+        self._held += size
+        self._held_for = self.envelope
+        return True
+
+    def hand_over(self) -> int:
+        """The bytes held for the message just read, which the caller now gives back when done with it."""
+        held, self._held, self._held_for = self._held, 0, None
+        return held
+
+    def release_held(self) -> None:
+        """Give back what this session holds of the budget."""
+        if self._held:
+            handler: CatchHandler = self.event_handler
+            handler.budget.give(self._held)
+            self._held, self._held_for = 0, None
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         """aiosmtpd's address parsing, with a fast path for the plain `<user@domain>` everyone sends."""
@@ -199,36 +231,46 @@ class CatcherSMTP(SMTP):
             await self.push("501 5.5.4 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        content = await self._read_data()
-        if content is None:
-            await self.push(f"552 5.3.4 Error: message size exceeds the limit of {self.data_size_limit} bytes")
-            self._set_post_data_state()  # type: ignore[no-untyped-call]
-            return
-        self.envelope.content = self.envelope.original_content = content
-        status = await self._call_handler_hook("DATA")
+        try:
+            content = await self._read_data()
+            if isinstance(content, str):  # refused: too big, or beyond the in-flight budget
+                self.release_held()
+                await self.push(content)
+                self._set_post_data_state()  # type: ignore[no-untyped-call]
+                return
+            self.envelope.content = self.envelope.original_content = content
+            del content  # the envelope holds it until the store has it
+            status = await self._call_handler_hook("DATA")
+        finally:
+            self.release_held()  # what the handler did not take over (an error, a lost connection)
         self._set_post_data_state()  # type: ignore[no-untyped-call]
         await self.push("250 OK" if status is MISSING else status)
 
-    async def _read_data(self) -> bytes | None:
-        """Read message data up to CRLF.CRLF, dot-unstuffed; None when it was over the size limit.
+    async def _read_data(self) -> bytes | str:
+        """Read message data up to CRLF.CRLF, dot-unstuffed; or, when it is not kept, the reply that says why.
 
         Only CRLF.CRLF ends DATA (never a bare-LF variant, which would allow SMTP
         smuggling). Data is unstuffed piece by piece as it arrives, each piece cut after a
         complete line, so a huge message never costs one long copy that would hold up other
-        sessions. The size limit is enforced while reading: beyond it, pieces are dropped
-        until the end of DATA. Bytes after CRLF.CRLF (pipelined commands) stay in the reader.
+        sessions. Pieces go into one growing buffer that becomes the message's bytes without
+        a copy. The size limit and the in-flight budget are enforced while reading: beyond
+        either, pieces are dropped (and what the session held of the budget given back) until
+        the end of DATA. Bytes after CRLF.CRLF (pipelined commands) stay in the reader.
         """
         reader: Any = self._reader
+        handler: CatchHandler = self.event_handler
         limit = self.data_size_limit or 0
-        pieces: list[bytes] = []
+        kept: io.BytesIO | None = io.BytesIO()
         size = 0
         first = True
         pending = _DATA_START  # DATA begins at the start of a line
         while True:
             data = await reader.read(_DATA_READ_SIZE)
             if not data:
-                raise asyncio.IncompleteReadError(b"".join(pieces), None)
+                self.release_held()
+                raise asyncio.IncompleteReadError(b"", None)
             window = pending + data
+            del data
             end = window.find(DATA_END)
             if end >= 0:
                 piece, rest = window[: end + 2], window[end + len(DATA_END) :]
@@ -241,13 +283,23 @@ class CatcherSMTP(SMTP):
                 if cut < 0 or (cut == 0 and len(window) >= len(DATA_END)):
                     cut = len(window) - 1 if window.endswith(b"\r") else len(window)
                 piece, pending = window[:cut], window[cut:]
+            del window
             piece = piece.replace(b"\r\n.", b"\r\n")
             if first and piece:  # the first piece begins with the line start put before DATA
                 piece, first = piece[len(_DATA_START) :], False
             size += len(piece)
-            if limit and size > limit:
-                pieces.clear()  # too big: keep counting, stop keeping
-            else:
-                pieces.append(piece)
+            if kept is not None:
+                if limit and size > limit:
+                    kept = None  # too big: keep counting, stop keeping
+                elif size > self._held and not self.hold(size - self._held):
+                    kept = None  # no room: read on to the end, keep nothing
+                else:
+                    kept.write(piece)
+                if kept is None:
+                    self.release_held()
             if end >= 0:
-                return None if limit and size > limit else b"".join(pieces)
+                if limit and size > limit:
+                    return f"552 5.3.4 Error: message size exceeds the limit of {limit} bytes"
+                if kept is None:
+                    return handler.budget_refusal(self)
+                return kept.getvalue()
