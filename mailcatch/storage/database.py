@@ -10,6 +10,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -44,8 +45,10 @@ LOG_RESET_BYTES = 8 * 1024 * 1024
 """Once the write-ahead log holds this much, the writer has the next commits write it from its start again."""
 LOG_KEPT_BYTES = 64 * 1024 * 1024
 """The write-ahead log's file is cut to this size when it starts again (its pages are reused)."""
-LOG_EMPTY_WAIT_MS = 2000
-"""How long emptying the log waits for reads that still use it (it tries again later)."""
+LOG_EMPTY_WAIT_MS = 500
+"""How long emptying the log waits for reads that still use it..."""
+LOG_EMPTY_RETRY = 1.0
+"""...and the seconds before it tries again when they outlast that (a long search, a big message's bytes)."""
 MAX_BATCH = 256
 """Write jobs committed together at most; more wait for the next commit."""
 QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024
@@ -383,6 +386,8 @@ class Database:
         stopping = False
         log_used = False
         """Whether commits went into the log since it was last emptied (file mode only)."""
+        retry_at = 0.0
+        """When emptying the log under load may be tried again."""
         while not stopping:
             try:
                 first = self._queue.get(timeout=QUIET_SECONDS if log_used else None)
@@ -404,8 +409,9 @@ class Database:
             self._run_batch(conn, batch)
             if self.path:
                 log_used = True
-                if self._log_full.is_set():
-                    self._empty_log(conn, "RESTART")
+                wanted = self._log_full.is_set() and time.monotonic() >= retry_at
+                if wanted and not self._empty_log(conn, "RESTART"):
+                    retry_at = time.monotonic() + LOG_EMPTY_RETRY
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         try:
