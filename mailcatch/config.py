@@ -63,6 +63,8 @@ class Settings:
     smtp_tls_key: str | None = None
     ui_auth_file: str | None = None
     api_cors: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names the web side answers besides localhost and IP addresses (`*`: any); see web/hosts.py."""
     smtp_max_recipients: int = 100
     smtp_timeout: float = 300
     smtp_max_connections: int = 500
@@ -152,6 +154,14 @@ FLAGS: tuple[tuple[str, str | None, str | None, str], ...] = (
         "comma-separated origins (https://app.example.com, or a bare host name for any scheme and port) whose pages may call the API and open the websocket; * for any (default: none, same origin only)",
     ),
     (
+        "--allowed-hosts",
+        "MAILCATCH_ALLOWED_HOSTS",
+        "HOSTS",
+        "comma-separated host names the web UI and API answer besides localhost and IP addresses"
+        " (mailcatch.internal, or *.example.test for its subdomains); requests naming another host"
+        " get 403, against DNS rebinding; * answers any (default: none)",
+    ),
+    (
         "--smtp-max-recipients",
         "MAILCATCH_SMTP_MAX_RECIPIENTS",
         "N",
@@ -235,6 +245,8 @@ def from_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | No
         kwargs["smtp_max_connections"] = int(_number("--smtp-max-connections", values["--smtp-max-connections"], int))
     if "--api-cors" in values:
         kwargs["api_cors"] = tuple(o.strip() for o in values["--api-cors"].split(",") if o.strip())
+    if "--allowed-hosts" in values:
+        kwargs["allowed_hosts"] = tuple(h.strip() for h in values["--allowed-hosts"].split(",") if h.strip())
     for flag in ("--smtp-auth-file", "--smtp-tls-cert", "--smtp-tls-key", "--ui-auth-file"):
         if flag in values:
             kwargs[flag[2:].replace("-", "_")] = values[flag]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import re
 import time
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from mailcatch.storage import MessageStore
 from mailcatch.web import api, info, mailhog, openapi, views, ws
 from mailcatch.web import search as search_api
 from mailcatch.web import tags as tags_api
-from mailcatch.web.cors import cors_options, origin_pattern
+from mailcatch.web.cors import any_origin, cors_options, origin_pattern
+from mailcatch.web.hosts import HostCheck, HostPolicy
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -145,9 +147,18 @@ async def _starlette_error(request: Request, error: Exception) -> Response:
     return JSONResponse({"Error": detail}, status_code=error.status_code, headers=error.headers)
 
 
+def _websocket_origins(settings: Settings) -> re.Pattern[str] | None:
+    """The other origins whose pages may open the websocket: those `--api-cors` names, and with `*`
+    any origin, unless there is a login: a browser sends its saved login with a handshake, and `*`
+    never lends a page elsewhere the visitor's credentials."""
+    if any_origin(settings.api_cors) and not settings.ui_auth_file:
+        return re.compile(".*", re.DOTALL)
+    return origin_pattern(settings.api_cors)
+
+
 def create_app(settings: Settings, store: MessageStore, bus: EventBus) -> Starlette:
     """The ASGI app for one catcher; the store and bus are passed in, never global."""
-    hub = ws.EventsHub(store, bus, origin_pattern(settings.api_cors))
+    hub = ws.EventsHub(store, bus, _websocket_origins(settings))
     app = Starlette(
         routes=[
             *api.routes(),
@@ -179,5 +190,7 @@ def create_app(settings: Settings, store: MessageStore, bus: EventBus) -> Starle
         app.add_middleware(BasicAuth, credentials=Credentials(read_password_file(settings.ui_auth_file)))
     cors = cors_options(settings.api_cors)
     if cors is not None:
-        app.add_middleware(CORSMiddleware, **cors)  # outermost: preflights are answered before auth
+        app.add_middleware(CORSMiddleware, **cors)  # preflights are answered before auth
+    # Outermost: a request naming a host the catcher isn't known by (DNS rebinding) gets nothing else.
+    app.add_middleware(HostCheck, policy=HostPolicy(settings.listen.host, settings.allowed_hosts))
     return app

@@ -1,4 +1,11 @@
-"""Cross-origin access, off unless `--api-cors` lists the origins whose pages may use the API."""
+"""Cross-origin access, off unless `--api-cors` lists the origins whose pages may use the API.
+
+Origins listed by name get their own origin back with `Access-Control-Allow-Credentials:
+true`, so a page there can use the API with the visitor's login (`--ui-auth-file`). `*`
+means the literal wildcard, as Mailpit sends it: `Access-Control-Allow-Origin: *` and no
+credentials, so a page anywhere can read what the catcher shows without a login, but never
+with the visitor's saved one.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +13,24 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["cors_options", "origin_pattern"]
+__all__ = ["any_origin", "cors_options", "origin_pattern"]
+
+
+def any_origin(origins: Sequence[str]) -> bool:
+    """Whether `*` is among the origins: any page may call the API, without credentials."""
+    return "*" in origins
 
 
 def origin_pattern(origins: Sequence[str]) -> re.Pattern[str] | None:
-    """A pattern that fully matches the allowed origins, or None when none are listed.
+    """A pattern that fully matches the origins listed by name, or None when none are (`*` is not matched here).
 
-    Each entry is `*` (any origin), an origin (`https://app.example.com:8443`) or a bare
-    host name (`app.example.com`: that host over http or https, on any port).
+    Each entry is an origin (`https://app.example.com:8443`) or a bare host name
+    (`app.example.com`: that host over http or https, on any port).
     """
     alternatives = []
     for origin in origins:
         if origin == "*":
-            return re.compile(".*", re.DOTALL)
+            continue
         if "://" in origin:
             alternatives.append(re.escape(origin.rstrip("/")))
         else:
@@ -28,13 +40,10 @@ def origin_pattern(origins: Sequence[str]) -> re.Pattern[str] | None:
 
 def cors_options(origins: Sequence[str]) -> dict[str, Any] | None:
     """Keyword arguments for starlette's CORSMiddleware allowing these origins; None when none are listed."""
+    common: dict[str, Any] = {"allow_methods": ["GET", "POST", "PUT", "DELETE"], "allow_headers": ["*"], "max_age": 600}
+    if any_origin(origins):
+        return {"allow_origins": ["*"], "allow_credentials": False, **common}
     pattern = origin_pattern(origins)
     if pattern is None:
         return None
-    return {
-        "allow_origin_regex": pattern.pattern,
-        "allow_methods": ["GET", "POST", "PUT", "DELETE"],
-        "allow_headers": ["*"],
-        "allow_credentials": True,
-        "max_age": 600,
-    }
+    return {"allow_origin_regex": pattern.pattern, "allow_credentials": True, **common}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from mailcatch.config import from_args
 
@@ -34,10 +38,54 @@ def test_listed_origins_allowed(start_catcher) -> None:
             assert api.options("/api/v1/messages", headers={"Origin": origin, **PREFLIGHT}).status_code == 400
 
 
-def test_any_origin(start_catcher) -> None:
-    catcher = start_catcher(api_cors=("*",))
-    response = httpx.get(catcher.url + "/api/v1/messages", headers={"Origin": "https://anywhere.example"})
-    assert response.headers["access-control-allow-origin"] == "https://anywhere.example"
+def test_any_origin_is_the_wildcard_without_credentials(start_catcher, tmp_path: Path) -> None:
+    """`*` is Mailpit's literal wildcard: a page elsewhere (or a sandboxed one, Origin `null`) never
+    gets to use the visitor's saved login, which would let it read and delete mail."""
+    users = tmp_path / "users"
+    users.write_text("ann:secret\n")
+    for auth_file in (None, str(users)):
+        catcher = start_catcher(api_cors=("*",), ui_auth_file=auth_file)
+        with httpx.Client(base_url=catcher.url, auth=("ann", "secret")) as api:
+            for origin in ("https://anywhere.example", "null"):
+                response = api.get("/api/v1/messages", headers={"Origin": origin})
+                assert response.status_code == 200
+                assert response.headers["access-control-allow-origin"] == "*"
+                assert "access-control-allow-credentials" not in response.headers
+                preflight = api.options("/api/v1/messages", headers={"Origin": origin, **PREFLIGHT})
+                assert preflight.status_code == 200
+                assert preflight.headers["access-control-allow-origin"] == "*"
+                assert "access-control-allow-credentials" not in preflight.headers
+
+
+def test_named_origins_get_credentials(start_catcher) -> None:
+    catcher = start_catcher(api_cors=("https://tools.example",))
+    response = httpx.get(catcher.url + "/api/v1/messages", headers={"Origin": "https://tools.example"})
+    assert response.headers["access-control-allow-credentials"] == "true"
+    assert (
+        "access-control-allow-origin"
+        not in httpx.get(catcher.url + "/api/v1/messages", headers={"Origin": "null"}).headers
+    )
+
+
+def test_any_origin_opens_the_websocket_only_without_a_login(start_catcher, tmp_path: Path) -> None:
+    """A browser sends its saved login with a websocket handshake: with `*` and a login, other origins are refused."""
+    users = tmp_path / "users"
+    users.write_text("ann:secret\n")
+    login = {"Authorization": "Basic " + base64.b64encode(b"ann:secret").decode()}
+    open_catcher = start_catcher(api_cors=("*",))
+    with connect(open_catcher.url.replace("http", "ws") + "/api/events", origin="https://anywhere.example") as ws:  # type: ignore[arg-type]
+        assert '"stats"' in ws.recv(timeout=5)
+    guarded = start_catcher(api_cors=("*",), ui_auth_file=str(users))
+    with pytest.raises(InvalidStatus) as refused:
+        connect(
+            guarded.url.replace("http", "ws") + "/api/events",
+            origin="https://anywhere.example",  # type: ignore[arg-type]
+            additional_headers=login,
+            open_timeout=5,
+        )
+    assert refused.value.response.status_code == 403
+    with connect(guarded.url.replace("http", "ws") + "/api/events", additional_headers=login, open_timeout=5) as ws:
+        assert '"stats"' in ws.recv(timeout=5)
 
 
 def test_preflight_answered_before_basic_auth(start_catcher, tmp_path: Path) -> None:
