@@ -197,21 +197,26 @@ def _flatten(messages: list[email.message.Message], linesep: str) -> bytes:
 
 
 def _leaves(root: email.message.Message) -> list[_Leaf]:
-    """Every leaf part in document order with its IMAP-style section number."""
-    found: list[_Leaf] = []
+    """Every leaf part in document order with its IMAP-style section number.
 
-    def walk(node: email.message.Message, prefix: str, depth: int, in_related: bool) -> None:
+    A loop over a stack rather than a recursive inner function: such a function refers to
+    itself through its closure, a reference cycle that would keep the parts (and through
+    them the message's bytes) alive until the garbage collector next runs, which for huge
+    messages may be many messages later.
+    """
+    found: list[_Leaf] = []
+    stack: list[tuple[email.message.Message, str, int, bool]] = [(root, "", 0, False)]
+    while stack:
+        node, prefix, depth, in_related = stack.pop()
         children = _children(node)
         if children is None:
             found.append(_Leaf.of(node, prefix or "1", in_related))
-            return
+            continue
         if depth >= MAX_PART_DEPTH:
-            return
+            continue
         related = in_related or node.get_content_subtype() == "related"
-        for index, child in enumerate(children, 1):
-            walk(child, f"{prefix}.{index}" if prefix else str(index), depth + 1, related)
-
-    walk(root, "", 0, False)
+        for index in range(len(children), 0, -1):  # pushed last to first: popped in document order
+            stack.append((children[index - 1], f"{prefix}.{index}" if prefix else str(index), depth + 1, related))
     return found
 
 
