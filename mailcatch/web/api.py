@@ -17,7 +17,7 @@ from mailcatch.mail.parse import ParsedMessage, hidden_recipients, parse_message
 from mailcatch.shapes import MessageJSON, MessagesPage, address_json, part_json
 from mailcatch.storage import StoredMessage
 from mailcatch.storage.search import zone_named
-from mailcatch.web.requests import id_list, json_body, page_params, store_of
+from mailcatch.web.requests import id_list, json_body, latest_query, page_params, search_query, store_of
 
 _SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ ()+-]")
 
@@ -70,7 +70,7 @@ async def set_read(request: Request) -> Response:
     if query is not None and not isinstance(query, str):
         raise BadRequest("Search must be a search query string")
     if query and query.strip():
-        found = await store.matching_ids(query, zone_named(request.query_params.get("tz")))
+        found = await store.matching_ids(search_query(query), zone_named(request.query_params.get("tz")))
         if found:
             await store.set_read(found, read)
         return PlainTextResponse("ok")
@@ -81,7 +81,7 @@ async def set_read(request: Request) -> Response:
 # One message ---------------------------------------------------------
 async def _message(request: Request, raw: bool = True) -> StoredMessage:
     store = store_of(request)
-    message_id = await store.resolve_id(request.path_params["id"], request.query_params.get("query"))
+    message_id = await store.resolve_id(request.path_params["id"], latest_query(request))
     return await store.get(message_id, raw=raw)
 
 

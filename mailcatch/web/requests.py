@@ -7,6 +7,7 @@ views and the info route read requests the same way and answer bad ones with the
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from typing import Any
 
@@ -14,21 +15,28 @@ from starlette.requests import HTTPConnection, Request
 
 from mailcatch.errors import BadRequest, PayloadTooLarge
 from mailcatch.storage import MessageStore
+from mailcatch.storage.search import parse_query
 
 __all__ = [
     "MAX_JSON_BODY",
     "MAX_PAGE",
+    "MAX_QUERY_TERMS",
     "SQLITE_MAX_INT",
     "id_list",
     "int_param",
     "json_body",
+    "latest_query",
     "page_params",
+    "search_query",
     "store_of",
 ]
 
 MAX_JSON_BODY = 10 * 1024 * 1024
 MAX_PAGE = 10_000  # the most messages one listing or search page gives, whatever `limit` asks for
 SQLITE_MAX_INT = 2**63 - 1  # larger values cannot be bound to a query (OverflowError)
+MAX_QUERY_TERMS = 200  # SQLite refuses expressions over 1,000 deep, which about 1,000 terms reach
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s?([bkmg]?)b?", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 # Field names are matched ignoring case, as Mailpit (Go's encoding/json) matches them.
 _BODY_FIELDS = {name.lower(): name for name in ("IDs", "Read", "Search", "Tags", "Name")}
 
@@ -78,9 +86,61 @@ async def json_body(request: Request) -> dict[str, Any]:
         data = json.loads(body)
     except ValueError as error:
         raise BadRequest(f"the request body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise BadRequest("the request body is not valid JSON: it is nested too deep") from None
     if not isinstance(data, dict):
         raise BadRequest("the request body must be a JSON object")
+    _refuse_lone_surrogates(data)
     return {_field_name(key): value for key, value in data.items()}
+
+
+def _refuse_lone_surrogates(data: object) -> None:
+    """BadRequest if a string in the JSON holds a lone surrogate (`"\\ud800"`): valid JSON, but not text."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BadRequest(
+                    'the request body holds a string with a lone surrogate (such as "\\ud800"), which is not text'
+                ) from None
+
+
+def search_query(text: str) -> str:
+    """A search query checked for what the database can't run: BadRequest (400) for one of more than
+    MAX_QUERY_TERMS terms or a size beyond any number it can compare; the query as given otherwise."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("the search query holds a lone surrogate, which is not text") from None
+    terms = parse_query(text)
+    if len(terms) > MAX_QUERY_TERMS:
+        raise BadRequest(f"the search query is too long: {len(terms)} terms, at most {MAX_QUERY_TERMS}")
+    for term in terms:
+        if term.field in ("larger", "smaller") and _too_large(term.value):
+            raise BadRequest(f"{term.field}:{term.value} is too large a size")
+    return text
+
+
+def latest_query(request: Request) -> str | None:
+    """The `?query=` that picks the latest match when a route's ID is `latest`, checked as search_query does."""
+    query = request.query_params.get("query")
+    return search_query(query) if query and query.strip() else query
+
+
+def _too_large(value: str) -> bool:
+    """Whether a `larger:`/`smaller:` size is beyond the numbers the database compares (2**63 - 1 bytes)."""
+    found = _SIZE.fullmatch(value.strip())
+    if not found:
+        return False  # not a size: the search says so
+    return float(found.group(1)) * _UNITS[found.group(2).lower()] > SQLITE_MAX_INT
 
 
 def _field_name(key: str) -> str:

@@ -9,14 +9,14 @@ from starlette.routing import BaseRoute, Route
 from mailcatch.errors import BadRequest
 from mailcatch.shapes import SearchPage
 from mailcatch.storage.search import zone_named
-from mailcatch.web.requests import page_params, store_of
+from mailcatch.web.requests import page_params, search_query, store_of
 
 
 def _query(request: Request) -> str:
     query = request.query_params.get("query", "").strip()
     if not query:
         raise BadRequest("no search query: give one as ?query=")
-    return query
+    return search_query(query)
 
 
 async def search_messages(request: Request) -> Response:

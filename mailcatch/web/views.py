@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from mailcatch.errors import NotFound
 from mailcatch.mail.parse import ParsedMessage, parse_message
 from mailcatch.storage import StoredMessage
-from mailcatch.web.requests import store_of
+from mailcatch.web.requests import latest_query, store_of
 
 __all__ = ["link_inline_parts", "routes"]
 
@@ -39,7 +39,7 @@ def link_inline_parts(html: str, message_id: str, parsed: ParsedMessage) -> str:
 
 async def _message(request: Request) -> tuple[StoredMessage, ParsedMessage]:
     store = store_of(request)
-    message_id = await store.resolve_id(request.path_params["id"], request.query_params.get("query"))
+    message_id = await store.resolve_id(request.path_params["id"], latest_query(request))
     message = await store.get(message_id)
     return message, await run_in_threadpool(parse_message, message.raw)
 
