@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import logging
 import signal
@@ -17,6 +18,9 @@ from mailcatch.server import Server
 EXIT_CONFIG = 2
 EXIT_STORE = 3
 GC_THRESHOLD = 50_000
+MMAP_THRESHOLD = 512 * 1024
+"""glibc gives blocks this big or bigger mappings of their own (see _own_mappings_for_big_blocks)."""
+_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
@@ -52,6 +56,26 @@ def _setup_logging(quiet: bool) -> None:
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
 
+def _own_mappings_for_big_blocks() -> None:
+    """Give blocks of MMAP_THRESHOLD or more mappings of their own, returned to the system when freed.
+
+    glibc raises that threshold as it sees big blocks freed, up to 32 MB; past that, the
+    bytes of huge messages (and their 1 MB pieces) are carved out of the heap, which keeps
+    what it once held: 20 connections sending 40 MB messages left the process at 1.7 GB
+    resident with a fifth of it in use. A fixed threshold keeps the heap to small objects
+    (bench/memory.py: peak 293 MB instead of 329, and 126 MB once the load is over instead of
+    241). Elsewhere than glibc's Linux, nothing is changed.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
 def _fail(message: str, code: int) -> int:
     print(f"mailcatch: error: {message}", file=sys.stderr)
     return code
@@ -71,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         return _fail(str(error), EXIT_CONFIG)
     _setup_logging(settings.quiet)
+    _own_mappings_for_big_blocks()
     # The event loop shares the interpreter lock with the writer and parser threads. Handing
     # it over every 1 ms instead of 5 keeps replies to small messages prompt while a huge
     # message is parsed (bench/big_message.py: worst reply 43-72 ms instead of 72-97 ms),
