@@ -122,10 +122,17 @@ def message_json(message: StoredMessage, parsed: ParsedMessage) -> MessageJSON:
     }
 
 
+def _read_by_a_reader(request: Request) -> bool:
+    """Whether the request is a reader's, which marks the message read: a client's or a script's
+    (`Sec-Fetch-Dest: empty`) or a page's, not an image, style or frame loaded by some page (a
+    message's HTML pointing at another message must not mark it read)."""
+    return request.headers.get("sec-fetch-dest", "empty") in ("empty", "document")
+
+
 async def get_message(request: Request) -> Response:
     message = await _message(request)
     parsed = await run_in_threadpool(parse_message, message.raw)
-    if not message.read:
+    if not message.read and _read_by_a_reader(request):
         with contextlib.suppress(StoreError):  # reading still works while the database can't be written
             await store_of(request).set_read([message.id], True)
     return JSONResponse(message_json(message, parsed))

@@ -412,9 +412,14 @@ _PATHS: dict[str, Any] = {
     "/view/{ID}.html": {
         "get": _op(
             "testing",
-            "The HTML part alone, sandboxed (Content-Security-Policy: sandbox)",
+            "The HTML part alone, sandboxed (Content-Security-Policy: sandbox), loading only its own parts"
+            " unless `remote` asks for remote content too",
             {"200": _text("The HTML part", "text/html")},
-            [_ID, _QUERY_LATEST],
+            [
+                _ID,
+                _QUERY_LATEST,
+                _param("remote", "query", "1 to load remote images, styles and fonts", {"type": "string"}),
+            ],
         ),
     },
     "/view/{ID}.txt": {

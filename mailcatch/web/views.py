@@ -1,8 +1,11 @@
 """A message's HTML or text part on a page of its own: /view/{ID}.html and /view/{ID}.txt.
 
-The HTML page is served with `Content-Security-Policy: sandbox`, so even opened directly
-in a tab its scripts never run and it can't reach the catcher's origin. Inline images
-(`cid:` references) point at the message's parts in the API.
+The HTML page is served sandboxed (`Content-Security-Policy: sandbox`), so even opened
+directly in a tab its scripts never run, with the policy of the UI's frame: it loads the
+message's own parts (its `cid:` references point at them in the API) and `data:` images,
+and nothing else, not the catcher's other URLs, not loopback, not remote content, unless
+asked with `?remote=1` (then remote images, styles, fonts and media; never frames,
+objects or embeds).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from mailcatch.web.requests import latest_query, store_of
 
 __all__ = ["link_inline_parts", "routes"]
 
+_NETLOC = re.compile(r"[A-Za-z0-9._\-]+(?::[0-9]+)?|\[[0-9A-Fa-f:.]+\](?::[0-9]+)?")
 _CID = re.compile(r"""\bcid:([^"'\s)>]+)""", re.IGNORECASE)
 
 
@@ -44,12 +48,30 @@ async def _message(request: Request) -> tuple[StoredMessage, ParsedMessage]:
     return message, await run_in_threadpool(parse_message, message.raw)
 
 
+def view_policy(parts_url: str, remote: bool) -> str:
+    """The Content-Security-Policy of a message's HTML page: its own parts (`parts_url`, a path
+    prefix), inline styles and data: images and fonts; remote ones only when `remote`."""
+    own = f"{parts_url} data:"
+    more = " http: https:" if remote else ""
+    return (
+        "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; "
+        f"img-src {own}{more}; style-src 'unsafe-inline' {parts_url}{more}; font-src {own}{more}; "
+        f"media-src {own}{more}; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
 async def view_html(request: Request) -> Response:
     message, parsed = await _message(request)
     if not parsed.html:
         raise NotFound(f"message {message.id} has no HTML part")
+    netloc = request.url.netloc
+    if not _NETLOC.fullmatch(netloc):  # only with --allowed-hosts '*': keep the policy's syntax whole
+        netloc = "localhost"
+    parts_url = f"{request.url.scheme}://{netloc}/api/v1/message/{urllib.parse.quote(message.id, safe='')}/part/"
+    remote = request.query_params.get("remote") in ("1", "true")
     return HTMLResponse(
-        link_inline_parts(parsed.html, message.id, parsed), headers={"Content-Security-Policy": "sandbox"}
+        link_inline_parts(parsed.html, message.id, parsed),
+        headers={"Content-Security-Policy": view_policy(parts_url, remote), "Referrer-Policy": "no-referrer"},
     )
 
 

@@ -295,7 +295,7 @@ export class Reader {
 
   /** "Open in new tab", shown once the server is known to have GET /view/{ID}.html. */
   viewLink(m) {
-    const link = h("a", { class: "btn ghost small", href: urls.view(m.ID), target: "_blank", rel: "noopener", title: "Open the HTML on its own page", hidden: true },
+    const link = h("a", { class: "btn ghost small", href: urls.view(m.ID) + (this.remote.has(m.ID) ? "?remote=1" : ""), target: "_blank", rel: "noopener", title: "Open the HTML on its own page", hidden: true },
       icon("external"), h("span", { text: "Open in new tab" }));
     const known = viewRoute ?? fetch(urls.view(m.ID), { method: "HEAD" }).then((r) => r.ok, () => false);
     known.then((ok) => {

@@ -4,8 +4,11 @@
 // hostile message from running anything. This module is a second layer: it drops
 // scripts, event handlers, frames, forms' targets, refreshes and non-web links, points
 // cid: references at the message's parts, and holds back remote images, styles and
-// fonts until the reader asks for them. A Content-Security-Policy written into the
-// document backs that up for anything the rewriting misses.
+// fonts until the reader asks for them (loopback addresses included: they are remote
+// content too). URLs at the catcher itself, other than this message's parts, never load,
+// asked or not: an image in one message must not mark another read. A
+// Content-Security-Policy written into the document backs that up for anything the
+// rewriting misses: it allows the catcher only under this message's parts.
 
 const DROP_ELEMENTS = [
   "script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "portal",
@@ -30,7 +33,9 @@ const CSS_IMAGE_SET = /(image-set\([^)]*?)(["'])((?:https?:)?\/\/[^"']*)\2/gi;
  * @returns {{srcdoc: string, blocked: number, hosts: string[]}}
  */
 export function buildSrcdoc(html, { origin, partUrl, parts = [], allowRemote = false }) {
-  const state = { blocked: 0, hosts: new Set(), origin, partUrl, allowRemote, cids: cidMap(parts), sheets: [] };
+  // The parts' common prefix (partUrl of an empty ID): the only URLs at the catcher the frame may load.
+  const partsPrefix = partUrl("");
+  const state = { blocked: 0, hosts: new Set(), origin, partsPrefix, partUrl, allowRemote, cids: cidMap(parts), sheets: [] };
   // Clean, serialize and parse again until nothing changes, so the frame parses exactly
   // the markup that was checked (markup that re-parses differently, "mutation XSS",
   // gets another round of cleaning instead of slipping through).
@@ -53,7 +58,7 @@ export function buildSrcdoc(html, { origin, partUrl, parts = [], allowRemote = f
   const first = head.firstChild;
   const add = (el) => head.insertBefore(el, first);
   add(meta({ charset: "utf-8" }));
-  add(meta({ "http-equiv": "Content-Security-Policy", content: policy(origin, allowRemote) }));
+  add(meta({ "http-equiv": "Content-Security-Policy", content: policy(partsPrefix, allowRemote) }));
   add(meta({ name: "referrer", content: "no-referrer" }));
   add(meta({ "http-equiv": "x-dns-prefetch-control", content: "off" }));
   const base = doc.createElement("style");
@@ -85,7 +90,7 @@ function clean(doc, state) {
     const rel = (link.getAttribute("rel") || "").toLowerCase().split(/\s+/);
     const href = (link.getAttribute("href") || "").trim();
     if (rel.includes("stylesheet") && isRemote(href)) {
-      if (state.allowRemote) {
+      if (state.allowRemote && !isLocal(href, state)) {
         if (!state.sheets.includes(absoluteRemote(href))) state.sheets.push(absoluteRemote(href));
       } else {
         block(state, href);
@@ -104,14 +109,18 @@ function clean(doc, state) {
   }
 }
 
-function policy(origin, allowRemote) {
+function policy(partsPrefix, allowRemote) {
   const remote = allowRemote ? " http: https:" : "";
+  // A source with a path ending in "/" allows what is under it: this message's parts, not the
+  // catcher's API. (CSP can't take the catcher back out of http: when remote content is allowed;
+  // resourceUrl drops such URLs.)
+  const parts = partsPrefix.replace(/[;,\s]/g, encodeURIComponent);
   return [
     "default-src 'none'",
-    `img-src ${origin} data: blob:${remote}`,
-    `style-src ${origin} 'unsafe-inline'${remote}`,
-    `font-src ${origin} data:${remote}`,
-    `media-src ${origin} data:${remote}`,
+    `img-src ${parts} data: blob:${remote}`,
+    `style-src ${parts} 'unsafe-inline'${remote}`,
+    `font-src ${parts} data:${remote}`,
+    `media-src ${parts} data:${remote}`,
     "form-action 'none'",
     "base-uri 'none'",
   ].join("; ");
@@ -133,6 +142,24 @@ function isRemote(url) {
 function absoluteRemote(url) {
   const trimmed = url.trim();
   return trimmed.startsWith("//") ? `https:${trimmed}` : trimmed;
+}
+
+/** Whether a remote URL points at the catcher itself: its origin, or its port on its host or on loopback. */
+function isLocal(url, state) {
+  let parsed, own;
+  try {
+    parsed = new URL(absoluteRemote(url));
+    own = new URL(state.origin);
+  } catch {
+    return false;
+  }
+  if (parsed.origin === own.origin) return true;
+  const port = (u) => u.port || (u.protocol === "https:" ? "443" : "80");
+  if (port(parsed) !== port(own)) return false;
+  const bare = (u) => u.hostname.toLowerCase().replace(/\.$/, "").replace(/^\[|\]$/g, "");
+  const host = bare(parsed);
+  return host === bare(own) || host === "localhost" || host.endsWith(".localhost") || host === "0.0.0.0"
+    || host === "::" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:(?:127\.|7f[0-9a-f]{2}:)/.test(host);
 }
 
 function block(state, url) {
@@ -157,9 +184,15 @@ function resourceUrl(raw, state) {
     const partId = state.cids.get(cid.replace(/^<|>$/g, "").toLowerCase());
     return partId ? state.partUrl(partId) : null;
   }
-  if (url.startsWith(`${state.origin}/`)) return url; // a part of this message, rewritten before
+  if (url.startsWith(state.partsPrefix) && !/(?:^|\/)\.\.?(?:\/|$)|%2e|[?#\\]/i.test(url.slice(state.partsPrefix.length))) {
+    return url; // a part of this message, rewritten before
+  }
   if (/^data:(?:image\/(?:png|gif|jpe?g|webp|avif|bmp|svg\+xml)|font\/|application\/font)/i.test(url)) return url;
   if (isRemote(url)) {
+    if (isLocal(url, state)) {
+      block(state, url); // the catcher itself: never, asked or not
+      return null;
+    }
     if (state.allowRemote) return absoluteRemote(url);
     block(state, url);
     return null;
@@ -226,7 +259,7 @@ export function cleanCss(css, state) {
   let out = css.replace(CSS_IMPORT, (rule) => {
     const target = rule.match(/@import\s+(?:url\(\s*["']?([^"')]*)|["']([^"']*))/i);
     const url = target ? target[1] || target[2] || "" : "";
-    if (isRemote(url) && state.allowRemote) return rule;
+    if (isRemote(url) && state.allowRemote && !isLocal(url, state)) return rule;
     if (isRemote(url)) block(state, url);
     return "";
   });
