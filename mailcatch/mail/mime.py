@@ -23,6 +23,8 @@ __all__ = [
     "find",
     "has_lone_cr",
     "header_fields",
+    "read_end",
+    "shorten_payload",
     "split_head",
     "split_message",
 ]
@@ -92,6 +94,26 @@ class _Part(email.message.Message):
 
     def is_multipart(self) -> bool:
         return self._source is None and isinstance(self._value, list)
+
+
+def read_end(data: bytes | str, start: int, end: int, limit: int | None) -> int:
+    """Where to stop reading data[start:end] for about `limit` bytes: after the last line break
+    within them (so that base64 or quoted-printable lines are decoded whole), or `end` if shorter."""
+    if limit is None or end - start <= limit:
+        return end
+    cut = data.rfind(b"\n", start, start + limit) if isinstance(data, bytes) else data.rfind("\n", start, start + limit)
+    return cut + 1 if cut > start else start + limit - limit % 4  # no line break: whole base64 quads
+
+
+def shorten_payload(node: email.message.Message, limit: int) -> None:
+    """Keep about the first `limit` bytes of a leaf's payload (to a line's end), as if the part ended there."""
+    if isinstance(node, _Part) and node._source is not None:
+        data, start, end = node._source
+        node._source = (data, start, read_end(data, start, end, limit))
+        return
+    payload = node.get_payload()
+    if isinstance(payload, str) and len(payload) > limit:
+        node.set_payload(payload[: read_end(payload, 0, len(payload), limit)])
 
 
 def _header_end(data: bytes, start: int, end: int) -> tuple[int, int]:

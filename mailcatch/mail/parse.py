@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from mailcatch.mail.addresses import ParsedAddress, parse_address_list
 from mailcatch.mail.decode import decode_bytes, header_date, header_text, raw_to_str, unfold
 from mailcatch.mail.html_text import snippet
-from mailcatch.mail.mime import Unsupported, split_head, split_message
+from mailcatch.mail.mime import Unsupported, read_end, shorten_payload, split_head, split_message
 from mailcatch.mail.params import angle_stripped, clean_filename, parse_params
 from mailcatch.mail.tags import header_tags
 
@@ -173,8 +173,11 @@ class _Leaf:
             return b""
         return data if isinstance(data, bytes) else b""
 
-    def text(self, linesep: str) -> str:
-        """The part decoded to text with its charset, line endings as "\\n"."""
+    def text(self, linesep: str, limit: int | None = None) -> str:
+        """The part decoded to text with its charset, line endings as "\\n"; with `limit`, only
+        about its first `limit` bytes (as received: encoded) are read."""
+        if limit is not None and self.node is not None and not self.node.is_multipart():
+            shorten_payload(self.node, limit)
         return self.text_of(self.content(linesep))
 
     def text_of(self, content: bytes) -> str:
@@ -220,7 +223,7 @@ def _leaves(root: email.message.Message) -> list[_Leaf]:
     return found
 
 
-def _single_text_part(raw: bytes) -> tuple[list[tuple[str, str]], str, str] | None:
+def _single_text_part(raw: bytes, limit: int | None = None) -> tuple[list[tuple[str, str]], str, str] | None:
     """For a message that is one text or HTML body (the usual shape of small messages): its
     header fields, its content type and its text, read straight from its bytes; else None.
 
@@ -247,7 +250,7 @@ def _single_text_part(raw: bytes) -> tuple[list[tuple[str, str]], str, str] | No
     leaf = _Leaf.of_fields(fields, "text/plain", None, "1", False)
     if leaf.content_type not in ("text/plain", "text/html") or leaf.disposition == "attachment" or leaf.filename:
         return None
-    body = raw[body_start:]
+    body = raw[body_start : read_end(raw, body_start, len(raw), limit)]
     cte = (encoding or "").lower()
     if cte == "quoted-printable":
         body = quopri.decodestring(body)
@@ -264,13 +267,17 @@ def _linesep(raw: bytes) -> str:
 # --- public API ----------------------------------------------------------------------------
 
 
-def parse_message(raw: bytes, measure_parts: bool = True) -> ParsedMessage:
+def parse_message(raw: bytes, measure_parts: bool = True, text_limit: int | None = None) -> ParsedMessage:
     """Parse raw message bytes into the parsed view; never raises, whatever the input.
 
     Without `measure_parts`, attachments are not decoded and their sizes are 0: what
-    storing a message needs (their number and names) costs nothing per byte.
+    storing a message needs (their number and names) costs nothing per byte. With
+    `text_limit`, the text and HTML bodies are read only as far as needed for about that many
+    characters: what storing a huge message needs (its snippet and the text search indexes),
+    without decoding tens of MB of text.
     """
-    single = _single_text_part(raw)
+    body_limit = None if text_limit is None else 4 * text_limit  # up to 4 bytes a character
+    single = _single_text_part(raw) if body_limit is None else _single_text_part(raw, body_limit)
     root: email.message.Message | None = None
     fields: Iterable[tuple[str, str]]
     if single is None:
@@ -307,9 +314,9 @@ def parse_message(raw: bytes, measure_parts: bool = True) -> ParsedMessage:
             leaf.content_type in ("text/plain", "text/html") and leaf.disposition != "attachment" and not leaf.filename
         )
         if body_candidate and leaf.content_type == "text/plain" and not have_text:
-            text, have_text = leaf.text(linesep), True
+            text, have_text = leaf.text(linesep, body_limit), True
         elif body_candidate and leaf.content_type == "text/html" and not have_html:
-            html, have_html = leaf.text(linesep), True
+            html, have_html = leaf.text(linesep, body_limit), True
         else:
             others.append(leaf)
 

@@ -84,7 +84,8 @@ class Prepared:
 
 def prepare_message(message_id: str, raw: bytes, envelope: ReceivedEnvelope, tx: Transaction) -> Prepared:
     """Parse a new message and compute its rows (no database work)."""
-    parsed = parse_message(raw, measure_parts=False)
+    # Only the start of a huge body is indexed (MAX_INDEXED_BODY): only that much is decoded.
+    parsed = parse_message(raw, measure_parts=False, text_limit=MAX_INDEXED_BODY)
     parsed.tags = with_plus_tags(parsed.tags, [*envelope.rcpt_to, *(a.address for a in (*parsed.to, *parsed.cc))])
     bcc = parsed.bcc + hidden_recipients(parsed, envelope.rcpt_to)
     from_json = address_json(parsed.from_) if parsed.from_ else None
