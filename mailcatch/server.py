@@ -20,6 +20,7 @@ from mailcatch.events import EventBus
 from mailcatch.smtp.handler import CatchHandler, start_smtp
 from mailcatch.storage import create_store
 from mailcatch.web.app import create_app
+from mailcatch.web.http_protocol import http_options
 from mailcatch.web.ws_protocol import GatheringWebSocketProtocol
 
 log = logging.getLogger("mailcatch")
@@ -94,6 +95,7 @@ class Server:
                 access_log=False,
                 lifespan="off",
                 ws=GatheringWebSocketProtocol,
+                **http_options(),  # a deadline on each request's head, and a cap on connections
                 ws_ping_interval=20,
                 ws_ping_timeout=20,
             )

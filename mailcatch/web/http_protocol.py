@@ -1,0 +1,92 @@
+"""uvicorn's h11 HTTP protocol with a deadline on reading each request's head, and the connection cap.
+
+uvicorn closes a keep-alive connection that stays silent after a response, but a connection
+that never sends a request, or sends half of one and stops, stays open for ever: a few
+thousand such connections (a port scanner, a stuck client, a slowloris) hold file
+descriptors and memory until the process runs out. Here every request head, the first on a
+connection and each later one, must arrive within `head_timeout` seconds of the connection
+opening or of the previous response; a connection that misses it is closed. The body is not
+timed: a big upload may take as long as it takes.
+
+`MAX_HTTP_CONNECTIONS` is the cap uvicorn applies (`limit_concurrency`): beyond it, requests
+get `503` and uvicorn logs "Exceeded concurrency limit" each time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+__all__ = ["HEAD_TIMEOUT", "MAX_HTTP_CONNECTIONS", "DeadlineH11Protocol", "http_options", "with_head_timeout"]
+
+log = logging.getLogger("mailcatch.web")
+
+HEAD_TIMEOUT = 30.0
+"""Seconds a connection may take to send a request's head (the request line and headers)."""
+
+MAX_HTTP_CONNECTIONS = 1000
+"""HTTP connections (websockets included) served at once; requests beyond get 503."""
+
+
+class DeadlineH11Protocol(H11Protocol):
+    """H11Protocol that closes a connection whose request head doesn't arrive within `head_timeout`."""
+
+    head_timeout: float = HEAD_TIMEOUT
+    closed_for_timeout = 0  # connections closed by the deadline, over every instance (a count for logs and tests)
+
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self._waiting_for_head():
+            self._disarm()  # the head is in (or the connection became a websocket): the route takes over
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm()  # the next request's head is due in its turn
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _waiting_for_head(self) -> bool:
+        return self.conn.their_state in (h11.IDLE, h11.DONE) and (self.cycle is None or self.cycle.response_complete)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_overdue)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_overdue(self) -> None:
+        self._head_timer = None
+        get_protocol = getattr(self.transport, "get_protocol", None)
+        if self.transport.is_closing() or (get_protocol is not None and get_protocol() is not self):
+            return
+        if not self._waiting_for_head():
+            return
+        type(self).closed_for_timeout += 1
+        log.debug("closed an HTTP connection from %s: no request head within %g s", self.client, self.head_timeout)
+        self.transport.close()
+
+
+def with_head_timeout(seconds: float) -> type[DeadlineH11Protocol]:
+    """The protocol class with another deadline (tests use a short one)."""
+    return type("DeadlineH11Protocol", (DeadlineH11Protocol,), {"head_timeout": seconds})
+
+
+def http_options() -> dict[str, Any]:
+    """The keyword arguments of uvicorn.Config that set the HTTP protocol and the connection cap."""
+    return {"http": DeadlineH11Protocol, "limit_concurrency": MAX_HTTP_CONNECTIONS}
