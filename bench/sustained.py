@@ -142,6 +142,7 @@ def main() -> None:
             shutdown = time.monotonic() - stopping
         result["shutdown_seconds"] = round(shutdown, 2)
         result["database_mb"] = mb(database.stat().st_size)
+        result["search_index_mb"] = mb((database.parent / f"{database.name}-search").stat().st_size)
     result["ok"] = bool(
         not result["errors"]
         and float(result["lowest_window_ratio"]) >= MIN_WINDOW_RATIO  # type: ignore[arg-type]

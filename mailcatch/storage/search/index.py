@@ -105,6 +105,10 @@ INSERT_CHARS = 4 * 1024 * 1024
 COMMIT_SECONDS = 0.2
 """A transaction of the index is committed once it has been open this long: a long catch-up
 keeps its progress, and searches waiting for the index see it."""
+MERGE_PAGES = 256
+"""Pages of full-text index merged per step (each step its own commit)..."""
+MERGE_STEPS = 8
+"""...and steps at most after each batch, per full-text index."""
 CATCH_UP_CHUNK = 256
 """Messages read back from the store per step, each step its own commit."""
 GIVE_BACK_AFTER = 0.5
@@ -371,6 +375,8 @@ class SearchIndex:
                         self._retry_after = min(self._retry_after * 2, RETRY_MOST)
                         while not self._stopping and (left := deadline - time.monotonic()) > 0:
                             self._lock.wait(left)
+                if not retry and not self._broken:
+                    _merge_segments(conn)
         finally:
             store.close()
             conn.close()
@@ -532,6 +538,26 @@ class SearchIndex:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if not busy and not self._broken:
             self._truncate = self._log_used = False
+
+
+def _merge_segments(conn: sqlite3.Connection) -> None:
+    """Merge the full-text indexes' segments a step at a time, each step a commit of its own.
+
+    FTS5 writes a segment per commit and merges segments as they pile up: a little with each
+    write, and all of a level's at once when 16 pile up there, in one transaction that can
+    rewrite hundreds of MB and grow the write-ahead log as much (160 MB seen after a million
+    messages). Steps of MERGE_PAGES between batches keep the piles below that, so the log of
+    each commit stays small enough to be checkpointed and reused.
+    """
+    for table in ("messages_fts", "messages_words"):
+        for _ in range(MERGE_STEPS):
+            before = conn.total_changes
+            try:
+                conn.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('merge', {MERGE_PAGES})")
+            except sqlite3.Error:
+                return  # a write failing now fails the next batch too, which says why
+            if conn.total_changes - before < 2:  # FTS5's sign that nothing was left to merge
+                break
 
 
 def _to_retry(changes: list[Change]) -> list[Change]:
