@@ -105,15 +105,18 @@ def read_end(data: bytes | str, start: int, end: int, limit: int | None) -> int:
     return cut + 1 if cut > start else start + limit - limit % 4  # no line break: whole base64 quads
 
 
-def shorten_payload(node: email.message.Message, limit: int) -> None:
-    """Keep about the first `limit` bytes of a leaf's payload (to a line's end), as if the part ended there."""
+def shorten_payload(node: email.message.Message, limit: int) -> bool:
+    """Keep about the first `limit` bytes of a leaf's payload (to a line's end), as if the part
+    ended there; whether it was cut."""
     if isinstance(node, _Part) and node._source is not None:
         data, start, end = node._source
         node._source = (data, start, read_end(data, start, end, limit))
-        return
+        return node._source[2] < end
     payload = node.get_payload()
     if isinstance(payload, str) and len(payload) > limit:
         node.set_payload(payload[: read_end(payload, 0, len(payload), limit)])
+        return True
+    return False
 
 
 def _header_end(data: bytes, start: int, end: int) -> tuple[int, int]:

@@ -176,8 +176,9 @@ class _Leaf:
     def text(self, linesep: str, limit: int | None = None) -> str:
         """The part decoded to text with its charset, line endings as "\\n"; with `limit`, only
         about its first `limit` bytes (as received: encoded) are read."""
-        if limit is not None and self.node is not None and not self.node.is_multipart():
-            shorten_payload(self.node, limit)
+        node = self.node
+        if limit is not None and node is not None and not node.is_multipart() and shorten_payload(node, limit):
+            return _cut_text(self.text_of(self.content(linesep)))
         return self.text_of(self.content(linesep))
 
     def text_of(self, content: bytes) -> str:
@@ -250,13 +251,20 @@ def _single_text_part(raw: bytes, limit: int | None = None) -> tuple[list[tuple[
     leaf = _Leaf.of_fields(fields, "text/plain", None, "1", False)
     if leaf.content_type not in ("text/plain", "text/html") or leaf.disposition == "attachment" or leaf.filename:
         return None
-    body = raw[body_start : read_end(raw, body_start, len(raw), limit)]
+    body_end = read_end(raw, body_start, len(raw), limit)
+    body = raw[body_start:body_end]
     cte = (encoding or "").lower()
     if cte == "quoted-printable":
         body = quopri.decodestring(body)
     elif cte in ("base64", "x-uuencode", "uuencode", "uue", "x-uue"):
         return None  # any other encoding leaves the bytes as they are, as in the stdlib
-    return fields, leaf.content_type, leaf.text_of(body)
+    text = leaf.text_of(body)
+    return fields, leaf.content_type, _cut_text(text) if body_end < len(raw) else text
+
+
+def _cut_text(text: str) -> str:
+    """The text of a body read only in part, without the half character its cut may leave."""
+    return text.removesuffix("\ufffd")
 
 
 def _linesep(raw: bytes) -> str:

@@ -6,8 +6,10 @@ else at the end of its data, which is read but not kept); one answered `250` is 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import quopri
 import subprocess
 import sys
 import time
@@ -19,6 +21,7 @@ import pytest
 
 from mailcatch.config import DEFAULT_MAX_IN_FLIGHT, from_args
 from mailcatch.errors import ConfigError
+from mailcatch.mail.parse import parse_message
 from mailcatch.server import ServerThread
 from tests.smtp.test_smtp import RawClient
 
@@ -197,3 +200,25 @@ def test_the_memory_benchmark_runs_and_holds_its_budget() -> None:
     steady, big = (json.loads(line) for line in result.stdout.splitlines())
     assert steady["sent"] > 0 and steady["errors"] == 0 and steady["peak_rss_mb"] > 0
     assert big["accepted"] == 4 and big["peak_rss_mb"] > 0
+
+
+@pytest.mark.parametrize("encoding", ["7bit", "base64", "quoted-printable"])
+@pytest.mark.parametrize("kind", ["single", "multipart"])
+def test_storing_a_huge_body_decodes_only_its_start(encoding: str, kind: str) -> None:
+    """What the store parses of a huge message (text_limit): the start of its text, decoded whole."""
+    text = "".join(f"line {n}: ünïcödé text of a long message =\n" for n in range(20_000))
+    body = text.replace("\n", "\r\n").encode()
+    if encoding == "base64":
+        body = base64.encodebytes(body).replace(b"\n", b"\r\n")
+    elif encoding == "quoted-printable":
+        body = quopri.encodestring(body.replace(b"\r\n", b"\n")).replace(b"\n", b"\r\n")
+    part = f"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n".encode() + body
+    if kind == "multipart":
+        part = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" + part + b"\r\n--b--\r\n"
+    raw = b"From: a@example.com\r\nSubject: long\r\n" + part
+    whole = parse_message(raw, measure_parts=False)
+    start = parse_message(raw, measure_parts=False, text_limit=10_000)
+    assert whole.text.rstrip("\n") == text.rstrip("\n")
+    assert 10_000 <= len(start.text) < 50_000
+    assert whole.text.startswith(start.text)
+    assert start.snippet == whole.snippet and start.subject == "long"
