@@ -21,6 +21,10 @@ GC_THRESHOLD = 50_000
 MMAP_THRESHOLD = 512 * 1024
 """glibc gives blocks this big or bigger mappings of their own (see _own_mappings_for_big_blocks)."""
 _M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+_M_ARENA_MAX = -8
+MALLOC_ARENAS = 2
+"""Heaps glibc keeps for the process's threads (by default up to 8 per core, each holding on to
+what its threads once used: the writer's, the index's and each reader's)."""
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
@@ -74,6 +78,7 @@ def _own_mappings_for_big_blocks() -> None:
         return
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
 
 
 def _fail(message: str, code: int) -> int:

@@ -39,7 +39,7 @@ QUIET_SECONDS = 0.5
 """Seconds without a write after which the write-ahead log is emptied and its disk space given back."""
 BUSY_TIMEOUT_MS = 10000
 """How long a statement waits for a lock held by another connection (the checkpointer, a second process)."""
-WRITER_CACHE_KB = 16 * 1024
+WRITER_CACHE_KB = 8 * 1024
 """The writer connection's page cache, in KB."""
 LOG_RESET_BYTES = 8 * 1024 * 1024
 """Once the write-ahead log holds this much, the writer has the next commits write it from its start again."""

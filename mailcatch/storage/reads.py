@@ -9,7 +9,7 @@ from mailcatch.mail.parse import parse_message
 from mailcatch.models import ReceivedEnvelope
 from mailcatch.shapes import MessageSummary
 from mailcatch.storage.interface import StoredMessage
-from mailcatch.storage.prepare import search_fields
+from mailcatch.storage.prepare import MAX_INDEXED_BODY, search_fields
 from mailcatch.storage.rows import MESSAGE_COLUMNS, SUMMARY_COLUMNS, named, stored_message, summary_json
 from mailcatch.storage.search import Compiled
 from mailcatch.storage.search.index import Fields
@@ -61,6 +61,10 @@ def identity(conn: sqlite3.Connection) -> str:
     """The database's identity, which its search index records (see migration 0003)."""
     found: str = conn.execute("SELECT id FROM mailcatch_identity").fetchone()[0]
     return found
+
+
+LOAD_ROWS = 256
+"""Messages read back for the search index at a time, at most."""
 
 
 def raw_bytes(conn: sqlite3.Connection, seq: int) -> bytes:
@@ -124,23 +128,25 @@ def usage(conn: sqlite3.Connection) -> tuple[int, int]:
     return (size[0] if size else 0), (accepted[0] if accepted else 0)
 
 
-def load_for_index(conn: sqlite3.Connection, after: int, before: int, limit: int) -> list[tuple[int, Fields]]:
-    """Search fields of the stored messages with `after` < seq < `before`, in order (at most `limit`)."""
+def load_for_index(conn: sqlite3.Connection, after: int, before: int, max_bytes: int) -> list[tuple[int, Fields]]:
+    """Search fields of the stored messages with `after` < seq < `before`, in order: as many as
+    fit in `max_bytes` of raw message (at least one, at most LOAD_ROWS), each parsed only as far
+    as search needs (the start of its bodies)."""
     rows = (
         named(conn)
         .execute(
-            "SELECT seq, envelope, created FROM messages WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?",
-            (after, before, limit),
+            "SELECT seq, envelope, created, size FROM messages WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?",
+            (after, before, LOAD_ROWS),
         )
         .fetchall()
     )
-    return [
-        (
-            row["seq"],
-            search_fields(
-                parse_message(raw_bytes(conn, row["seq"]), measure_parts=False),
-                ReceivedEnvelope.from_json(json_text.loads(row["envelope"]), row["created"]),
-            ),
-        )
-        for row in rows
-    ]
+    loaded: list[tuple[int, Fields]] = []
+    total = 0
+    for row in rows:
+        if loaded and total + row["size"] > max_bytes:
+            break
+        total += row["size"]
+        parsed = parse_message(raw_bytes(conn, row["seq"]), measure_parts=False, text_limit=MAX_INDEXED_BODY)
+        envelope = ReceivedEnvelope.from_json(json_text.loads(row["envelope"]), row["created"])
+        loaded.append((row["seq"], search_fields(parsed, envelope)))
+    return loaded

@@ -39,7 +39,8 @@ log = limit_repeats(logging.getLogger("mailcatch.search"))
 Fields = tuple[str, ...]
 """What a message is found by, one string per column of `messages_fts`."""
 Loader = Callable[[sqlite3.Connection, int, int, int], list[tuple[int, Fields]]]
-"""`load(store_conn, after, before, limit)`: search fields of stored messages with after < seq < before."""
+"""`load(store_conn, after, before, max_bytes)`: search fields of stored messages with after < seq < before,
+in order, as many as fit in max_bytes of raw message (at least one; none when there are no more)."""
 
 _COLUMNS = "subject, sender, recipients, body, files"
 _WORD_INDEX = f"fts5 ({_COLUMNS}, tokenize = 'unicode61 remove_diacritics 0', detail = none, content = '')"
@@ -87,21 +88,22 @@ FILL_CHUNK = 2000
 """Messages indexed before the word index existed get their words this many at a time."""
 UNINDEX_CHUNK = 500
 """Deleted messages taken out of the word index at a time."""
-MAX_WAITING = 8 * 1024 * 1024
+MAX_WAITING = 4 * 1024 * 1024
 """Bytes of new messages whose text may wait in memory; beyond, the text is read back from the store.
-At 64 MB, 10 connections sending 100 KB messages kept a catcher at 250 MB resident, at 8 MB
-about 150 MB, with no loss of capture rate (bench/memory.py, issue 15)."""
+At 64 MB, 10 connections sending 100 KB messages kept a catcher at 250 MB resident; at 4 MB, with
+INSERT_CHARS and CATCH_UP_BYTES as small, about 95 MB, with no loss of capture rate (bench/memory.py)."""
 PATIENCE = 2.0
 """Seconds a search waits for the index to catch up before searching what is indexed so far."""
 QUIET_SECONDS = 0.05
 """The index thread indexes once the store has committed nothing for this long (or a search waits)."""
-DEFER_BYTES = 4 * 1024 * 1024
+DEFER_BYTES = 2 * 1024 * 1024
 """...or once this many bytes of new messages wait to be indexed (half of MAX_WAITING, so that
 text keeps arriving while the index thread works without going past it)."""
 INSERT_ROWS = 256
 """Messages indexed by one INSERT statement..."""
-INSERT_CHARS = 4 * 1024 * 1024
-"""...or fewer, when their text is longer than this."""
+INSERT_CHARS = 1024 * 1024
+"""...or fewer, when their text is longer than this (FTS5 holds what one statement adds in memory:
+at 4 MB, the process's memory leapt by 40-90 MB at times)."""
 COMMIT_SECONDS = 0.2
 """A transaction of the index is committed once it has been open this long: a long catch-up
 keeps its progress, and searches waiting for the index see it."""
@@ -109,8 +111,8 @@ MERGE_PAGES = 256
 """Pages of full-text index merged per step (each step its own commit)..."""
 MERGE_STEPS = 8
 """...and steps at most after each batch, per full-text index."""
-CATCH_UP_CHUNK = 256
-"""Messages read back from the store per step, each step its own commit."""
+CATCH_UP_BYTES = 2 * 1024 * 1024
+"""Bytes of messages read back from the store per step (each step its own commit): what one step holds in memory."""
 GIVE_BACK_AFTER = 0.5
 """Seconds of quiet after indexing before the write-ahead log's disk space is given back."""
 JOURNAL_LIMIT = 16 * 1024 * 1024
@@ -277,7 +279,8 @@ class SearchIndex:
                 if isinstance(change, Added):
                     self._newest = max(self._newest, change.seq)
                     if self._waiting + change.size > MAX_WAITING:
-                        continue  # read back from the store instead
+                        self._waiting = MAX_WAITING  # the rest is read back from the store: index now
+                        continue
                     self._waiting += change.size
                 self._changes.append(change)
                 self._submitted += 1
@@ -415,11 +418,11 @@ class SearchIndex:
         while self._working < before - 1:
             if self._stopping:
                 return False  # the rest is caught up at the next start
-            rows = self._load(store, self._working, before, CATCH_UP_CHUNK)
-            self._insert(conn, rows)
-            if len(rows) < CATCH_UP_CHUNK:
+            rows = self._load(store, self._working, before, CATCH_UP_BYTES)
+            if not rows:
                 self._working = before - 1
                 break
+            self._insert(conn, rows)
             self._working = rows[-1][0]
             self._commit(conn)  # a long catch-up keeps its progress, and searches waiting on it see it
             self._begin(conn)
