@@ -140,6 +140,7 @@ class CatcherSMTP(SMTP):
             return
         super().connection_lost(error)
         self.release_held()
+        self.recorder.end_of_session()
         handler: CatchHandler = self.event_handler
         handler.connections -= 1
         handler.session_closed(self)

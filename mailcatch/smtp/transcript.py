@@ -11,6 +11,15 @@ from mailcatch.models import Direction, SessionLine
 DATA_END = b"\r\n.\r\n"
 MAX_LINE_TEXT = 2000
 """Longer client lines (junk, attacks) are cut in the transcript; the raw message is kept apart."""
+MAX_PENDING_LINES = 1000
+"""Lines a session keeps in memory until a message stores them (or the session ends)..."""
+MAX_PENDING_CHARS = 256 * 1024
+"""...and characters of them. Past either, lines after the first KEEP_FIRST_LINES are folded
+into one line that counts them, so that a client sending NOOP (or junk) for ever keeps the
+first lines and the last ones, never more."""
+KEEP_FIRST_LINES = 100
+LONG_LINE = 64 * 1024
+"""A client line longer than this is kept only in its first MAX_LINE_TEXT bytes."""
 
 
 def _b64_text(blob: bytes) -> str | None:
@@ -23,19 +32,35 @@ def _b64_text(blob: bytes) -> str | None:
 class TranscriptRecorder:
     """Turns the bytes a client sends and the replies the server pushes into transcript lines.
 
-    Client bytes arrive in arbitrary chunks; they are split at CRLF. Between a 354 reply and
-    the CRLF.CRLF that ends DATA, bytes are only counted, then summarised as one line.
+    Client bytes arrive in arbitrary chunks, and a client may pipeline commands, AUTH answers
+    and even message data in one write; they wait in `_unread` and each line is recorded when
+    the server begins its reply to it, so the record follows the protocol's state: an AUTH
+    answer is known (and masked) as one, and message data is never taken for commands. Between
+    a 354 reply and the CRLF.CRLF that ends DATA, bytes are only counted, then summarised as
+    one line.
     """
 
     def __init__(self) -> None:
         self.lines: list[SessionLine] = []
         """The lines not yet taken (stored with a message)."""
+        self._chars = 0
+        """Characters of text in `lines`."""
+        self._folded = 0
+        """Lines folded into the line at index KEEP_FIRST_LINES of `lines` (0: none yet)."""
         self.taken = 0
         """How many lines were taken before these."""
         self.refusals = 0
         """How many 4xx and 5xx replies the session got."""
         self.last_refusal = ""
-        self._partial = bytearray()
+        self._unread = bytearray()
+        """Client bytes not yet answered: a line is recorded when the reply to it begins, so the
+        transcript follows the protocol's turns whatever the client pipelined in one write."""
+        self._skipping = False
+        """The rest of an over-long line is being dropped (its start is kept in `_unread`)."""
+        self._reply_begins = True
+        """The next server line begins a reply (the one before ended one)."""
+        self._answered_data = False
+        """Message data ended: the next reply answers it, not a command."""
         self._in_data = False
         self._data_tail = b""
         self._data_bytes = 0
@@ -62,15 +87,48 @@ class TranscriptRecorder:
         first, lines = self.taken, self.lines
         self.taken += len(lines)
         self.lines = []
+        self._chars = self._folded = 0
         return first, lines
 
     def _add(self, direction: Direction, text: str) -> None:
         if len(text) > MAX_LINE_TEXT:
             text = text[:MAX_LINE_TEXT] + f"… ({len(text)} characters)"
         self.lines.append(SessionLine(time.time(), direction, text))
+        self._chars += len(text)
+        while len(self.lines) > MAX_PENDING_LINES or self._chars > MAX_PENDING_CHARS:
+            if len(self.lines) <= KEEP_FIRST_LINES + 2:
+                break
+            self._fold()
+
+    def _fold(self) -> None:
+        """Fold the oldest line after the first KEEP_FIRST_LINES into the line that counts those folded.
+
+        Lines are known by their index within the session (where a message's transaction
+        starts, where its data was summarised): those past a removed line move down by one.
+        """
+        at = KEEP_FIRST_LINES
+        if self._folded:  # remove the line after the counting line
+            removed = self.taken + at + 1
+            self._chars -= len(self.lines.pop(at + 1).text)
+            if self.transaction_start is not None and self.transaction_start >= removed:
+                self.transaction_start -= 1
+            if self.last_data_line is not None and self.last_data_line >= removed:
+                self.last_data_line -= 1
+        # (the first fold turns the line at `at` itself into the counting line)
+        self._folded += 1
+        first = self.lines[at]
+        text = f"<{self._folded} {'line' if self._folded == 1 else 'lines'} not kept: a session keeps its first and last lines>"
+        self._chars += len(text) - len(first.text)
+        self.lines[at] = SessionLine(first.time, "C", text)
 
     # Server side -------------------------------------------------------
     def server_line(self, reply: bytes) -> None:
+        if self._reply_begins:
+            if self._answered_data:
+                self._answered_data = False
+            else:
+                self._answer_client_line()
+        self._reply_begins = reply[3:4] != b"-"
         text = reply.decode("utf-8", "replace")
         self._add("S", text)
         if text[:1] in ("4", "5"):
@@ -78,6 +136,8 @@ class TranscriptRecorder:
             self.last_refusal = text
         elif text.startswith("354"):
             self._start_data()
+        if not self._reply_begins:
+            return
         self._awaiting_auth_reply = text.startswith("334") and bool(self._auth_expect)
         if not text.startswith("334"):
             self._auth_expect.clear()
@@ -85,20 +145,35 @@ class TranscriptRecorder:
     # Client side -------------------------------------------------------
     def client_bytes(self, data: bytes) -> None:
         if self._in_data:
-            data = self._consume_data(data)  # a command can't start data mode: only a 354 reply does
-        if self._partial:
-            self._partial += data
-            data = bytes(self._partial)
-            self._partial.clear()
-        lines = data.split(b"\r\n")
-        unfinished = lines.pop()
-        for line in lines:
-            self._client_line(line)
-        if len(unfinished) > 64 * 1024:
-            # A client that never ends its line: keep the start, as the server does.
-            self._client_line(unfinished[:MAX_LINE_TEXT])
-        elif unfinished:
-            self._partial += unfinished
+            data = self._consume_data(data)
+        if self._skipping:  # the rest of an over-long line, dropped up to its end
+            end = data.find(b"\r\n")
+            if end < 0:
+                return
+            data, self._skipping = data[end:], False
+        self._unread += data
+        line_start = self._unread.rfind(b"\r\n") + 2 if b"\r\n" in self._unread else 0
+        if len(self._unread) - line_start > LONG_LINE:
+            # A client that never ends its line: keep its start, as the server does.
+            del self._unread[line_start + MAX_LINE_TEXT :]
+            self._skipping = True
+
+    def _answer_client_line(self) -> None:
+        """Record the client line the reply now beginning answers (none: a greeting, a timeout)."""
+        end = self._unread.find(b"\r\n")
+        if end < 0:
+            return
+        line = bytes(self._unread[:end])
+        del self._unread[: end + 2]
+        self._client_line(line)
+
+    def end_of_session(self) -> None:
+        """Record what the client sent that got no reply (after QUIT, or before hanging up)."""
+        while b"\r\n" in self._unread:
+            self._answer_client_line()
+        if self._unread:
+            self._client_line(bytes(self._unread))
+            self._unread.clear()
 
     def _client_line(self, line: bytes) -> None:
         if self._awaiting_auth_reply and self._auth_expect:
@@ -156,9 +231,9 @@ class TranscriptRecorder:
         self._data_tail = b"\r\n"  # DATA starts at the beginning of a line
         self._data_bytes = 0
         self._data_lines = 0
-        if self._partial:
-            pending = bytes(self._partial)
-            self._partial.clear()
+        if self._unread:  # message data sent with the DATA command, before its 354
+            pending = bytes(self._unread)
+            self._unread.clear()
             self.client_bytes(pending)
 
     def _consume_data(self, data: bytes) -> bytes:
@@ -172,6 +247,7 @@ class TranscriptRecorder:
             self._data_tail = window[-4:]
             return b""
         self._in_data = False
+        self._answered_data = True
         self.last_data_line = self.position
         size, lines = self._data_bytes - 3, self._data_lines - 1  # without the closing ".\r\n"
         self._add("C", f"<{size} bytes, {lines} {'line' if lines == 1 else 'lines'} of message data>")

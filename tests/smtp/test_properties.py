@@ -139,14 +139,19 @@ def test_transcript_does_not_depend_on_how_bytes_arrive(before: list[int], after
         recorder = TranscriptRecorder()
         for chunk in first:
             recorder.client_bytes(chunk)
-        recorder.server_line(b"354 go ahead")  # a client sends message data only after this
+        for reply in (b"250 hello", b"235 ok", b"250 ok", b"250 ok", b"354 go ahead"):  # EHLO, AUTH, MAIL, RCPT, DATA
+            recorder.server_line(reply)
         for chunk in second:
             recorder.client_bytes(chunk)
+        recorder.server_line(b"250 queued")
+        recorder.server_line(b"221 bye")
         return [(line.dir, line.text) for line in recorder.lines]
 
     whole = record([COMMANDS], [AFTER_354])
     assert record(_chunks(COMMANDS, before), _chunks(AFTER_354, after)) == whole
+    # and when the client pipelines everything, message data included, before the first reply
+    assert record(_chunks(COMMANDS + AFTER_354, before + after), []) == whole
     texts = [text for _, text in whole]
     assert 'AUTH PLAIN <username "alice", password hidden>' in texts
     assert f"<{len(CONTENT)} bytes, 4 lines of message data>" in texts
-    assert texts[-1] == "QUIT" and "Subject: x" not in texts
+    assert texts[-2:] == ["QUIT", "221 bye"] and "Subject: x" not in texts

@@ -9,6 +9,7 @@ import smtplib
 import httpx
 
 from mailcatch.smtp.protocol import CatcherSMTP
+from mailcatch.smtp.transcript import KEEP_FIRST_LINES, MAX_PENDING_CHARS, MAX_PENDING_LINES
 from tests.helpers import wait_for_count
 from tests.smtp.test_smtp import RawClient
 
@@ -125,3 +126,76 @@ def test_a_long_session_keeps_only_the_lines_not_yet_stored(catcher, api: httpx.
     last = api.get("/api/v1/messages", params={"limit": 1}).json()["messages"][0]
     texts = _texts(api.get(f"/api/v1/message/{last['ID']}/transcript").json())
     assert texts.count("data") == 100 and texts[-4:] == ["noop", "250 OK", "QUIT", "221 Bye"]
+
+
+NOOPS = 30_000
+
+
+def test_a_noop_flood_keeps_the_first_and_last_lines_and_a_count(catcher, api: httpx.Client) -> None:
+    """A client sending NOOP for ever (accepted before AUTH) can't make its session keep every line:
+    past MAX_PENDING_LINES the session keeps its first lines, one line counting the rest, and the last
+    ones; the message that ends the flood still points at its own transaction (issue 16)."""
+    client = RawClient(catcher.smtp_host, catcher.smtp_port)
+    ehlo = client.command("EHLO flood.test")
+    assert ehlo[0].startswith(b"250")
+    client.send(b"NOOP\r\n" * NOOPS)
+    for _ in range(NOOPS):
+        assert client.reply() == [b"250 OK"]
+    port = client.sock.getsockname()[1]
+    sessions = [
+        o
+        for o in gc.get_objects()
+        if isinstance(o, CatcherSMTP) and o.info is not None and o.info.peer.endswith(f":{port}")
+    ]
+    assert len(sessions) == 1
+    recorder = sessions[0].recorder
+    assert len(recorder.lines) <= MAX_PENDING_LINES
+    assert sum(len(line.text) for line in recorder.lines) <= MAX_PENDING_CHARS
+    assert client.command("MAIL FROM:<a@example.com>")[0].startswith(b"250")
+    assert client.command("RCPT TO:<b@example.com>")[0].startswith(b"250")
+    assert client.command("DATA")[0].startswith(b"354")
+    assert client.command(b"Subject: after the flood\r\n\r\nbody\r\n.")[0].startswith(b"250")
+    client.command("QUIT")
+    client.close()
+    message_id = wait_for_count(api, 1)["messages"][0]["ID"]
+    transcript = api.get(f"/api/v1/message/{message_id}/transcript").json()
+    texts = _texts(transcript)
+    assert len(texts) <= MAX_PENDING_LINES + 3, texts[-4:]  # and the tail: QUIT, 221
+    assert texts[1] == "EHLO flood.test" and texts[KEEP_FIRST_LINES - 1] in ("NOOP", "250 OK")
+    counted = [text for text in texts if text.endswith("not kept: a session keeps its first and last lines>")]
+    assert len(counted) == 1 and counted[0] == texts[KEEP_FIRST_LINES]
+    folded = int(counted[0][1:].split()[0])
+    stored_at = texts.index(f"250 2.0.0 Ok: queued as {message_id}")
+    # every line up to the message's 250, kept or counted: greeting, EHLO and its reply, NOOPs, transaction
+    assert stored_at + folded == 1 + 1 + len(ehlo) + 2 * NOOPS + 8
+    span = texts[transcript["Transaction"]["Start"] : transcript["Transaction"]["End"]]
+    assert span[0] == "MAIL FROM:<a@example.com>" and span[-1] == f"250 2.0.0 Ok: queued as {message_id}"
+
+
+def test_pipelined_auth_answers_and_message_data_are_recorded_by_protocol_state(catcher, api: httpx.Client) -> None:
+    """AUTH answers and message data sent in the same write as their command are still known for what
+    they are: the password masked, the data summarised, each line after the reply it follows (issue 16)."""
+    client = RawClient(catcher.smtp_host, catcher.smtp_port)
+    login = b"AUTH LOGIN\r\n" + base64.b64encode(b"alice") + b"\r\n" + base64.b64encode(b"TopSecretPw!") + b"\r\n"
+    client.send(b"EHLO pipe.test\r\n" + login)
+    client.reply()  # EHLO
+    assert [client.reply()[0][:3] for _ in range(3)] == [b"334", b"334", b"235"]
+    client.send(
+        b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
+        b"Subject: pipelined\r\n\r\nsecret body line\r\n.\r\nQUIT\r\n"
+    )
+    assert [client.reply()[0][:3] for _ in range(5)] == [b"250", b"250", b"354", b"250", b"221"]
+    client.close()
+    message_id = wait_for_count(api, 1)["messages"][0]["ID"]
+    texts = _texts(api.get(f"/api/v1/message/{message_id}/transcript").json())
+    joined = "\n".join(texts)
+    assert "TopSecretPw" not in joined and base64.b64encode(b"TopSecretPw!").decode() not in joined
+    assert "secret body line" not in joined and "Subject: pipelined" not in joined
+    at = texts.index("AUTH LOGIN")
+    assert texts[at + 1].startswith("334 ") and texts[at + 2] == '<username "alice">'
+    assert texts[at + 3].startswith("334 ") and texts[at + 4] == "<password hidden>"
+    assert texts[at + 5].startswith("235 ")
+    data_at = texts.index("DATA")
+    assert texts[data_at + 1].startswith("354 ")
+    assert texts[data_at + 2].startswith("<") and texts[data_at + 2].endswith("lines of message data>")
+    assert texts[data_at + 3] == f"250 2.0.0 Ok: queued as {message_id}"
