@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import hashlib
 import hmac
+import os
 import re
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from mailcatch.errors import ConfigError
@@ -13,6 +19,11 @@ from mailcatch.errors import ConfigError
 KNOWN = "bcrypt ($2y$, $2b$, $2a$), SHA-512 crypt ($6$), SHA-256 crypt ($5$), Apache MD5 ($apr1$)"
 REMEMBERED_LOGINS = 4096
 """Successful checks kept per file before the memory of them is cleared."""
+HASH_THREADS = max(1, min(4, (os.cpu_count() or 2) // 2))
+"""Password hashes checked at once per file, off the event loop: half the cores, so that a flood
+of logins queues for them and leaves the rest to the loop."""
+MAX_WAITING_CHECKS = 64
+"""Checks that may wait for a hashing thread per file; beyond them a login is refused as too busy."""
 
 _ALPHABET = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # crypt's base64, not RFC 4648's
 _SCHEME = re.compile(r"\$([0-9A-Za-z]+)\$")
@@ -180,12 +191,47 @@ def read_password_file(path: str) -> dict[str, str]:
     return passwords
 
 
+def _cost(stored: str) -> tuple[str, str]:
+    """What checking a stored password costs: its scheme and work factor ("plain" for plain text)."""
+    parsed = _parse(stored)
+    if parsed is None:
+        return "plain", ""
+    scheme, match = parsed
+    if scheme.startswith("2"):
+        return "bcrypt", stored[4:6]
+    if scheme == "apr1":
+        return scheme, ""
+    return scheme, match["rounds"] or "5000"
+
+
+def stand_in(passwords: Mapping[str, str]) -> str:
+    """A stored password that costs what most of the file's cost to check, for checking the
+    password given with an unknown user: refused as slowly as a known one, it can't be told apart."""
+    costs = collections.Counter(_cost(stored) for stored in passwords.values())
+    if not costs:
+        return ""
+    most = costs.most_common(1)[0][0]
+    return next(stored for stored in passwords.values() if _cost(stored) == most)
+
+
+class TooBusy(Exception):
+    """Too many password checks are waiting for a hashing thread; the login should be tried again later."""
+
+
 class Credentials:
-    """The users of one password file; a successful check is remembered, so its hash is computed once."""
+    """The users of one password file; a successful check is remembered, so its hash is computed once.
+
+    `check` hashes on the calling thread; `check_off_loop` on one of HASH_THREADS threads of its own.
+    """
 
     def __init__(self, passwords: Mapping[str, str]) -> None:
         self.passwords = dict(passwords)
         self._passed: set[bytes] = set()
+        self._stand_in = stand_in(self.passwords)
+        self._executor = ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="mailcatch-passwords")
+        weakref.finalize(self, self._executor.shutdown, False)
+        self._waiting = 0
+        self._lock = threading.Lock()
 
     @staticmethod
     def _key(user: str, given: str) -> bytes:
@@ -203,9 +249,33 @@ class Credentials:
         if key in self._passed:
             return True
         stored = self.passwords.get(user)
-        if stored is None or not verify(stored, given):
+        if stored is None:
+            verify(self._stand_in, given)  # the same work as for a known user, so that timing tells nothing
+            return False
+        if not verify(stored, given):
             return False
         if len(self._passed) >= REMEMBERED_LOGINS:
             self._passed.clear()
         self._passed.add(key)
         return True
+
+    async def check_off_loop(self, user: str, given: str) -> bool:
+        """`check`, with the hashing on one of this file's threads: at most HASH_THREADS at once,
+        the others waiting their turn. TooBusy when MAX_WAITING_CHECKS already wait."""
+        if self.remembered(user, given):
+            return True
+        with self._lock:
+            if self._waiting >= MAX_WAITING_CHECKS:
+                raise TooBusy("too many logins being checked at once")
+            self._waiting += 1
+        try:
+            checking = self._executor.submit(self.check, user, given)
+        except BaseException:
+            self._done()
+            raise
+        checking.add_done_callback(self._done)  # a cancelled wait leaves a running check counted until it ends
+        return await asyncio.wrap_future(checking)
+
+    def _done(self, _: Future[bool] | None = None) -> None:
+        with self._lock:
+            self._waiting -= 1

@@ -7,22 +7,38 @@ import logging
 import socket
 import ssl
 import time
-from typing import Any
+import weakref
+from base64 import b64decode
 
-from aiosmtpd.smtp import AuthResult, LoginPassword, Session
+from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword, Session
 from aiosmtpd.smtp import Envelope as SMTPEnvelope
 
 from mailcatch import __version__
+from mailcatch.auth_limits import CONNECTION_FAILURES, FailedLogins
 from mailcatch.config import Settings
 from mailcatch.errors import StoreError
+from mailcatch.logs import limit_repeats
 from mailcatch.models import ReceivedEnvelope, Transaction
-from mailcatch.passwords import Credentials, read_password_file
+from mailcatch.passwords import Credentials, TooBusy, read_password_file
 from mailcatch.smtp.budget import InFlightBudget
 from mailcatch.smtp.protocol import CatcherSMTP, text_argument
 from mailcatch.smtp.session_errors import session_error
 from mailcatch.storage import MessageStore
 
 log = logging.getLogger("mailcatch.smtp")
+auth_log = limit_repeats(logging.getLogger("mailcatch.smtp.auth"))
+"""Refused logins: a line repeated (same user, same address) is said at most once a minute."""
+
+TOO_MANY_FAILURES = "421 4.7.0 Too many failed logins, try again later"
+TOO_BUSY = "454 4.7.0 Temporary authentication failure: too many logins being checked, try again later"
+
+
+def _peer_address(server: CatcherSMTP) -> str:
+    """The client's IP address, without its port: failed logins are counted per address."""
+    peer = server.session.peer if server.session is not None else None
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return str(peer or "")
 
 
 class CatchHandler:
@@ -45,6 +61,9 @@ class CatchHandler:
         self.max_connections = max_connections
         self.connections = 0
         self._tails: set[asyncio.Task[None]] = set()
+        self.failed_logins = FailedLogins()
+        """Failed logins per client address: slowed down, then refused (auth_limits)."""
+        self._connection_failures: weakref.WeakKeyDictionary[CatcherSMTP, int] = weakref.WeakKeyDictionary()
 
     async def handle_MAIL(
         self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope, address: str, mail_options: list[str]
@@ -95,21 +114,102 @@ class CatchHandler:
         server.info.helo = text_argument(hostname)
         return f"250 {server.hostname}"
 
-    def authenticate(
-        self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope, mechanism: str, auth_data: Any
-    ) -> AuthResult:
-        """Any credentials pass, unless an auth file names who may log in."""
-        if not isinstance(auth_data, LoginPassword):
-            return AuthResult(success=False, handled=False)
-        username = auth_data.login.decode("utf-8", "replace")
+    # AUTH: aiosmtpd calls these in place of its own PLAIN and LOGIN mechanisms -----------
+    async def auth_PLAIN(self, server: CatcherSMTP, args: list[str]) -> AuthResult:
+        """`AUTH PLAIN [initial-response]` (RFC 4616): authorization identity, user and password."""
+        if await self._refuse_blocked(server):
+            return AuthResult(success=False, handled=True)
+        blob: object
+        if len(args) == 1:
+            blob = await server.challenge_auth("")
+            if blob is MISSING:  # aborted with "*" or not base64: challenge_auth has answered
+                return AuthResult(success=False, handled=True)
+            assert isinstance(blob, bytes)
+        else:
+            try:
+                blob = b64decode(args[1], validate=True)
+            except ValueError:
+                await server.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False, handled=True)
+        parts = blob.split(b"\0")
+        if len(parts) != 3:
+            await server.push("501 5.5.2 Can't split auth value")
+            return AuthResult(success=False, handled=True)
+        return await self._log_in(server, parts[1], parts[2])
+
+    async def auth_LOGIN(self, server: CatcherSMTP, args: list[str]) -> AuthResult:
+        """`AUTH LOGIN [user]`: the user (unless given) and the password, each asked for with a 334."""
+        if await self._refuse_blocked(server):
+            return AuthResult(success=False, handled=True)
+        login: object
+        if len(args) == 1:
+            login = await server.challenge_auth(server.AuthLoginUsernameChallenge)
+        else:
+            try:
+                login = b64decode(args[1], validate=True)
+            except ValueError:
+                await server.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False, handled=True)
+        if login is MISSING:
+            return AuthResult(success=False, handled=True)
+        password = await server.challenge_auth(server.AuthLoginPasswordChallenge)
+        if password is MISSING:
+            return AuthResult(success=False, handled=True)
+        assert isinstance(login, bytes) and isinstance(password, bytes)
+        return await self._log_in(server, login, password)
+
+    async def _refuse_blocked(self, server: CatcherSMTP) -> bool:
+        """Answer 421 and close the connection when the client's address is blocked for failed logins
+        (True); True without an answer for a command read after the connection was closed."""
+        if server.transport is None or server.transport.is_closing():
+            return True
+        if self.credentials is None or not self.failed_logins.blocked_for(_peer_address(server)):
+            return False
+        await self._cut_off(server)
+        return True
+
+    async def _cut_off(self, server: CatcherSMTP) -> None:
+        await server.push(TOO_MANY_FAILURES)
+        if server.transport is not None:
+            server.transport.close()
+
+    async def _log_in(self, server: CatcherSMTP, login: bytes, password: bytes) -> AuthResult:
+        """Any credentials pass, unless an auth file names who may log in. The password is checked
+        off the event loop; a wrong one (or an unknown user, which costs the same) is answered 535,
+        later ones more slowly, and too many get 421 and the connection closed."""
+        username = login.decode("utf-8", "replace")
         if self.credentials is not None:
-            given = auth_data.password.decode("utf-8", "replace")
-            if not self.credentials.check(username, given):
-                log.warning("SMTP login refused for %r from %s", username, server.info and server.info.peer)
-                return AuthResult(success=False, handled=False)
+            peer = _peer_address(server)
+            try:
+                passed = await self.credentials.check_off_loop(username, password.decode("utf-8", "replace"))
+            except TooBusy:
+                auth_log.warning("SMTP login from %s answered 454: too many logins being checked at once", peer)
+                return AuthResult(success=False, handled=False, message=TOO_BUSY)
+            if not passed:
+                return await self._refused(server, username, peer)
         if server.info is not None:
             server.info.username = username
-        return AuthResult(success=True, auth_data=auth_data)
+        return AuthResult(success=True, auth_data=LoginPassword(login, password))
+
+    async def _refused(self, server: CatcherSMTP, username: str, peer: str) -> AuthResult:
+        failures = self._connection_failures.get(server, 0) + 1
+        self._connection_failures[server] = failures
+        verdict = self.failed_logins.failed(peer)
+        auth_log.warning("SMTP login refused for %r from %s", username, peer)
+        if verdict.blocked:
+            auth_log.warning(
+                "SMTP logins from %s refused for %d s: %d failed in %d s",
+                peer,
+                verdict.blocked,
+                self.failed_logins.peer_failures,
+                self.failed_logins.window,
+            )
+        if verdict.delay:
+            await asyncio.sleep(verdict.delay)
+        if verdict.blocked or failures >= CONNECTION_FAILURES:
+            await self._cut_off(server)
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=False, handled=False)  # aiosmtpd answers 535 5.7.8
 
     async def handle_DATA(self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope) -> str:
         info = server.info
@@ -212,8 +312,7 @@ async def start_smtp(settings: Settings, store: MessageStore) -> tuple[asyncio.S
             hostname=hostname,
             ident=f"mailcatch {__version__} ESMTP",
             tls_context=context,
-            auth_require_tls=False,
-            authenticator=handler.authenticate,
+            auth_require_tls=False,  # the handler's auth_PLAIN and auth_LOGIN replace aiosmtpd's
             timeout=settings.smtp_timeout,
             loop=loop,
         )

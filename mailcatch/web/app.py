@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import logging
+import math
 import re
 import time
 from pathlib import Path
@@ -18,16 +20,21 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mailcatch.auth_limits import FailedLogins
 from mailcatch.config import Settings
 from mailcatch.errors import DatabaseDamaged, HTTPError, MessageNotFound, QueryError, ReadFailed, StoreError
 from mailcatch.events import EventBus
-from mailcatch.passwords import Credentials, read_password_file
+from mailcatch.logs import limit_repeats
+from mailcatch.passwords import Credentials, TooBusy, read_password_file
 from mailcatch.storage import MessageStore
 from mailcatch.web import api, info, mailhog, openapi, views, ws
 from mailcatch.web import search as search_api
 from mailcatch.web import tags as tags_api
 from mailcatch.web.cors import any_origin, cors_options, origin_pattern
 from mailcatch.web.hosts import HostCheck, HostPolicy
+
+auth_log = limit_repeats(logging.getLogger("mailcatch.web.auth"))
+"""Refused logins: a line repeated (same user, same address) is said at most once a minute."""
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -78,11 +85,17 @@ class SecurityHeaders:
 
 
 class BasicAuth:
-    """HTTP basic auth over every route, websocket included; /livez stays open for health checks."""
+    """HTTP basic auth over every route, websocket included; /livez stays open for health checks.
+
+    Passwords are checked off the event loop (`Credentials.check_off_loop`). Failed logins are
+    counted per client address (`FailedLogins`): later ones are answered more slowly, and too many
+    block the address for a while, every login from it answered 429 with Retry-After.
+    """
 
     def __init__(self, app: ASGIApp, credentials: Credentials) -> None:
         self.app = app
         self.credentials = credentials
+        self.failed_logins = FailedLogins()
 
     @staticmethod
     def _login(scope: Scope) -> tuple[str, str] | None:
@@ -99,26 +112,67 @@ class BasicAuth:
                 return user, password
         return None
 
-    async def _allowed(self, scope: Scope) -> bool:
+    async def _refusal(self, scope: Scope) -> Response | None:
+        """None when the request may pass; otherwise the response that refuses it."""
+        peer = str(scope["client"][0]) if scope.get("client") else ""
+        blocked = self.failed_logins.blocked_for(peer)
+        if blocked:
+            return _too_many(blocked)
         login = self._login(scope)
-        if login is None:
-            return False
-        # A remembered login is a dictionary lookup; a new one may hash for milliseconds, off the event loop.
-        return self.credentials.remembered(*login) or await asyncio.to_thread(self.credentials.check, *login)
+        if login is None:  # no login yet (a browser's first request): not a failure
+            return _unauthorized()
+        try:
+            if await self.credentials.check_off_loop(*login):
+                return None
+        except TooBusy:
+            auth_log.warning("UI login from %s answered 503: too many logins being checked at once", peer)
+            return JSONResponse(
+                {"Error": "too many logins being checked at once, try again later"},
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
+        verdict = self.failed_logins.failed(peer)
+        auth_log.warning("UI login refused for %r from %s", login[0], peer)
+        if verdict.blocked:
+            auth_log.warning(
+                "UI logins from %s refused for %d s: %d failed in %d s",
+                peer,
+                verdict.blocked,
+                self.failed_logins.peer_failures,
+                self.failed_logins.window,
+            )
+        if verdict.delay:
+            await asyncio.sleep(verdict.delay)
+        return _too_many(verdict.blocked) if verdict.blocked else _unauthorized()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] == "/livez" or await self._allowed(scope):
+        if scope["type"] not in ("http", "websocket") or scope["path"] == "/livez":
             await self.app(scope, receive, send)
             return
-        if scope["type"] == "websocket":
+        refusal = await self._refusal(scope)
+        if refusal is None:
+            await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
-            return
-        response = JSONResponse(
-            {"Error": "authentication required"},
-            status_code=401,
-            headers={"WWW-Authenticate": 'Basic realm="mailcatch", charset="UTF-8"'},
-        )
-        await response(scope, receive, send)
+        else:
+            await refusal(scope, receive, send)
+
+
+def _unauthorized() -> Response:
+    return JSONResponse(
+        {"Error": "authentication required"},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Basic realm="mailcatch", charset="UTF-8"'},
+    )
+
+
+def _too_many(seconds: float) -> Response:
+    wait = max(1, math.ceil(seconds))
+    return JSONResponse(
+        {"Error": f"too many failed logins from this address, try again in {wait} s"},
+        status_code=429,
+        headers={"Retry-After": str(wait)},
+    )
 
 
 async def _store_error(request: Request, error: Exception) -> Response:
