@@ -15,7 +15,9 @@ Everything runs on the event loop; nothing here locks.
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import logging
 import time
 from collections.abc import Callable
 from typing import NamedTuple
@@ -107,6 +109,24 @@ class FailedLogins:
             self._blocked[peer] = now + self.block
             return Verdict(delay, self.block)
         return Verdict(delay, 0.0)
+
+    async def refused(self, peer: str, user: str, side: str, log: logging.Logger) -> Verdict:
+        """Count a refused login of `side` ("SMTP" or "UI"), log it (and a block it brings), and
+        wait the delay it earns before the caller answers; the verdict."""
+        verdict = self.failed(peer)
+        log.warning("%s login refused for %r from %s", side, user, peer)
+        if verdict.blocked:
+            log.warning(
+                "%s logins from %s refused for %d s: %d failed in %d s",
+                side,
+                peer,
+                verdict.blocked,
+                self.peer_failures,
+                self.window,
+            )
+        if verdict.delay:
+            await asyncio.sleep(verdict.delay)
+        return verdict
 
     def recent(self, peer: str) -> int:
         """Failed logins from `peer` within the window."""

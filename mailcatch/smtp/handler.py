@@ -194,18 +194,7 @@ class CatchHandler:
     async def _refused(self, server: CatcherSMTP, username: str, peer: str) -> AuthResult:
         failures = self._connection_failures.get(server, 0) + 1
         self._connection_failures[server] = failures
-        verdict = self.failed_logins.failed(peer)
-        auth_log.warning("SMTP login refused for %r from %s", username, peer)
-        if verdict.blocked:
-            auth_log.warning(
-                "SMTP logins from %s refused for %d s: %d failed in %d s",
-                peer,
-                verdict.blocked,
-                self.failed_logins.peer_failures,
-                self.failed_logins.window,
-            )
-        if verdict.delay:
-            await asyncio.sleep(verdict.delay)
+        verdict = await self.failed_logins.refused(peer, username, "SMTP", auth_log)
         if verdict.blocked or failures >= CONNECTION_FAILURES:
             await self._cut_off(server)
             return AuthResult(success=False, handled=True)

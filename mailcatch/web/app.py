@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import logging
@@ -131,18 +130,7 @@ class BasicAuth:
                 status_code=503,
                 headers={"Retry-After": "1"},
             )
-        verdict = self.failed_logins.failed(peer)
-        auth_log.warning("UI login refused for %r from %s", login[0], peer)
-        if verdict.blocked:
-            auth_log.warning(
-                "UI logins from %s refused for %d s: %d failed in %d s",
-                peer,
-                verdict.blocked,
-                self.failed_logins.peer_failures,
-                self.failed_logins.window,
-            )
-        if verdict.delay:
-            await asyncio.sleep(verdict.delay)
+        verdict = await self.failed_logins.refused(peer, login[0], "UI", auth_log)
         return _too_many(verdict.blocked) if verdict.blocked else _unauthorized()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
