@@ -21,12 +21,19 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from mailcatch import json_text
+
 __all__ = ["HEAD_TIMEOUT", "MAX_HTTP_CONNECTIONS", "DeadlineH11Protocol", "http_options", "with_head_timeout"]
 
 log = logging.getLogger("mailcatch.web")
 
 HEAD_TIMEOUT = 30.0
 """Seconds a connection may take to send a request's head (the request line and headers)."""
+
+UNREADABLE_REQUEST = (
+    "the request could not be read as HTTP: a request line or header over 16 KB, or not HTTP at all"
+    " (send a long search query in a JSON body: PUT /api/v1/messages with Search)"
+)
 
 MAX_HTTP_CONNECTIONS = 1000
 """HTTP connections (websockets included) served at once; requests beyond get 503."""
@@ -57,6 +64,18 @@ class DeadlineH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        """Refuse what h11 could not read as a request with a JSON error, as every other refusal, then close."""
+        body = json_text.dumps({"Error": f"{UNREADABLE_REQUEST} ({msg.rstrip('.')})"}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"%d" % len(body)),
+            (b"connection", b"close"),
+        ]
+        for event in (h11.Response(status_code=400, headers=headers), h11.Data(data=body), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event) or b"")
+        self.transport.close()
 
     def _waiting_for_head(self) -> bool:
         return self.conn.their_state in (h11.IDLE, h11.DONE) and (self.cycle is None or self.cycle.response_complete)

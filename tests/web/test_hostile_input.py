@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -130,3 +131,23 @@ def test_hostile_bodies_never_a_server_error(api: httpx.Client, route: tuple[str
     assert response.status_code < 500, (route, body[:200], response.text[:300])
     if response.status_code >= 400:
         assert isinstance(response.json()["Error"], str)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"GET /api/v1/search?query=" + b"w" * 20_000, b"\x16\x03\x01 not http\r\n\r\n"],
+    ids=["request-line-over-16KB", "not-http"],
+)
+def test_a_request_http_cant_read_gets_a_json_400(catcher: ServerThread, head: bytes) -> None:
+    """A request line over h11's limit (a long search URL) or bytes that are not HTTP at all."""
+    host, port = catcher.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status, _, rest = answer.partition(b"\r\n")
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"content-type: application/json" in headers.lower()
+    assert "could not be read as HTTP" in json.loads(body)["Error"]
