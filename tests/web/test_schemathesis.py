@@ -66,13 +66,27 @@ def api_schema(mailbox: Mailbox) -> schemathesis.BaseSchema:
 schema = schemathesis.pytest.from_fixture("api_schema").exclude(path="/api/events")  # a websocket
 
 
+def _deep(depth: int) -> list[Any]:
+    nested: list[Any] = []
+    for _ in range(depth):
+        nested = [nested]
+    return nested
+
+
+HOSTILE_VALUES = {"surrogate": "\ud800", "deep": _deep(500)}
+"""Put in place of a generated JSON body's values: a lone surrogate (valid JSON, not text) and deep
+nesting (the 100,000-deep body, which no client library will encode, is in test_hostile_input.py)."""
+
+
 @schema.parametrize()
-@schema.given(id_choice=st.sampled_from(ID_CHOICES))
+@schema.given(id_choice=st.sampled_from(ID_CHOICES), hostile=st.sampled_from([None, *HOSTILE_VALUES]))
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_server_errors(case: schemathesis.Case, id_choice: str, mailbox: Mailbox) -> None:
+def test_no_server_errors(case: schemathesis.Case, id_choice: str, hostile: str | None, mailbox: Mailbox) -> None:
     """Whatever is sent: never a 5xx, and each 4xx has a JSON body whose "Error" is a string."""
     if case.path_parameters and "ID" in case.path_parameters and id_choice != "generated":
         case.path_parameters["ID"] = mailbox.some_id() if id_choice == "known" else "latest"
+    if hostile is not None and isinstance(case.body, dict) and case.body:
+        case.body = {key: HOSTILE_VALUES[hostile] for key in case.body}
     response = case.call(base_url=mailbox.catcher.url, timeout=10)
     request = f"{case.method} {response.request.url}"
     assert response.status_code < 500, f"{request} gave {response.status_code}: {response.text[:500]}"
