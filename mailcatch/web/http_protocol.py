@@ -5,8 +5,9 @@ that never sends a request, or sends half of one and stops, stays open for ever:
 thousand such connections (a port scanner, a stuck client, a slowloris) hold file
 descriptors and memory until the process runs out. Here every request head, the first on a
 connection and each later one, must arrive within `head_timeout` seconds of the connection
-opening or of the previous response; a connection that misses it is closed. The body is not
-timed: a big upload may take as long as it takes.
+opening or of the previous response, and a request body must not stall for `body_idle_timeout`
+seconds; a connection that misses either is closed. A body that keeps coming is not cut: a big
+upload may take as long as it takes.
 
 `MAX_HTTP_CONNECTIONS` is the cap uvicorn applies (`limit_concurrency`): beyond it, requests
 get `503` and uvicorn logs "Exceeded concurrency limit" each time.
@@ -23,12 +24,22 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from mailcatch import json_text
 
-__all__ = ["HEAD_TIMEOUT", "MAX_HTTP_CONNECTIONS", "DeadlineH11Protocol", "http_options", "with_head_timeout"]
+__all__ = [
+    "BODY_IDLE_TIMEOUT",
+    "HEAD_TIMEOUT",
+    "MAX_HTTP_CONNECTIONS",
+    "DeadlineH11Protocol",
+    "http_options",
+    "with_head_timeout",
+]
 
 log = logging.getLogger("mailcatch.web")
 
 HEAD_TIMEOUT = 30.0
 """Seconds a connection may take to send a request's head (the request line and headers)."""
+
+BODY_IDLE_TIMEOUT = 30.0
+"""Seconds a request body may stall (no byte arriving) before the connection is closed."""
 
 UNREADABLE_REQUEST = (
     "the request could not be read as HTTP: a request line or header over 16 KB, or not HTTP at all"
@@ -43,6 +54,7 @@ class DeadlineH11Protocol(H11Protocol):
     """H11Protocol that closes a connection whose request head doesn't arrive within `head_timeout`."""
 
     head_timeout: float = HEAD_TIMEOUT
+    body_idle_timeout: float = BODY_IDLE_TIMEOUT
     closed_for_timeout = 0  # connections closed by the deadline, over every instance (a count for logs and tests)
 
     _head_timer: asyncio.TimerHandle | None = None
@@ -53,8 +65,12 @@ class DeadlineH11Protocol(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if not self._waiting_for_head():
-            self._disarm()  # the head is in (or the connection became a websocket): the route takes over
+        if self._waiting_for_head():
+            return  # the head's deadline stands
+        if self.conn.their_state is h11.SEND_BODY:
+            self._arm(self.body_idle_timeout)  # the body must keep coming, however long it takes in all
+        else:
+            self._disarm()  # the request is in (or the connection became a websocket): the route takes over
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -80,24 +96,28 @@ class DeadlineH11Protocol(H11Protocol):
     def _waiting_for_head(self) -> bool:
         return self.conn.their_state in (h11.IDLE, h11.DONE) and (self.cycle is None or self.cycle.response_complete)
 
-    def _arm(self) -> None:
+    def _arm(self, seconds: float | None = None) -> None:
         self._disarm()
-        self._head_timer = self.loop.call_later(self.head_timeout, self._head_overdue)
+        self._head_timer = self.loop.call_later(self.head_timeout if seconds is None else seconds, self._overdue)
 
     def _disarm(self) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
 
-    def _head_overdue(self) -> None:
+    def _overdue(self) -> None:
         self._head_timer = None
         get_protocol = getattr(self.transport, "get_protocol", None)
         if self.transport.is_closing() or (get_protocol is not None and get_protocol() is not self):
             return
-        if not self._waiting_for_head():
+        if self._waiting_for_head():
+            why = f"no request head within {self.head_timeout:g} s"
+        elif self.conn.their_state is h11.SEND_BODY:
+            why = f"its request body stalled for {self.body_idle_timeout:g} s"
+        else:
             return
         type(self).closed_for_timeout += 1
-        log.debug("closed an HTTP connection from %s: no request head within %g s", self.client, self.head_timeout)
+        log.debug("closed an HTTP connection from %s: %s", self.client, why)
         self.transport.close()
 
 

@@ -1,4 +1,4 @@
-"""HTTP connections that never finish a request's head are closed; connections beyond the cap get 503."""
+"""HTTP connections that never finish a request's head, or whose body stalls, are closed; connections beyond the cap get 503."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ BOUND = 10  # seconds a socket read may wait before the test fails: the deadline
 
 @pytest.fixture
 def short(monkeypatch: pytest.MonkeyPatch, start_catcher) -> ServerThread:
-    """A catcher whose request heads are due within DEADLINE seconds (instead of 30)."""
+    """A catcher whose request heads are due within DEADLINE seconds, and whose bodies may stall as long (instead of 30)."""
     monkeypatch.setattr(DeadlineH11Protocol, "head_timeout", DEADLINE)
+    monkeypatch.setattr(DeadlineH11Protocol, "body_idle_timeout", DEADLINE)
     catcher: ServerThread = start_catcher()
     return catcher
 
@@ -60,17 +61,27 @@ def test_a_half_sent_second_request_is_closed(short: ServerThread) -> None:
     assert received.startswith(b"HTTP/1.1 200") and received.count(b"HTTP/1.1 ") == 1
 
 
-def test_a_slow_body_is_not_cut(short: ServerThread) -> None:
-    """Only the head is timed: a body that takes longer than the deadline is still read."""
-    body = b'{"Read": true}'
+def test_a_body_that_keeps_coming_is_not_cut(short: ServerThread) -> None:
+    """A body may take longer than the deadline in all, as long as it never stalls that long."""
+    body = b'{"Read": true, "IDs": []}'
     with socket.create_connection(address(short), timeout=BOUND) as sock:
         sock.sendall(
             b"PUT /api/v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-            b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:5]
+            b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
         )
-        time.sleep(DEADLINE * 2)  # past the deadline, on purpose
-        sock.sendall(body[5:])
+        for start in range(0, len(body), 5):  # 5 pieces, DEADLINE / 3 apart: longer than DEADLINE in all
+            time.sleep(DEADLINE / 3)
+            sock.sendall(body[start : start + 5])
         assert closed_by_server(sock).startswith(b"HTTP/1.1 200")
+
+
+def test_a_stalled_body_is_closed(short: ServerThread) -> None:
+    with socket.create_connection(address(short), timeout=BOUND) as sock:
+        sock.sendall(
+            b"PUT /api/v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 1000000\r\n\r\n{"Read": '
+        )
+        assert closed_by_server(sock) == b""
 
 
 def test_a_websocket_outlives_the_deadline(short: ServerThread) -> None:
