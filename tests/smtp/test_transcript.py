@@ -5,13 +5,31 @@ from __future__ import annotations
 import base64
 import gc
 import smtplib
+import socket
 
 import httpx
 
+from mailcatch.server import ServerThread
 from mailcatch.smtp.protocol import CatcherSMTP
 from mailcatch.smtp.transcript import KEEP_FIRST_LINES, MAX_PENDING_CHARS, MAX_PENDING_LINES
 from tests.helpers import wait_for_count
 from tests.smtp.test_smtp import RawClient
+
+
+def session_of(catcher: ServerThread, sock: socket.socket) -> CatcherSMTP:
+    """The catcher's session of this client socket (an earlier test's session, on a reused port, may
+    not be collected yet: only this catcher's count)."""
+    port = sock.getsockname()[1]
+    sessions = [
+        o
+        for o in gc.get_objects()
+        if isinstance(o, CatcherSMTP)
+        and o.info is not None
+        and o.event_handler.store is catcher.server.store
+        and o.info.peer.endswith(f":{port}")
+    ]
+    assert len(sessions) == 1
+    return sessions[0]
 
 
 def _texts(transcript: dict) -> list[str]:
@@ -111,17 +129,9 @@ def test_a_long_session_keeps_only_the_lines_not_yet_stored(catcher, api: httpx.
             client.sendmail("a@example.com", ["b@example.com"], f"Subject: {number}\r\n\r\nx\r\n".encode())
         client.noop()
         wait_for_count(api, 100)
-        port = client.sock.getsockname()[1]  # sessions of this catcher (earlier tests' may not be collected yet)
-        sessions = [
-            o
-            for o in gc.get_objects()
-            if isinstance(o, CatcherSMTP)
-            and o.info is not None
-            and o.event_handler.store is catcher.server.store
-            and o.info.peer.endswith(f":{port}")
-        ]
-        assert len(sessions) == 1
-        kept = [line.text for line in sessions[0].recorder.lines]  # the last message's 250, then the NOOP
+        kept = [
+            line.text for line in session_of(catcher, client.sock).recorder.lines
+        ]  # the last message's 250, then the NOOP
         assert len(kept) == 3 and kept[0].startswith("250 2.0.0") and kept[1:] == ["noop", "250 OK"]
     last = api.get("/api/v1/messages", params={"limit": 1}).json()["messages"][0]
     texts = _texts(api.get(f"/api/v1/message/{last['ID']}/transcript").json())
@@ -142,17 +152,7 @@ def test_a_noop_flood_keeps_the_first_and_last_lines_and_a_count(catcher, api: h
         client.send(b"NOOP\r\n" * NOOPS)
         for _ in range(NOOPS):
             assert client.reply() == [b"250 OK"]
-        port = client.sock.getsockname()[1]
-        sessions = [  # this catcher's (an earlier test's session may not be collected yet, on a reused port)
-            o
-            for o in gc.get_objects()
-            if isinstance(o, CatcherSMTP)
-            and o.info is not None
-            and o.event_handler.store is catcher.server.store
-            and o.info.peer.endswith(f":{port}")
-        ]
-        assert len(sessions) == 1
-        recorder = sessions[0].recorder
+        recorder = session_of(catcher, client.sock).recorder
         assert len(recorder.lines) <= MAX_PENDING_LINES
         assert sum(len(line.text) for line in recorder.lines) <= MAX_PENDING_CHARS
         assert client.command("MAIL FROM:<a@example.com>")[0].startswith(b"250")
