@@ -20,7 +20,7 @@ import threading
 import time
 
 from catcher_process import CatcherProcess
-from smtp_load import read_reply
+from smtp_load import read_reply, read_reply_from
 
 
 async def _session(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -43,22 +43,16 @@ def _send_big(port: int, big: bytes, rounds: int, results: list[tuple[float, byt
     """Send the big message `rounds` times over one connection, from a thread of its own with a
     blocking socket, so that pushing its bytes never delays the small messages' event loop."""
     with socket.create_connection(("127.0.0.1", port)) as sock, sock.makefile("rb") as replies:
-
-        def reply() -> bytes:
-            while (line := replies.readline())[3:4] == b"-":
-                pass
-            return line
-
-        reply()
+        read_reply_from(replies)
         sock.sendall(b"EHLO big.bench\r\n")
-        reply()
+        read_reply_from(replies)
         for _ in range(rounds):
             sock.sendall(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
             for _ in range(3):
-                reply()
+                read_reply_from(replies)
             started = time.perf_counter()
             sock.sendall(big + b".\r\n")
-            answer = reply()
+            answer = read_reply_from(replies)
             results.append(((time.perf_counter() - started) * 1000, answer))
 
 

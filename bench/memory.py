@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from catcher_process import CatcherProcess
+from smtp_load import read_reply_from
 from smtp_load import run as run_load
 
 MB = 1024 * 1024
@@ -83,23 +84,17 @@ def big_message(megabytes: float) -> bytes:
 def _send_until_accepted(port: int, data: bytes, start: threading.Barrier, result: dict[str, int]) -> None:
     """One connection: send `data` (no SIZE= declared) until it is answered 250; counts the 452s."""
     with socket.create_connection(("127.0.0.1", port)) as sock, sock.makefile("rb") as replies:
-
-        def reply() -> bytes:
-            while (line := replies.readline())[3:4] == b"-":
-                pass
-            return line
-
-        reply()
+        read_reply_from(replies)
         sock.sendall(b"EHLO memory.bench\r\n")
-        reply()
+        read_reply_from(replies)
         start.wait()
         while True:
             sock.sendall(b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
-            answers = [reply() for _ in range(3)]
+            answers = [read_reply_from(replies) for _ in range(3)]
             if not answers[2].startswith(b"354"):
                 raise RuntimeError(f"DATA answered {answers}")
             sock.sendall(data + b".\r\n")
-            answer = reply()
+            answer = read_reply_from(replies)
             if answer.startswith(b"250"):
                 result["accepted"] += 1
                 return

@@ -18,6 +18,7 @@ import asyncio
 import json
 import statistics
 import time
+from typing import BinaryIO
 
 try:
     import uvloop
@@ -42,6 +43,13 @@ async def read_reply(reader: asyncio.StreamReader) -> bytes:
         line = await reader.readuntil(b"\r\n")
         if line[3:4] != b"-":
             return line
+
+
+def read_reply_from(replies: BinaryIO) -> bytes:
+    """`read_reply` for a blocking socket's file: the last line of one (possibly multi-line) reply."""
+    while (line := replies.readline())[3:4] == b"-":
+        pass
+    return line
 
 
 class Stats:
