@@ -12,11 +12,15 @@ from typing import TYPE_CHECKING, Literal, TypedDict
 
 if TYPE_CHECKING:
     from mailcatch.mail.addresses import ParsedAddress
-    from mailcatch.mail.parse import Part
+    from mailcatch.mail.parse import CalendarPart, Part
+    from mailcatch.mail.unsubscribe import ListUnsubscribe
 
 __all__ = [
     "AddressJSON",
+    "CalendarPartJSON",
+    "ChecksumsJSON",
     "EnvelopeJSON",
+    "ListUnsubscribeJSON",
     "MailHogContent",
     "MailHogMIME",
     "MailHogMessage",
@@ -34,6 +38,8 @@ __all__ = [
     "TranscriptSession",
     "TranscriptTransaction",
     "address_json",
+    "calendar_json",
+    "list_unsubscribe_json",
     "part_json",
 ]
 
@@ -48,6 +54,14 @@ class AddressJSON(TypedDict):
     Address: str
 
 
+class ChecksumsJSON(TypedDict):
+    """The checksums of a part's decoded content, in lower-case hex."""
+
+    MD5: str
+    SHA1: str
+    SHA256: str
+
+
 class PartJSON(TypedDict):
     """OpenAPI `Attachment`: an attachment or inline part (its bytes are at .../part/{PartID})."""
 
@@ -56,6 +70,26 @@ class PartJSON(TypedDict):
     ContentType: str
     ContentID: str
     Size: int
+    Checksums: ChecksumsJSON
+
+
+class ListUnsubscribeJSON(TypedDict):
+    """OpenAPI `ListUnsubscribe`: the List-Unsubscribe header, its usable links, what is wrong with it
+    ("" if nothing), and List-Unsubscribe-Post; all empty without the header."""
+
+    Header: str
+    Links: list[str]
+    Errors: str
+    HeaderPost: str
+
+
+class CalendarPartJSON(TypedDict):
+    """OpenAPI `CalendarPart` (mailcatch's own): a text/calendar part, such as a meeting invitation."""
+
+    PartID: str
+    ContentType: str
+    Size: int
+    Method: str
 
 
 class EnvelopeJSON(TypedDict):
@@ -130,15 +164,18 @@ class MessageJSON(TypedDict):
     ReplyTo: list[AddressJSON]
     ReturnPath: str
     Subject: str
+    ListUnsubscribe: ListUnsubscribeJSON
     Date: str
     Created: str
     Tags: list[str]
     Username: str
     Text: str
+    TextFromHTML: bool
     HTML: str
     Size: int
     Inline: list[PartJSON]
     Attachments: list[PartJSON]
+    Calendar: list[CalendarPartJSON]
     Envelope: EnvelopeJSON
 
 
@@ -261,4 +298,15 @@ def part_json(part: Part) -> PartJSON:
         "ContentType": part.content_type,
         "ContentID": part.content_id,
         "Size": part.size,
+        "Checksums": {"MD5": part.md5, "SHA1": part.sha1, "SHA256": part.sha256},
     }
+
+
+def list_unsubscribe_json(value: ListUnsubscribe) -> ListUnsubscribeJSON:
+    """The API's `ListUnsubscribe` of a message."""
+    return {"Header": value.header, "Links": list(value.links), "Errors": value.errors, "HeaderPost": value.header_post}
+
+
+def calendar_json(part: CalendarPart) -> CalendarPartJSON:
+    """The API's description of a text/calendar part."""
+    return {"PartID": part.part_id, "ContentType": part.content_type, "Size": part.size, "Method": part.method}

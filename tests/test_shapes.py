@@ -17,6 +17,9 @@ SCHEMAS: dict[str, Any] = document()["components"]["schemas"]
 PAIRS = [
     (shapes.AddressJSON, ("Address",)),
     (shapes.PartJSON, ("Attachment",)),
+    (shapes.ChecksumsJSON, ("Attachment", "Checksums")),
+    (shapes.ListUnsubscribeJSON, ("ListUnsubscribe",)),
+    (shapes.CalendarPartJSON, ("CalendarPart",)),
     (shapes.EnvelopeJSON, ("Envelope",)),
     (shapes.MessageSummary, ("MessageSummary",)),
     (shapes.MessagesPage, ("MessagesSummary",)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import email.header
 import functools
 import re
 from collections.abc import Iterator, Mapping
@@ -83,7 +84,7 @@ class Headers(Mapping[str, str]):
 
     def __init__(self, values: Mapping[str, list[str]]) -> None:
         self._names = list(values)
-        self._values = {name.lower(): list(found) for name, found in values.items()}
+        self._values = {name.lower(): [decode_header(value) for value in found] for name, found in values.items()}
 
     def __getitem__(self, name: str) -> str:
         found = self._values.get(name.lower())
@@ -180,14 +181,20 @@ class Message:
 
     @property
     def html(self) -> str:
-        """The HTML body ("" if there is none)."""
-        return str(self._detail.get("HTML") or "")
+        """The HTML body ("" if there is none), line breaks as "\\n"."""
+        return _lf(str(self._detail.get("HTML") or ""))
 
     @property
     def text(self) -> str:
-        """The plain-text body; with no text part, the HTML body with its tags stripped."""
+        """The plain-text body, line breaks as "\\n"; with no text part, the HTML body with its tags stripped.
+
+        The API gives a message without a text part Mailpit's text of its HTML (`*bold*`,
+        `link ( url )`) and says so in `TextFromHTML`; here such a message gets plain text instead.
+        """
         text = str(self._detail.get("Text") or "")
-        return text if text or not self.html else html_to_text(self.html)
+        if self.html and (not text or self._detail.get("TextFromHTML")):
+            return html_to_text(self.html)
+        return _lf(text)
 
     @functools.cached_property
     def attachments(self) -> list[Attachment]:
@@ -216,7 +223,7 @@ class Message:
 
     @functools.cached_property
     def headers(self) -> Headers:
-        """The headers, decoded."""
+        """The headers, encoded words decoded."""
         return Headers(self._api.get_json(f"/api/v1/message/{self.id}/headers"))
 
     @functools.cached_property
@@ -233,7 +240,7 @@ class Message:
     @functools.cached_property
     def links(self) -> list[str]:
         """The http(s) URLs in the text and HTML bodies, de-duplicated, in order."""
-        text = str(self._detail.get("Text") or "")
+        text = "" if self._detail.get("TextFromHTML") else str(self._detail.get("Text") or "")
         return list(dict.fromkeys([*urls_in_text(text), *urls_in_html(self.html)]))
 
     def describe(self) -> str:
@@ -243,6 +250,21 @@ class Message:
 
     def __repr__(self) -> str:
         return f"<Message {self.id} {self.describe()}>"
+
+
+def decode_header(value: str) -> str:
+    """A header value with its RFC 2047 encoded words decoded (the API gives them as sent)."""
+    if "=?" not in value:
+        return value
+    try:
+        return str(email.header.make_header(email.header.decode_header(value)))
+    except (LookupError, ValueError, UnicodeError):  # an unknown charset, broken base64
+        return value
+
+
+def _lf(text: str) -> str:
+    """Text with CRLF (as mail is sent, and as the API gives it) as Python's "\\n"."""
+    return text.replace("\r\n", "\n") if "\r" in text else text
 
 
 def urls_in_text(text: str) -> list[str]:

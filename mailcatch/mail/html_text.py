@@ -1,13 +1,18 @@
-"""The visible text of an HTML body, collapsed to one line, and the snippet a listing shows of a message."""
+"""The visible text of an HTML body on one line (for search), and the snippet a listing shows of a message."""
 
 from __future__ import annotations
 
 import html as html_lib
 import re
 
+from mailcatch.mail.html_to_text import html_strip
+
 __all__ = ["SNIPPET_LENGTH", "collapse", "html_visible_text", "snippet"]
 
-SNIPPET_LENGTH = 250
+SNIPPET_LENGTH = 200
+"""Bytes (of UTF-8) a snippet keeps before its "...", as in Mailpit."""
+_HTML_PREFIX = 65536
+_WHITESPACE = re.compile(r"[\t\n\f\r ]+")  # what Go's \s means
 
 # An unclosed tag runs to the end of the text ("(?:>|$)"), which keeps every pattern linear.
 _HTML_HIDDEN = re.compile(
@@ -39,14 +44,49 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
+def _cut(text: str) -> str:
+    """`text` cut as Mailpit cuts a snippet: at SNIPPET_LENGTH bytes of UTF-8, then "...".
+
+    A cut inside a character backs up to its start, and then one character more (so the
+    character before a cut is dropped even when whole, as Mailpit does).
+    """
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= SNIPPET_LENGTH:
+        return text
+    end = SNIPPET_LENGTH
+    while end > 0 and data[end - 1] & 0xC0 == 0x80:  # a continuation byte
+        end -= 1
+    if end > 0 and data[end - 1] & 0xC0 == 0xC0:  # the first byte of a multi-byte character
+        end -= 1
+    return data[:end].decode("utf-8", "ignore") + "..."
+
+
+def _html_line(html: str) -> str:
+    """html_strip of a body; of a long one, only as much as the snippet needs is read."""
+    if len(html) > _HTML_PREFIX:
+        line = html_strip(html[:_HTML_PREFIX], complete=False)
+        if len(line.encode("utf-8", "surrogatepass")) > SNIPPET_LENGTH:
+            return line
+    return html_strip(html)
+
+
 def snippet(text: str, html: str) -> str:
-    """The start of a message's text (else of its HTML's visible text), collapsed, as a listing shows it."""
-    if text and not text.isspace():
-        # Collapse a prefix first: a body rarely needs more than twice the snippet's length
-        # (the snippet is the same as long as the collapsed prefix is at least that long).
-        head = collapse(text[: SNIPPET_LENGTH * 2])
-        if len(head) < SNIPPET_LENGTH and len(text) > SNIPPET_LENGTH * 2:
-            head = collapse(text)
-    else:
-        head = html_visible_text(html)
-    return head[:SNIPPET_LENGTH].rstrip()
+    """The snippet a listing shows of a message, made as Mailpit makes it.
+
+    From the HTML body if there is one (its visible text on one line), else from the text
+    (each run of whitespace one space); cut at SNIPPET_LENGTH bytes followed by "...".
+    """
+    html = html.strip()
+    if html:
+        return _cut(_html_line(html))
+    text = text.strip()
+    if not text:
+        return ""
+    head = _collapse_spaces(text[: SNIPPET_LENGTH * 4])
+    if len(text) > SNIPPET_LENGTH * 4 and len(head.encode("utf-8", "surrogatepass")) <= SNIPPET_LENGTH:
+        head = _collapse_spaces(text)  # the start was mostly whitespace: collapse it all
+    return _cut(head)
+
+
+def _collapse_spaces(text: str) -> str:
+    return _WHITESPACE.sub(" ", text.replace("\ufeff", " ")).strip()

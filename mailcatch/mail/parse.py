@@ -1,7 +1,9 @@
 """Parse raw RFC 5322 / MIME bytes into mailcatch's parsed view: pure functions, never raising.
 
 The MIME tree comes from mime.split_message (else the standard library's parser); header values
-are decoded by decode, params and addresses; the text shown of HTML comes from html_text.
+are decoded by decode, params and addresses. Which parts are the bodies, attachments and inline
+parts follows Mailpit (whose parser is enmime): see `parse_message`. A message without a text
+body gets the text of its HTML (html_to_text), as in Mailpit.
 """
 
 from __future__ import annotations
@@ -10,28 +12,31 @@ import datetime
 import email.generator
 import email.message
 import email.policy
+import hashlib
 import io
 import quopri
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.parser import BytesParser
-from urllib.parse import unquote
 
 from mailcatch.mail.addresses import ParsedAddress, parse_address_list
-from mailcatch.mail.decode import decode_bytes, header_date, header_text, raw_to_str, unfold
+from mailcatch.mail.decode import decode_bytes, decode_words, header_date, header_text, raw_to_str, unfold
 from mailcatch.mail.html_text import snippet
+from mailcatch.mail.html_to_text import html_to_text
 from mailcatch.mail.mime import Unsupported, read_end, shorten_payload, split_head, split_message
 from mailcatch.mail.params import angle_stripped, clean_filename, parse_params
 from mailcatch.mail.tags import header_tags
 
 __all__ = [
     "MAX_PART_DEPTH",
+    "CalendarPart",
     "ParsedMessage",
     "Part",
     "hidden_recipients",
     "parse_message",
     "part_content",
+    "raw_headers",
 ]
 
 MAX_PART_DEPTH = 100
@@ -40,7 +45,8 @@ MAX_PART_DEPTH = 100
 # parsebytes() builds a fresh feed parser per call, so one instance serves every thread.
 _PARSER = BytesParser(policy=email.policy.compat32)
 
-_CID_REF = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
+_METHOD_LINE = re.compile(rb"^METHOD:[ \t]*([A-Za-z-]+)", re.MULTILINE)
+_BODY_TYPES = ("text/plain", "text/html")
 _PART_ID = re.compile(rf"[1-9][0-9]{{0,8}}(?:\.[1-9][0-9]{{0,8}}){{0,{MAX_PART_DEPTH - 1}}}")
 
 
@@ -53,6 +59,21 @@ class Part:
     content_type: str
     content_id: str
     size: int
+    md5: str = ""
+    """Checksums of the decoded content, in hex (only when the parts were measured)."""
+    sha1: str = ""
+    sha256: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarPart:
+    """A text/calendar part (an iCalendar invitation, reply or cancellation), wherever it is in the message."""
+
+    part_id: str
+    content_type: str
+    size: int
+    method: str
+    """The iTIP method (REQUEST, REPLY, CANCEL...): the part's `method` parameter, else its METHOD line."""
 
 
 @dataclass(slots=True)
@@ -76,6 +97,13 @@ class ParsedMessage:
     tags: list[str]
     snippet: str
     size: int
+    raw_headers: list[tuple[str, str]]
+    """Headers in order with their values as sent (unfolded, encoded words not decoded)."""
+    attachment_count: int
+    """Parts that are attachments by their headers, named or not: what summaries count (as in Mailpit)."""
+    calendar: list[CalendarPart]
+    text_from_html: bool
+    """Whether `text` was made from the HTML body (the message has no text part)."""
 
 
 # --- MIME structure ------------------------------------------------------------------------
@@ -117,6 +145,7 @@ class _Leaf:
     filename: str
     content_id: str
     in_related: bool
+    method: str = ""
 
     @classmethod
     def of(cls, node: email.message.Message, part_id: str, in_related: bool) -> _Leaf:
@@ -156,10 +185,11 @@ class _Leaf:
             part_id=part_id,
             content_type=ctype,
             charset=ctype_params.get("charset", ""),
-            disposition=disposition,
+            disposition=disposition.lower(),
             filename=clean_filename(filename) if filename else "",
             content_id=content_id,
             in_related=in_related,
+            method=ctype_params.get("method", "").strip().upper(),
         )
 
     def content(self, linesep: str) -> bytes:
@@ -174,7 +204,7 @@ class _Leaf:
         return data if isinstance(data, bytes) else b""
 
     def text(self, linesep: str, limit: int | None = None) -> str:
-        """The part decoded to text with its charset, line endings as "\\n"; with `limit`, only
+        """The part decoded to text with its charset, line endings as sent; with `limit`, only
         about its first `limit` bytes (as received: encoded) are read."""
         node = self.node
         if limit is not None and node is not None and not node.is_multipart() and shorten_payload(node, limit):
@@ -182,11 +212,38 @@ class _Leaf:
         return self.text_of(self.content(linesep))
 
     def text_of(self, content: bytes) -> str:
-        text = decode_bytes(content, self.charset)
-        return text.replace("\r\n", "\n") if "\r" in text else text
+        return decode_bytes(content, self.charset)
 
     def part(self, size: int) -> Part:
         return Part(self.part_id, self.filename, self.content_type, self.content_id, size)
+
+    def measured(self, content: bytes) -> Part:
+        """The part with its size and checksums."""
+        return Part(
+            self.part_id,
+            self.filename,
+            self.content_type,
+            self.content_id,
+            len(content),
+            hashlib.md5(content, usedforsecurity=False).hexdigest(),
+            hashlib.sha1(content, usedforsecurity=False).hexdigest(),
+            hashlib.sha256(content).hexdigest(),
+        )
+
+    def listed_as(self, root: bool) -> str:
+        """Where Mailpit lists the part: "attachment", "inline", "other" (listed with inline parts
+        when named) or "" (nowhere); `root` for the single part of a message that is not multipart."""
+        if root:
+            if self.content_type in _BODY_TYPES and self.disposition != "attachment":
+                return ""  # the body
+            return "inline" if self.disposition == "inline" else "attachment"
+        if self.disposition == "attachment" or self.content_type == "application/octet-stream":
+            return "attachment"
+        if self.disposition == "inline":
+            return "inline"
+        if not self.disposition and self.content_type not in _BODY_TYPES:
+            return "other"
+        return ""
 
 
 def _flatten(messages: list[email.message.Message], linesep: str) -> bytes:
@@ -267,6 +324,10 @@ def _cut_text(text: str) -> str:
     return text.removesuffix("\ufffd")
 
 
+def _depth(leaf: _Leaf) -> int:
+    return leaf.part_id.count(".")
+
+
 def _linesep(raw: bytes) -> str:
     """The line ending to use when re-serialising an embedded message."""
     return "\r\n" if b"\r\n" in raw[:4096] else "\n"
@@ -275,14 +336,24 @@ def _linesep(raw: bytes) -> str:
 # --- public API ----------------------------------------------------------------------------
 
 
-def parse_message(raw: bytes, measure_parts: bool = True, text_limit: int | None = None) -> ParsedMessage:
+def parse_message(
+    raw: bytes, measure_parts: bool = True, text_limit: int | None = None, html_as_text: bool = True
+) -> ParsedMessage:
     """Parse raw message bytes into the parsed view; never raises, whatever the input.
 
     Without `measure_parts`, attachments are not decoded and their sizes are 0: what
     storing a message needs (their number and names) costs nothing per byte. With
     `text_limit`, the text and HTML bodies are read only as far as needed for about that many
     characters: what storing a huge message needs (its snippet and the text search indexes),
-    without decoding tens of MB of text.
+    without decoding tens of MB of text. Without `html_as_text`, a message without a text
+    part keeps an empty `text` (storing it needs no text made from HTML).
+
+    As in Mailpit: the text is the first text/plain part that is not an attachment (in a
+    multipart/alternative message), or all of them joined by "\\n--\\n" (any other multipart);
+    the HTML is the first text/html part that is not an attachment. Attachments are the parts
+    whose disposition is `attachment` or whose type is application/octet-stream; inline parts
+    those whose disposition is `inline`, then those with no disposition that are not text/plain or
+    text/html; of both, only parts with a file name or a Content-ID are listed.
     """
     body_limit = None if text_limit is None else 4 * text_limit  # up to 4 bytes a character
     single = _single_text_part(raw) if body_limit is None else _single_text_part(raw, body_limit)
@@ -294,6 +365,7 @@ def parse_message(raw: bytes, measure_parts: bool = True, text_limit: int | None
     else:
         fields = single[0]
     headers: list[tuple[str, str]] = []
+    raw_headers: list[tuple[str, str]] = []
     first: dict[str, str] = {}
     addresses: dict[str, list[str]] = {"from": [], "to": [], "cc": [], "bcc": [], "reply-to": []}
     tag_values: list[str] = []
@@ -301,7 +373,9 @@ def parse_message(raw: bytes, measure_parts: bool = True, text_limit: int | None
         lname = name.lower()
         if lname in addresses:
             addresses[lname].append(value)
-        decoded = header_text(value)
+        sent = unfold(raw_to_str(value))
+        raw_headers.append((name, sent))
+        decoded = decode_words(sent)
         headers.append((name, decoded))
         if lname == "x-tags":
             tag_values.append(decoded)
@@ -315,33 +389,45 @@ def parse_message(raw: bytes, measure_parts: bool = True, text_limit: int | None
     text = html = ""
     if single is not None:
         text, html = ("", single[2]) if single[1] == "text/html" else (single[2], "")
-    have_text = have_html = False
-    others: list[_Leaf] = []
-    for leaf in _leaves(root) if root is not None else ():
-        body_candidate = (
-            leaf.content_type in ("text/plain", "text/html") and leaf.disposition != "attachment" and not leaf.filename
-        )
-        if body_candidate and leaf.content_type == "text/plain" and not have_text:
-            text, have_text = leaf.text(linesep, body_limit), True
-        elif body_candidate and leaf.content_type == "text/html" and not have_html:
+    leaves = _leaves(root) if root is not None else []
+    is_root = root is not None and _children(root) is None
+    texts: list[str] = []
+    one_text = root is not None and root.get_content_type() == "multipart/alternative"
+    have_html = False
+    by_kind: dict[str, list[_Leaf]] = {"attachment": [], "inline": [], "other": []}
+    calendar_leaves: list[_Leaf] = []
+    for leaf in leaves:
+        body = leaf.content_type in _BODY_TYPES and leaf.disposition != "attachment"
+        if body and leaf.content_type == "text/plain" and not (one_text and texts):
+            texts.append(leaf.text(linesep, body_limit))
+        elif body and leaf.content_type == "text/html" and not have_html:
             html, have_html = leaf.text(linesep, body_limit), True
-        else:
-            others.append(leaf)
+        kind = leaf.listed_as(is_root)
+        if kind:
+            by_kind[kind].append(leaf)
+        if leaf.content_type == "text/calendar":
+            calendar_leaves.append(leaf)
+    if texts:
+        text = "\n--\n".join(texts)
 
-    referenced: set[str] = set()
-    if others and "cid:" in html.lower():
-        for ref in _CID_REF.findall(html):
-            referenced.add(ref)
-            referenced.add(unquote(ref))
-    inline: list[Part] = []
-    attachments: list[Part] = []
-    for leaf in others:
-        part = leaf.part(len(leaf.content(linesep)) if measure_parts else 0)
-        is_inline = (leaf.content_id and (leaf.in_related or leaf.content_id in referenced)) or (
-            leaf.disposition == "inline" and leaf.filename
-        )
-        (inline if is_inline else attachments).append(part)
+    def listed(kind: str) -> list[Part]:
+        """The named parts of a kind, breadth first (Mailpit's order: shallower parts first)."""
+        named = sorted((leaf for leaf in by_kind[kind] if leaf.filename or leaf.content_id), key=_depth)
+        if not measure_parts:
+            return [leaf.part(0) for leaf in named]
+        return [leaf.measured(leaf.content(linesep)) for leaf in named]
 
+    calendar = []
+    for leaf in calendar_leaves:
+        content = leaf.content(linesep) if measure_parts else b""
+        method = leaf.method
+        if not method and (found := _METHOD_LINE.search(content[:65536])):
+            method = found[1].decode("ascii").upper()
+        calendar.append(CalendarPart(leaf.part_id, leaf.content_type, len(content), method))
+
+    text_from_html = not text and bool(html) and html_as_text
+    if text_from_html:
+        text = html_to_text(html)
     return ParsedMessage(
         headers=headers,
         from_=senders[0] if senders else None,
@@ -355,11 +441,15 @@ def parse_message(raw: bytes, measure_parts: bool = True, text_limit: int | None
         message_id=angle_stripped(first.get("message-id", "")),
         text=text,
         html=html,
-        inline=inline,
-        attachments=attachments,
+        inline=listed("inline") + listed("other"),
+        attachments=listed("attachment"),
         tags=header_tags(tag_values),
-        snippet=snippet(text, html),
+        snippet=snippet("" if text_from_html else text, html),
         size=len(raw),
+        raw_headers=raw_headers,
+        attachment_count=len(by_kind["attachment"]),
+        calendar=calendar,
+        text_from_html=text_from_html,
     )
 
 
@@ -386,7 +476,17 @@ def part_content(raw: bytes, part_id: str) -> tuple[Part, bytes] | None:
             return None
     leaf = _Leaf.of(node, part_id, in_related=False)
     data = leaf.content(_linesep(raw))
-    return leaf.part(len(data)), data
+    return leaf.measured(data), data
+
+
+def raw_headers(raw: bytes) -> list[tuple[str, str]]:
+    """The message's headers in order, values as sent but unfolded (encoded words not decoded)."""
+    fields: Iterable[tuple[str, str]]
+    try:
+        fields, _ = split_head(raw)
+    except Unsupported:
+        fields = _PARSER.parsebytes(raw, headersonly=True).raw_items()
+    return [(name, unfold(raw_to_str(value))) for name, value in fields]
 
 
 def hidden_recipients(parsed: ParsedMessage, rcpt_to: Sequence[str]) -> list[ParsedAddress]:

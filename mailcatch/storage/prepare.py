@@ -85,11 +85,11 @@ class Prepared:
 def prepare_message(message_id: str, raw: bytes, envelope: ReceivedEnvelope, tx: Transaction) -> Prepared:
     """Parse a new message and compute its rows (no database work)."""
     # Only the start of a huge body is indexed (MAX_INDEXED_BODY): only that much is decoded.
-    parsed = parse_message(raw, measure_parts=False, text_limit=MAX_INDEXED_BODY)
+    parsed = parse_message(raw, measure_parts=False, text_limit=MAX_INDEXED_BODY, html_as_text=False)
     parsed.tags = with_plus_tags(parsed.tags, [*envelope.rcpt_to, *(a.address for a in (*parsed.to, *parsed.cc))])
     bcc = parsed.bcc + hidden_recipients(parsed, envelope.rcpt_to)
     from_json = address_json(parsed.from_) if parsed.from_ else None
-    attachments = len(parsed.attachments)
+    attachments = parsed.attachment_count  # Mailpit's count, which has:attachment also reads
     summary_fixed = {
         "MessageID": parsed.message_id,
         "From": from_json,

@@ -13,8 +13,16 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import BadRequest, NotFound, StoreError
-from mailcatch.mail.parse import ParsedMessage, hidden_recipients, parse_message, part_content
-from mailcatch.shapes import MessageJSON, MessagesPage, address_json, part_json
+from mailcatch.mail.parse import ParsedMessage, hidden_recipients, parse_message, part_content, raw_headers
+from mailcatch.mail.unsubscribe import list_unsubscribe
+from mailcatch.shapes import (
+    MessageJSON,
+    MessagesPage,
+    address_json,
+    calendar_json,
+    list_unsubscribe_json,
+    part_json,
+)
 from mailcatch.storage import StoredMessage
 from mailcatch.storage.search import zone_named
 from mailcatch.web.requests import id_list, json_body, latest_query, page_params, search_query, store_of
@@ -93,11 +101,19 @@ def date_json(moment: datetime.datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def _first_header(parsed: ParsedMessage, name: str) -> str | None:
+    """The first value of a header, decoded (None if absent)."""
+    return next((value for key, value in parsed.headers if key.lower() == name), None)
+
+
 def message_json(message: StoredMessage, parsed: ParsedMessage) -> MessageJSON:
-    """The full message as Mailpit's GET /api/v1/message/{ID} gives it."""
+    """The full message as Mailpit's GET /api/v1/message/{ID} gives it, with mailcatch's `Calendar` and `Envelope`."""
     summary = message.summary
     received = datetime.datetime.fromtimestamp(message.created, datetime.timezone.utc)
     date = parsed.date or received
+    unsubscribe = list_unsubscribe(
+        _first_header(parsed, "list-unsubscribe"), _first_header(parsed, "list-unsubscribe-post")
+    )
     return {
         "ID": message.id,
         "MessageID": parsed.message_id,
@@ -109,15 +125,18 @@ def message_json(message: StoredMessage, parsed: ParsedMessage) -> MessageJSON:
         "ReplyTo": summary["ReplyTo"],
         "ReturnPath": parsed.return_path or message.envelope.mail_from,
         "Subject": parsed.subject,
+        "ListUnsubscribe": list_unsubscribe_json(unsubscribe),
         "Date": date_json(date),
         "Created": summary["Created"],
         "Tags": message.tags,
         "Username": message.envelope.username,
         "Text": parsed.text,
+        "TextFromHTML": parsed.text_from_html,
         "HTML": parsed.html,
         "Size": len(message.raw),
         "Inline": [part_json(p) for p in parsed.inline],
         "Attachments": [part_json(p) for p in parsed.attachments],
+        "Calendar": [calendar_json(p) for p in parsed.calendar],
         "Envelope": message.envelope.to_json(),
     }
 
@@ -140,9 +159,8 @@ async def get_message(request: Request) -> Response:
 
 async def get_headers(request: Request) -> Response:
     message = await _message(request)
-    parsed = await run_in_threadpool(parse_message, message.raw)
     headers: dict[str, list[str]] = {}
-    for name, value in parsed.headers:
+    for name, value in await run_in_threadpool(raw_headers, message.raw):  # encoded words as sent, as in Mailpit
         headers.setdefault(canonical_header(name), []).append(value)
     return JSONResponse(headers)
 

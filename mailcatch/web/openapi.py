@@ -111,7 +111,37 @@ def _op(
 _SCHEMAS: dict[str, Any] = {
     "Error": _object({"Error": _STR}, "Every 4xx and 5xx response of the API"),
     "Address": _ADDRESS,
-    "Attachment": _object({"PartID": _STR, "FileName": _STR, "ContentType": _STR, "ContentID": _STR, "Size": _INT}),
+    "Attachment": _object(
+        {
+            "PartID": _STR,
+            "FileName": _STR,
+            "ContentType": _STR,
+            "ContentID": _STR,
+            "Size": _INT,
+            "Checksums": _object(
+                {"MD5": _STR, "SHA1": _STR, "SHA256": _STR}, "Checksums of the decoded content, in lower-case hex"
+            ),
+        },
+        "An attachment or inline part. As in Mailpit, only parts with a file name or a Content-ID are listed",
+    ),
+    "ListUnsubscribe": _object(
+        {
+            "Header": {**_STR, "description": 'The List-Unsubscribe header, decoded ("" without one)'},
+            "Links": {**_STRINGS, "description": "Its mailto: and http(s) links that pass the checks"},
+            "Errors": {**_STR, "description": 'What is wrong with the header, in Mailpit\'s words ("" if nothing)'},
+            "HeaderPost": {**_STR, "description": "The List-Unsubscribe-Post header (RFC 8058)"},
+        },
+        "The List-Unsubscribe header checked as Mailpit checks it",
+    ),
+    "CalendarPart": _object(
+        {
+            "PartID": _STR,
+            "ContentType": _STR,
+            "Size": _INT,
+            "Method": {**_STR, "description": 'iTIP method: REQUEST, REPLY, CANCEL... ("" if unknown)'},
+        },
+        "A text/calendar part, such as a meeting invitation (mailcatch's own); its content is at part/{PartID}",
+    ),
     "MessageSummary": _object(
         {
             "ID": _STR,
@@ -173,15 +203,25 @@ _SCHEMAS: dict[str, Any] = {
             "ReplyTo": _ADDRESSES,
             "ReturnPath": _STR,
             "Subject": _STR,
+            "ListUnsubscribe": _ref("ListUnsubscribe"),
             "Date": {**_TIME, "description": "The Date header, or the time received without one"},
             "Created": _TIME,
             "Tags": _STRINGS,
             "Username": _STR,
-            "Text": _STR,
-            "HTML": _STR,
-            "Size": _INT,
+            "Text": {
+                **_STR,
+                "description": "The text body, line endings as sent; without a text part, the HTML as text (as Mailpit)",
+            },
+            "TextFromHTML": {**_BOOL, "description": "mailcatch's own: whether Text was made from the HTML"},
+            "HTML": {**_STR, "description": "The HTML body, line endings as sent"},
+            "Size": {**_INT, "description": "Bytes as received (Mailpit counts the headers it adds)"},
             "Inline": _array(_ref("Attachment")),
             "Attachments": _array(_ref("Attachment")),
+            "Calendar": {
+                **_array(_ref("CalendarPart")),
+                "description": "mailcatch's own: every text/calendar part, listed in Attachments or not "
+                "(an invitation inside multipart/alternative is not, as in Mailpit)",
+            },
             "Envelope": _ref("Envelope"),
         }
     ),
@@ -333,7 +373,8 @@ _PATHS: dict[str, Any] = {
     "/api/v1/message/{ID}/headers": {
         "get": _op(
             "message",
-            "A message's headers, in order, decoded",
+            "A message's headers, in order, as sent (encoded words not decoded, as in Mailpit); folded "
+            "headers are unfolded as RFC 5322 says (the whitespace after a line break kept)",
             {"200": _json({"type": "object", "additionalProperties": _STRINGS}, "Header name: values")},
             [_ID, _QUERY_LATEST],
         ),

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from mailcatch.mail.addresses import ParsedAddress, parse_address_list
 from mailcatch.mail.html_text import html_visible_text
-from mailcatch.mail.parse import ParsedMessage, Part, parse_message, part_content
+from mailcatch.mail.parse import CalendarPart, ParsedMessage, Part, parse_message, part_content
 from mailcatch.shapes import address_json, part_json
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -97,8 +97,8 @@ def test_bare_lf_line_endings_give_the_same_view(name: str) -> None:
     lf = parse_message(load(name).replace(b"\r\n", b"\n"))
     assert lf.headers == crlf.headers
     assert (lf.from_, lf.to, lf.cc, lf.subject, lf.date) == (crlf.from_, crlf.to, crlf.cc, crlf.subject, crlf.date)
-    assert lf.text == crlf.text
-    assert lf.html == crlf.html
+    assert lf.text == crlf.text.replace("\r\n", "\n")  # line endings as sent
+    assert lf.html == crlf.html.replace("\r\n", "\n")
     assert [p[:4] for p in parts(lf.inline)] == [p[:4] for p in parts(crlf.inline)]
     assert [p[:4] for p in parts(lf.attachments)] == [p[:4] for p in parts(crlf.attachments)]
 
@@ -111,7 +111,7 @@ def test_plain() -> None:
     assert m.cc == m.bcc == m.reply_to == []
     assert m.date == datetime.datetime(2024, 5, 14, 9, 30, tzinfo=UTC)
     assert m.message_id == "20240514093000.4f2a@shop.example"
-    assert m.text == "Hi Alice,\n\nThanks for your order. Total: 12,50 €.\n-- \nThe shop\n"
+    assert m.text == "Hi Alice,\r\n\r\nThanks for your order. Total: 12,50 €.\r\n-- \r\nThe shop\r\n"
     assert m.html == ""
     assert m.inline == m.attachments == []
     assert m.snippet == "Hi Alice, Thanks for your order. Total: 12,50 €. -- The shop"
@@ -129,7 +129,7 @@ def test_django_alternative() -> None:
     assert m.reply_to == [ParsedAddress("", "help@example.org")]
     assert m.date == datetime.datetime(2024, 5, 15, 12, 0, 1, tzinfo=UTC)  # "-0000" read as UTC
     assert m.message_id == "171577440112.4242.9823412341234@web-1.example.org"
-    assert m.text == "Hello bob,\n\nPlease confirm your address: https://example.org/confirm/abc123/"
+    assert m.text == "Hello bob,\r\n\r\nPlease confirm your address: https://example.org/confirm/abc123/"
     assert m.html.startswith("<!DOCTYPE html>") and "confirm your address</a>" in m.html
     assert m.tags == ["signup", "onboarding"]
     assert m.inline == m.attachments == []
@@ -142,7 +142,7 @@ def test_rails_related_inline_logo_and_attachment_with_content_id() -> None:
     assert m.subject == "Your invoice for May"
     assert m.to == [ParsedAddress("Carol Danvers", "carol@example.com")]
     assert m.date is not None and m.date.utcoffset() == datetime.timedelta(hours=2)
-    assert m.text == "Hello Carol, your invoice is attached.\n"
+    assert m.text == "Hello Carol, your invoice is attached.\r\n"
     assert 'src="cid:6645a2de1c5d6_4f1a2b3c4d5e45@worker-3.mail"' in m.html
     assert parts(m.inline) == [("1.2", "logo.png", "image/png", "6645a2de1c5d6_4f1a2b3c4d5e45@worker-3.mail", PNG_SIZE)]
     # Rails gives every attachment a Content-ID; one nobody references stays an attachment.
@@ -160,7 +160,9 @@ def test_outlook_related_windows_1252() -> None:
         ParsedAddress("Mulder, Fox", "fox.mulder@corp.example"),
         ParsedAddress("Skinner, Walter", "walter.skinner@corp.example"),
     ]
-    assert m.text == "Hi team,\n\nThe \u201cQ2 numbers\u201d are in \u2013 see the chart.\n\nRegards,\nDana\n"
+    assert (
+        m.text == "Hi team,\r\n\r\nThe \u201cQ2 numbers\u201d are in \u2013 see the chart.\r\n\r\nRegards,\r\nDana\r\n"
+    )
     assert "The \u201cQ2 numbers\u201d are in \u2013 see the chart." in m.html
     assert parts(m.inline) == [("2", "image001.png", "image/png", "image001.png@01DAA6B2.3C4D5E60", PNG_SIZE)]
     assert m.attachments == []
@@ -175,13 +177,13 @@ def test_apple_mail_mixed_inside_alternative() -> None:
     m = parse("apple_mail.eml")
     assert m.from_ == ParsedAddress("Ren\u00e9e Lef\u00e8vre", "renee@icloud.example")
     assert m.subject == "Draft contract"
-    assert m.text == "Hi Sam,\n\nHere is the draft \u2014 comments welcome.\n\n\n\nRen\u00e9e\n"
+    assert m.text == "Hi Sam,\r\n\r\nHere is the draft \u2014 comments welcome.\r\n\r\n\r\n\r\nRen\u00e9e\r\n"
     assert m.html.endswith("<div>Here is the draft \u2014 comments welcome.</div><div><br></div></body></html>")
     # RFC 2231 continuation wins over the encoded-word name=; inline disposition with a file name.
     name = "Contrat de prestation \u2013 version d\u00e9finitive sign\u00e9e.pdf"
     assert parts(m.inline) == [("2.2", name, "application/pdf", "", PDF_SIZE)]
-    # The second HTML fragment is not the body; it is kept as a part.
-    assert parts(m.attachments) == [("2.3", "", "text/html", "", 77)]
+    # The second HTML fragment is not the body, and unnamed: listed nowhere (as in Mailpit), still readable.
+    assert m.attachments == [] and m.attachment_count == 0
     assert b"Ren&eacute;e" in content("apple_mail.eml", "2.3")
     assert ("Mime-Version", "1.0 (Mac OS X Mail 16.0 \\(3774.500.171.1.1\\))") in m.headers
 
@@ -190,8 +192,8 @@ def test_phpmailer_attachments() -> None:
     m = parse("phpmailer_attachments.eml")
     assert m.subject == "Weekly report \u2014 week 20"
     assert m.to == [ParsedAddress("Dave", "dave@example.com"), ParsedAddress("", "erin@example.com")]
-    assert m.text == "Weekly report attached (3 files).\n"
-    assert m.html == "<p>Weekly report attached (<strong>3</strong> files).</p>\n\n"
+    assert m.text == "Weekly report attached (3 files).\r\n"
+    assert m.html == "<p>Weekly report attached (<strong>3</strong> files).</p>\r\n\r\n"
     assert m.inline == []
     assert parts(m.attachments) == [
         ("2", "report-w20.pdf", "application/pdf", "", PDF_SIZE),
@@ -227,11 +229,10 @@ def test_rfc2231_filenames() -> None:
         ("5", "caf\u00e9 cr\u00e8me.txt"),
         ("6", "passwd"),
         ("7", "report.doc"),
-        ("8", "\u00e9clair.png"),
         ("9", "pr\u00e9f\u00e9r\u00e9.txt"),
     ]
     assert content("rfc2231_filenames.eml", "3").decode() == "\u65e5\u672c\u8a9e\u306e\u30d5\u30a1\u30a4\u30eb"
-    assert m.inline == []
+    assert [(p.part_id, p.filename) for p in m.inline] == [("8", "\u00e9clair.png")]  # no disposition: inline
 
 
 def test_encoded_headers_in_many_charsets() -> None:
@@ -251,7 +252,7 @@ def test_encoded_headers_in_many_charsets() -> None:
     assert m.subject == "R\u00e9sum\u00e9 \u2014 \u65e5\u672c\u8a9e \u2713"
     # Whitespace between adjacent encoded words is dropped; elsewhere it is kept.
     assert ("X-Campaign", "\u00c9t\u00e9 2024rentr\u00e9e and plain text") in m.headers
-    assert m.text == "Voil\u00e0 le r\u00e9sum\u00e9 de la r\u00e9union, \u00e0 bient\u00f4t.\n"
+    assert m.text == "Voil\u00e0 le r\u00e9sum\u00e9 de la r\u00e9union, \u00e0 bient\u00f4t.\r\n"
 
 
 def test_iso_2022_jp() -> None:
@@ -260,7 +261,7 @@ def test_iso_2022_jp() -> None:
     assert m.subject == "\u4f1a\u8b70\u306e\u304a\u77e5\u3089\u305b"
     assert (
         m.text
-        == "\u7530\u4e2d\u69d8\n\n\u660e\u65e5\u306e\u4f1a\u8b70\u306f\u5341\u6642\u304b\u3089\u3067\u3059\u3002\n"
+        == "\u7530\u4e2d\u69d8\r\n\r\n\u660e\u65e5\u306e\u4f1a\u8b70\u306f\u5341\u6642\u304b\u3089\u3067\u3059\u3002\r\n"
     )
     assert m.date is not None and m.date.utcoffset() == datetime.timedelta(hours=9)
 
@@ -271,7 +272,7 @@ def test_koi8_r() -> None:
     assert m.subject == "\u041f\u0440\u0438\u0432\u0435\u0442, \u043c\u0438\u0440"
     assert (
         m.text
-        == "\u0414\u043e\u0431\u0440\u044b\u0439 \u0434\u0435\u043d\u044c! \u041e\u0442\u0447\u0451\u0442 \u0433\u043e\u0442\u043e\u0432.\n"
+        == "\u0414\u043e\u0431\u0440\u044b\u0439 \u0434\u0435\u043d\u044c! \u041e\u0442\u0447\u0451\u0442 \u0433\u043e\u0442\u043e\u0432.\r\n"
     )
 
 
@@ -284,7 +285,7 @@ def test_smtputf8_raw_headers() -> None:
     ]
     assert m.subject == "Gr\u00fc\u00dfe aus K\u00f6ln \U0001f389"
     assert m.message_id == "utf8.1@ex\u00e4mple.de"
-    assert m.text == "Sch\u00f6ne Gr\u00fc\u00dfe! \U0001f389\n"
+    assert m.text == "Sch\u00f6ne Gr\u00fc\u00dfe! \U0001f389\r\n"
 
 
 def test_broken_unterminated_multipart() -> None:
@@ -297,7 +298,7 @@ def test_broken_unterminated_multipart() -> None:
 
 def test_broken_multipart_without_boundary_shows_the_body_as_text() -> None:
     m = parse("broken_no_boundary.eml")
-    assert m.text == "--abc\nContent-Type: text/plain\n\nStill readable.\n--abc--\n"
+    assert m.text == "--abc\r\nContent-Type: text/plain\r\n\r\nStill readable.\r\n--abc--\r\n"
     assert m.inline == m.attachments == []
     assert m.snippet == "--abc Content-Type: text/plain Still readable. --abc--"
 
@@ -328,7 +329,7 @@ def test_junk_8bit_headers_and_body() -> None:
     assert m.from_ == ParsedAddress("Bad \ufffd\ufffd Name", "junk@example.com")
     assert m.subject == "caf\ufffd \x00 null"
     assert ("X-Binary", "\ufffd\ufffd\ufffd") in m.headers
-    assert m.text == "ok \x00\x01\x02 \u00ff\u00fe\u00fd end\n"
+    assert m.text == "ok \x00\x01\x02 \u00ff\u00fe\u00fd end\r\n"
 
 
 def test_missing_headers() -> None:
@@ -338,7 +339,7 @@ def test_missing_headers() -> None:
     assert m.to == m.cc == m.bcc == m.reply_to == []
     assert (m.subject, m.message_id, m.return_path) == ("", "", "")
     assert m.date is None
-    assert m.text == "Output of the nightly job: 0 errors.\n"
+    assert m.text == "Output of the nightly job: 0 errors.\r\n"
 
 
 def test_x_tags_are_trimmed_and_deduplicated_in_order() -> None:
@@ -362,11 +363,22 @@ def test_calendar_invite() -> None:
     m = parse("calendar_invite.eml")
     assert m.text == "You have been invited to Planning."
     assert m.html == "<p>You have been invited to <b>Planning</b>.</p>"
-    assert [(p.part_id, p.filename, p.content_type) for p in m.attachments] == [
-        ("1.3", "", "text/calendar"),
-        ("2", "invite.ics", "application/ics"),
-    ]
+    # The invitation inside multipart/alternative is no attachment (as in Mailpit): it is in `calendar`.
+    assert [(p.part_id, p.filename, p.content_type) for p in m.attachments] == [("2", "invite.ics", "application/ics")]
+    assert m.inline == [] and m.attachment_count == 1
+    assert m.calendar == [CalendarPart("1.3", "text/calendar", 204, "REQUEST")]
     assert content("calendar_invite.eml", "1.3").startswith(b"BEGIN:VCALENDAR\r\n")
+    assert len(content("calendar_invite.eml", "1.3")) == 204
+
+
+def test_calendar_method_from_the_content_when_the_type_has_none() -> None:
+    raw = (
+        b"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+        b"--b\r\nContent-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\nMETHOD:cancel\r\nEND:VCALENDAR\r\n--b--\r\n"
+    )
+    m = parse_message(raw)
+    assert m.calendar == [CalendarPart("2", "text/calendar", 45, "CANCEL")]
+    assert m.attachments == m.inline == [] and m.attachment_count == 0
 
 
 def test_bounce_report() -> None:
@@ -374,20 +386,20 @@ def test_bounce_report() -> None:
     assert m.return_path == ""
     assert m.from_ == ParsedAddress("Mail Delivery System", "MAILER-DAEMON@mx.example.com")
     assert m.text.startswith("I'm sorry to have to inform you")
-    assert [(p.part_id, p.content_type) for p in m.attachments] == [
-        ("2", "message/delivery-status"),
-        ("3", "text/rfc822-headers"),
-    ]
+    # Unnamed parts without a disposition are listed nowhere (as in Mailpit); they can still be read.
+    assert m.attachments == m.inline == [] and m.attachment_count == 0
     status = content("bounce_report.eml", "2")
     assert b"Reporting-MTA: dns; mx.example.com" in status and b"Status: 5.1.1" in status
 
 
-def test_html_only_snippet_comes_from_visible_text() -> None:
+def test_html_only_text_and_snippet_come_from_the_html() -> None:
     m = parse("html_only.eml")
-    assert m.text == ""
+    assert m.text_from_html and m.text.startswith("Up to 50% off")
     assert m.html.startswith("<!DOCTYPE html>")
     assert m.return_path == "bounce-123@brand.example"
     assert m.snippet == "Up to 50% off Spring sale Fish & chips <3 \u00e9t\u00e9 Item Price"
+    stored = parse_message(load("html_only.eml"), html_as_text=False)
+    assert stored.text == "" and not stored.text_from_html and stored.snippet == m.snippet
 
 
 def test_pgp_signature_is_an_attachment() -> None:
@@ -401,8 +413,12 @@ def test_pgp_signature_is_an_attachment() -> None:
 def test_cid_reference_makes_a_part_inline_outside_related() -> None:
     m = parse("django_cid_mixed.eml")
     assert m.text == "Welcome!"
-    assert parts(m.inline) == [("2", "", "image/png", "logo@example.org", PNG_SIZE)]  # cid:logo%40example.org
-    assert parts(m.attachments) == [("3", "", "image/png", "unused@example.org", PNG_SIZE)]
+    # No disposition, a Content-ID: inline, referenced or not (as in Mailpit).
+    assert parts(m.inline) == [
+        ("2", "", "image/png", "logo@example.org", PNG_SIZE),
+        ("3", "", "image/png", "unused@example.org", PNG_SIZE),
+    ]
+    assert m.attachments == []
 
 
 # --- parts ---------------------------------------------------------------------------------
@@ -413,7 +429,7 @@ def test_part_content_of_body_parts_and_bad_ids() -> None:
     found = part_content(raw, "1")
     assert found is not None
     part, data = found
-    assert part == Part("1", "", "text/plain", "", len(data))
+    assert parts([part]) == [("1", "", "text/plain", "", len(data))]
     assert data.startswith(b"Hello bob,\r\n")
     for bad in ["", "0", "3", "01", "1.0", "1.1", "a", "1..2", "1.", " 1", "9" * 40, ".".join(["1"] * 101)]:
         assert part_content(raw, bad) is None, bad
@@ -452,11 +468,8 @@ def test_text_part_with_attachment_disposition_is_not_the_body() -> None:
         b"--b\r\nContent-Type: text/plain\r\n\r\na second text\r\n--b--\r\n"
     )
     m = parse_message(raw)
-    assert m.text == "the body"
-    assert [(p.part_id, p.content_type, p.size) for p in m.attachments] == [
-        ("1", "text/plain", 5),
-        ("3", "text/plain", 13),
-    ]
+    assert m.text == "the body\n--\na second text"  # text parts of a mixed message are joined, as in Mailpit
+    assert m.attachments == [] and m.attachment_count == 1  # unnamed: counted, not listed
 
 
 def test_to_json_shapes() -> None:
@@ -467,6 +480,7 @@ def test_to_json_shapes() -> None:
         "ContentType": "image/png",
         "ContentID": "cid1",
         "Size": 10,
+        "Checksums": {"MD5": "", "SHA1": "", "SHA256": ""},  # the part was not measured
     }
 
 
@@ -475,9 +489,9 @@ def test_content_type_defaults() -> None:
     assert no_type.text == "no headers"
     digest = b"Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nSubject: inner\r\n\r\nhi\r\n--d--\r\n"
     m = parse_message(digest)
-    assert [(p.part_id, p.content_type) for p in m.attachments] == [("1", "message/rfc822")]
+    assert (m.attachments, m.inline) == ([], [])  # an unnamed message/rfc822 part is listed nowhere
     garbage = parse_message(b"Content-Type: garbage\r\n\r\nbody\r\n")
-    assert garbage.text == "body\n"  # an unusable type is read as text/plain
+    assert garbage.text == "body\r\n"  # an unusable type is read as text/plain
 
 
 # --- robustness ----------------------------------------------------------------------------
@@ -491,18 +505,18 @@ def nested_multipart(depth: int) -> bytes:
 
 def test_nesting_deeper_than_the_cap_is_ignored() -> None:
     shallow = parse_message(nested_multipart(100))
-    assert [p.part_id for p in shallow.attachments] == [".".join(["1"] * 100)]
+    assert shallow.attachment_count == 1  # unnamed: counted, not listed
     assert part_content(nested_multipart(100), ".".join(["1"] * 100)) is not None
     deep = parse_message(nested_multipart(101))
     assert deep.subject == "deep"
-    assert deep.attachments == deep.inline == []
+    assert deep.attachments == deep.inline == [] and deep.attachment_count == 0
 
 
 def test_absurd_nesting_does_not_raise() -> None:
     raw = b"Subject: onion\r\n" + b"Content-Type: message/rfc822\r\n\r\n" * 3000 + b"Subject: core\r\n\r\nx\r\n"
     m = parse_message(raw)
     assert m.subject == "onion"
-    assert [(p.part_id, p.content_type) for p in m.attachments] == [("1", "message/rfc822")]
+    assert m.attachment_count == 1 and m.attachments == []
     assert_parts_consistent(raw, m)
 
 
@@ -514,8 +528,8 @@ def test_thousands_of_parts() -> None:
     raw = b"Content-Type: multipart/mixed; boundary=p\r\n\r\n" + body + b"--p--\r\n"
     m = parse_message(raw)
     assert len(m.attachments) == count
-    assert m.attachments[-1] == Part(str(count), f"f{count - 1}.bin", "application/octet-stream", "", 4)
-    assert part_content(raw, "1234") == (Part("1234", "f1233.bin", "application/octet-stream", "", 4), b"1233")
+    assert parts(m.attachments[-1:]) == [(str(count), f"f{count - 1}.bin", "application/octet-stream", "", 4)]
+    assert part_content(raw, "1234") == (m.attachments[1233], b"1233")
 
 
 @pytest.mark.parametrize(
@@ -653,11 +667,36 @@ def test_message_id_and_return_path_lose_angle_brackets() -> None:
 # --- bodies and snippets -------------------------------------------------------------------
 
 
-def test_snippet_is_collapsed_and_capped() -> None:
+def test_snippet_is_collapsed_and_cut_at_200_bytes_as_in_mailpit() -> None:
     body = ("word \t\r\n " * 400).encode()
     m = parse_message(b"Content-Type: text/plain\r\n\r\n" + body)
-    assert len(m.snippet) == 249  # 250 characters, trailing space trimmed
-    assert m.snippet == " ".join(["word"] * 50)
+    assert m.snippet == "word " * 40 + "..."  # 200 bytes (the space at the cut kept), then "..."
+    short = parse_message(b"Content-Type: text/plain\r\n\r\n" + b"x" * 200)
+    assert short.snippet == "x" * 200  # exactly 200 bytes: no "..."
+
+
+def test_snippet_cut_drops_the_character_at_the_cut() -> None:
+    cases = {
+        "x" * 198 + "\u00e9z": "x" * 198 + "...",  # ends exactly at 200 bytes: dropped all the same
+        "x" * 199 + "\u00e9": "x" * 199 + "...",  # cut inside the character
+        "x" * 197 + "\u20acy": "x" * 197 + "...",  # a 3-byte character ending at 200 bytes
+    }
+    for text, expected in cases.items():
+        assert parse_message(b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + text.encode()).snippet == expected
+
+
+def test_snippet_prefers_the_html_and_reads_it_as_mailpit_does() -> None:
+    raw = (
+        b"Content-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+        b"the text part\r\n--b\r\nContent-Type: text/html\r\n\r\n<html><head><title>T</title></head><body>"
+        b"<p>Hello</p><p>world</p><br>again<img src=x>x <script>no()</script>&nbsp;\xe2\x80\x8bend</body></html>\r\n--b--\r\n"
+    )
+    m = parse_message(raw)
+    assert m.text == "the text part"
+    # Blocks that touch get a space; <br> and <img> one too; invisible characters are spaces.
+    assert m.snippet == "Hello world again x end"
+    long_html = b"Content-Type: text/html\r\n\r\n<div>" + b"<p>lorem ipsum</p>" * 5000 + b"</div>"
+    assert parse_message(long_html).snippet == ("lorem ipsum " * 17)[:200] + "..."
 
 
 def test_snippet_of_long_text_with_leading_blank_lines() -> None:
@@ -851,8 +890,18 @@ def test_parse_address_list_never_raises(value: str) -> None:
 )
 def test_the_snippet_is_the_start_of_the_whole_text_collapsed(pieces: list[str]) -> None:
     """The snippet collapses only a prefix of a long body; it must be what collapsing all of it gives."""
-    from mailcatch.mail.html_text import SNIPPET_LENGTH, collapse, snippet
+    from mailcatch.mail.html_text import snippet
 
     text = "".join(pieces)
-    if text.strip():
-        assert snippet(text, "") == collapse(text)[:SNIPPET_LENGTH].rstrip()
+    whole = " ".join(text.replace("\t", " ").replace("\r", " ").replace("\n", " ").split(" "))
+    whole = " ".join(word for word in whole.split(" ") if word)
+    if len(whole.encode()) <= 200:
+        assert snippet(text, "") == whole
+        return
+    kept, size = "", 0
+    for char in whole:
+        size += len(char.encode())
+        if size > 200 or (size == 200 and len(char.encode()) > 1):
+            break
+        kept += char
+    assert snippet(text, "") == kept + "..."

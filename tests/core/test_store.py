@@ -286,7 +286,7 @@ def test_a_big_message_is_stored_in_pieces_and_read_back_exactly(start_catcher, 
     with httpx.Client(verify=False, base_url=catcher.url) as api:
         big_id = next(m["ID"] for m in wait_for_count(api, 2)["messages"] if m["Subject"] == "big one")
         assert api.get(f"/api/v1/message/{big_id}/raw").content == big
-        assert api.get(f"/api/v1/message/{big_id}").json()["Text"].endswith("needle at the very end\n")
+        assert api.get(f"/api/v1/message/{big_id}").json()["Text"].endswith("needle at the very end\r\n")
         hog = {item["ID"]: item for item in api.get("/api/v2/messages").json()["items"]}
         assert hog[big_id]["Raw"]["Data"].encode() == big
         with sqlite3.connect(database) as conn:

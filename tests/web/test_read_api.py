@@ -82,7 +82,7 @@ def test_list_has_mailpit_fields(rich_id: str, api: httpx.Client) -> None:
     assert summary["Bcc"] == [{"Name": "", "Address": "secret@example.com"}]
     assert summary["ReplyTo"] == [{"Name": "", "Address": "support@example.com"}]
     assert summary["Tags"] == ["receipts", "billing"]
-    assert summary["Attachments"] == 1
+    assert summary["Attachments"] == 2  # the logo has "Content-Disposition: attachment" (and a Content-ID)
     assert summary["Snippet"].startswith("Thanks for your order.")
     assert summary["Read"] is False
 
@@ -106,10 +106,12 @@ def test_message_detail(rich_id: str, api: httpx.Client) -> None:
     assert message["ReturnPath"] == "shop@example.com"
     assert "https://shop.example.com/orders/42" in message["Text"]
     assert "<b>order</b>" in message["HTML"]
-    assert [(p["FileName"], p["ContentType"], p["ContentID"]) for p in message["Inline"]] == [
-        ("logo.png", "image/png", "logo@shop")
+    # As in Mailpit: the disposition decides (the logo is sent as an attachment), shallower parts first.
+    assert message["Inline"] == []
+    assert [(p["FileName"], p["ContentType"], p["ContentID"]) for p in message["Attachments"]] == [
+        ("receipt.csv", "text/csv", ""),
+        ("logo.png", "image/png", "logo@shop"),
     ]
-    assert [(p["FileName"], p["ContentType"]) for p in message["Attachments"]] == [("receipt.csv", "text/csv")]
     assert message["Attachments"][0]["Size"] == len(b"id,total\n42,9.99\n")
     assert message["Bcc"] == [{"Name": "", "Address": "secret@example.com"}]
     assert message["Envelope"]["To"] == [
@@ -143,7 +145,7 @@ def test_raw_and_download(rich_id: str, api: httpx.Client) -> None:
 
 def test_parts_are_served_safely(rich_id: str, api: httpx.Client) -> None:
     message = api.get(f"/api/v1/message/{rich_id}").json()
-    logo = api.get(f"/api/v1/message/{rich_id}/part/{message['Inline'][0]['PartID']}")
+    logo = api.get(f"/api/v1/message/{rich_id}/part/{message['Attachments'][1]['PartID']}")
     assert logo.content == PNG
     assert logo.headers["content-type"] == "image/png"
     assert logo.headers["x-content-type-options"] == "nosniff"
