@@ -193,7 +193,7 @@ _SPACES = re.compile(" +")
 def html_strip(html: str, complete: bool = True) -> str:
     """Visible text of an HTML body on one line (what Mailpit's snippets are cut from).
 
-    With `complete` False, `html` is the start of a body: text cut off at its end is left out.
+    With `complete` False, `html` is the start of a body: a tag or comment cut off at its end is left out.
     """
     html = _BLOCK_END.sub(r"</\1> <", html)  # a space between blocks that touch
     html = _BR.sub(" ", html)

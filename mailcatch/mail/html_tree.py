@@ -84,17 +84,18 @@ _CLOSES_P = frozenset(
 )
 _HEADINGS = frozenset(["h1", "h2", "h3", "h4", "h5", "h6"])
 _SCOPE = frozenset(["applet", "caption", "html", "table", "td", "th", "marquee", "object", "template", "button"])
-# An element that closes open elements of its own kind, and where the search for them stops.
+# An element that closes the innermost open element of these kinds (and all inside it), and where
+# the search for one stops.
 _CLOSES_OWN = {
     "li": ({"li"}, {"ul", "ol", "menu", "table", "td", "th"}),
     "dt": ({"dt", "dd"}, {"dl", "table", "td", "th"}),
     "dd": ({"dt", "dd"}, {"dl", "table", "td", "th"}),
     "td": ({"td", "th"}, {"tr", "table"}),
     "th": ({"td", "th"}, {"tr", "table"}),
-    "tr": ({"tr", "td", "th"}, {"table", "tbody", "thead", "tfoot"}),
-    "tbody": ({"tr", "td", "th", "tbody", "thead", "tfoot"}, {"table"}),
-    "thead": ({"tr", "td", "th", "tbody", "thead", "tfoot"}, {"table"}),
-    "tfoot": ({"tr", "td", "th", "tbody", "thead", "tfoot"}, {"table"}),
+    "tr": ({"tr"}, {"table", "tbody", "thead", "tfoot"}),
+    "tbody": ({"tbody", "thead", "tfoot"}, {"table"}),
+    "thead": ({"tbody", "thead", "tfoot"}, {"table"}),
+    "tfoot": ({"tbody", "thead", "tfoot"}, {"table"}),
     "option": ({"option"}, {"select", "datalist", "optgroup"}),
     "a": ({"a"}, {"table", "td", "th"}),
 }
@@ -214,7 +215,8 @@ class _Builder(HTMLParser):
 
 
 def parse_html(html: str, complete: bool = True) -> Element:
-    """The document tree of `html`; with `complete` False, an unfinished tag or text at the end is left out."""
+    """The document tree of `html`; with `complete` False (`html` is the start of a document), a tag,
+    comment or character reference left unfinished at its end is left out."""
     html = html.removeprefix("\ufeff")
     if "\r" in html:
         html = html.replace("\r\n", "\n").replace("\r", "\n")

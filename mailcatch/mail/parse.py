@@ -98,7 +98,7 @@ class ParsedMessage:
     snippet: str
     size: int
     raw_headers: list[tuple[str, str]]
-    """Headers in order with their values as sent (unfolded, encoded words not decoded)."""
+    """Headers in order with their values as sent (unfolded and trimmed, encoded words not decoded)."""
     attachment_count: int
     """Parts that are attachments by their headers, named or not: what summaries count (as in Mailpit)."""
     calendar: list[CalendarPart]
@@ -373,7 +373,7 @@ def parse_message(
         lname = name.lower()
         if lname in addresses:
             addresses[lname].append(value)
-        sent = unfold(raw_to_str(value))
+        sent = _sent_value(value)
         raw_headers.append((name, sent))
         decoded = decode_words(sent)
         headers.append((name, decoded))
@@ -480,13 +480,18 @@ def part_content(raw: bytes, part_id: str) -> tuple[Part, bytes] | None:
 
 
 def raw_headers(raw: bytes) -> list[tuple[str, str]]:
-    """The message's headers in order, values as sent but unfolded (encoded words not decoded)."""
+    """The message's headers in order, values as sent but unfolded and trimmed (encoded words not decoded)."""
     fields: Iterable[tuple[str, str]]
     try:
         fields, _ = split_head(raw)
     except Unsupported:
         fields = _PARSER.parsebytes(raw, headersonly=True).raw_items()
-    return [(name, unfold(raw_to_str(value))) for name, value in fields]
+    return [(name, _sent_value(value)) for name, value in fields]
+
+
+def _sent_value(value: str) -> str:
+    """A header value as sent: 8-bit bytes read, unfolded, without the whitespace around it."""
+    return unfold(raw_to_str(value)).strip(" \t")
 
 
 def hidden_recipients(parsed: ParsedMessage, rcpt_to: Sequence[str]) -> list[ParsedAddress]:

@@ -40,9 +40,12 @@ def _uri_error(uri: str) -> str:
     """Why a URI would not parse as a request URI (Go's net/url wording), or ""."""
     if _CONTROL.search(uri):
         return f'parse "{uri}": net/url: invalid control character in URL'
-    bad = _BAD_ESCAPE.search(uri)
+    if uri.startswith("mailto:"):
+        return ""  # opaque: Go leaves its escapes alone
+    path = uri.partition("?")[0]  # nor does it check the query's
+    bad = _BAD_ESCAPE.search(path)
     if bad:
-        return f'parse "{uri}": invalid URL escape "{uri[bad.start() : bad.start() + 3]}"'
+        return f'parse "{uri}": invalid URL escape "{path[bad.start() : bad.start() + 3]}"'
     host = _HOST.match(uri)
     if host and ":" in host[1] and not host[1].endswith("]"):
         port = host[1][host[1].rindex(":") :]

@@ -1,0 +1,105 @@
+"""Tests for mailcatch.mail.html_to_text (and the tree of html_tree under it): the expected texts
+are what Mailpit gives, read from the rules of its converters (jaytaylor/html2text for `Text`,
+its own html2text.Strip for snippets), quirks included."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailcatch.mail.html_to_text import html_strip, html_to_text
+from mailcatch.mail.html_tree import MAX_DEPTH, Element, parse_html
+
+MAILPIT_EXAMPLE = (
+    '<p>Hello <b>HTML</b> world, please <a href="https://example.org/read?id=2&amp;x=1">read online</a>.</p>'
+)
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        (MAILPIT_EXAMPLE, "Hello *HTML* world, please read online ( https://example.org/read?id=2&x=1 )."),
+        ("<p>one</p><p>two</p>", "one\n\ntwo"),
+        ("<p>one<p>two", "one\n\ntwo"),  # a paragraph closes at the next one
+        ("Hello<br>World<br/>!", "Hello\nWorld\n!"),
+        ("<ul><li>One</li><li>Two</li></ul><p>after</p>", "* One\n* Two\n\nafter"),
+        ("<ol><li>One<li>Two</ol>", "* One\n* Two"),  # no numbers, as in Mailpit
+        ("<h1>Big title</h1><p>x</p>", "*********\nBig title\n*********\n\nx"),
+        ("<h2>Title</h2>", "-----\nTitle\n-----"),
+        ("<h3>Small</h3>text", "Small\n-----\n\ntext"),
+        ("<h4>Minor</h4>text", "Minor text"),  # h4 to h6 are inline
+        ("<table><tr><td>Item</td><td>Price</td></tr><tr><td>Tea</td><td>3</td></tr></table>", "Item Price Tea 3"),
+        ("<div>a</div><div>b</div>", "a\nb"),
+        ("<blockquote>quoted text</blockquote>", "> \n> quoted text"),
+        ("<p>Total: <strong>12 \u20ac</strong></p>", "Total: *12 \u20ac*"),
+        ('<a href="mailto:help@example.com">write to us</a>', "write to us ( help@example.com )"),
+        ('<a href="https://x.example/">https://x.example/</a>', "https://x.example/"),  # the link is its text
+        ('<a href="https://x.example/"><img src="l.png" alt="Logo"></a>', "Logo ( https://x.example/ )"),
+        ('<a href="">empty</a> link', "empty link"),
+        ("foo<span>bar</span>", "foo bar"),  # a space between inline pieces, as in Mailpit
+        ("Fish &amp; chips &lt;3&nbsp;!", "Fish & chips <3\u00a0!"),
+        ("  lots   of\r\n\tspace  ", "lots of space"),
+        ("<pre>a  b</pre>", "a  b"),
+        (
+            "<html><head><title>T</title><style>p{}</style></head><body><script>x()</script>"
+            "<p>Hi</p><!-- a comment --></body></html>",
+            "Hi",
+        ),
+        ("<title>Only in the head</title><p>body</p>", "body"),
+        ("\ufeff<p>bom</p>", "bom"),
+        ("", ""),
+    ],
+)
+def test_html_to_text_as_mailpit(html: str, text: str) -> None:
+    assert html_to_text(html) == text
+
+
+def test_long_quoted_lines_are_wrapped_at_74() -> None:
+    words = " ".join(["word"] * 30)
+    lines = html_to_text(f"<blockquote>{words}</blockquote>").split("\n")
+    assert lines[0] == "> "
+    assert all(line.startswith("> ") and len(line) <= 76 for line in lines[1:])
+    assert " ".join(line[2:] for line in lines[1:]).split() == ["word"] * 30
+
+
+@pytest.mark.parametrize(
+    ("html", "line"),
+    [
+        (MAILPIT_EXAMPLE, "Hello HTML world, please read online."),
+        ("<p>a</p><p>b</p>", "a b"),  # touching blocks get a space
+        ("<td>Item</td><td>Price</td>", "Item Price"),
+        ("a<br>b<br />c", "a b c"),
+        ("a<br/>b", "ab"),  # "<br/>" is not one of the spellings Mailpit spaces
+        ('x<img src="a.png">y', "x y"),
+        ("<span>a</span><span>b</span>", "ab"),
+        ("<title>T</title><style>p{}</style><script>s()</script><noscript>n</noscript>visible", "visible"),
+        ("tab\there&nbsp;nbsp\u200bzero\ufeffbom", "tab here nbsp zero bom"),
+        ("<p>  spaced \n\n out  </p>", "spaced out"),
+    ],
+)
+def test_html_strip_as_mailpit(html: str, line: str) -> None:
+    assert html_strip(html) == line
+
+
+def test_html_strip_of_a_start_leaves_out_what_is_cut() -> None:
+    assert html_strip("<p>kept</p><p>cut <b", complete=False) == "kept cut"
+    assert html_strip("<p>kept</p><!-- a comment cut off", complete=False) == "kept"
+
+
+def test_deep_nesting_is_flattened_not_recursed() -> None:
+    html = "<div>" * 5000 + "deep" + "</div>" * 5000
+    assert html_to_text(html) == "deep"
+    assert html_strip(html) == "deep"
+    depth, node = 0, parse_html(html)
+    while node.children and isinstance(node.children[0], Element):
+        node, depth = node.children[0], depth + 1
+    assert depth <= MAX_DEPTH + 1
+
+
+def test_tree_closes_cells_rows_and_list_items() -> None:
+    root = parse_html("<table><tr><td>a<td>b<tr><td>c</table><ul><li>x<li>y</ul>")
+    table, ul = root.children
+    assert isinstance(table, Element) and isinstance(ul, Element)
+    rows = [row for row in table.children if isinstance(row, Element)]
+    assert [row.tag for row in rows] == ["tr", "tr"]
+    assert [len(row.children) for row in rows] == [2, 1]
+    assert [child.children for child in ul.children if isinstance(child, Element)] == [["x"], ["y"]]
