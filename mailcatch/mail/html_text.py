@@ -11,7 +11,9 @@ __all__ = ["SNIPPET_LENGTH", "collapse", "html_visible_text", "snippet"]
 
 SNIPPET_LENGTH = 200
 """Bytes (of UTF-8) a snippet keeps before its "...", as in Mailpit."""
-_HTML_PREFIX = 65536
+_HTML_PREFIXES = (4096, 32768)
+"""Characters of a long HTML body read for its snippet before reading more (then all of it)."""
+_MARGIN = 16  # bytes past the cut that the end of a start of a body may change (a space, a trimmed end)
 _WHITESPACE = re.compile(r"[\t\n\f\r ]+")  # what Go's \s means
 
 # An unclosed tag runs to the end of the text ("(?:>|$)"), which keeps every pattern linear.
@@ -62,10 +64,12 @@ def _cut(text: str) -> str:
 
 
 def _html_line(html: str) -> str:
-    """html_strip of a body; of a long one, only as much as the snippet needs is read."""
-    if len(html) > _HTML_PREFIX:
-        line = html_strip(html[:_HTML_PREFIX], complete=False)
-        if len(line.encode("utf-8", "surrogatepass")) > SNIPPET_LENGTH:
+    """html_strip of a body, or of enough of its start for the snippet (the same first SNIPPET_LENGTH bytes)."""
+    for size in _HTML_PREFIXES:
+        if len(html) <= size:
+            break
+        line = html_strip(html[:size], complete=False)
+        if len(line.encode("utf-8", "surrogatepass")) > SNIPPET_LENGTH + _MARGIN:
             return line
     return html_strip(html)
 

@@ -5,7 +5,10 @@ its own html2text.Strip for snippets), quirks included."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mailcatch.mail.html_text import snippet
 from mailcatch.mail.html_to_text import html_strip, html_to_text
 from mailcatch.mail.html_tree import MAX_DEPTH, Element, parse_html
 
@@ -103,3 +106,47 @@ def test_tree_closes_cells_rows_and_list_items() -> None:
     assert [row.tag for row in rows] == ["tr", "tr"]
     assert [len(row.children) for row in rows] == [2, 1]
     assert [child.children for child in ul.children if isinstance(child, Element)] == [["x"], ["y"]]
+
+
+def mailpit_cut(line: str) -> str:
+    """Mailpit's snippet of a line: up to 200 bytes, the character at the cut dropped, then "..."."""
+    data = line.encode()
+    if len(data) <= 200:
+        return line
+    kept, size = "", 0
+    for char in line:
+        size += len(char.encode())
+        if size > 200 or (size == 200 and len(char.encode()) > 1):
+            break
+        kept += char
+    return kept + "..."
+
+
+HTML_PIECES = [
+    "<p>",
+    "</p>",
+    "<div>",
+    "</div>",
+    "</td><td>",
+    "word ",
+    "x" * 120,
+    "\u00e9t\u00e9 ",
+    "&amp;",
+    "<br>",
+    "<img src=x>",
+    " " * 40,
+    "<b>",
+    "</b>",
+    "<!-- a comment -->",
+    "<title>t</title>",
+    "<script>s()</script>",
+    "<style>" + "a{}" * 600 + "</style>",
+]
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(st.lists(st.sampled_from(HTML_PIECES), min_size=20, max_size=400))
+def test_the_snippet_of_a_long_body_is_read_from_its_start(pieces: list[str]) -> None:
+    """Only the start of a long HTML body is read for its snippet; it must be what reading all of it gives."""
+    html = "".join(pieces)
+    assert snippet("", html) == mailpit_cut(html_strip(html.strip()))
