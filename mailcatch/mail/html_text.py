@@ -11,8 +11,11 @@ __all__ = ["SNIPPET_LENGTH", "collapse", "html_visible_text", "snippet"]
 
 SNIPPET_LENGTH = 200
 """Bytes (of UTF-8) a snippet keeps before its "...", as in Mailpit."""
-_HTML_PREFIXES = (4096, 32768)
-"""Characters of a long HTML body read for its snippet before reading more (then all of it)."""
+_HTML_PREFIXES = (4096, 32768, 262144)
+"""Characters of a long HTML body read for its snippet before reading more."""
+_HTML_MOST = 1 << 20
+"""Characters of an HTML body read for its snippet at most (Mailpit reads all: a body whose first
+MB shows less than a snippet's worth of text, and more after it, gets a shorter snippet here)."""
 _MARGIN = 16  # bytes past the cut that the end of a start of a body may change (a space, a trimmed end)
 _WHITESPACE = re.compile(r"[\t\n\f\r ]+")  # what Go's \s means
 
@@ -68,10 +71,10 @@ def _html_line(html: str) -> str:
     for size in _HTML_PREFIXES:
         if len(html) <= size:
             break
-        line = html_strip(html[:size], complete=False)
+        line = html_strip(html[:size])
         if len(line.encode("utf-8", "surrogatepass")) > SNIPPET_LENGTH + _MARGIN:
             return line
-    return html_strip(html)
+    return html_strip(html[:_HTML_MOST])
 
 
 def snippet(text: str, html: str) -> str:

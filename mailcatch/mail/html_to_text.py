@@ -8,6 +8,7 @@ text Mailpit takes a snippet from. Both read the document tree of html_tree.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 
@@ -21,10 +22,20 @@ _LINE_WIDTH = 74  # lines in a blockquote are wrapped at this many characters
 _HIDDEN = frozenset({"head", "script", "style"})
 
 
+class _TooLong(Exception):
+    """The text has grown past its budget (hostile markup, such as headings nested hundreds deep)."""
+
+
+@dataclass(slots=True)
+class _Budget:
+    left: int
+
+
 @dataclass(slots=True)
 class _Writer:
     """The text written so far, and what decides the spacing of what comes next."""
 
+    budget: _Budget
     ends_with_space: bool = False
     out: list[str] = field(default_factory=list)
     prefix: str = ""
@@ -40,6 +51,9 @@ class _Writer:
         """Write `data`, with a space before it unless either side already has one (or it starts with ".")."""
         if not data:
             return
+        self.budget.left -= len(data) + len(self.prefix) * data.count("\n")
+        if self.budget.left < 0:
+            raise _TooLong
         for line in self._wrapped(data):
             if not line[0].isspace() and not self.ends_with_space and not data.startswith("."):
                 self.out.append(" ")
@@ -62,21 +76,21 @@ class _Writer:
         if existing >= _LINE_WIDTH:
             lines.append("\n")
             existing = 0
-        while len(data) + existing > _LINE_WIDTH:
-            cut = _LINE_WIDTH - existing
-            while cut >= 0 and not data[cut].isspace():
+        start, end = 0, len(data)  # data[start:] is still to place
+        while end - start + existing > _LINE_WIDTH:
+            cut = start + _LINE_WIDTH - existing
+            while cut >= start and not data[cut].isspace():
                 cut -= 1
-            if cut == -1:  # no space before the width: break at the first one after it
-                cut = _LINE_WIDTH - existing
-                while cut < len(data) and not data[cut].isspace():
+            if cut < start:  # no space before the width: break at the first one after it
+                cut = start + _LINE_WIDTH - existing
+                while cut < end and not data[cut].isspace():
                     cut += 1
-            lines.append(data[:cut] + "\n")
-            while cut < len(data) and data[cut].isspace():
+            lines.append(data[start:cut] + "\n")
+            while cut < end and data[cut].isspace():
                 cut += 1
-            data = data[cut:]
-            existing = 0
-        if data:
-            lines.append(data)
+            start, existing = cut, 0
+        if start < end:
+            lines.append(data[start:])
         return lines
 
 
@@ -95,7 +109,7 @@ def _paragraph(writer: _Writer, node: Element) -> None:
 
 
 def _heading(writer: _Writer, node: Element) -> None:
-    inner = _Writer()
+    inner = _Writer(writer.budget)
     _children(inner, node)
     text = inner.text()
     width = max([len(line) - 1 for line in text.split("\n")] + [0])
@@ -154,7 +168,7 @@ def _element(writer: _Writer, node: Element) -> None:
         _children(writer, node)
         writer.emit("\n")
     elif tag in ("b", "strong"):
-        inner = _Writer(ends_with_space=True)
+        inner = _Writer(writer.budget, ends_with_space=True)
         _children(inner, node)
         writer.emit(f"*{inner.text()}*")
     elif tag == "a":
@@ -170,9 +184,14 @@ def _element(writer: _Writer, node: Element) -> None:
 
 
 def html_to_text(html: str) -> str:
-    """The text Mailpit shows for a message whose only body is HTML (its `Text`)."""
-    writer = _Writer()
-    _children(writer, parse_html(html))
+    """The text Mailpit shows for a message whose only body is HTML (its `Text`).
+
+    Text is a little shorter than its HTML, or up to three times as long for headings: past
+    four times its length plus 4 KB (only hostile markup gets there), the rest is left out.
+    """
+    writer = _Writer(_Budget(4 * len(html) + 4096))
+    with contextlib.suppress(_TooLong):
+        _children(writer, parse_html(html))
     text = _BLANK_LINES.sub("\n\n", writer.text().replace("\n ", "\n"))
     return text.strip()
 
@@ -190,16 +209,13 @@ _NOT_SHOWN = frozenset({"script", "title", "head", "link", "meta", "style", "nos
 _SPACES = re.compile(" +")
 
 
-def html_strip(html: str, complete: bool = True) -> str:
-    """Visible text of an HTML body on one line (what Mailpit's snippets are cut from).
-
-    With `complete` False, `html` is the start of a body: a tag or comment cut off at its end is left out.
-    """
+def html_strip(html: str) -> str:
+    """Visible text of an HTML body on one line (what Mailpit's snippets are cut from)."""
     html = _BLOCK_END.sub(r"</\1> <", html)  # a space between blocks that touch
     html = _BR.sub(" ", html)
     html = _IMG.sub(r" <\1", html)
     out: list[str] = []
-    stack: list[Element | str] = [parse_html(html, complete)]
+    stack: list[Element | str] = [parse_html(html)]
     while stack:
         node = stack.pop()
         if isinstance(node, str):

@@ -1,4 +1,4 @@
-"""A small document tree of an HTML body, built with the standard library's tokenizer.
+"""A small document tree of an HTML body, read in linear time whatever the markup.
 
 It follows the HTML5 tree builder where it decides what text belongs where for the
 converters in html_to_text: the implied head (its title is not shown), paragraphs closed by
@@ -9,8 +9,9 @@ deeper than MAX_DEPTH elements is flattened, so that walking the tree never recu
 
 from __future__ import annotations
 
+import html as html_lib
+import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
 __all__ = ["MAX_DEPTH", "Element", "parse_html"]
 
@@ -117,14 +118,19 @@ class Element:
         return ""
 
 
-class _Builder(HTMLParser):
+class _Builder:
+    """Builds the tree from the tokens `_tokens` finds."""
+
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.root = Element("#document")
         self.stack: list[Element] = [self.root]
         self.in_body = False
         self.implied_head: str | None = None  # the tag of a title or noscript read as the head
         self.split_text = False  # a comment ends a text node: the next text starts another
+        # The text node being read (its element and index) and its pieces, joined once at its end
+        # (adding each piece to a string would copy it again and again).
+        self.text_node: tuple[Element, int] | None = None
+        self.text_pieces: list[str] = []
 
     def _open(self, tag: str) -> Element | None:
         """The innermost open element named `tag`."""
@@ -143,17 +149,27 @@ class _Builder(HTMLParser):
         return False
 
     def _append(self, node: Element | str) -> None:
-        children = self.stack[-1].children
-        if isinstance(node, str):
-            if children and isinstance(children[-1], str) and not self.split_text:
-                children[-1] += node
-            else:
-                children.append(node)
-            self.split_text = False
+        parent = self.stack[-1]
+        if not isinstance(node, str):
+            parent.children.append(node)
+            return
+        current = self.text_node
+        if current and current[0] is parent and current[1] == len(parent.children) - 1 and not self.split_text:
+            self.text_pieces.append(node)
         else:
-            children.append(node)
+            self.flush()
+            parent.children.append("")
+            self.text_node, self.text_pieces = (parent, len(parent.children) - 1), [node]
+        self.split_text = False
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def flush(self) -> None:
+        """Join the pieces of the text node being read."""
+        if self.text_node is not None:
+            element, index = self.text_node
+            element.children[index] = "".join(self.text_pieces)
+            self.text_node, self.text_pieces = None, []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str]]) -> None:
         if tag in ("html", "#document"):
             return
         if tag == "head":
@@ -165,7 +181,7 @@ class _Builder(HTMLParser):
             self.in_body = True
             if tag == "body":
                 return
-        element = Element(tag, [(name, value or "") for name, value in attrs])
+        element = Element(tag, attrs)
         if not self.in_body and tag in ("title", "noscript") and self._open("head") is None:
             element.tag, self.implied_head = "head", tag  # in the implied head, which is not shown
         if tag in _CLOSES_P:
@@ -184,9 +200,6 @@ class _Builder(HTMLParser):
         self._append(element)
         if len(self.stack) <= MAX_DEPTH:
             self.stack.append(element)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)  # "/>" closes nothing in HTML (void elements have no end)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("html", "body"):
@@ -210,18 +223,82 @@ class _Builder(HTMLParser):
             self.handle_starttag("body", [])
         self._append(data)
 
-    def handle_comment(self, data: str) -> None:
+    def handle_comment(self) -> None:
         self.split_text = True
 
 
-def parse_html(html: str, complete: bool = True) -> Element:
-    """The document tree of `html`; with `complete` False (`html` is the start of a document), a tag,
-    comment or character reference left unfinished at its end is left out."""
+# --- tokens ----------------------------------------------------------------------------------
+# Every search below either moves past what it matched or ends the document, so reading is
+# linear in the length of the HTML whatever it holds (the standard library's HTMLParser takes
+# quadratic time over some broken markup, such as thousands of "<a" without a ">").
+
+_TAG_NAME = re.compile(r"[a-zA-Z][^\s/>]*")
+_TAG_REST = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
+_ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+_RAW_TEXT = frozenset({"script", "style", "xmp", "iframe", "noembed", "noframes", "noscript"})
+_ESCAPABLE_RAW_TEXT = frozenset({"title", "textarea"})
+
+
+def _attributes(text: str) -> list[tuple[str, str]]:
+    found = []
+    for match in _ATTRIBUTE.finditer(text):
+        value = match[2] if match[2] is not None else match[3] if match[3] is not None else match[4] or ""
+        found.append((match[1].lower(), html_lib.unescape(value) if "&" in value else value))
+    return found
+
+
+def _tokens(html: str, builder: _Builder) -> None:
+    """Read `html` into `builder`: text, start and end tags, comments (doctypes and the like are dropped)."""
+    position, length = 0, len(html)
+    while position < length:
+        at = html.find("<", position)
+        if at < 0:
+            at = length
+        if at > position:
+            text = html[position:at]
+            builder.handle_data(html_lib.unescape(text) if "&" in text else text)
+        if at >= length:
+            return
+        if html.startswith("<!--", at):
+            end = html.find("-->", at + 4)
+            builder.handle_comment()
+            position = length if end < 0 else end + 3
+            continue
+        closing = html.startswith("</", at)
+        name = _TAG_NAME.match(html, at + 2 if closing else at + 1)
+        if name is None:
+            if closing or html.startswith(("<!", "<?"), at):  # a bogus comment, to the next ">"
+                end = html.find(">", at)
+                builder.handle_comment()
+                position = length if end < 0 else end + 1
+            else:  # a "<" that starts no tag is text
+                builder.handle_data("<")
+                position = at + 1
+            continue
+        rest = _TAG_REST.match(html, name.end())
+        if rest is None:
+            return  # a tag cut off by the end of the document is dropped, as HTML says
+        tag = name[0].lower()
+        position = rest.end()
+        if closing:
+            builder.handle_endtag(tag)
+            continue
+        builder.handle_starttag(tag, _attributes(html[name.end() : rest.end() - 1]))
+        if tag in _RAW_TEXT or tag in _ESCAPABLE_RAW_TEXT:  # text up to its end tag, tags and all
+            end_tag = re.compile(rf"</{tag}[\s/>]", re.IGNORECASE).search(html, position)
+            end = length if end_tag is None else end_tag.start()
+            text = html[position:end]
+            if text:
+                builder.handle_data(html_lib.unescape(text) if tag in _ESCAPABLE_RAW_TEXT else text)
+            position = end
+
+
+def parse_html(html: str) -> Element:
+    """The document tree of `html`."""
     html = html.removeprefix("\ufeff")
     if "\r" in html:
         html = html.replace("\r\n", "\n").replace("\r", "\n")
     builder = _Builder()
-    builder.feed(html)
-    if complete:
-        builder.close()
+    _tokens(html, builder)
+    builder.flush()
     return builder.root

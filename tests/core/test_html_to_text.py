@@ -4,6 +4,8 @@ its own html2text.Strip for snippets), quirks included."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -83,9 +85,23 @@ def test_html_strip_as_mailpit(html: str, line: str) -> None:
     assert html_strip(html) == line
 
 
-def test_html_strip_of_a_start_leaves_out_what_is_cut() -> None:
-    assert html_strip("<p>kept</p><p>cut <b", complete=False) == "kept cut"
-    assert html_strip("<p>kept</p><!-- a comment cut off", complete=False) == "kept"
+def test_a_tag_or_comment_cut_off_by_the_end_is_dropped() -> None:
+    assert html_strip("<p>kept</p><p>cut <b") == "kept cut"
+    assert html_strip("<p>kept</p><!-- a comment cut off") == "kept"
+    assert html_to_text('<p>kept <a href="x') == "kept"
+
+
+@pytest.mark.parametrize(
+    "markup",
+    ["<", "<a", "</", "<!--", "<a href='", "&", "x</z>", "<script>", "<b>", "<h1><div>", "<blockquote>", "<title>"],
+)
+def test_broken_markup_takes_linear_time_and_bounded_text(markup: str) -> None:
+    """The standard library's HTMLParser takes quadratic time on some of these; a long text must stay cheap."""
+    html = markup * (400_000 // len(markup)) + "<p>" + "word " * 20_000
+    started = time.perf_counter()
+    text, line = html_to_text(html), html_strip(html)
+    assert time.perf_counter() - started < 20
+    assert len(text) <= 4 * len(html) + 4096 and len(line) <= len(html)
 
 
 def test_deep_nesting_is_flattened_not_recursed() -> None:
