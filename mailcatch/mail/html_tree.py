@@ -12,6 +12,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 from dataclasses import dataclass, field
+from html.entities import html5 as html5_entities
 
 __all__ = ["MAX_DEPTH", "Element", "parse_html"]
 
@@ -235,15 +236,27 @@ class _Builder:
 _TAG_NAME = re.compile(r"[a-zA-Z][^\s/>]*")
 _TAG_REST = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
 _ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+_REFERENCE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?)(?=(.?))", re.DOTALL)
 _RAW_TEXT = frozenset({"script", "style", "xmp", "iframe", "noembed", "noframes", "noscript"})
 _ESCAPABLE_RAW_TEXT = frozenset({"title", "textarea"})
+
+
+def _attribute_reference(match: re.Match[str]) -> str:
+    reference, name, after = match[0], match[1], match[2]
+    if reference.endswith(";") or name.startswith("#"):
+        return html_lib.unescape(reference)
+    # Without its ";", a named reference counts in an attribute only when it is a whole legacy name
+    # not followed by "=" (so that "?a=1&region=2" in a link stays as it is), as HTML says.
+    if name in html5_entities and after != "=":
+        return html_lib.unescape(reference)
+    return reference
 
 
 def _attributes(text: str) -> list[tuple[str, str]]:
     found = []
     for match in _ATTRIBUTE.finditer(text):
         value = match[2] if match[2] is not None else match[3] if match[3] is not None else match[4] or ""
-        found.append((match[1].lower(), html_lib.unescape(value) if "&" in value else value))
+        found.append((match[1].lower(), _REFERENCE.sub(_attribute_reference, value) if "&" in value else value))
     return found
 
 

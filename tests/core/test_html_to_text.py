@@ -42,6 +42,12 @@ MAILPIT_EXAMPLE = (
         ('<a href="">empty</a> link', "empty link"),
         ("foo<span>bar</span>", "foo bar"),  # a space between inline pieces, as in Mailpit
         ("Fish &amp; chips &lt;3&nbsp;!", "Fish & chips <3\u00a0!"),
+        # In a link, "&region=" and "&copy=" are no references (HTML's rule for attributes); in text they are.
+        (
+            '<a href="https://x.example/?id=1&region=2&amp;b=3&copy=4">go</a>',
+            "go ( https://x.example/?id=1&region=2&b=3&copy=4 )",
+        ),
+        ("&region &copy; &copy", "\u00aeion \u00a9 \u00a9"),
         ("  lots   of\r\n\tspace  ", "lots of space"),
         ("<pre>a  b</pre>", "a  b"),
         (
