@@ -1,6 +1,6 @@
 """Message tags as stored: the SQL that sets, renames, deletes and lists them, as functions over a connection.
 
-A message's tags live twice: in order in `messages.tags` (JSON, what the API shows) and
+A message's tags live twice: sorted (ignoring case) in `messages.tags` (JSON, what the API shows) and
 one row per tag in `message_tags` (what `tag:` searches and the tag list read). Every
 change here rewrites both, inside the caller's transaction; the Store runs these on its
 writer thread and publishes what changed. Tag text is cleaned by mailcatch.mail.tags.
@@ -36,8 +36,22 @@ def _rewrite(conn: sqlite3.Connection, seq: int, tags: list[str]) -> None:
     conn.executemany("INSERT OR IGNORE INTO message_tags (seq, tag) VALUES (?, ?)", [(seq, tag) for tag in tags])
 
 
+def _spelled_as_stored(conn: sqlite3.Connection, tags: list[str]) -> list[str]:
+    """Each tag as a message already spells it (tags are one whatever their case, as in Mailpit), in order."""
+    spelled = []
+    for tag in tags:
+        found = conn.execute("SELECT tag FROM message_tags WHERE tag = ? LIMIT 1", (tag,)).fetchone()
+        spelled.append(found[0] if found else tag)
+    return clean_tags(spelled)
+
+
 def set_tags(conn: sqlite3.Connection, ids: Sequence[str], tags: list[str]) -> Retagged:
-    """Give these messages exactly `tags` (already clean); the messages that exist are changed."""
+    """Give these messages exactly `tags` (already clean); the messages that exist are changed.
+
+    A tag some message already has keeps that message's spelling (`Later` stays `Later` when
+    `later` is set), as Mailpit keeps one spelling of each tag.
+    """
+    tags = _spelled_as_stored(conn, tags)
     changed = []
     for marks, chunk in in_chunks(ids):
         for seq, message_id in conn.execute(f"SELECT seq, id FROM messages WHERE id IN ({marks})", chunk):

@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import BadRequest
-from mailcatch.mail.tags import clean_tags
+from mailcatch.mail.tags import clean_tag
 from mailcatch.web.requests import id_list, json_body, store_of
 
 
@@ -28,15 +28,30 @@ async def set_tags(request: Request) -> Response:
 
 
 async def rename_tag(request: Request) -> Response:
+    """Rename a tag, as Mailpit does: the new name is cleaned, and it may not be another tag's."""
+    tag = request.path_params["tag"]
     name = (await json_body(request)).get("Name")
-    if not isinstance(name, str) or not clean_tags([name]):
+    if not isinstance(name, str):
         raise BadRequest("Name must be the tag's new name")
-    await store_of(request).rename_tag(request.path_params["tag"], clean_tags([name])[0])
+    new_name = clean_tag(name)
+    if not new_name:
+        raise BadRequest(f"invalid tag name: {new_name}: Name must be the tag's new name")
+    if new_name == tag:
+        return PlainTextResponse("ok")
+    store = store_of(request)
+    in_use = {existing.lower() for existing in await store.all_tags()}
+    if tag.lower() not in in_use:
+        raise BadRequest(f"tag not found: {tag}")
+    if new_name.lower() != tag.lower() and new_name.lower() in in_use:
+        raise BadRequest(f"tag already exists: {new_name}")
+    await store.rename_tag(tag, new_name)
     return PlainTextResponse("ok")
 
 
 async def delete_tag(request: Request) -> Response:
-    await store_of(request).delete_tag(request.path_params["tag"])
+    tag = request.path_params["tag"]
+    if not await store_of(request).delete_tag(tag):
+        raise BadRequest(f"tag not found: {tag}")
     return PlainTextResponse("ok")
 
 

@@ -7,22 +7,29 @@ import urllib.parse
 import httpx
 import pytest
 
-from mailcatch.mail.tags import clean_tags, plus_tags, with_plus_tags
+from mailcatch.mail.tags import clean_tag, clean_tags, plus_tags, with_plus_tags
 from tests.helpers import wait_for_count
 from tests.messages import build, send
 
 
 def test_plus_tags_and_cleaning() -> None:
+    # Mailpit's rules: the text between the first "+" and the "@", split on "+".
     assert plus_tags(["ann+promo@example.com", "bob@example.com", "c+@x.io", "d+a+b@x.io", "e+x@", "f+y"]) == [
+        "a",
+        "b",
         "promo",
-        "a+b",
         "x",
     ]
     assert clean_tags(["  Needs   review ", "needs review", "", "Urgent", "URGENT"]) == ["Needs review", "Urgent"]
+    # Anything but letters, digits, "-", "_", "." and spaces becomes a space; sorted ignoring case.
+    assert clean_tag("bad/char!") == "bad char"
+    assert clean_tag("v1.2_beta-3") == "v1.2_beta-3"
+    assert clean_tag("\tcafé / ünïcode ") == "caf n code"
+    assert clean_tags(["zeta", "Beta", "alpha", "!!!"]) == ["alpha", "Beta", "zeta"]
     assert with_plus_tags(["billing", "Promo"], ["x+promo@example.com", "y+new@example.com"]) == [
         "billing",
-        "Promo",
         "new",
+        "Promo",
     ]
 
 
@@ -50,29 +57,53 @@ def test_tags_from_headers_and_addresses(ids: list[str], api: httpx.Client) -> N
 
 
 def test_set_rename_and_delete(ids: list[str], api: httpx.Client) -> None:
-    assert api.put("/api/v1/tags", json={"IDs": ids[:2], "Tags": ["Later", " later ", "Team/QA"]}).text == "ok"
-    assert tags_of(api) == {"tagged": ["Later", "Team/QA"], "plus": ["Later", "Team/QA"], "hidden": ["secret"]}
-    assert api.get("/api/v1/tags").json() == ["Later", "secret", "Team/QA"]
+    assert api.put("/api/v1/tags", json={"IDs": ids[:2], "Tags": ["Team/QA", "Later", " later "]}).text == "ok"
+    assert tags_of(api) == {"tagged": ["Later", "Team QA"], "plus": ["Later", "Team QA"], "hidden": ["secret"]}
+    assert api.get("/api/v1/tags").json() == ["Later", "secret", "Team QA"]
 
-    renamed = api.put("/api/v1/tags/" + urllib.parse.quote("Team/QA", safe=""), json={"Name": "Team QA"})
+    renamed = api.put("/api/v1/tags/" + urllib.parse.quote("Team QA", safe=""), json={"Name": "QA: team!"})
     assert renamed.text == "ok"
-    assert tags_of(api)["plus"] == ["Later", "Team QA"]
-    assert api.get("/api/v1/search", params={"query": 'tag:"Team QA"'}).json()["messages_count"] == 2
+    assert tags_of(api)["plus"] == ["Later", "QA team"]
+    assert api.get("/api/v1/search", params={"query": 'tag:"QA team"'}).json()["messages_count"] == 2
 
     assert api.delete("/api/v1/tags/later").text == "ok"  # tags are matched ignoring case
-    assert tags_of(api) == {"tagged": ["Team QA"], "plus": ["Team QA"], "hidden": ["secret"]}
-    assert api.get("/api/v1/message/" + ids[0]).json()["Tags"] == ["Team QA"]
+    assert tags_of(api) == {"tagged": ["QA team"], "plus": ["QA team"], "hidden": ["secret"]}
+    assert api.get("/api/v1/message/" + ids[0]).json()["Tags"] == ["QA team"]
 
     assert api.put("/api/v1/tags", json={"IDs": [ids[0]], "Tags": []}).text == "ok"
     assert tags_of(api)["tagged"] == []
     assert api.get("/api/v1/search", params={"query": "is:tagged"}).json()["messages_count"] == 2
-    assert api.delete("/api/v1/tags/no-such-tag").text == "ok"
 
 
-def test_rename_onto_an_existing_tag_merges(ids: list[str], api: httpx.Client) -> None:
+def test_unknown_tags_are_refused_as_mailpit_refuses_them(ids: list[str], api: httpx.Client) -> None:
+    gone = api.delete("/api/v1/tags/no-such-tag")
+    assert gone.status_code == 400 and gone.json() == {"Error": "tag not found: no-such-tag"}
+    missing = api.put("/api/v1/tags/no-such-tag", json={"Name": "other"})
+    assert missing.status_code == 400 and missing.json() == {"Error": "tag not found: no-such-tag"}
+    assert api.put("/api/v1/tags/promo", json={"Name": "promo"}).text == "ok"  # the same name: nothing to do
+
+
+def test_rename_onto_an_existing_tag_is_refused(ids: list[str], api: httpx.Client) -> None:
     api.put("/api/v1/tags", json={"IDs": [ids[1]], "Tags": ["promo", "vip"]})
-    api.put("/api/v1/tags/vip", json={"Name": "Promo"})
-    assert tags_of(api)["plus"] == ["promo"]
+    taken = api.put("/api/v1/tags/vip", json={"Name": "Promo"})
+    assert taken.status_code == 400 and taken.json() == {"Error": "tag already exists: Promo"}
+    assert tags_of(api)["plus"] == ["promo", "vip"]
+    assert api.put("/api/v1/tags/vip", json={"Name": "VIP"}).text == "ok"  # a new case of its own name is fine
+    assert tags_of(api)["plus"] == ["promo", "VIP"]
+
+
+def test_one_spelling_per_tag_and_sorted_ignoring_case(ids: list[str], api: httpx.Client) -> None:
+    api.put("/api/v1/tags", json={"IDs": [ids[0]], "Tags": ["zebra", "Apple", "mango"]})
+    api.put("/api/v1/tags", json={"IDs": [ids[2]], "Tags": ["ZEBRA", "apple"]})
+    assert tags_of(api)["tagged"] == ["Apple", "mango", "zebra"]
+    assert tags_of(api)["hidden"] == ["Apple", "zebra"]  # the spelling already in use is kept
+
+
+def test_x_tags_and_plus_tags_are_cleaned(catcher, api: httpx.Client) -> None:
+    send(catcher, build("dirty", to="ann+a+b@example.com", X_Tags="bad/char!, Zed, alpha"))
+    listing = wait_for_count(api, 1)
+    assert listing["messages"][0]["Tags"] == ["a", "alpha", "b", "bad char", "Zed"]
+    assert api.get("/api/v1/tags").json() == ["a", "alpha", "b", "bad char", "Zed"]
 
 
 @pytest.mark.parametrize(
