@@ -87,6 +87,7 @@ class Server:
             self.smtp_address = _bound_address(self._smtp.sockets[0])
             app = create_app(settings, self.store, self.bus)  # before the HTTP socket: a bad auth file leaks none
             app.state.smtp_address = self.smtp_address
+            app.state.smtp_handler = self._handler  # its runtime counters, for /api/v1/info
             http_socket = _listen_socket(settings.listen)
             self.http_address = _bound_address(http_socket)
             config = uvicorn.Config(

@@ -64,6 +64,13 @@ class CatchHandler:
         self.failed_logins = FailedLogins()
         """Failed logins per client address: slowed down, then refused (auth_limits)."""
         self._connection_failures: weakref.WeakKeyDictionary[CatcherSMTP, int] = weakref.WeakKeyDictionary()
+        # Mailpit's runtime SMTP counters, read by GET /api/v1/info (RuntimeStats).
+        self.accepted_size = 0
+        """Bytes of the messages stored since start (SMTPAcceptedSize)."""
+        self.rejected = 0
+        """Messages refused at DATA since start: not stored, answered 451 (SMTPRejected)."""
+        self.ignored = 0
+        """Messages dropped by --ignore-duplicate-ids since start (SMTPIgnored)."""
 
     async def handle_MAIL(
         self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope, address: str, mail_options: list[str]
@@ -229,10 +236,12 @@ class CatchHandler:
             summary = await asyncio.shield(adding)
         except Exception as error:
             log.error("message from %s not stored, answered 451: %s", info.peer, error)
+            self.rejected += 1
             return "451 4.3.0 Temporary failure: the message could not be stored, try again later"
         finally:
             if adding.done():
                 server.pending.remove(adding)
+        self.accepted_size += len(raw)
         log.info(
             "message %s from <%s> to %s, subject %r, %d bytes",
             summary["ID"],

@@ -54,6 +54,7 @@ async def info(request: Request) -> Response:
     usage = await store.usage()
     started: float = getattr(request.app.state, "started", time.time())
     hub: EventsHub = request.app.state.hub
+    smtp = getattr(request.app.state, "smtp_handler", None)  # the SMTP handler, with its runtime counters
     return JSONResponse(
         {
             "Version": __version__,
@@ -67,8 +68,10 @@ async def info(request: Request) -> Response:
                 "Uptime": int(time.time() - started),
                 "Memory": memory_in_use(),
                 "SMTPAccepted": usage.accepted,
+                "SMTPAcceptedSize": getattr(smtp, "accepted_size", 0),
+                "SMTPRejected": getattr(smtp, "rejected", 0),
                 "MessagesDeleted": max(0, usage.accepted - store.total),
-                "SMTPIgnored": 0,
+                "SMTPIgnored": getattr(smtp, "ignored", 0),
                 "WebsocketClients": hub.clients,
                 "WebsocketDropped": hub.dropped,
             },
@@ -87,11 +90,14 @@ async def webui(request: Request) -> Response:
                 "ReturnPath": "",
                 "AllowedRecipients": "",
                 "BlockedRecipients": "",
+                "DefaultReleaseTo": "",
                 "OverrideFrom": "",
+                "PreserveMessageIDs": False,
+                "RecipientAllowlist": "",  # Mailpit's older name for AllowedRecipients, still sent
             },
             "SpamAssassin": False,
             "ChaosEnabled": False,
-            "DuplicatesIgnored": False,
+            "DuplicatesIgnored": bool(getattr(request.app.state.settings, "ignore_duplicate_ids", False)),
             "HideDeleteAllButton": False,
             "Version": __version__,
             "SMTP": _smtp_json(request),

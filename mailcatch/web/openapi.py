@@ -252,6 +252,8 @@ _SCHEMAS: dict[str, Any] = {
                     "Uptime": _INT,
                     "Memory": _INT,
                     "SMTPAccepted": {**_INT, "description": "Messages ever stored in this database"},
+                    "SMTPAcceptedSize": {**_INT, "description": "Bytes of the messages received over SMTP since start"},
+                    "SMTPRejected": {**_INT, "description": "Messages refused at DATA (not stored) since start"},
                     "MessagesDeleted": {**_INT, "description": "Of those, deleted or pruned since"},
                     "SMTPIgnored": _INT,
                     "WebsocketClients": {**_INT, "description": "Connected to /api/events (mailcatch's own)"},
@@ -271,7 +273,10 @@ _SCHEMAS: dict[str, Any] = {
                     "ReturnPath": _STR,
                     "AllowedRecipients": _STR,
                     "BlockedRecipients": _STR,
+                    "DefaultReleaseTo": _STR,
                     "OverrideFrom": _STR,
+                    "PreserveMessageIDs": _BOOL,
+                    "RecipientAllowlist": {**_STR, "description": "Mailpit's older name for AllowedRecipients"},
                 }
             ),
             "SpamAssassin": _BOOL,
@@ -286,7 +291,7 @@ _SCHEMAS: dict[str, Any] = {
         {
             "Type": {"type": "string", "enum": ["stats", "new", "update", "delete", "truncate", "prune", "error"]},
             "Data": {
-                "description": "stats: {Total, Unread}; new: a MessageSummary; update: {ID, Read} or {ID, Tags}; "
+                "description": "stats: {Total, Unread, Version}; new: a MessageSummary; update: {ID, Read} or {ID, Tags}; "
                 "delete: {ID}; truncate, prune: null; error: {Level, Type, IP, Message}",
                 "nullable": True,
             },

@@ -1,8 +1,11 @@
 """The /api/events websocket: every change to the mailbox, pushed as Mailpit's `{"Type", "Data"}` frames.
 
-Frames: `stats` (`{Total, Unread}`) as soon as a client connects and then at most once
-per `stats_delay` after changes; `new` (a message summary), `update`, `delete`,
-`truncate`, `prune` and `error`, as the store and the SMTP server publish them.
+Frames: `stats` (`{Total, Unread, Version}`) as soon as a client connects and then at most
+once per `stats_delay` after changes (a change of tags alone sends none, as in Mailpit);
+`new` (a message summary), `update`, `delete`, `truncate`, `prune` and `error`, as the
+store and the SMTP server publish them. A new message with tags comes as Mailpit sends
+it: `update` `{ID, Tags}` first, then `new`, both with the tags in Mailpit's order there
+(sorted by code point, where the API lists them sorted ignoring case).
 
 Each event is encoded once, whatever the number of clients, and queued on each client's
 bounded backlog. Publishing never waits for a client: one that falls the bus's
@@ -19,13 +22,14 @@ import asyncio
 import contextlib
 import logging
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from mailcatch import json_text
+from mailcatch import __version__, json_text
 from mailcatch.events import Backlog, EventBus
 from mailcatch.models import Event
 from mailcatch.storage import MessageStore
@@ -98,14 +102,28 @@ class EventsHub:
         """The frame for an event: Mailpit's `{"Type", "Data"}` as compact JSON."""
         return json_text.dumps({"Type": event.type, "Data": event.data})
 
+    def stats(self) -> dict[str, Any]:
+        """The `stats` frame's data, as Mailpit sends it: `{Total, Unread, Version}`."""
+        return {**self.store.stats(), "Version": __version__}
+
+    @staticmethod
+    def frames(event: Event) -> list[Event]:
+        """The frames for an event, in order: a new message with tags is told as `update` `{ID, Tags}` then `new`."""
+        if event.type != "new" or not isinstance(event.data, dict) or not event.data.get("Tags"):
+            return [event]
+        tags = sorted(event.data["Tags"])  # Mailpit's order in these frames: Go's sort.Strings
+        summary = event.data if tags == event.data["Tags"] else {**event.data, "Tags": tags}
+        return [Event("update", {"ID": event.data["ID"], "Tags": tags}), Event("new", summary)]
+
     def _fan_out(self, event: Event) -> None:
         """Encode the event once and queue the same frame for every client; never waits on any of them."""
         if not self._backlogs:
             return
-        message: Message = {"type": "websocket.send", "text": self.encode(event)}
-        for backlog in list(self._backlogs):
-            backlog.offer(message)
-        if event.type in CHANGES:
+        for told in self.frames(event):
+            message: Message = {"type": "websocket.send", "text": self.encode(told)}
+            for backlog in list(self._backlogs):
+                backlog.offer(message)
+        if event.type in CHANGES and not _tags_only(event):
             self._changed()
 
     def _changed(self) -> None:
@@ -116,7 +134,7 @@ class EventsHub:
     def _send_stats(self) -> None:
         self._stats_timer = None
         if self.clients:
-            self.bus.publish(Event("stats", self.store.stats()))
+            self.bus.publish(Event("stats", self.stats()))
 
     async def endpoint(self, websocket: WebSocket) -> None:
         """The websocket route: Origin check, handshake, then events until either side goes away."""
@@ -154,7 +172,7 @@ class EventsHub:
             await asyncio.gather(pump, listen, return_exceptions=True)
 
     async def _pump(self, websocket: WebSocket, backlog: Backlog[Message]) -> None:
-        await websocket.send_text(self.encode(Event("stats", self.store.stats())))
+        await websocket.send_text(self.encode(Event("stats", self.stats())))
         while messages := await backlog.take():
             for message in messages:
                 await websocket.send(message)
@@ -164,6 +182,11 @@ class EventsHub:
         with contextlib.suppress(WebSocketDisconnect):
             while (await websocket.receive())["type"] != "websocket.disconnect":
                 pass
+
+
+def _tags_only(event: Event) -> bool:
+    """Whether an event is a change of one message's tags, after which Mailpit sends no stats."""
+    return event.type == "update" and isinstance(event.data, dict) and "Tags" in event.data
 
 
 def routes(hub: EventsHub) -> list[BaseRoute]:

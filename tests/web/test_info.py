@@ -11,7 +11,8 @@ from tests.messages import build, send
 
 def test_info(catcher, api: httpx.Client) -> None:
     send(catcher, build("one", X_Tags="a"), build("two", X_Tags="a, b"), build("three"))
-    ids = [m["ID"] for m in wait_for_count(api, 3)["messages"]]
+    listed = wait_for_count(api, 3)["messages"]
+    ids = [m["ID"] for m in listed]
     api.request("DELETE", "/api/v1/messages", json={"IDs": [ids[0]]})
     api.get(f"/api/v1/message/{ids[1]}")
     info = api.get("/api/v1/info").json()
@@ -20,6 +21,10 @@ def test_info(catcher, api: httpx.Client) -> None:
     assert info["Database"] == "" and info["DatabaseSize"] > 0
     stats = info["RuntimeStats"]
     assert (stats["SMTPAccepted"], stats["MessagesDeleted"], stats["SMTPIgnored"]) == (3, 1, 0)
+    # Mailpit's runtime counters: bytes received over SMTP (deleted messages count), messages refused at DATA.
+    assert stats["SMTPAcceptedSize"] == sum(m["Size"] for m in listed)
+    assert stats["SMTPRejected"] == 0
+    assert set(stats) >= {"Uptime", "Memory", "MessagesDeleted", "SMTPAccepted", "SMTPAcceptedSize", "SMTPRejected"}
     assert stats["Memory"] > 1_000_000 and stats["Uptime"] >= 0
     assert (stats["WebsocketClients"], stats["WebsocketDropped"]) == (0, 0)
     assert info["SMTP"] == {
@@ -44,3 +49,16 @@ def test_webui(catcher, api: httpx.Client) -> None:
     assert webui["MessageRelay"]["Enabled"] is False and webui["SpamAssassin"] is False
     assert webui["Label"] == "" and webui["Version"] == __version__
     assert webui["SMTP"]["Port"] == catcher.smtp_port
+    # Every field of Mailpit's MessageRelay, with the values of a catcher that relays nothing.
+    assert webui["MessageRelay"] == {
+        "Enabled": False,
+        "SMTPServer": "",
+        "ReturnPath": "",
+        "AllowedRecipients": "",
+        "BlockedRecipients": "",
+        "DefaultReleaseTo": "",
+        "OverrideFrom": "",
+        "PreserveMessageIDs": False,
+        "RecipientAllowlist": "",
+    }
+    assert (webui["ChaosEnabled"], webui["DuplicatesIgnored"], webui["HideDeleteAllButton"]) == (False, False, False)

@@ -19,11 +19,17 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from mailcatch import __version__
 from mailcatch.models import Event
 from mailcatch.server import ServerThread
 from mailcatch.storage.store import BULK_CHANGE
 from tests.helpers import Spawned, run_async, spawned, wait_for_count
 from tests.messages import build, send
+
+
+def stats(total: int, unread: int) -> dict[str, Any]:
+    """A `stats` frame's data, as Mailpit sends it."""
+    return {"Total": total, "Unread": unread, "Version": __version__}
 
 
 def ws_url(catcher: ServerThread | Spawned) -> str:
@@ -48,7 +54,7 @@ def frames_until(client: ClientConnection, kind: str, timeout: float = 5) -> lis
 def events(catcher: ServerThread) -> Iterator[ClientConnection]:
     """A websocket client, past its first (stats) frame."""
     with connect(ws_url(catcher), open_timeout=5) as client:
-        assert frame(client) == {"Type": "stats", "Data": {"Total": 0, "Unread": 0}}
+        assert frame(client) == {"Type": "stats", "Data": stats(0, 0)}
         yield client
 
 
@@ -71,7 +77,7 @@ def test_new_frame_within_a_second_of_the_250(catcher: ServerThread, events: Cli
 def test_stats_follow_changes_debounced(catcher: ServerThread, events: ClientConnection) -> None:
     send(catcher, *[build(f"burst {n}") for n in range(20)])
     seen = []
-    while not seen or seen[-1] != {"Type": "stats", "Data": {"Total": 20, "Unread": 20}}:
+    while not seen or seen[-1] != {"Type": "stats", "Data": stats(20, 20)}:
         seen.append(frame(events))
     assert sum(1 for f in seen if f["Type"] == "new") == 20
     assert sum(1 for f in seen if f["Type"] == "stats") < 10
@@ -88,13 +94,40 @@ def test_update_delete_truncate_frames(catcher: ServerThread, events: ClientConn
         assert frames_until(events, "update")[-1]["Data"] == {"ID": ids[1], "Tags": ["urgent"]}
         api.request("DELETE", "/api/v1/messages", json={"IDs": [ids[0]]})
         assert frames_until(events, "delete")[-1]["Data"] == {"ID": ids[0]}
-        assert frames_until(events, "stats")[-1]["Data"] == {"Total": 1, "Unread": 1}
+        assert frames_until(events, "stats")[-1]["Data"] == stats(1, 1)
         api.delete("/api/v1/messages")
         assert frames_until(events, "truncate")[-1]["Data"] is None
-        assert frames_until(events, "stats")[-1]["Data"] == {"Total": 0, "Unread": 0}
+        assert frames_until(events, "stats")[-1]["Data"] == stats(0, 0)
 
 
-def changes_until_stats(client: ClientConnection, stats: dict[str, int]) -> list[dict[str, Any]]:
+def test_a_tagged_message_comes_as_update_then_new_as_in_mailpit(
+    catcher: ServerThread, events: ClientConnection
+) -> None:
+    send(catcher, build("plus", to="user+tag@example.com", X_Tags="Zed, alpha"))
+    seen = frames_until(events, "stats")
+    assert [f["Type"] for f in seen] == ["update", "new", "stats"]
+    update, new = seen[0]["Data"], seen[1]["Data"]
+    assert update == {"ID": new["ID"], "Tags": ["Zed", "alpha", "tag"]}  # Mailpit's frames: code point order
+    assert new["Tags"] == ["Zed", "alpha", "tag"]
+    assert seen[2]["Data"] == stats(1, 1)
+    with httpx.Client(base_url=catcher.url) as api:
+        assert api.get("/api/v1/messages").json()["messages"][0]["Tags"] == ["alpha", "tag", "Zed"]
+
+
+def test_no_stats_after_a_change_of_tags(catcher: ServerThread, events: ClientConnection) -> None:
+    send(catcher, build("one"))
+    frames_until(events, "stats")
+    with httpx.Client(base_url=catcher.url) as api:
+        message_id = wait_for_count(api, 1)["messages"][0]["ID"]
+        api.put("/api/v1/tags", json={"IDs": [message_id], "Tags": ["a", "b"]})
+        assert frame(events) == {"Type": "update", "Data": {"ID": message_id, "Tags": ["a", "b"]}}
+        with pytest.raises(TimeoutError):
+            frame(events, timeout=1)  # stats would come 0.25 s after a change
+        api.put("/api/v1/messages", json={"IDs": [message_id], "Read": True})
+        assert [f["Type"] for f in frames_until(events, "stats")] == ["update", "stats"]
+
+
+def changes_until_stats(client: ClientConnection, stats: dict[str, Any]) -> list[dict[str, Any]]:
     """The frames other than `new` and `stats` up to a stats frame showing these counts."""
     seen: list[dict[str, Any]] = []
     while True:
@@ -111,25 +144,25 @@ def test_a_change_to_many_messages_comes_as_one_frame(catcher: ServerThread, eve
     send(catcher, *[build(f"bulk {n}") for n in range(many)])
     with httpx.Client(base_url=catcher.url) as api:
         ids = [m["ID"] for m in api.get(f"/api/v1/messages?limit={many}").json()["messages"]]
-        assert changes_until_stats(events, {"Total": many, "Unread": many}) == []
+        assert changes_until_stats(events, stats(many, many)) == []
         everything = {"Type": "update", "Data": {"ID": "*"}}
         api.put("/api/v1/messages", json={"Read": True})
-        assert changes_until_stats(events, {"Total": many, "Unread": 0}) == [everything]
+        assert changes_until_stats(events, stats(many, 0)) == [everything]
         api.put("/api/v1/messages", json={"IDs": ids[: BULK_CHANGE + 1], "Read": False})
-        assert changes_until_stats(events, {"Total": many, "Unread": BULK_CHANGE + 1}) == [everything]
+        assert changes_until_stats(events, stats(many, BULK_CHANGE + 1)) == [everything]
         api.put("/api/v1/messages", json={"IDs": ids[:BULK_CHANGE], "Read": True})  # not more than the limit
-        named = changes_until_stats(events, {"Total": many, "Unread": 1})
+        named = changes_until_stats(events, stats(many, 1))
         assert sorted(f["Data"]["ID"] for f in named) == sorted(ids[:BULK_CHANGE])
         api.put("/api/v1/messages", json={"Read": True})  # every message, but only one changes: named
-        assert changes_until_stats(events, {"Total": many, "Unread": 0}) == [
+        assert changes_until_stats(events, stats(many, 0)) == [
             {"Type": "update", "Data": {"ID": ids[BULK_CHANGE], "Read": True}}
         ]
         api.put("/api/v1/messages", json={"Read": False})
-        assert changes_until_stats(events, {"Total": many, "Unread": many}) == [everything]
+        assert changes_until_stats(events, stats(many, many)) == [everything]
         api.put("/api/v1/tags", json={"IDs": ids, "Tags": ["bulk"]})
-        assert changes_until_stats(events, {"Total": many, "Unread": many}) == [everything]
+        assert changes_until_stats(events, stats(many, many)) == [everything]
         api.request("DELETE", "/api/v1/messages", json={"IDs": ids})
-        assert changes_until_stats(events, {"Total": 0, "Unread": 0}) == [{"Type": "prune", "Data": None}]
+        assert changes_until_stats(events, stats(0, 0)) == [{"Type": "prune", "Data": None}]
     send(catcher, build("still connected"))
     assert frames_until(events, "new")[-1]["Data"]["Subject"] == "still connected"
 
