@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mailcatch import __version__
 from mailcatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mailcatch.auto_tags import TagFilter
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,20 @@ class Settings:
     smtp_timeout: float = 300
     smtp_max_connections: int = 500
     quiet: bool = False
+    max_age_hours: int = 0
+    """Messages older than this many hours are deleted (0: kept however old), as Mailpit's --max-age."""
+    prune_interval: float = 60
+    """Seconds between two runs of the --max-age pruning (Mailpit's: a minute); the first runs at start."""
+    tag: str | None = None
+    """Mailpit's --tag filters: `tag=match tag2,tag3="quoted match"` (see mailcatch.auto_tags)."""
+    tags_config: str | None = None
+    """A YAML file of tag filters, as Mailpit's --tags-config."""
+    tags_from_x_tags: bool = True
+    tags_from_plus_addresses: bool = True
+    smtp_allowed_recipients: str | None = None
+    """A regular expression: RCPT TO addresses it doesn't find anything in are refused with 550."""
+    ignore_duplicate_ids: bool = False
+    """A message whose Message-ID is already stored is answered 250 and dropped."""
 
     def __post_init__(self) -> None:
         if self.max_messages < 0:
@@ -89,13 +108,35 @@ class Settings:
             raise ConfigError("--smtp-timeout must be more than 0 seconds")
         if self.smtp_max_connections < 1:
             raise ConfigError("--smtp-max-connections must be 1 or more")
+        if self.max_age_hours < 0:
+            raise ConfigError("--max-age must be 0 or more hours")
+        if self.prune_interval <= 0:
+            raise ConfigError("the pruning interval must be more than 0 seconds")
+        if self.smtp_allowed_recipients:
+            try:
+                re.compile(self.smtp_allowed_recipients)
+            except re.error as error:
+                raise ConfigError(
+                    f"--smtp-allowed-recipients: {self.smtp_allowed_recipients!r} is not a regular expression: {error}"
+                ) from None
         if bool(self.smtp_tls_cert) != bool(self.smtp_tls_key):
             raise ConfigError("--smtp-tls-cert and --smtp-tls-key go together: give both or neither")
-        for name in ("smtp_auth_file", "smtp_tls_cert", "smtp_tls_key", "ui_auth_file"):
+        for name in ("smtp_auth_file", "smtp_tls_cert", "smtp_tls_key", "ui_auth_file", "tags_config"):
             path = getattr(self, name)
             if path and not Path(path).is_file():
                 flag = "--" + name.replace("_", "-")
                 raise ConfigError(f"{flag}: no such file: {path}")
+
+        self.tag_filters()  # a bad --tag or --tags-config stops the start, with what was wrong
+
+    def tag_filters(self) -> list[TagFilter]:
+        """The filters of --tag, then those of --tags-config; ConfigError if either can't be read."""
+        from mailcatch.auto_tags import parse_tag_flag, read_tags_config
+
+        filters = parse_tag_flag(self.tag) if self.tag else []
+        if self.tags_config:
+            filters += read_tags_config(self.tags_config)
+        return filters
 
     @property
     def in_flight_budget(self) -> int:
@@ -179,8 +220,77 @@ FLAGS: tuple[tuple[str, str | None, str | None, str], ...] = (
         "N",
         "SMTP connections at once; more get 421 (default 500)",
     ),
+    (
+        "--max-age",
+        "MAILCATCH_MAX_AGE",
+        "AGE",
+        "delete messages older than this, in hours (36h) or days (14d), checked at start and every minute"
+        " (default: kept however old)",
+    ),
+    (
+        "--tag",
+        "MAILCATCH_TAG",
+        "FILTERS",
+        "tag new messages matching filters: space-separated tag=match items, several tags split by commas,"
+        ' quotes around spaces: \'invoice=subject:invoice "Tag 1,Tag 2"="X-Mailer: app"\'; a match is a search'
+        " (from:, subject:, words...) or text found anywhere in the raw message, case ignored",
+    ),
+    (
+        "--tags-config",
+        "MAILCATCH_TAGS_CONFIG",
+        "FILE",
+        "YAML file of tag filters, added to --tag's: `filters:`, a list of `- match: ...` with `tags: Tag 1, Tag 2`",
+    ),
+    (
+        "--tags-disable",
+        "MAILCATCH_TAGS_DISABLE",
+        "SOURCES",
+        "comma-separated automatic tags not to give: plus-addresses (user+tag@example.com), x-tags (the"
+        " X-Tags header) (default: both given)",
+    ),
+    (
+        "--smtp-allowed-recipients",
+        "MAILCATCH_SMTP_ALLOWED_RECIPIENTS",
+        "REGEXP",
+        "accept only RCPT TO addresses in which this regular expression finds a match ('@example\\.com$');"
+        " others get 550 5.1.0 (default: all accepted)",
+    ),
+    (
+        "--ignore-duplicate-ids",
+        "MAILCATCH_IGNORE_DUPLICATE_IDS",
+        None,
+        "a message whose Message-ID is already stored is answered 250 and dropped (also --smtp-ignore-duplicate-ids)",
+    ),
     ("--quiet", None, None, "log only warnings and errors, not each message"),
 )
+
+ALIASES: dict[str, tuple[str, ...]] = {"--ignore-duplicate-ids": ("--smtp-ignore-duplicate-ids",)}
+"""Other names a flag is accepted under."""
+
+MAILPIT_ENV: dict[str, tuple[str, ...]] = {
+    "--smtp": ("MP_SMTP_BIND_ADDR",),
+    "--listen": ("MP_UI_BIND_ADDR",),
+    "--database": ("MP_DATABASE", "MP_DATA_FILE"),
+    "--max": ("MP_MAX_MESSAGES",),
+    "--smtp-auth-file": ("MP_SMTP_AUTH_FILE",),
+    "--smtp-tls-cert": ("MP_SMTP_TLS_CERT",),
+    "--smtp-tls-key": ("MP_SMTP_TLS_KEY",),
+    "--ui-auth-file": ("MP_UI_AUTH_FILE",),
+    "--api-cors": ("MP_API_CORS",),
+    "--smtp-max-recipients": ("MP_SMTP_MAX_RECIPIENTS",),
+    "--max-age": ("MP_MAX_AGE",),
+    "--tag": ("MP_TAG",),
+    "--tags-config": ("MP_TAGS_CONFIG",),
+    "--tags-disable": ("MP_TAGS_DISABLE",),
+    "--smtp-allowed-recipients": ("MP_SMTP_ALLOWED_RECIPIENTS",),
+    "--ignore-duplicate-ids": ("MP_IGNORE_DUPLICATE_IDS",),
+    "--quiet": ("MP_QUIET",),
+}
+"""Mailpit's environment variables read for our flags, so that a Mailpit compose file works unchanged;
+a flag given, then its MAILCATCH_* variable, win over them."""
+
+_TRUE = ("1", "true", "yes")
+"""Values of an environment variable that turn a switch on (Mailpit's, case ignored)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,15 +298,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mailcatch",
         description="Catch the mail your app sends: a fake SMTP server that keeps every message "
         "and shows it in a web UI, a Mailpit-compatible API and a pytest plugin.",
-        epilog="Each flag with an environment variable in brackets can also be set through it; "
-        "a flag given on the command line wins.",
+        epilog="Each flag with environment variables in brackets can also be set through them (a switch"
+        " with 1, true or yes); a flag given on the command line wins, then MAILCATCH_*, then Mailpit's MP_*.",
     )
     for flag, env, metavar, text in FLAGS:
-        help_text = f"{text} [{env}]" if env else text
+        variables = [v for v in (env, *MAILPIT_ENV.get(flag, ())) if v]
+        help_text = f"{text} [{', '.join(variables)}]" if variables else text
+        names = (flag, *ALIASES.get(flag, ()))
         if metavar is None:
-            parser.add_argument(flag, action="store_true", help=help_text)
+            parser.add_argument(*names, action="store_true", default=None, help=help_text)
         else:
-            parser.add_argument(flag, metavar=metavar, help=help_text)
+            parser.add_argument(*names, metavar=metavar, help=help_text)
     parser.add_argument("--version", action="version", version=f"mailcatch {__version__}")
     return parser
 
@@ -208,21 +320,55 @@ def _number(flag: str, text: str, kind: type[int] | type[float]) -> float:
         raise ConfigError(f"{flag}: {text!r} is not a {'whole ' if kind is int else ''}number") from None
 
 
+def max_age_hours(text: str) -> int:
+    """Mailpit's --max-age: a whole number of hours (`36h`) or days (`14d`); `0h` keeps messages however old."""
+    found = re.fullmatch(r"(\d+)([hd])", text.strip())
+    if not found:
+        raise ConfigError(f"--max-age: {text!r} must be a whole number of hours or days, as 36h or 14d")
+    number = int(found.group(1))
+    return number * 24 if found.group(2) == "d" else number
+
+
+def tags_disabled(text: str) -> set[str]:
+    """The automatic tag sources --tags-disable names: `plus-addresses` and/or `x-tags` (Mailpit's spellings)."""
+    spellings = {"plus-addresses": "plus-addresses", "plus-addressing": "plus-addresses", "x-tags": "x-tags"}
+    spellings["xtags"] = "x-tags"
+    disabled = set()
+    for part in text.lower().split(","):
+        part = part.strip()
+        if part not in spellings:
+            raise ConfigError(f"--tags-disable: {part!r} is not plus-addresses or x-tags")
+        disabled.add(spellings[part])
+    return disabled
+
+
 def from_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from command-line flags, falling back to MAILCATCH_* variables, then defaults."""
     environ = os.environ if environ is None else environ
     args = vars(build_parser().parse_args(argv))
     values: dict[str, str] = {}
+    switches: dict[str, bool] = {}
     for flag, env, metavar, _ in FLAGS:
-        key = flag[2:].replace("-", "_")
-        given = args.get(key)
+        given = args.get(flag[2:].replace("-", "_"))
+        if given is None:
+            given = next((environ[v] for v in (env, *MAILPIT_ENV.get(flag, ())) if v and environ.get(v)), None)
         if metavar is None:
-            continue
-        if given is None and env and environ.get(env):
-            given = environ[env]
-        if given is not None:
+            switches[flag] = given is True or (isinstance(given, str) and given.strip().lower() in _TRUE)
+        elif given is not None:
             values[flag] = given
-    kwargs: dict[str, object] = {"quiet": bool(args.get("quiet"))}
+    kwargs: dict[str, object] = {
+        "quiet": switches["--quiet"],
+        "ignore_duplicate_ids": switches["--ignore-duplicate-ids"],
+    }
+    if "--max-age" in values:
+        kwargs["max_age_hours"] = max_age_hours(values["--max-age"])
+    if "--tags-disable" in values:
+        disabled = tags_disabled(values["--tags-disable"])
+        kwargs["tags_from_x_tags"] = "x-tags" not in disabled
+        kwargs["tags_from_plus_addresses"] = "plus-addresses" not in disabled
+    for flag in ("--tag", "--tags-config", "--smtp-allowed-recipients"):
+        if values.get(flag, "").strip():
+            kwargs[flag[2:].replace("-", "_")] = values[flag]
     if "--smtp" in values:
         kwargs["smtp"] = HostPort.parse(values["--smtp"])
     if "--listen" in values:

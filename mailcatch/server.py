@@ -9,7 +9,8 @@ import ipaddress
 import logging
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from types import TracebackType
 
 import uvicorn
@@ -17,6 +18,7 @@ import uvicorn
 from mailcatch import __version__
 from mailcatch.config import HostPort, Settings
 from mailcatch.events import EventBus
+from mailcatch.retention import Retention
 from mailcatch.smtp.handler import CatchHandler, start_smtp
 from mailcatch.storage import create_store
 from mailcatch.web.app import create_app
@@ -58,10 +60,19 @@ def _listen_socket(address: HostPort) -> socket.socket:
 class Server:
     """A running catcher. `await start()`, then `await stop()`; or `await run()` until `request_stop()`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.bus = EventBus()
-        self.store = create_store(settings.database, self.bus, settings.max_messages)
+        self.store = create_store(
+            settings.database,
+            self.bus,
+            settings.max_messages,
+            x_tags=settings.tags_from_x_tags,
+            plus_tags=settings.tags_from_plus_addresses,
+        )
+        self.clock = clock
+        """The time --max-age measures ages against (tests pass one that runs ahead)."""
+        self._retention: asyncio.Task[None] | None = None
         self.smtp_address: HostPort | None = None
         self.http_address: HostPort | None = None
         self._smtp: asyncio.Server | None = None
@@ -83,6 +94,10 @@ class Server:
         settings = self.settings
         self.store.open()
         try:
+            if settings.max_age_hours:
+                retention = Retention(self.store, settings.max_age_hours * 3600, settings.prune_interval, self.clock)
+                await retention.prune()  # before listening: what is served is within the age
+                self._retention = asyncio.ensure_future(retention.run())
             self._smtp, self._handler = await start_smtp(settings, self.store)
             self.smtp_address = _bound_address(self._smtp.sockets[0])
             app = create_app(settings, self.store, self.bus)  # before the HTTP socket: a bad auth file leaks none
@@ -118,6 +133,8 @@ class Server:
             )
         where = f"in {settings.database}" if settings.database else "in memory"
         kept = f"newest {settings.max_messages} kept" if settings.max_messages else "no limit"
+        if settings.max_age_hours:
+            kept += f", deleted after {settings.max_age_hours} h"
         log.warning(
             "mailcatch %s: SMTP on %s, web UI and API on %s (messages %s, %s)",
             __version__,
@@ -144,6 +161,11 @@ class Server:
 
     async def stop(self) -> None:
         """Stop listening, let stored messages finish, flush every pending write, close the store."""
+        if self._retention is not None:
+            self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
+            self._retention = None
         if self._smtp is not None:
             self._smtp.close()
         if self._http is not None and self._http_task is not None:
@@ -161,8 +183,8 @@ class Server:
 class ServerThread:
     """A catcher in a daemon thread: `start()` returns once it listens, `stop()` flushes and ends it."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.server = Server(settings)
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+        self.server = Server(settings, clock=clock)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = threading.Event()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mailcatch.config import FLAGS
+from mailcatch.config import ALIASES, FLAGS, MAILPIT_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -15,6 +15,10 @@ def test_every_flag_and_variable_is_in_the_readme() -> None:
         assert f"`{flag}" in README, flag
         if env:
             assert f"`{env}`" in README, env
+        for variable in MAILPIT_ENV.get(flag, ()):
+            assert f"`{variable}`" in README, variable
+        for alias in ALIASES.get(flag, ()):
+            assert f"`{alias}`" in README, alias
 
 
 def test_ci_runs_the_readme_test_command() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import ssl
 import time
@@ -15,12 +16,14 @@ from aiosmtpd.smtp import Envelope as SMTPEnvelope
 
 from mailcatch import __version__
 from mailcatch.auth_limits import CONNECTION_FAILURES, FailedLogins
+from mailcatch.auto_tags import AutoTagger
 from mailcatch.config import Settings
 from mailcatch.errors import StoreError
 from mailcatch.logs import limit_repeats
 from mailcatch.models import ReceivedEnvelope, Transaction
 from mailcatch.passwords import Credentials, TooBusy, read_password_file
 from mailcatch.smtp.budget import InFlightBudget
+from mailcatch.smtp.message_id import message_id_of
 from mailcatch.smtp.protocol import CatcherSMTP, text_argument
 from mailcatch.smtp.session_errors import session_error
 from mailcatch.storage import MessageStore
@@ -30,6 +33,10 @@ auth_log = limit_repeats(logging.getLogger("mailcatch.smtp.auth"))
 """Refused logins: a line repeated (same user, same address) is said at most once a minute."""
 
 TOO_MANY_FAILURES = "421 4.7.0 Too many failed logins, try again later"
+REFUSED_RECIPIENT = "550 5.1.0 Requested action not taken: mailbox unavailable"
+"""Mailpit's reply to a recipient --smtp-allowed-recipients doesn't match."""
+DUPLICATE_IGNORED = "250 2.0.0 Ok: queued"
+"""Mailpit's reply to a message it drops for --ignore-duplicate-ids: accepted, without an ID."""
 TOO_BUSY = "454 4.7.0 Temporary authentication failure: too many logins being checked, try again later"
 
 
@@ -52,8 +59,17 @@ class CatchHandler:
         max_recipients: int = 100,
         max_connections: int = 500,
         budget: InFlightBudget | None = None,
+        allowed_recipients: re.Pattern[str] | None = None,
+        ignore_duplicate_ids: bool = False,
+        auto_tagger: AutoTagger | None = None,
     ) -> None:
         self.store = store
+        self.allowed_recipients = allowed_recipients
+        """--smtp-allowed-recipients: RCPT TO addresses it finds nothing in get 550."""
+        self.ignore_duplicate_ids = ignore_duplicate_ids
+        """--ignore-duplicate-ids: a message whose Message-ID is stored already is answered 250 and dropped."""
+        self.auto_tagger = auto_tagger if auto_tagger else None
+        """--tag, --tags-config: tags given to new messages matching filters, before the 250."""
         self.budget = budget if budget is not None else InFlightBudget(0)
         """Bytes of message data the sessions may hold in memory at once (--max-in-flight)."""
         self.credentials = credentials
@@ -102,6 +118,9 @@ class CatchHandler:
     ) -> str:
         if len(envelope.rcpt_tos) >= self.max_recipients:
             return f"452 4.5.3 Too many recipients: at most {self.max_recipients} per message"
+        if self.allowed_recipients is not None and not self.allowed_recipients.search(address):
+            log.warning("recipient <%s> refused with 550: not matched by --smtp-allowed-recipients", address)
+            return REFUSED_RECIPIENT
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
@@ -213,10 +232,16 @@ class CatchHandler:
         recorder = server.recorder
         data_line = recorder.last_data_line if recorder.last_data_line is not None else recorder.position - 1
         start = recorder.transaction_start if recorder.transaction_start is not None else data_line
+        raw = envelope.original_content or b""
+        if self.ignore_duplicate_ids and (duplicate := await self._duplicate_id(raw)):
+            recorder.end_transaction()  # its lines stay, for the session's next message or its end
+            server.release_held()
+            log.info("message from %s with Message-ID <%s> already stored: ignored", info.peer, duplicate)
+            self.ignored += 1
+            return DUPLICATE_IGNORED
         first, lines = recorder.take()  # this message stores them: a long session keeps no lines in memory
         tx = Transaction(info, start, data_line + 2, lines, first)
         recorder.end_transaction()
-        raw = envelope.original_content or b""
         captured = ReceivedEnvelope(
             mail_from=text_argument(envelope.mail_from or ""),
             mail_options=[text_argument(option) for option in envelope.mail_options],
@@ -242,6 +267,11 @@ class CatchHandler:
             if adding.done():
                 server.pending.remove(adding)
         self.accepted_size += len(raw)
+        if self.auto_tagger is not None:
+            try:
+                await self.auto_tagger.tag(self.store, summary, raw)
+            except StoreError as error:
+                log.warning("message %s stored, but its --tag filters not applied: %s", summary["ID"], error)
         log.info(
             "message %s from <%s> to %s, subject %r, %d bytes",
             summary["ID"],
@@ -251,6 +281,13 @@ class CatchHandler:
             len(raw),
         )
         return f"250 2.0.0 Ok: queued as {summary['ID']}"
+
+    async def _duplicate_id(self, raw: bytes) -> str | None:
+        """The message's Message-ID if a stored message has it already (else None)."""
+        message_id = message_id_of(raw)
+        if message_id and await self.store.has_message_id(message_id):
+            return message_id
+        return None
 
     def session_closed(self, server: CatcherSMTP) -> None:
         """Store the end of a session's transcript once its messages are stored; publish an `error` if it failed."""
@@ -293,6 +330,9 @@ async def start_smtp(settings: Settings, store: MessageStore) -> tuple[asyncio.S
         max_recipients=settings.smtp_max_recipients,
         max_connections=settings.smtp_max_connections,
         budget=InFlightBudget(settings.in_flight_budget),
+        allowed_recipients=re.compile(settings.smtp_allowed_recipients) if settings.smtp_allowed_recipients else None,
+        ignore_duplicate_ids=settings.ignore_duplicate_ids,
+        auto_tagger=AutoTagger(settings.tag_filters()),
     )
     context = (
         tls_context(settings.smtp_tls_cert, settings.smtp_tls_key)

@@ -12,9 +12,15 @@ from mailcatch.storage.interface import MessageStore, StoredMessage, Usage
 __all__ = ["MessageStore", "StoredMessage", "Usage", "create_store"]
 
 
-def create_store(database: str | None, bus: EventBus, max_messages: int = 5000) -> MessageStore:
-    """A store of messages in `database` (a file path; None: in memory), publishing on `bus`; call its `open()`."""
+def create_store(
+    database: str | None, bus: EventBus, max_messages: int = 5000, *, x_tags: bool = True, plus_tags: bool = True
+) -> MessageStore:
+    """A store of messages in `database` (a file path; None: in memory), publishing on `bus`; call its `open()`.
+
+    `x_tags` and `plus_tags` say whether new messages get tags from their X-Tags header and
+    from plus-addressed recipients (--tags-disable).
+    """
     # Each backend is imported only when chosen, so that using a store loads no other backend's driver.
     from mailcatch.storage.store import Store
 
-    return Store(database, bus, max_messages)
+    return Store(database, bus, max_messages, x_tags=x_tags, plus_tags=plus_tags)

@@ -148,3 +148,13 @@ class MessageStore(Protocol):
 
     async def resolve_id(self, message_id: str, query: str | None) -> str:
         """A message ID as given, or for `latest` with a query, the ID of the newest match."""
+
+    async def matches(self, message_id: str, query: str) -> bool:
+        """Whether this message matches a search (False if there is no such message)."""
+
+    # Options of the SMTP side
+    async def has_message_id(self, message_id: str) -> bool:
+        """Whether a stored message has this Message-ID header (without its angle brackets)."""
+
+    async def prune_older_than(self, cutoff: float) -> int:
+        """Delete the messages received before `cutoff` (a Unix time), published as one `prune`; returns how many."""

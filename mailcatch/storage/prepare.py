@@ -17,7 +17,7 @@ from mailcatch import json_text
 from mailcatch.mail.addresses import ParsedAddress
 from mailcatch.mail.html_text import html_visible_text
 from mailcatch.mail.parse import ParsedMessage, hidden_recipients, parse_message
-from mailcatch.mail.tags import with_plus_tags
+from mailcatch.mail.tags import clean_tags, with_plus_tags
 from mailcatch.models import ReceivedEnvelope, Transaction
 from mailcatch.shapes import AddressJSON, MessageSummary, address_json
 from mailcatch.storage.rows import lines_json, new_summary
@@ -82,11 +82,23 @@ class Prepared:
     """The owner key of its bytes in `message_pieces`, when it was stored in pieces."""
 
 
-def prepare_message(message_id: str, raw: bytes, envelope: ReceivedEnvelope, tx: Transaction) -> Prepared:
-    """Parse a new message and compute its rows (no database work)."""
+def prepare_message(
+    message_id: str,
+    raw: bytes,
+    envelope: ReceivedEnvelope,
+    tx: Transaction,
+    *,
+    x_tags: bool = True,
+    plus_tags: bool = True,
+) -> Prepared:
+    """Parse a new message and compute its rows (no database work); `x_tags` and `plus_tags` say which
+    automatic tags it gets (its X-Tags header's, its plus-addressed recipients')."""
     # Only the start of a huge body is indexed (MAX_INDEXED_BODY): only that much is decoded.
     parsed = parse_message(raw, measure_parts=False, text_limit=MAX_INDEXED_BODY, html_as_text=False)
-    parsed.tags = with_plus_tags(parsed.tags, [*envelope.rcpt_to, *(a.address for a in (*parsed.to, *parsed.cc))])
+    own_tags = parsed.tags if x_tags else []
+    if plus_tags:
+        own_tags = with_plus_tags(own_tags, [*envelope.rcpt_to, *(a.address for a in (*parsed.to, *parsed.cc))])
+    parsed.tags = clean_tags(own_tags)
     bcc = parsed.bcc + hidden_recipients(parsed, envelope.rcpt_to)
     from_json = address_json(parsed.from_) if parsed.from_ else None
     attachments = parsed.attachment_count  # Mailpit's count, which has:attachment also reads

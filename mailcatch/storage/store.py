@@ -18,6 +18,7 @@ import secrets
 import sqlite3
 from collections.abc import Sequence
 
+import mailcatch.storage.lookups as lookups
 import mailcatch.storage.reads as reads
 import mailcatch.storage.tags as tagging
 import mailcatch.storage.writes as writes
@@ -34,6 +35,7 @@ from mailcatch.storage.rows import lines_json, transcript_json, transcript_lines
 from mailcatch.storage.scratch import make_scratch, remove_scratch
 from mailcatch.storage.search import Searcher, SearchResult, Term, compile_terms
 from mailcatch.storage.search.index import Added, Cleared, Deleted, SearchIndex
+from mailcatch.storage.search.query import terms_of
 
 __all__ = ["BIG_MESSAGE", "BULK_CHANGE", "MARK_CHUNK", "MEMORY_LIMIT", "PIECE_SIZE", "Store"]
 
@@ -54,6 +56,8 @@ BULK_CHANGE = 200
 """A change to more messages than this is announced with one event, not one per message (a
 `prune` for deletions, an `update` with ID "*" otherwise: clients fetch what they show
 again); thousands of events at once would overflow every websocket client's backlog."""
+PRUNE_CHUNK = 5000
+"""Messages deleted per commit by --max-age pruning."""
 SESSIONS_REMEMBERED = 1000
 """Sessions the writer remembers having stored, so that their later messages skip the row."""
 
@@ -61,10 +65,22 @@ SESSIONS_REMEMBERED = 1000
 class Store:
     """Captured messages in one SQLite database; publishes every change on the event bus (see MessageStore)."""
 
-    def __init__(self, path: str | None, bus: EventBus, max_messages: int = 5000) -> None:
+    def __init__(
+        self,
+        path: str | None,
+        bus: EventBus,
+        max_messages: int = 5000,
+        *,
+        x_tags: bool = True,
+        plus_tags: bool = True,
+    ) -> None:
         self.db = Database(path)
         self.bus = bus
         self.max_messages = max_messages
+        self.x_tags = x_tags
+        """Whether a new message's X-Tags header gives it tags (--tags-disable x-tags: no)."""
+        self.plus_tags = plus_tags
+        """Whether plus-addressed recipients give a new message tags (--tags-disable plus-addresses: no)."""
         self.total = 0
         self.unread = 0
         self.changes = 0
@@ -152,13 +168,16 @@ class Store:
             # Parsed right here on the event loop: doing it on the writer thread made the two
             # threads hand the interpreter lock back and forth, which cost more than the parse
             # itself (bench/compare.py, in memory: 1,043 msg/s instead of 916).
-            ready = prepare_message(message_id, raw, envelope, tx)
+            ready = prepare_message(message_id, raw, envelope, tx, x_tags=self.x_tags, plus_tags=self.plus_tags)
             summary, pruned = await self.db.write_together(self._insert, ready)
         else:
             # Parsing a big message takes long: do it on another thread, so that neither the
             # event loop nor the writer makes smaller messages wait behind it; meanwhile its
             # bytes are written, in pieces when it is bigger still.
-            parsing = asyncio.get_running_loop().run_in_executor(None, prepare_message, message_id, raw, envelope, tx)
+            parsing = asyncio.get_running_loop().run_in_executor(
+                None,
+                lambda: prepare_message(message_id, raw, envelope, tx, x_tags=self.x_tags, plus_tags=self.plus_tags),
+            )
             owner = secrets.randbits(62) if len(raw) > PIECE_SIZE else None
             try:
                 if owner is not None:
@@ -304,6 +323,27 @@ class Store:
         self._publish_changes([Event("delete", {"ID": message_id}) for message_id in deleted], Event("prune", None))
         return deleted
 
+    async def prune_older_than(self, cutoff: float) -> int:
+        """Delete the messages received before `cutoff` (a Unix time), as --max-age does; returns how many.
+
+        Done PRUNE_CHUNK messages to a commit, and published as one `prune`, as Mailpit does.
+        """
+
+        def prune(conn: sqlite3.Connection) -> int:
+            where = "seq IN (SELECT seq FROM messages WHERE created < ? ORDER BY created LIMIT ?)"
+            return len(self._delete_where(conn, where, (cutoff, PRUNE_CHUNK)))
+
+        pruned = 0
+        while True:
+            done: int = await self.db.write(prune)
+            pruned += done
+            if done < PRUNE_CHUNK:
+                break
+        if pruned:
+            self.changes += 1
+            self.bus.publish(Event("prune", None))
+        return pruned
+
     def _publish_changes(self, events: list[Event], bulk: Event) -> None:
         """Publish one event per changed message, or `bulk` instead when there are many (see BULK_CHANGE)."""
         for event in events if len(events) <= BULK_CHANGE else [bulk]:
@@ -437,3 +477,13 @@ class Store:
     async def resolve_id(self, message_id: str, query: str | None) -> str:
         """A message ID as given, or for `latest` with a query, the newest match's (MessageNotFound if none)."""
         return await self.searcher.resolve_id(message_id, query)
+
+    async def matches(self, message_id: str, query: str) -> bool:
+        """Whether this message matches a search (False if there is no such message)."""
+        compiled = compile_terms(terms_of(query))
+        await self.flush_index()
+        return await self.db.read(lambda conn: lookups.message_matches(conn, message_id, compiled))
+
+    async def has_message_id(self, message_id: str) -> bool:
+        """Whether a stored message has this Message-ID header (without its angle brackets)."""
+        return await self.db.read(lambda conn: lookups.has_message_id(conn, message_id))
