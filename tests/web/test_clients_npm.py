@@ -1,0 +1,204 @@
+"""The npm client `mailpit-api` (pinned in tests/clients_js/package.json), every method, against a real catcher.
+
+tests/clients_js/run.mjs calls each method of its MailpitClient and prints what it returned; this
+test sends known mail, runs it with node and checks each value as Mailpit would answer. Methods
+whose routes mailcatch doesn't serve (send, release, HTML, link and SpamAssassin checks, chaos)
+get the catcher's 404 JSON error, which is checked too. CI (`CI` set) runs `npm ci` there first
+(.ci/run); without node or the installed client the test fails in CI and is skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from mailcatch.server import ServerThread
+from tests.helpers import wait_for_count
+from tests.messages import build, png, send
+
+FOLDER = Path(__file__).resolve().parents[1] / "clients_js"
+NOT_SERVED = {
+    "htmlCheck": "404 Not Found at GET",
+    "linkCheck": "404 Not Found at GET",
+    "spamAssassinCheck": "404 Not Found at GET",
+    "getChaosTriggers": "404 Not Found at GET",
+    # Paths the web UI's files answer for GET only:
+    "setChaosTriggers": "405 Method Not Allowed at PUT",
+    "releaseMessage": "405 Method Not Allowed at POST",
+    "sendMessage": "405 Method Not Allowed at POST",
+}
+"""Methods whose routes mailcatch doesn't serve (yet), and the error status each gets now."""
+
+
+def _node() -> str:
+    """The node executable, with the client installed; in CI their absence fails the test."""
+    node = shutil.which("node")
+    problem = None
+    if node is None:
+        problem = "node is not installed"
+    elif not (FOLDER / "node_modules" / "mailpit-api" / "package.json").exists():
+        problem = f"the npm client is not installed: run `npm ci` in {FOLDER}"
+    if problem is None:
+        assert node is not None
+        return node
+    if os.environ.get("CI"):
+        pytest.fail(problem)
+    pytest.skip(problem)
+
+
+@pytest.fixture
+def results(catcher: ServerThread, api: httpx.Client) -> dict[str, Any]:
+    """What each client method returned, after two known messages were sent."""
+    node = _node()
+    send(
+        catcher,
+        build(
+            "Welcome",
+            "Shop <shop@example.com>",
+            "Ann <ann@example.com>",
+            "Hello Ann",
+            Date="Sat, 28 Nov 2026 10:00:00 +0100",
+            Message_ID="<welcome-1@example.com>",
+        ),
+    )
+    invoice = build(
+        "Invoice",
+        "billing@example.com",
+        "Bob <bob+billing@example.org>",
+        "See attached",
+        html="<p>See <b>attached</b></p>",
+        X_Tags="finance",
+        Date="Sat, 28 Nov 2026 11:00:00 +0100",
+    )
+    invoice.add_attachment(b"id,total\n1,9.99\n", maintype="text", subtype="csv", filename="invoice.csv")
+    invoice.add_attachment(png(), maintype="image", subtype="png", filename="chart.png")
+    send(catcher, invoice)
+    invoice_id, welcome_id = [m["ID"] for m in wait_for_count(api, 2)["messages"]]
+    attachments = {a["FileName"]: a["PartID"] for a in api.get(f"/api/v1/message/{invoice_id}").json()["Attachments"]}
+    api.put("/api/v1/messages", json={"IDs": [invoice_id], "Read": False})  # opening it marked it read
+    done = subprocess.run(
+        [node, "run.mjs", catcher.url, welcome_id, invoice_id, attachments["invoice.csv"], attachments["chart.png"]],
+        cwd=FOLDER,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    found: dict[str, Any] = json.loads(done.stdout)
+    found["ids"] = {"welcome": welcome_id, "invoice": invoice_id}
+    return found
+
+
+def value(results: dict[str, Any], step: str) -> Any:
+    """What a step returned; fails with the client's error if it threw."""
+    result = results[step]
+    assert result["ok"], f"{step}: {result['error']}"
+    return result["value"]
+
+
+def test_info_and_configuration(results: dict[str, Any]) -> None:
+    info = value(results, "getInfo")
+    assert (info["Messages"], info["Unread"]) == (2, 2)
+    assert info["Tags"] == {"billing": 1, "finance": 1}
+    assert isinstance(info["Version"], str) and info["Version"]
+    assert isinstance(info["RuntimeStats"]["Uptime"], int)
+    config = value(results, "getConfiguration")
+    assert config["MessageRelay"]["Enabled"] is False
+    assert (config["SpamAssassin"], config["ChaosEnabled"], config["DuplicatesIgnored"]) == (False, False, False)
+
+
+def test_listing_searching_and_waiting(results: dict[str, Any]) -> None:
+    ids = results["ids"]
+    listing = value(results, "listMessages")
+    assert (listing["total"], listing["unread"], listing["count"], listing["start"]) == (2, 2, 2, 0)
+    assert [m["ID"] for m in listing["messages"]] == [ids["invoice"], ids["welcome"]]
+    assert listing["tags"] == ["billing", "finance"]
+    invoice = listing["messages"][0]
+    assert invoice["From"] == {"Name": "", "Address": "billing@example.com"}
+    assert invoice["To"] == [{"Name": "Bob", "Address": "bob+billing@example.org"}]
+    assert (invoice["Attachments"], invoice["Read"], invoice["Tags"]) == (2, False, ["billing", "finance"])
+    assert invoice["Snippet"] == "See attached"
+    page = value(results, "listMessages(1,1)")
+    assert (page["start"], page["count"], page["total"]) == (1, 1, 2)
+    assert [m["ID"] for m in page["messages"]] == [ids["welcome"]]
+    found = value(results, "searchMessages")
+    assert (found["messages_count"], [m["Subject"] for m in found["messages"]]) == (1, ["Invoice"])
+    waited = value(results, "waitForMessage")
+    assert (waited["ID"], waited["Subject"], waited["Text"].strip()) == (ids["welcome"], "Welcome", "Hello Ann")
+    assert value(results, "waitForMessages")["messages_count"] == 2
+    exact = value(results, "waitForMessages(query,exact)")
+    assert [m["ID"] for m in exact["messages"]] == [ids["invoice"]]
+    assert results["waitForMessages(timeout)"] == {
+        "ok": False,
+        "error": 'Timeout waiting for messages matching query "subject:never-sent"',
+    }
+
+
+def test_one_message_its_headers_source_parts_and_views(results: dict[str, Any]) -> None:
+    ids = results["ids"]
+    latest = value(results, "getMessageSummary(latest)")
+    assert (latest["ID"], latest["Subject"]) == (ids["invoice"], "Invoice")
+    assert [a["FileName"] for a in latest["Attachments"]] == ["invoice.csv", "chart.png"]
+    assert "<b>attached</b>" in latest["HTML"]
+    welcome = value(results, "getMessageSummary")
+    assert welcome["MessageID"] == "welcome-1@example.com"
+    # Mailpit writes "2026-11-28T10:00:00+01:00" (Go drops zero fractions); the same instant and offset
+    date = datetime.datetime.fromisoformat(welcome["Date"])
+    assert date == datetime.datetime(2026, 11, 28, 9, tzinfo=datetime.timezone.utc)
+    assert date.utcoffset() == datetime.timedelta(hours=1)
+    assert welcome["From"] == {"Name": "Shop", "Address": "shop@example.com"}
+    headers = value(results, "getMessageHeaders")
+    assert headers["Subject"] == ["Welcome"] and headers["Message-Id"] == ["<welcome-1@example.com>"]
+    source = value(results, "getMessageSource")
+    assert "Subject: Welcome" in source and "Hello Ann" in source
+    attachment = value(results, "getMessageAttachment")
+    assert (attachment["size"], attachment["text"]) == (16, "id,total\n1,9.99\n")
+    # Mailpit sends the part's own type, "text/csv"; mailcatch's response adds "; charset=utf-8" to it
+    assert attachment["type"].split(";")[0] == "text/csv"
+    html = value(results, "renderMessageHTML")
+    assert "<b>attached</b>" in html
+    assert value(results, "renderMessageText").strip() == "Hello Ann"
+
+
+def test_attachment_thumbnail(results: dict[str, Any]) -> None:
+    thumbnail = value(results, "getAttachmentThumbnail")  # Mailpit: a 180 x 120 JPEG of the image
+    assert thumbnail["type"] == "image/jpeg" and thumbnail["size"] > 100
+
+
+def test_tags(results: dict[str, Any]) -> None:
+    assert value(results, "getTags") == ["billing", "finance"]
+    assert [value(results, s) for s in ("setTags", "renameTag", "deleteTag")] == ["ok", "ok", "ok"]
+    assert value(results, "getTags(after)") == ["billing", "finance", "VIP Customer"]
+    assert value(results, "getMessageSummary(tags)")["Tags"] == ["VIP Customer"]
+
+
+def test_read_state_and_deleting(results: dict[str, Any]) -> None:
+    ids = results["ids"]
+    assert value(results, "setReadStatus(IDs)") == "ok"
+    assert value(results, "listMessages(after unread)")["unread"] == 1  # the invoice was read by getMessageSummary
+    assert value(results, "setReadStatus(Search)") == "ok"
+    after = value(results, "listMessages(after search read)")
+    assert after["unread"] == 0 and all(m["Read"] for m in after["messages"])
+    assert value(results, "deleteMessagesBySearch") == "ok"
+    assert [m["ID"] for m in value(results, "listMessages(after search delete)")["messages"]] == [ids["invoice"]]
+    assert value(results, "deleteMessages(IDs)") == "ok"
+    assert value(results, "listMessages(after delete)")["total"] == 0
+    assert value(results, "deleteMessages(all)") == "ok"
+    assert value(results, "listMessages(empty)")["messages"] == []
+
+
+@pytest.mark.parametrize(("step", "status"), NOT_SERVED.items())
+def test_methods_without_a_route_get_a_clear_json_error(results: dict[str, Any], step: str, status: str) -> None:
+    result = results[step]
+    assert not result["ok"]
+    said, _, body = result["error"].partition(": {")
+    assert said.startswith(f"Mailpit API Error: {status} "), result["error"]
+    assert isinstance(json.loads("{" + body)["Error"], str)
