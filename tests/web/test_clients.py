@@ -8,10 +8,13 @@
 from __future__ import annotations
 
 import datetime
+import io
+import unittest
 
 import httpx
 import pytest
 from mailpit.client.api import API
+from mailpit.testing.unittest import EMailTestCase
 
 from mailcatch.server import ServerThread
 from tests.helpers import wait_for_count
@@ -80,12 +83,53 @@ def test_mailpit_api_client(catcher: ServerThread, sent: list[str]) -> None:
     assert headers.date == [datetime.datetime(2026, 11, 28, 9, tzinfo=datetime.timezone.utc)]
     assert headers.content_type == ['text/plain; charset="utf-8"'] and headers.delivered_to == ["ann@example.com"]
 
-    client.put_messages([sent[1]], "Read", False)  # sent as a form, as this client does
+    page = client.get_messages(limit=1, start=1)
+    assert (page.total, page.count, page.start, [m.id for m in page.messages]) == (2, 1, 1, [sent[1]])
+    assert [m.subject for m in client.get_messages(limit=1).messages] == ["Invoice"]
+
+    assert client.put_messages([sent[1]], "Read", False) is None  # sent as a form, as this client does
+    assert client.last_response is not None and client.last_response.text == "ok"
     assert client.get_messages().unread == 1
-    client.delete_messages([sent[0]])
+    assert client.delete_messages([sent[0]]) is None
+    assert client.last_response is not None and client.last_response.text == "ok"
     assert [m.id for m in client.get_messages().messages] == [sent[1]]
     client.delete_messages([])
     assert client.get_messages().total == 0
+
+
+def test_mailpit_api_client_method_list_is_the_one_tested() -> None:
+    # test_mailpit_api_client calls each of these; a client release with more methods fails here first.
+    public = {name for name in dir(API) if not name.startswith("_") and callable(getattr(API, name))}
+    assert public == {
+        "delete_messages",
+        "get_message",
+        "get_message_attachment",
+        "get_message_headers",
+        "get_messages",
+        "put_messages",
+    }
+
+
+def test_mailpit_api_client_unittest_helpers(catcher: ServerThread, sent: list[str]) -> None:
+    class Checks(EMailTestCase):
+        api_url = catcher.url
+
+        def test_received(self) -> None:
+            self.assertMessageReceived("welcome-1@example.com")
+            with self.assertRaises(self.failureException):
+                self.assertMessageReceived("never-sent@example.com")
+
+        def test_equal(self) -> None:
+            assert self.mailpit_api is not None
+            message = self.mailpit_api.get_message(sent[1])
+            self.assertEqual(message, self.mailpit_api.get_message(sent[1]))
+            with self.assertRaises(self.failureException):
+                self.assertMessageEqual(message, self.mailpit_api.get_message(sent[0]))
+
+    outcome = unittest.TextTestRunner(stream=io.StringIO(), verbosity=0).run(
+        unittest.TestLoader().loadTestsFromTestCase(Checks)
+    )
+    assert outcome.testsRun == 2 and outcome.wasSuccessful(), outcome.failures + outcome.errors
 
 
 def test_mailhog_client(catcher: ServerThread, sent: list[str]) -> None:
