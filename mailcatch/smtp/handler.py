@@ -120,6 +120,7 @@ class CatchHandler:
             return f"452 4.5.3 Too many recipients: at most {self.max_recipients} per message"
         if self.allowed_recipients is not None and not self.allowed_recipients.search(address):
             log.warning("recipient <%s> refused with 550: not matched by --smtp-allowed-recipients", address)
+            self.rejected += 1  # Mailpit counts each refused recipient in SMTPRejected
             return REFUSED_RECIPIENT
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)

@@ -286,6 +286,7 @@ def test_allowed_recipients_refuses_the_others_with_mailpits_reply(start_catcher
         [message] = wait_for_count(api, 1)["messages"]
         assert message["Subject"] == "partly"
         assert api.get(f"/api/v1/message/{message['ID']}/transcript").json()["Envelope"]["To"] == ["ann@example.com"]
+        assert api.get("/api/v1/info").json()["RuntimeStats"]["SMTPRejected"] == 3
 
 
 def test_a_bad_allowed_recipients_expression_stops_the_start() -> None:
@@ -313,6 +314,8 @@ def test_duplicate_message_ids_are_accepted_and_dropped(start_catcher: Callable[
         time.sleep(0.2)
         assert [m["Subject"] for m in api.get("/api/v1/messages").json()["messages"]] == ["Another ID", "First"]
         assert [m["MessageID"] for m in listed] == ["other-2@example.com", "same-1@example.com"]
+        stats = api.get("/api/v1/info").json()["RuntimeStats"]
+        assert (stats["SMTPAccepted"], stats["SMTPIgnored"]) == (2, 1)
 
 
 def test_duplicate_ids_are_kept_without_the_flag(catcher: ServerThread, api: httpx.Client) -> None:
