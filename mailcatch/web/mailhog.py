@@ -21,7 +21,7 @@ from mailcatch.errors import BadRequest, NotFound
 from mailcatch.models import rfc3339
 from mailcatch.shapes import MailHogContent, MailHogMessage, MailHogMIME, MailHogPage, MailHogPath
 from mailcatch.storage.search import Term
-from mailcatch.web.requests import page_params, store_of
+from mailcatch.web.requests import mailhog_page_params, store_of
 
 __all__ = ["content", "mailhog_message", "routes"]
 
@@ -97,7 +97,7 @@ def mailhog_message(message_id: str, created: float, envelope: Mapping[str, Any]
 
 
 async def _page(request: Request, terms: list[Term]) -> Response:
-    start, limit = page_params(request)
+    start, limit = mailhog_page_params(request)
     total, messages = await store_of(request).raw_page(terms, start, limit)
     items = [mailhog_message(m.id, m.created, m.envelope.to_json(), m.raw) for m in messages]
     page: MailHogPage = {"total": total, "count": len(items), "start": start, "items": items}

@@ -26,15 +26,17 @@ __all__ = [
     "int_param",
     "json_body",
     "latest_query",
+    "mailhog_page_params",
     "page_params",
     "search_query",
     "store_of",
 ]
 
 MAX_JSON_BODY = 10 * 1024 * 1024
-MAX_PAGE = 10_000  # the most messages one listing or search page gives, whatever `limit` asks for
+MAX_PAGE = 10_000  # the most messages one MailHog page gives, whatever `limit` asks for
 SQLITE_MAX_INT = 2**63 - 1  # larger values cannot be bound to a query (OverflowError)
 MAX_QUERY_TERMS = 200  # SQLite refuses expressions over 1,000 deep, which about 1,000 terms reach
+_ATOI = re.compile(r"[+-]?[0-9]+")
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s?([bkmg]?)b?", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 # Field names are matched ignoring case, as Mailpit (Go's encoding/json) matches them.
@@ -47,22 +49,41 @@ def store_of(connection: HTTPConnection) -> MessageStore:
     return store
 
 
+def _whole_number(text: str | None) -> int | None:
+    """`text` as Go's strconv.Atoi reads it (an optional sign, ASCII digits, 64 bits); None if it can't."""
+    if text is None or not _ATOI.fullmatch(text):
+        return None
+    value = int(text)
+    return value if -SQLITE_MAX_INT - 1 <= value <= SQLITE_MAX_INT else None
+
+
 def int_param(request: Request, name: str, default: int, maximum: int | None = None) -> int:
-    """The query parameter `name` as a whole number of at least 0, capped at `maximum`; `default` when absent."""
-    text = request.query_params.get(name)
-    if text is None or text == "":
+    """The query parameter `name` as a whole number above 0, capped at `maximum`; `default` otherwise.
+
+    As Mailpit reads `start` and `limit`: a value that isn't a whole number, or isn't above 0,
+    is not an error but leaves the default.
+    """
+    value = _whole_number(request.query_params.get(name))
+    if value is None or value <= 0:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number, not {text!r}") from None
-    if value < 0:
-        raise BadRequest(f"{name} must not be negative")
     return min(value, maximum if maximum is not None else SQLITE_MAX_INT)
 
 
 def page_params(request: Request) -> tuple[int, int]:
-    """The `start` and `limit` of a listing or search: from the first message, 50 of them by default."""
+    """Mailpit's `start` and `limit` of a listing or search: from the first message, 50 of them by default.
+
+    As in Mailpit, `limit=0` means every message (Mailpit sets no upper bound), and a value that
+    isn't a whole number, or a negative one, leaves the default.
+    """
+    start = int_param(request, "start", 0)
+    limit = _whole_number(request.query_params.get("limit"))
+    if limit is None or limit < 0:
+        return start, 50
+    return start, limit or SQLITE_MAX_INT
+
+
+def mailhog_page_params(request: Request) -> tuple[int, int]:
+    """MailHog's `start` and `limit`: 0 and 50 by default, a value that isn't a whole number above 0 ignored."""
     return int_param(request, "start", 0), int_param(request, "limit", 50, maximum=MAX_PAGE)
 
 

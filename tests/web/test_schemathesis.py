@@ -106,7 +106,7 @@ def test_huge_page_numbers(mailbox: Mailbox, path: str, name: str) -> None:
     separator = "&" if "?" in path else "?"
     response = mailbox.client.get(f"{path}{separator}{name}={10**20}")
     assert response.status_code == 200, response.text
-    assert response.json()["start"] == (2**63 - 1 if name == "start" else 0)
+    assert response.json()["start"] == 0  # past 64 bits: not a number Mailpit (Go's Atoi) reads, so the default
 
 
 @pytest.mark.parametrize(

@@ -264,12 +264,21 @@ def _compile_term(builder: _Builder, term: Term, zone: datetime.tzinfo | None) -
     elif name == "has":
         builder.add("m.seq IN (SELECT seq FROM messages WHERE attachments > 0)", negated=negated)
     elif name in ("after", "before"):
+        try:
+            moment = timestamp(value, zone)
+        except QueryError:
+            return  # Mailpit ignores a date it can't read
         operator = ">=" if (name == "after") != negated else "<"
-        builder.add(f"m.created {operator} ?", timestamp(value, zone))
+        builder.add(f"m.created {operator} ?", moment)
     elif name in ("larger", "smaller"):
+        try:
+            bytes_ = size(value)
+        except QueryError:
+            builder.fts(_FTS_COLUMNS, f"{name}:{value}", negated)  # Mailpit searches a size it can't read as text
+            return
         operator = {("larger", False): ">", ("larger", True): "<=", ("smaller", False): "<", ("smaller", True): ">="}[
             name, negated
         ]
-        builder.add(f"m.size {operator} ?", size(value))
+        builder.add(f"m.size {operator} ?", bytes_)
     else:
         raise ValueError(f"unknown search field {name!r}")

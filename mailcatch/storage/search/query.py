@@ -5,7 +5,8 @@ term. A term is plain text (matched as a case-insensitive substring of the subje
 addresses, text and HTML bodies and attachment names) or an operator `name:value`:
 `to:`, `from:`, `cc:`, `bcc:`, `reply-to:`, `addressed:`, `subject:`, `message-id:`,
 `tag:`, `is:read`, `is:unread`, `is:tagged`, `has:attachment`, `before:`, `after:`,
-`larger:`, `smaller:`. A leading `-` or `!` negates a term. All terms must hold.
+`larger:`, `smaller:`. A leading `-` or `!` negates a term. All terms must hold. As in
+Mailpit, an `is:` or `has:` value it doesn't know (`is:starred`) is searched for as text.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ _OPERATORS = {
 }
 _IS_VALUES = {"read", "unread", "tagged"}
 _HAS_VALUES = {"attachment", "attachments"}
+_HAS_UNSUPPORTED = {"inline", "inlines"}
+"""Mailpit's `has:` values that mailcatch can't answer (it keeps no count of inline parts)."""
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s?(b|k|kb|m|mb|g|gb)?$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3}
 
@@ -98,10 +101,11 @@ def parse_query(query: str) -> list[Term]:
         value = value.strip()
         if not value:
             continue
-        if name == "is" and value.lower() not in _IS_VALUES:
-            raise QueryError(f"unknown search operator is:{value} (use is:read, is:unread or is:tagged)")
-        if name == "has" and value.lower() not in _HAS_VALUES:
-            raise QueryError(f"unknown search operator has:{value} (use has:attachment)")
+        if name == "has" and value.lower() in _HAS_UNSUPPORTED:
+            raise QueryError(f"has:{value} is not supported (use has:attachment)")
+        if (name == "is" and value.lower() not in _IS_VALUES) or (name == "has" and value.lower() not in _HAS_VALUES):
+            terms.append(Term("text", token, negated))  # as Mailpit reads an operator it doesn't know: text
+            continue
         if name in ("is", "has"):
             value = value.lower()
         terms.append(Term(name, value, negated))
