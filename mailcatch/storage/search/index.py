@@ -107,15 +107,21 @@ at 4 MB, the process's memory leapt by 40-90 MB at times)."""
 COMMIT_SECONDS = 0.2
 """A transaction of the index is committed once it has been open this long: a long catch-up
 keeps its progress, and searches waiting for the index see it."""
-MERGED_TABLES = ("messages_fts", "messages_words")
-"""The full-text indexes that grow with every message: their segments are merged by this thread,
-a step per commit, never by FTS5 within an insert (see _merge_segments)."""
 MERGE_PAGES = 256
-"""Pages of full-text index merged per step (each step its own commit)."""
+"""Pages of full-text index merged per step (each step its own commit)..."""
+MERGE_STEPS = 8
+"""...and steps at most after each batch, per full-text index."""
 CATCH_UP_BYTES = 2 * 1024 * 1024
 """Bytes of messages read back from the store per step (each step its own commit): what one step holds in memory."""
+GIVE_BACK_AFTER = 0.5
+"""Seconds of quiet after indexing before the write-ahead log's disk space is given back."""
+JOURNAL_LIMIT = 16 * 1024 * 1024
+"""Bytes of write-ahead log the index keeps on disk once it is checkpointed (SQLite keeps the
+log's largest size otherwise: a big catch-up would hold that much disk for good)."""
 BUSY_TIMEOUT_MS = 10000
-"""How long the index's connection waits for a lock (for searches reading the index to finish, to commit)."""
+"""How long the index's connection waits for a lock."""
+GIVE_BACK_PATIENCE_MS = 1000
+"""...and for readers to finish, to truncate the write-ahead log (else tried again later)."""
 RETRY_FIRST = 0.5
 """Seconds the index thread waits after a failed write (a full disk) before it tries again..."""
 RETRY_MOST = 16.0
@@ -171,6 +177,10 @@ class SearchIndex:
         self._retry_after = RETRY_FIRST
         self._unclean = False
         """A failure marked the index unclean (deletions wait to be applied again): a whole update marks it clean."""
+        self._truncate = False
+        """After a failure: once caught up, give the write-ahead log's disk space back."""
+        self._log_used = False
+        """Commits went into the write-ahead log since its disk space was last given back."""
         self._deferring = False
         self._last_submit = 0.0
         self._told_partial = False
@@ -191,7 +201,7 @@ class SearchIndex:
             if not is_damage(error):
                 raise
             log.warning("the search index %s is damaged (%s): rebuilding it from the messages", self.path, error)
-            for suffix in ("", "-journal", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(self.path + suffix)
             conn = self._open(identity, check=False)
@@ -201,19 +211,14 @@ class SearchIndex:
         conn = sqlite3.connect(self.uri, uri=True, isolation_level=None, check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            # A rollback journal, not a write-ahead log: a merge of FTS5 segments rewrites a whole
-            # term's list of messages in one step, which for a common trigram in a million messages
-            # is 30-140 MB that a write-ahead log would hold on disk. The journal holds only the
-            # pages a step changes in place, and is emptied at each commit.
-            conn.execute("PRAGMA journal_mode = TRUNCATE")
+            conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = OFF")  # the index can be rebuilt: never an fsync
             conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_LIMIT}")
             checked = check and os.path.exists(self.path) and os.path.getsize(self.path) <= QUICK_CHECK_MAX_BYTES
             if checked and (found := damage_found(conn)) is not None:
                 raise sqlite3.DatabaseError(f"database disk image is malformed: {found}")
             conn.executescript(SCHEMA + _BATCH_WORDS)
-            for table in MERGED_TABLES:  # segments are merged by _merge_segments, in small commits
-                conn.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('automerge', 0)")
             meta = dict(conn.execute("SELECT key, value FROM search_meta").fetchall())
             if meta.get("identity") != identity or meta.get("clean") != "1":
                 if meta:
@@ -330,6 +335,15 @@ class SearchIndex:
                 except sqlite3.Error as error:  # counted through the trigrams until the rebuild
                     self._failed(conn, error)
             while True:
+                with self._lock:
+                    idle = not self._changes and not retry and self.upto >= self._newest
+                    if idle and self._log_used and not self._stopping:
+                        # Quiet for a moment after indexing: give the log's disk space back.
+                        self._lock.wait(GIVE_BACK_AFTER)
+                        idle = not self._changes and self.upto >= self._newest
+                        self._truncate = self._truncate or idle
+                if idle and self._truncate and not self._stopping:
+                    self._give_back(conn)
                 with self._lock:
                     while not self._changes and not retry and self.upto >= self._newest and not self._stopping:
                         self._lock.wait()
@@ -475,6 +489,7 @@ class SearchIndex:
         if clean and self._unclean:
             conn.execute("UPDATE search_meta SET value = '1' WHERE key = 'clean'")
         conn.execute("COMMIT")
+        self._log_used = True
         if clean:
             self._unclean = False
         with self._lock:
@@ -487,7 +502,7 @@ class SearchIndex:
             log.info("the search index is updated again (it could not be: %s)", failure)
 
     def _failed(self, conn: sqlite3.Connection, error: sqlite3.Error, lost: bool = False) -> None:
-        """After a failed write: undo it and say so (once a minute at most).
+        """After a failed write: undo it, give back the log's disk space, and say so (once a minute at most).
 
         The thread tries again, waiting longer after each failure; meanwhile searches don't wait
         for the index (they would wait for good on a full disk) and say their results may be
@@ -498,6 +513,7 @@ class SearchIndex:
         with self._lock:
             self._broken = True
             self._failure = str(error)
+            self._truncate = True
             self._wake_waiters()
         log.warning(
             "search index not updated (%s): searches say their results may be incomplete until it is; trying again",
@@ -507,23 +523,37 @@ class SearchIndex:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
         if lost and not self._unclean:
-            with contextlib.suppress(sqlite3.Error):  # on a full disk, the space the rollback gave back
+            with contextlib.suppress(sqlite3.Error):  # on a full disk, the log's space left by the rollback
                 conn.execute("UPDATE search_meta SET value = '0' WHERE key = 'clean'")
                 self._unclean = True
+        self._give_back(conn)
+
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        """Checkpoint the write-ahead log and truncate it to nothing (after a failure on a full disk,
+        its file holds the space the failed transaction took, and a catch-up's)."""
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {GIVE_BACK_PATIENCE_MS}")  # readers would hold up indexing
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error:
+            return  # tried again once caught up
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if not busy and not self._broken:
+            self._truncate = self._log_used = False
 
 
 def _merge_segments(conn: sqlite3.Connection) -> None:
-    """Merge the big full-text indexes' segments, MERGE_PAGES at a time, each step a commit of its own.
+    """Merge the full-text indexes' segments a step at a time, each step a commit of its own.
 
-    FTS5 writes a segment per commit, and by default merges them within the inserts that follow:
-    work in proportion to the segments' levels, and all of a level's segments at once when 16
-    pile up there. Either way one insert can rewrite hundreds of MB, and indexing new mail (and
-    the searches waiting for it) stalls behind it. With FTS5's own merging off, this thread merges
-    between batches, a step at a time (a step finishes the term it is in, so for a term in every
-    message it writes more than MERGE_PAGES), until no level holds enough segments to merge.
+    FTS5 writes a segment per commit and merges segments as they pile up: a little with each
+    write, and all of a level's at once when 16 pile up there, in one transaction that can
+    rewrite hundreds of MB and grow the write-ahead log as much (160 MB seen after a million
+    messages). Steps of MERGE_PAGES between batches keep the piles below that, so the log of
+    each commit stays small enough to be checkpointed and reused.
     """
-    for table in MERGED_TABLES:
-        while True:
+    for table in ("messages_fts", "messages_words"):
+        for _ in range(MERGE_STEPS):
             before = conn.total_changes
             try:
                 conn.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('merge', {MERGE_PAGES})")
