@@ -26,6 +26,7 @@ from mailcatch.shapes import (
 from mailcatch.storage import StoredMessage
 from mailcatch.storage.search import zone_named
 from mailcatch.web.requests import id_list, json_body, latest_query, page_params, search_query, store_of
+from mailcatch.web.thumbnails import thumbnail_jpeg
 
 _SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ ()+-]")
 
@@ -193,6 +194,19 @@ async def get_part(request: Request) -> Response:
     )
 
 
+async def get_thumbnail(request: Request) -> Response:
+    """A 180 x 120 JPEG of an image part, as Mailpit's UI shows attachments (white for other parts)."""
+    message = await _message(request)
+    part_id = request.path_params["part_id"]
+    found = await run_in_threadpool(part_content, message.raw, part_id)
+    if found is None:
+        raise NotFound(f"message {message.id} has no part {part_id!r}")
+    part, content = found
+    jpeg = await run_in_threadpool(thumbnail_jpeg, content)
+    name = part.filename or part.content_id or f"part-{part.part_id}"
+    return Response(jpeg, media_type="image/jpeg", headers={"Content-Disposition": content_disposition("inline", name)})
+
+
 async def get_transcript(request: Request) -> Response:
     return JSONResponse(await store_of(request).transcript(request.path_params["id"]))
 
@@ -218,6 +232,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/message/{id}/headers", get_headers, methods=["GET"]),
         Route("/api/v1/message/{id}/raw", get_raw, methods=["GET"]),
         Route("/api/v1/message/{id}/part/{part_id}", get_part, methods=["GET"]),
+        Route("/api/v1/message/{id}/part/{part_id}/thumb", get_thumbnail, methods=["GET"]),
         Route("/api/v1/message/{id}/transcript", get_transcript, methods=["GET"]),
         Route("/livez", livez, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

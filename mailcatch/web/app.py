@@ -29,7 +29,7 @@ from mailcatch.storage import MessageStore
 from mailcatch.web import api, info, mailhog, openapi, views, ws
 from mailcatch.web import search as search_api
 from mailcatch.web import tags as tags_api
-from mailcatch.web.cors import any_origin, cors_options, origin_pattern
+from mailcatch.web.cors import ApiOptions, any_origin, cors_options, origin_pattern
 from mailcatch.web.hosts import HostCheck, HostPolicy
 
 auth_log = limit_repeats(logging.getLogger("mailcatch.web.auth"))
@@ -227,6 +227,7 @@ def create_app(settings: Settings, store: MessageStore, bus: EventBus) -> Starle
     app.state.hub = hub
     app.state.started = time.time()
     app.state.ready = True
+    app.add_middleware(ApiOptions)
     app.add_middleware(SecurityHeaders)
     if settings.ui_auth_file:
         app.add_middleware(BasicAuth, credentials=Credentials(read_password_file(settings.ui_auth_file)))

@@ -13,7 +13,24 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["any_origin", "cors_options", "origin_pattern"]
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["ApiOptions", "any_origin", "cors_options", "origin_pattern"]
+
+
+class ApiOptions:
+    """`OPTIONS` on an API path answers 200 with an empty body, as Mailpit's does (a cross-origin
+    preflight, when `--api-cors` allows one, is answered before this with CORS headers)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS" and scope["path"].startswith("/api/"):
+            await PlainTextResponse("")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def any_origin(origins: Sequence[str]) -> bool:

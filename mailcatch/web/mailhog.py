@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import BadRequest, NotFound
@@ -125,7 +125,8 @@ async def delete_message(request: Request) -> Response:
     message_id = request.path_params["id"]
     if not await store_of(request).delete([message_id]):
         raise NotFound(f"message {message_id!r} not found")
-    return PlainTextResponse("ok")
+    # MailHog's answer: 200 with no body (its npm client reads any body as JSON and fails on "ok").
+    return Response(b"", media_type="text/json")
 
 
 def routes() -> list[BaseRoute]:

@@ -400,6 +400,14 @@ _PATHS: dict[str, Any] = {
             [_ID, _param("PartID", "path", "Part ID from Attachments or Inline"), _QUERY_LATEST],
         ),
     },
+    "/api/v1/message/{ID}/part/{PartID}/thumb": {
+        "get": _op(
+            "message",
+            "A 180 x 120 JPEG thumbnail of an image part (a white box for any other part), as Mailpit makes it",
+            {"200": _text("The thumbnail", "image/jpeg")},
+            [_ID, _param("PartID", "path", "Part ID from Attachments or Inline"), _QUERY_LATEST],
+        ),
+    },
     "/api/v1/message/{ID}/transcript": {
         "get": _op(
             "message",
@@ -471,6 +479,22 @@ _PATHS: dict[str, Any] = {
     "/view/{ID}.txt": {
         "get": _op("testing", "The text part alone", {"200": _text("The text part")}, [_ID, _QUERY_LATEST]),
     },
+    "/view/{ID}": {
+        "get": _op(
+            "testing",
+            "Mailpit's deep link: redirects (302) to the web UI with the message open (`latest`: the newest)",
+            {"302": {"description": "To /#m={ID} (to / when there is no such message)"}},
+            [_ID, _QUERY_LATEST],
+        ),
+    },
+    "/search": {
+        "get": _op(
+            "testing",
+            "Mailpit's deep link: redirects (302) to the web UI running the search",
+            {"302": {"description": "To /#q={q}"}},
+            [_param("q", "query", "A search, in Mailpit's syntax")],
+        ),
+    },
     "/livez": {"get": _op("application", "Alive", {"200": _text('"ok"')})},
     "/readyz": {
         "get": _op(
@@ -507,7 +531,12 @@ _PATHS: dict[str, Any] = {
             {"200": _json(_ref("MailHogMessage"), "The message")},
             [_param("ID", "path", "Message database ID")],
         ),
-        "delete": _op("mailhog", "MailHog: delete one message", _OK, [_param("ID", "path", "Message database ID")]),
+        "delete": _op(
+            "mailhog",
+            "MailHog: delete one message",
+            {"200": {"description": "Deleted: no body, as MailHog answers"}},
+            [_param("ID", "path", "Message database ID")],
+        ),
     },
 }
 

@@ -1,4 +1,5 @@
-"""A message's HTML or text part on a page of its own: /view/{ID}.html and /view/{ID}.txt.
+"""A message's HTML or text part on a page of its own: /view/{ID}.html and /view/{ID}.txt;
+and the UI's deep links as Mailpit's UI writes them (/view/{ID}, /view/latest, /search?q=).
 
 The HTML page is served sandboxed (`Content-Security-Policy: sandbox`), so even opened
 directly in a tab its scripts never run, with the policy of the UI's frame: it loads the
@@ -15,10 +16,10 @@ import urllib.parse
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mailcatch.errors import NotFound
+from mailcatch.errors import MessageNotFound, NotFound
 from mailcatch.mail.parse import ParsedMessage, parse_message
 from mailcatch.storage import StoredMessage
 from mailcatch.web.requests import latest_query, store_of
@@ -80,9 +81,27 @@ async def view_text(request: Request) -> Response:
     return PlainTextResponse(parsed.text)
 
 
+async def open_in_ui(request: Request) -> Response:
+    """/view/{ID} (or /view/latest): the UI, showing that message (its location names it after `#m=`)."""
+    store = store_of(request)
+    try:
+        message = await store.get(await store.resolve_id(request.path_params["id"], latest_query(request)), raw=False)
+    except (MessageNotFound, NotFound):
+        return RedirectResponse("/", status_code=302)  # the UI shows the inbox
+    return RedirectResponse("/#" + urllib.parse.urlencode({"m": message.id}), status_code=302)
+
+
+async def search_in_ui(request: Request) -> Response:
+    """/search?q=...: the UI, running that search."""
+    query = request.query_params.get("q", "")
+    return RedirectResponse("/#" + urllib.parse.urlencode({"q": query}) if query else "/", status_code=302)
+
+
 def routes() -> list[BaseRoute]:
-    """The view routes."""
+    """The view routes, and the UI's deep links."""
     return [
         Route("/view/{id}.html", view_html, methods=["GET"]),
         Route("/view/{id}.txt", view_text, methods=["GET"]),
+        Route("/view/{id}", open_in_ui, methods=["GET"]),
+        Route("/search", search_in_ui, methods=["GET"]),
     ]

@@ -22,7 +22,7 @@ def test_hostile_message_runs_nothing_and_loads_nothing_remote(open_ui: Callable
     expect(row.locator(".row-subject")).to_contain_text("Hostile <img src=x onerror=")
     expect(row.locator(".row-from")).to_contain_text("<img src=x onerror=")
     expect(row.locator("img, script, b")).to_have_count(0)
-    expect(row.locator(".tag")).to_have_text("<img src=x onerror=alert(2)>")
+    expect(row.locator(".tag")).to_have_text("img src x onerror alert 2")  # cleaned as Mailpit cleans tags
 
     row.click()
     expect(page.locator("#reader-subject")).to_contain_text('"quotes" & <b>bold</b>')

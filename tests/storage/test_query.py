@@ -36,17 +36,14 @@ def test_queries_are_split_into_terms(query: str, terms: list[Term]) -> None:
     assert parse_query(query) == terms
 
 
-@pytest.mark.parametrize(
-    ("query", "message"),
-    [
-        ("is:flagged", "unknown search operator is:flagged (use is:read, is:unread or is:tagged)"),
-        ("has:kids", "unknown search operator has:kids (use has:attachment)"),
-    ],
-)
-def test_operator_values_that_make_no_sense_are_query_errors(query: str, message: str) -> None:
+@pytest.mark.parametrize("query", ["is:flagged", "has:kids", "is:starred"])
+def test_operator_values_mailpit_does_not_know_are_searched_as_text(query: str) -> None:
+    assert parse_query(query) == [Term("text", query)]  # as Mailpit: no error, and (mostly) no match
+
+
+def test_a_query_error_is_no_http_error() -> None:
     with pytest.raises(QueryError) as raised:
-        parse_query(query)
-    assert str(raised.value) == message
+        size("lots")
     assert not isinstance(raised.value, HTTPError)  # the web layer, not search, speaks HTTP
 
 
@@ -78,7 +75,6 @@ def test_dates_and_time_zones() -> None:
             "'yesterday' is not a date (write it as 2024-05-31 or 2024-05-31T14:30)",
         ),
         (lambda: zone_named("Mars/Olympus"), "unknown time zone 'Mars/Olympus' (use a name such as Europe/Berlin)"),
-        (lambda: compile_terms(parse_query("larger:huge")), "'huge' is not a size (write it as 2048, 200k or 1.5M)"),
         (lambda: compile_terms([Term("text", "a\x00b")]), "a search must not contain NUL characters"),
     ],
 )

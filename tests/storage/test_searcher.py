@@ -79,7 +79,7 @@ def test_latest_by_query(store: Store) -> None:
             await store.resolve_id("latest", "gamma")
         assert not isinstance(raised.value, HTTPError)
         with pytest.raises(QueryError):
-            await store.resolve_id("latest", "is:nothing")
+            await store.resolve_id("latest", 'subject:"a\x00b"')
 
     run_async(scenario())
 
