@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import BadRequest, NotFound, StoreError
-from mailcatch.mail.parse import ParsedMessage, hidden_recipients, parse_message, part_content, raw_headers
+from mailcatch.mail.parse import ParsedMessage, Part, hidden_recipients, parse_message, part_content, raw_headers
 from mailcatch.mail.unsubscribe import list_unsubscribe
 from mailcatch.shapes import (
     MessageJSON,
@@ -177,13 +177,18 @@ async def get_raw(request: Request) -> Response:
     return Response(message.raw, media_type="text/plain; charset=utf-8")
 
 
-async def get_part(request: Request) -> Response:
+async def _part(request: Request) -> tuple[Part, bytes]:
+    """The part of the message that the path's {part_id} names, and its decoded content (404 if none)."""
     message = await _message(request)
     part_id = request.path_params["part_id"]
     found = await run_in_threadpool(part_content, message.raw, part_id)
     if found is None:
         raise NotFound(f"message {message.id} has no part {part_id!r}")
-    part, content = found
+    return found
+
+
+async def get_part(request: Request) -> Response:
+    part, content = await _part(request)
     return Response(
         content,
         media_type=part.content_type or "application/octet-stream",
@@ -196,12 +201,7 @@ async def get_part(request: Request) -> Response:
 
 async def get_thumbnail(request: Request) -> Response:
     """A 180 x 120 JPEG of an image part, as Mailpit's UI shows attachments (white for other parts)."""
-    message = await _message(request)
-    part_id = request.path_params["part_id"]
-    found = await run_in_threadpool(part_content, message.raw, part_id)
-    if found is None:
-        raise NotFound(f"message {message.id} has no part {part_id!r}")
-    part, content = found
+    part, content = await _part(request)
     jpeg = await run_in_threadpool(thumbnail_jpeg, content)
     name = part.filename or part.content_id or f"part-{part.part_id}"
     return Response(jpeg, media_type="image/jpeg", headers={"Content-Disposition": content_disposition("inline", name)})
