@@ -86,7 +86,7 @@ async def open_in_ui(request: Request) -> Response:
     store = store_of(request)
     try:
         message = await store.get(await store.resolve_id(request.path_params["id"], latest_query(request)), raw=False)
-    except (MessageNotFound, NotFound):
+    except MessageNotFound:
         return RedirectResponse("/", status_code=302)  # the UI shows the inbox
     return RedirectResponse("/#" + urllib.parse.urlencode({"m": message.id}), status_code=302)
 
