@@ -15,6 +15,7 @@ from mailcatch.errors import ConfigError
 
 if TYPE_CHECKING:
     from mailcatch.auto_tags import TagFilter
+    from mailcatch.relay import RelayConfig
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ class Settings:
     smtp_tls_cert: str | None = None
     smtp_tls_key: str | None = None
     ui_auth_file: str | None = None
+    send_api_auth_file: str | None = None
+    """Logins for POST /api/v1/send alone (Mailpit's --send-api-auth-file); without it, the route asks for the UI's."""
+    send_api_auth_accept_any: bool = False
+    """POST /api/v1/send asks for no login, whatever the UI asks (Mailpit's --send-api-auth-accept-any)."""
     api_cors: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     """Host names the web side answers besides localhost and IP addresses (`*`: any); see web/hosts.py."""
@@ -88,6 +93,28 @@ class Settings:
     """A regular expression: RCPT TO addresses it doesn't find anything in are refused with 550."""
     ignore_duplicate_ids: bool = False
     """A message whose Message-ID is already stored is answered 250 and dropped."""
+    smtp_require_tls: bool = False
+    """Implicit TLS (SMTPS): every SMTP connection is TLS from its first byte (needs the certificate and key)."""
+    smtp_require_starttls: bool = False
+    """Commands other than EHLO, NOOP, STARTTLS and QUIT are answered 530 until the client has used STARTTLS."""
+    enable_chaos: bool = False
+    """Fault injection: Mailpit's /api/v1/chaos and mailcatch's fault rules (/api/v1/faults)."""
+    chaos_triggers: str | None = None
+    """Mailpit's --chaos-triggers (`Sender:451:10,Recipient:550:5`); turns chaos on."""
+    smtp_relay_config: str | None = None
+    """A YAML file of the relay's settings (Mailpit's keys), read into `relay` at start."""
+    relay: RelayConfig | None = None
+    """The SMTP server messages are released and relayed through (None: release is off)."""
+    smtp_relay_all: bool = False
+    """Relay every new message to its envelope recipients."""
+    smtp_relay_matching: str | None = None
+    """Relay new messages to the envelope recipients this regular expression finds a match in."""
+    webhook_url: str | None = None
+    """POST each new message's summary to this URL."""
+    webhook_limit: int = 1
+    """At most this many webhook requests a second (0: no limit)."""
+    webhook_timeout: float = 5
+    """Seconds a webhook request may take."""
 
     def __post_init__(self) -> None:
         if self.max_messages < 0:
@@ -121,13 +148,73 @@ class Settings:
                 ) from None
         if bool(self.smtp_tls_cert) != bool(self.smtp_tls_key):
             raise ConfigError("--smtp-tls-cert and --smtp-tls-key go together: give both or neither")
-        for name in ("smtp_auth_file", "smtp_tls_cert", "smtp_tls_key", "ui_auth_file", "tags_config"):
+        self._check_smtp_tls()
+        if self.send_api_auth_file and self.send_api_auth_accept_any:
+            raise ConfigError("--send-api-auth-file and --send-api-auth-accept-any can't be used together")
+        for name in (
+            "smtp_auth_file",
+            "smtp_tls_cert",
+            "smtp_tls_key",
+            "ui_auth_file",
+            "send_api_auth_file",
+            "tags_config",
+        ):
             path = getattr(self, name)
             if path and not Path(path).is_file():
                 flag = "--" + name.replace("_", "-")
                 raise ConfigError(f"{flag}: no such file: {path}")
 
         self.tag_filters()  # a bad --tag or --tags-config stops the start, with what was wrong
+        self._check_relay()
+        self._check_webhook()
+
+    def _check_smtp_tls(self) -> None:
+        """--smtp-require-tls and --smtp-require-starttls need the certificate, and exclude each other (as in Mailpit)."""
+        for flag, required in (
+            ("--smtp-require-tls", self.smtp_require_tls),
+            ("--smtp-require-starttls", self.smtp_require_starttls),
+        ):
+            if required and not self.smtp_tls_cert:
+                raise ConfigError(f"{flag} needs a certificate and key: give --smtp-tls-cert and --smtp-tls-key")
+        if self.smtp_require_tls and self.smtp_require_starttls:
+            raise ConfigError(
+                "--smtp-require-tls and --smtp-require-starttls can't be used together: the first makes every"
+                " connection TLS from its start, the second asks for STARTTLS on a plain one"
+            )
+        if self.chaos_triggers:
+            from mailcatch.smtp.faults import parse_chaos_triggers
+
+            parse_chaos_triggers(self.chaos_triggers)  # a bad value stops the start, with what was wrong
+
+    def _check_relay(self) -> None:
+        if self.smtp_relay_config and self.relay is None:
+            from mailcatch.relay import read_relay_config
+
+            object.__setattr__(self, "relay", read_relay_config(self.smtp_relay_config))
+        if self.smtp_relay_all and self.smtp_relay_matching:
+            raise ConfigError("--smtp-relay-all and --smtp-relay-matching can't be used together")
+        if (self.smtp_relay_all or self.smtp_relay_matching) and self.relay is None:
+            flag = "--smtp-relay-all" if self.smtp_relay_all else "--smtp-relay-matching"
+            raise ConfigError(f"{flag} needs a relay server: --smtp-relay-config FILE or MP_SMTP_RELAY_HOST")
+        if self.smtp_relay_matching:
+            try:
+                re.compile(self.smtp_relay_matching)
+            except re.error as error:
+                raise ConfigError(
+                    f"--smtp-relay-matching: {self.smtp_relay_matching!r} is not a regular expression: {error}"
+                ) from None
+
+    def _check_webhook(self) -> None:
+        if self.webhook_limit < 0:
+            raise ConfigError("--webhook-limit must be 0 (no limit) or more")
+        if self.webhook_timeout <= 0:
+            raise ConfigError("the webhook timeout must be more than 0 seconds")
+        if self.webhook_url:
+            from mailcatch.webhooks import check_webhook_url
+
+            problem = check_webhook_url(self.webhook_url)
+            if problem:
+                raise ConfigError(f"--webhook-url: {problem}")
 
     def tag_filters(self) -> list[TagFilter]:
         """The filters of --tag, then those of --tags-config; ConfigError if either can't be read."""
@@ -137,6 +224,15 @@ class Settings:
         if self.tags_config:
             filters += read_tags_config(self.tags_config)
         return filters
+
+    @property
+    def smtp_tls_mode(self) -> str:
+        """Which TLS the SMTP server speaks, as the start-up line says it."""
+        if not self.smtp_tls_cert:
+            return "no TLS"
+        if self.smtp_require_tls:
+            return "implicit TLS (SMTPS) required"
+        return "STARTTLS required" if self.smtp_require_starttls else "STARTTLS optional"
 
     @property
     def in_flight_budget(self) -> int:
@@ -183,10 +279,37 @@ FLAGS: tuple[tuple[str, str | None, str | None, str], ...] = (
     ("--smtp-tls-cert", None, "FILE", "PEM certificate for STARTTLS (with --smtp-tls-key)"),
     ("--smtp-tls-key", None, "FILE", "PEM private key for STARTTLS (with --smtp-tls-cert)"),
     (
+        "--smtp-require-tls",
+        "MAILCATCH_SMTP_REQUIRE_TLS",
+        None,
+        "implicit TLS (SMTPS, as on port 465): every SMTP connection is TLS from its first byte, with the"
+        " --smtp-tls-cert certificate, and no STARTTLS (default: plain connections, STARTTLS offered with a certificate)",
+    ),
+    (
+        "--smtp-require-starttls",
+        "MAILCATCH_SMTP_REQUIRE_STARTTLS",
+        None,
+        "commands other than EHLO, NOOP, STARTTLS and QUIT get 530 5.7.0 until the client has used STARTTLS"
+        " (needs --smtp-tls-cert; also --smtp-tls-required)",
+    ),
+    (
         "--ui-auth-file",
         "MAILCATCH_UI_AUTH_FILE",
         "FILE",
         "file of user:password lines (plain, or htpasswd hashes: bcrypt, $6$, $5$, $apr1$): HTTP basic auth over the UI, API and websocket (default: none)",
+    ),
+    (
+        "--send-api-auth-file",
+        "MAILCATCH_SEND_API_AUTH_FILE",
+        "FILE",
+        "file of user:password lines (as --ui-auth-file's): the logins POST /api/v1/send asks for, in place of"
+        " the UI's; they open nothing else (default: the --ui-auth-file login, if any)",
+    ),
+    (
+        "--send-api-auth-accept-any",
+        "MAILCATCH_SEND_API_AUTH_ACCEPT_ANY",
+        None,
+        "POST /api/v1/send asks for no login (any, or none, is accepted), whatever --ui-auth-file asks of the rest",
     ),
     (
         "--api-cors",
@@ -261,10 +384,61 @@ FLAGS: tuple[tuple[str, str | None, str | None, str], ...] = (
         None,
         "a message whose Message-ID is already stored is answered 250 and dropped (also --smtp-ignore-duplicate-ids)",
     ),
+    (
+        "--smtp-relay-config",
+        "MAILCATCH_SMTP_RELAY_CONFIG",
+        "FILE",
+        "YAML file of the SMTP server messages are released through (Mailpit's keys: host, port, starttls, tls,"
+        " allow-insecure, auth, username, password, secret, return-path, override-from, allowed-recipients,"
+        " blocked-recipients, preserve-message-ids); MP_SMTP_RELAY_HOST and the other MP_SMTP_RELAY_*"
+        " variables set it without a file (default: release off)",
+    ),
+    (
+        "--smtp-relay-all",
+        "MAILCATCH_SMTP_RELAY_ALL",
+        None,
+        "also relay every new message to its envelope recipients through the relay server (caution!)",
+    ),
+    (
+        "--smtp-relay-matching",
+        "MAILCATCH_SMTP_RELAY_MATCHING",
+        "REGEXP",
+        "relay new messages to the envelope recipients in which this regular expression finds a match"
+        " ('@example\\.com$') through the relay server",
+    ),
+    (
+        "--webhook-url",
+        "MAILCATCH_WEBHOOK_URL",
+        "URL",
+        "POST each new message's summary (JSON) to this URL; user:password@ in it is basic auth (default: none)",
+    ),
+    (
+        "--webhook-limit",
+        "MAILCATCH_WEBHOOK_LIMIT",
+        "N",
+        "webhook requests a second at most, 0 for no limit; messages beyond it get none (default 1)",
+    ),
+    (
+        "--enable-chaos",
+        "MAILCATCH_ENABLE_CHAOS",
+        None,
+        "fault injection, for testing an app's retry paths: Mailpit's chaos (PUT /api/v1/chaos) and"
+        " mailcatch's fault rules (POST /api/v1/faults) (default: off)",
+    ),
+    (
+        "--chaos-triggers",
+        "MAILCATCH_CHAOS_TRIGGERS",
+        "TRIGGERS",
+        "turn chaos on with these triggers: comma-separated key:code:probability, keys Sender, Recipient and"
+        " Authentication, probability 0-100 percent ('Sender:451:10,Recipient:550:5')",
+    ),
     ("--quiet", None, None, "log only warnings and errors, not each message"),
 )
 
-ALIASES: dict[str, tuple[str, ...]] = {"--ignore-duplicate-ids": ("--smtp-ignore-duplicate-ids",)}
+ALIASES: dict[str, tuple[str, ...]] = {
+    "--ignore-duplicate-ids": ("--smtp-ignore-duplicate-ids",),
+    "--smtp-require-starttls": ("--smtp-tls-required",),
+}
 """Other names a flag is accepted under."""
 
 MAILPIT_ENV: dict[str, tuple[str, ...]] = {
@@ -276,6 +450,8 @@ MAILPIT_ENV: dict[str, tuple[str, ...]] = {
     "--smtp-tls-cert": ("MP_SMTP_TLS_CERT",),
     "--smtp-tls-key": ("MP_SMTP_TLS_KEY",),
     "--ui-auth-file": ("MP_UI_AUTH_FILE",),
+    "--send-api-auth-file": ("MP_SEND_API_AUTH_FILE",),
+    "--send-api-auth-accept-any": ("MP_SEND_API_AUTH_ACCEPT_ANY",),
     "--api-cors": ("MP_API_CORS",),
     "--smtp-max-recipients": ("MP_SMTP_MAX_RECIPIENTS",),
     "--max-age": ("MP_MAX_AGE",),
@@ -284,6 +460,15 @@ MAILPIT_ENV: dict[str, tuple[str, ...]] = {
     "--tags-disable": ("MP_TAGS_DISABLE",),
     "--smtp-allowed-recipients": ("MP_SMTP_ALLOWED_RECIPIENTS",),
     "--ignore-duplicate-ids": ("MP_IGNORE_DUPLICATE_IDS",),
+    "--smtp-require-tls": ("MP_SMTP_REQUIRE_TLS",),
+    "--smtp-require-starttls": ("MP_SMTP_REQUIRE_STARTTLS", "MP_SMTP_TLS_REQUIRED"),
+    "--enable-chaos": ("MP_ENABLE_CHAOS",),
+    "--chaos-triggers": ("MP_CHAOS_TRIGGERS",),
+    "--smtp-relay-config": ("MP_SMTP_RELAY_CONFIG",),
+    "--smtp-relay-all": ("MP_SMTP_RELAY_ALL",),
+    "--smtp-relay-matching": ("MP_SMTP_RELAY_MATCHING",),
+    "--webhook-url": ("MP_WEBHOOK_URL",),
+    "--webhook-limit": ("MP_WEBHOOK_LIMIT",),
     "--quiet": ("MP_QUIET",),
 }
 """Mailpit's environment variables read for our flags, so that a Mailpit compose file works unchanged;
@@ -359,14 +544,20 @@ def from_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | No
     kwargs: dict[str, object] = {
         "quiet": switches["--quiet"],
         "ignore_duplicate_ids": switches["--ignore-duplicate-ids"],
+        "smtp_require_tls": switches["--smtp-require-tls"],
+        "smtp_require_starttls": switches["--smtp-require-starttls"],
+        "enable_chaos": switches["--enable-chaos"],
+        "send_api_auth_accept_any": switches["--send-api-auth-accept-any"],
+        "smtp_relay_all": switches["--smtp-relay-all"],
     }
+    _relay_kwargs(values, environ, kwargs)
     if "--max-age" in values:
         kwargs["max_age_hours"] = max_age_hours(values["--max-age"])
     if "--tags-disable" in values:
         disabled = tags_disabled(values["--tags-disable"])
         kwargs["tags_from_x_tags"] = "x-tags" not in disabled
         kwargs["tags_from_plus_addresses"] = "plus-addresses" not in disabled
-    for flag in ("--tag", "--tags-config", "--smtp-allowed-recipients"):
+    for flag in ("--tag", "--tags-config", "--smtp-allowed-recipients", "--chaos-triggers"):
         if values.get(flag, "").strip():
             kwargs[flag[2:].replace("-", "_")] = values[flag]
     if "--smtp" in values:
@@ -393,7 +584,23 @@ def from_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | No
         kwargs["api_cors"] = tuple(o.strip() for o in values["--api-cors"].split(",") if o.strip())
     if "--allowed-hosts" in values:
         kwargs["allowed_hosts"] = tuple(h.strip() for h in values["--allowed-hosts"].split(",") if h.strip())
-    for flag in ("--smtp-auth-file", "--smtp-tls-cert", "--smtp-tls-key", "--ui-auth-file"):
+    for flag in ("--smtp-auth-file", "--smtp-tls-cert", "--smtp-tls-key", "--ui-auth-file", "--send-api-auth-file"):
         if flag in values:
             kwargs[flag[2:].replace("-", "_")] = values[flag]
     return Settings(**kwargs)  # type: ignore[arg-type]
+
+
+def _relay_kwargs(values: dict[str, str], environ: Mapping[str, str], kwargs: dict[str, object]) -> None:
+    """The relay's and webhook's settings: its file, or else its MP_SMTP_RELAY_* variables; the URL and limit."""
+    from mailcatch.relay import relay_config_from_env
+
+    if values.get("--smtp-relay-config", "").strip():
+        kwargs["smtp_relay_config"] = values["--smtp-relay-config"]
+    else:
+        kwargs["relay"] = relay_config_from_env(environ)
+    if values.get("--smtp-relay-matching", "").strip():
+        kwargs["smtp_relay_matching"] = values["--smtp-relay-matching"]
+    if values.get("--webhook-url", "").strip():
+        kwargs["webhook_url"] = values["--webhook-url"].strip()
+    if "--webhook-limit" in values:
+        kwargs["webhook_limit"] = int(_number("--webhook-limit", values["--webhook-limit"], int))

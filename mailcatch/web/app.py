@@ -8,6 +8,7 @@ import logging
 import math
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -26,7 +27,8 @@ from mailcatch.events import EventBus
 from mailcatch.logs import limit_repeats
 from mailcatch.passwords import Credentials, TooBusy, read_password_file
 from mailcatch.storage import MessageStore
-from mailcatch.web import api, info, mailhog, openapi, views, ws
+from mailcatch.web import api, info, mailhog, openapi, release, send, views, ws
+from mailcatch.web import faults as faults_api
 from mailcatch.web import search as search_api
 from mailcatch.web import tags as tags_api
 from mailcatch.web.cors import ApiOptions, any_origin, cors_options, origin_pattern
@@ -91,9 +93,15 @@ class BasicAuth:
     block the address for a while, every login from it answered 429 with Retry-After.
     """
 
-    def __init__(self, app: ASGIApp, credentials: Credentials) -> None:
+    def __init__(
+        self, app: ASGIApp, credentials: Credentials, guards: Callable[[str], bool] | None = None, label: str = "UI"
+    ) -> None:
         self.app = app
         self.credentials = credentials
+        self.guards = guards
+        """Which paths it asks a login for (None: all but /livez)."""
+        self.label = label
+        """What the log calls this login ("UI", "send API")."""
         self.failed_logins = FailedLogins()
 
     @staticmethod
@@ -124,17 +132,21 @@ class BasicAuth:
             if await self.credentials.check_off_loop(*login):
                 return None
         except TooBusy:
-            auth_log.warning("UI login from %s answered 503: too many logins being checked at once", peer)
+            auth_log.warning("%s login from %s answered 503: too many logins being checked at once", self.label, peer)
             return JSONResponse(
                 {"Error": "too many logins being checked at once, try again later"},
                 status_code=503,
                 headers={"Retry-After": "1"},
             )
-        verdict = await self.failed_logins.refused(peer, login[0], "UI", auth_log)
+        verdict = await self.failed_logins.refused(peer, login[0], self.label, auth_log)
         return _too_many(verdict.blocked) if verdict.blocked else _unauthorized()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] == "/livez":
+        if (
+            scope["type"] not in ("http", "websocket")
+            or scope["path"] == "/livez"
+            or (self.guards is not None and not self.guards(scope["path"]))
+        ):
             await self.app(scope, receive, send)
             return
         refusal = await self._refusal(scope)
@@ -206,11 +218,14 @@ def create_app(settings: Settings, store: MessageStore, bus: EventBus) -> Starle
             *api.routes(),
             *search_api.routes(),
             *tags_api.routes(),
+            *faults_api.routes(),
+            *send.routes(),
             *ws.routes(hub),
             *views.routes(),
             *info.routes(),
             *openapi.routes(),
             *mailhog.routes(),
+            *release.routes(),
             Mount("/", StaticFiles(directory=static_dir(), html=True), name="static"),
         ],
         exception_handlers={
@@ -229,8 +244,20 @@ def create_app(settings: Settings, store: MessageStore, bus: EventBus) -> Starle
     app.state.ready = True
     app.add_middleware(ApiOptions)
     app.add_middleware(SecurityHeaders)
+    own_send_login = bool(settings.send_api_auth_file or settings.send_api_auth_accept_any)
     if settings.ui_auth_file:
-        app.add_middleware(BasicAuth, credentials=Credentials(read_password_file(settings.ui_auth_file)))
+        app.add_middleware(
+            BasicAuth,
+            credentials=Credentials(read_password_file(settings.ui_auth_file)),
+            guards=(lambda path: path != send.SEND_PATH) if own_send_login else None,
+        )
+    if settings.send_api_auth_file:  # POST /api/v1/send's own logins, in place of the UI's
+        app.add_middleware(
+            BasicAuth,
+            credentials=Credentials(read_password_file(settings.send_api_auth_file)),
+            guards=lambda path: path == send.SEND_PATH,
+            label="send API",
+        )
     cors = cors_options(settings.api_cors)
     if cors is not None:
         app.add_middleware(CORSMiddleware, **cors)  # preflights are answered before auth

@@ -298,6 +298,47 @@ _SCHEMAS: dict[str, Any] = {
         },
         "A websocket frame of /api/events",
     ),
+    "SendAddress": {
+        "type": "object",
+        "required": ["Email"],
+        "properties": {"Name": {**_STR, "description": "Optional name"}, "Email": _STR},
+        "description": "A name and address (a bare address string is taken too)",
+    },
+    "SendAttachment": {
+        "type": "object",
+        "required": ["Content", "Filename"],
+        "properties": {
+            "Content": {**_STR, "description": "The file's content in base64 (a data: URL's prefix is dropped)"},
+            "Filename": {**_STR, "description": "File name (optional for an inline part with a ContentID)"},
+            "ContentType": {**_STR, "description": "MIME type; default: from the file name, else from the content"},
+            "ContentID": {**_STR, "description": "Set: the part is inline, for cid: links in the HTML"},
+        },
+    },
+    "SendRequest": {
+        "type": "object",
+        "required": ["From"],
+        "properties": {
+            "From": _ref("SendAddress"),
+            "To": _array(_ref("SendAddress")),
+            "Cc": _array(_ref("SendAddress")),
+            "Bcc": {**_STRINGS, "description": "Addresses only: in the envelope, in no header"},
+            "ReplyTo": _array(_ref("SendAddress")),
+            "Subject": _STR,
+            "Text": {**_STR, "description": "The text body"},
+            "HTML": {**_STR, "description": "The HTML body (with Text: multipart/alternative)"},
+            "Attachments": _array(_ref("SendAttachment")),
+            "Tags": {**_STRINGS, "description": "Tags set on the message (and written in its X-Tags header)"},
+            "Headers": {
+                "type": "object",
+                "additionalProperties": _STR,
+                "description": "More headers, {name: value}; not To, From, Cc, Bcc, Reply-To, Date, Subject,"
+                " MIME-Version nor the Content- headers of the MIME structure",
+            },
+        },
+        "description": "A message to build and store, as Mailpit's send API takes it: at least one of To, Cc or"
+        " Bcc; field names are matched ignoring case, fields not listed here are ignored",
+    },
+    "SendMessageConfirmation": _object({"ID": {**_STR, "description": "The stored message's database ID"}}),
     "MailHogPath": _object({"Relays": {**_STRINGS, "nullable": True}, "Mailbox": _STR, "Domain": _STR, "Params": _STR}),
     "MailHogContent": _object(
         {
@@ -437,6 +478,22 @@ _PATHS: dict[str, Any] = {
             _body({"type": "object", "required": ["Name"], "properties": {"Name": _STR}}, "The new name"),
         ),
         "delete": _op("tags", "Remove a tag from every message", _OK, [_param("Tag", "path", "The tag, URL-encoded")]),
+    },
+    "/api/v1/send": {
+        "post": _op(
+            "message",
+            "Send a message: built from the JSON as a MIME message and stored as if it came by SMTP",
+            {
+                "200": _json(_ref("SendMessageConfirmation"), "Stored"),
+                "401": {"$ref": "#/components/responses/Error"},
+                "413": {"$ref": "#/components/responses/Error"},
+                "503": {"$ref": "#/components/responses/Error"},
+            },
+            body=_body(_ref("SendRequest"), "The message"),
+            description="Its transcript (GET /api/v1/message/{ID}/transcript) shows the HTTP request it came in."
+            " With --send-api-auth-file the route asks for those logins instead of --ui-auth-file's, and with"
+            " --send-api-auth-accept-any for none. A body over --max-message-size gets 413.",
+        ),
     },
     "/api/v1/info": {
         "get": _op(
