@@ -18,12 +18,15 @@ import uvicorn
 from mailcatch import __version__
 from mailcatch.config import HostPort, Settings
 from mailcatch.events import EventBus
+from mailcatch.relay.auto import AutoRelay
 from mailcatch.retention import Retention
+from mailcatch.smtp.faults import FaultInjector, parse_chaos_triggers
 from mailcatch.smtp.handler import CatchHandler, start_smtp
 from mailcatch.storage import create_store
 from mailcatch.web.app import create_app
 from mailcatch.web.http_protocol import http_options
 from mailcatch.web.ws_protocol import GatheringWebSocketProtocol
+from mailcatch.webhooks import WebhookSender
 
 log = logging.getLogger("mailcatch")
 
@@ -71,8 +74,13 @@ class Server:
             plus_tags=settings.tags_from_plus_addresses,
         )
         self.clock = clock
-        """The time --max-age measures ages against (tests pass one that runs ahead)."""
+        """The time --max-age measures ages against and --webhook-limit counts seconds by (tests pass their own)."""
         self._retention: asyncio.Task[None] | None = None
+        triggers = parse_chaos_triggers(settings.chaos_triggers) if settings.chaos_triggers else None
+        self.faults = FaultInjector(settings.enable_chaos or bool(triggers), triggers)
+        """Fault rules and Mailpit's chaos, shared by the SMTP handler (which applies them) and the API."""
+        self.auto_relay: AutoRelay | None = None
+        self.webhooks: WebhookSender | None = None
         self.smtp_address: HostPort | None = None
         self.http_address: HostPort | None = None
         self._smtp: asyncio.Server | None = None
@@ -98,11 +106,13 @@ class Server:
                 retention = Retention(self.store, settings.max_age_hours * 3600, settings.prune_interval, self.clock)
                 await retention.prune()  # before listening: what is served is within the age
                 self._retention = asyncio.ensure_future(retention.run())
-            self._smtp, self._handler = await start_smtp(settings, self.store)
+            self._start_subscribers()
+            self._smtp, self._handler = await start_smtp(settings, self.store, self.faults)
             self.smtp_address = _bound_address(self._smtp.sockets[0])
             app = create_app(settings, self.store, self.bus)  # before the HTTP socket: a bad auth file leaks none
             app.state.smtp_address = self.smtp_address
             app.state.smtp_handler = self._handler  # its runtime counters, for /api/v1/info
+            app.state.faults = self.faults
             http_socket = _listen_socket(settings.listen)
             self.http_address = _bound_address(http_socket)
             config = uvicorn.Config(
@@ -136,13 +146,33 @@ class Server:
         if settings.max_age_hours:
             kept += f", deleted after {settings.max_age_hours} h"
         log.warning(
-            "mailcatch %s: SMTP on %s, web UI and API on %s (messages %s, %s)",
+            "mailcatch %s: SMTP on %s, web UI and API on %s (messages %s, %s; SMTP with %s%s)",
             __version__,
             self.smtp_address,
             self.url,
             where,
             kept,
+            settings.smtp_tls_mode,
+            "; fault injection on" if self.faults.enabled else "",
         )
+
+    def _start_subscribers(self) -> None:
+        """Automatic relay and the webhook: listeners on the bus, working after each message is stored."""
+        settings = self.settings
+        if settings.relay is not None and (settings.smtp_relay_all or settings.smtp_relay_matching):
+            self.auto_relay = AutoRelay(settings.relay, self.store, self.bus, settings.smtp_relay_matching)
+            self.auto_relay.start()
+            which = "every new message" if settings.smtp_relay_all else "new messages to matching recipients"
+            log.warning("automatic relay of %s via %s is on", which, settings.relay.server)
+        if settings.webhook_url:
+            self.webhooks = WebhookSender(
+                settings.webhook_url,
+                self.bus,
+                limit=settings.webhook_limit,
+                timeout=settings.webhook_timeout,
+                clock=self.clock,
+            )
+            self.webhooks.start()
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -177,6 +207,9 @@ class Server:
             await self._handler.drain()
         if self._smtp is not None:
             self._smtp = None
+        for subscriber in (self.auto_relay, self.webhooks):
+            if subscriber is not None:
+                await subscriber.stop()
         await asyncio.get_running_loop().run_in_executor(None, self.store.close)
 
 

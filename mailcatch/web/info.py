@@ -80,23 +80,29 @@ async def info(request: Request) -> Response:
     )
 
 
+def _message_relay(settings: Settings) -> dict[str, Any]:
+    """Mailpit's `MessageRelay`: whether release is on, and the relay's settings the UI shows."""
+    relay = getattr(settings, "relay", None)
+    return {
+        "Enabled": relay is not None,
+        "SMTPServer": relay.server if relay else "",
+        "ReturnPath": relay.return_path if relay else "",
+        "AllowedRecipients": relay.allowed_recipients if relay else "",
+        "BlockedRecipients": relay.blocked_recipients if relay else "",
+        "DefaultReleaseTo": "",
+        "OverrideFrom": relay.override_from if relay else "",
+        "PreserveMessageIDs": relay.preserve_message_ids if relay else False,
+        "RecipientAllowlist": relay.allowed_recipients if relay else "",  # Mailpit's older name, still sent
+    }
+
+
 async def webui(request: Request) -> Response:
     return JSONResponse(
         {
             "Label": "",
-            "MessageRelay": {
-                "Enabled": False,
-                "SMTPServer": "",
-                "ReturnPath": "",
-                "AllowedRecipients": "",
-                "BlockedRecipients": "",
-                "DefaultReleaseTo": "",
-                "OverrideFrom": "",
-                "PreserveMessageIDs": False,
-                "RecipientAllowlist": "",  # Mailpit's older name for AllowedRecipients, still sent
-            },
+            "MessageRelay": _message_relay(request.app.state.settings),
             "SpamAssassin": False,
-            "ChaosEnabled": False,
+            "ChaosEnabled": bool(getattr(request.app.state, "faults", None) and request.app.state.faults.enabled),
             "DuplicatesIgnored": bool(getattr(request.app.state.settings, "ignore_duplicate_ids", False)),
             "HideDeleteAllButton": False,
             "Version": __version__,
