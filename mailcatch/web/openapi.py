@@ -263,6 +263,71 @@ _SCHEMAS: dict[str, Any] = {
             "SMTP": _ref("SMTPAddress"),
         }
     ),
+    "ChaosTrigger": _object(
+        {
+            "ErrorCode": {**_INT, "minimum": 400, "maximum": 599, "description": "The SMTP error code answered"},
+            "Probability": {
+                **_INT,
+                "minimum": 0,
+                "maximum": 100,
+                "description": "Chance in percent: 0 never, 100 always",
+            },
+        }
+    ),
+    "ChaosTriggers": _object(
+        {"Sender": _ref("ChaosTrigger"), "Recipient": _ref("ChaosTrigger"), "Authentication": _ref("ChaosTrigger")},
+        "Mailpit's chaos: an error code answered at MAIL (Sender), RCPT (Recipient) or AUTH (Authentication)",
+    ),
+    "FaultRule": _object(
+        {
+            "ID": _STR,
+            "Stage": {"type": "string", "enum": ["MAIL", "RCPT", "DATA", "AUTH"]},
+            "Sender": {**_STR, "description": 'Regular expression the sender must match ("": any)'},
+            "Recipient": {**_STR, "description": 'Regular expression a recipient must match ("": any)'},
+            "Times": {**_INT, "description": "How many times it fires; 0: every time"},
+            "Remaining": {**_INT, "nullable": True, "description": "Times left (null: every time)"},
+            "Code": {**_INT, "nullable": True},
+            "Text": _STR,
+            "Reply": {**_STR, "nullable": True, "description": "The reply it answers (null: it drops or only waits)"},
+            "Delay": {**_NUM, "description": "Seconds it waits before answering"},
+            "Drop": _BOOL,
+            "Created": _TIME,
+            "Fired": {**_INT, "description": "How many times it has fired"},
+            "Firings": _array(
+                _object(
+                    {
+                        "Time": _TIME,
+                        "Session": _STR,
+                        "Peer": _STR,
+                        "Sender": {**_STR, "nullable": True},
+                        "Recipients": _STRINGS,
+                        "Reply": _STR,
+                    }
+                )
+            ),
+        },
+        "A fault rule (mailcatch's own): its latest 20 firings in Firings",
+    ),
+    "NewFaultRule": {
+        "type": "object",
+        "required": ["Stage"],
+        "additionalProperties": False,
+        "description": "Code, Drop or Delay is needed; Code and Drop exclude each other",
+        "properties": {
+            "Stage": {
+                "type": "string",
+                "enum": ["MAIL", "RCPT", "DATA", "AUTH"],
+                "description": "The reply to MAIL FROM, to each RCPT TO, to the message data (not stored), or to AUTH",
+            },
+            "Sender": {**_STR, "description": "Regular expression the sender must match (MAIL, RCPT, DATA)"},
+            "Recipient": {**_STR, "description": "Regular expression a recipient must match (RCPT, DATA)"},
+            "Times": {**_INT, "minimum": 0, "maximum": 1000000, "default": 1, "description": "0: every time"},
+            "Code": {**_INT, "minimum": 400, "maximum": 599},
+            "Text": {**_STR, "maxLength": 500, "description": "The reply's text, one line of printable ASCII"},
+            "Delay": {**_NUM, "minimum": 0, "maximum": 60, "default": 0},
+            "Drop": {**_BOOL, "default": False, "description": "Close the connection instead of answering"},
+        },
+    },
     "WebUIConfiguration": _object(
         {
             "Label": _STR,
@@ -449,6 +514,28 @@ _PATHS: dict[str, Any] = {
             [_ID, _param("PartID", "path", "Part ID from Attachments or Inline"), _QUERY_LATEST],
         ),
     },
+    "/api/v1/message/{ID}/release": {
+        "post": _op(
+            "message",
+            "Release a message through the relay server (--smtp-relay-config)",
+            _OK,
+            [_ID, _QUERY_LATEST],
+            _body(
+                {
+                    "type": "object",
+                    "required": ["To"],
+                    "properties": {
+                        "To": {**_STRINGS, "description": "Addresses to send it to", "example": ["user@example.com"]}
+                    },
+                },
+                "The recipients",
+            ),
+            "The stored message is sent with a new Date and Message-ID (unless preserve-message-ids), without "
+            "its Bcc header, with the configured Return-Path and From; the stored message never changes. A 400 "
+            "says why it was not sent: relaying not configured, an address that is not one or is not allowed "
+            "(allowed-recipients, blocked-recipients), or the relay server's reply (`SMTP error: ...`).",
+        ),
+    },
     "/api/v1/message/{ID}/transcript": {
         "get": _op(
             "message",
@@ -501,6 +588,58 @@ _PATHS: dict[str, Any] = {
             "Version, totals and runtime figures",
             {"200": _json(_ref("AppInformation"), "Application information")},
         ),
+    },
+    "/api/v1/chaos": {
+        "get": _op(
+            "testing",
+            "Mailpit's chaos triggers (400 unless the catcher runs with --enable-chaos)",
+            {"200": _json(_ref("ChaosTriggers"), "The triggers")},
+        ),
+        "put": _op(
+            "testing",
+            "Set Mailpit's chaos triggers; one left out is reset (its default code, probability 0), {} resets all",
+            {"200": _json(_ref("ChaosTriggers"), "The triggers now")},
+            body=_body(
+                {
+                    "type": "object",
+                    "properties": {
+                        key: {
+                            "type": "object",
+                            "properties": {
+                                "ErrorCode": {**_INT, "minimum": 400, "maximum": 599},
+                                "Probability": {**_INT, "minimum": 0, "maximum": 100},
+                            },
+                        }
+                        for key in ("Sender", "Recipient", "Authentication")
+                    },
+                },
+                "The triggers",
+            ),
+        ),
+    },
+    "/api/v1/faults": {
+        "get": _op(
+            "testing",
+            "Fault rules, oldest first (mailcatch's own; 400 unless the catcher runs with --enable-chaos)",
+            {"200": _json(_array(_ref("FaultRule")), "The rules, spent ones too (Remaining 0)")},
+        ),
+        "post": _op(
+            "testing",
+            "Add a fault rule: at a stage, for matching senders or recipients, the next Times times, wait Delay"
+            " seconds, then answer Code and Text or drop the connection",
+            {"201": _json(_ref("FaultRule"), "The rule")},
+            body=_body(_ref("NewFaultRule"), "The rule"),
+        ),
+        "delete": _op("testing", "Remove every fault rule", _OK),
+    },
+    "/api/v1/faults/{ID}": {
+        "get": _op(
+            "testing",
+            "One fault rule",
+            {"200": _json(_ref("FaultRule"), "The rule")},
+            [_param("ID", "path", "Rule ID")],
+        ),
+        "delete": _op("testing", "Remove a fault rule", _OK, [_param("ID", "path", "Rule ID")]),
     },
     "/api/v1/webui": {
         "get": _op(
