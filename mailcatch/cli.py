@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from mailcatch.config import from_args
 from mailcatch.errors import ConfigError, StoreError
@@ -94,7 +95,13 @@ async def _serve(server: Server) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a catcher until SIGINT or SIGTERM; returns the exit code."""
+    """Run a catcher until SIGINT or SIGTERM (or `mailcatch sendmail ...`); returns the exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    called_sendmail = argv is None and Path(sys.argv[0]).name == "sendmail"  # a link named sendmail
+    if called_sendmail or arguments[:1] == ["sendmail"]:
+        from mailcatch.sendmail import main as sendmail
+
+        return sendmail(arguments if called_sendmail else arguments[1:])
     try:
         settings = from_args(argv)
     except ConfigError as error:

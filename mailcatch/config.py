@@ -484,7 +484,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Catch the mail your app sends: a fake SMTP server that keeps every message "
         "and shows it in a web UI, a Mailpit-compatible API and a pytest plugin.",
         epilog="Each flag with environment variables in brackets can also be set through them (a switch"
-        " with 1, true or yes); a flag given on the command line wins, then MAILCATCH_*, then Mailpit's MP_*.",
+        " with 1, true or yes); a flag given on the command line wins, then MAILCATCH_*, then Mailpit's MP_*."
+        " `mailcatch sendmail [flags] [recipient ...] < message` sends a message to a catcher as sendmail"
+        " does (see `mailcatch sendmail --help`).",
     )
     for flag, env, metavar, text in FLAGS:
         variables = [v for v in (env, *MAILPIT_ENV.get(flag, ())) if v]
