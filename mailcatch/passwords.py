@@ -259,6 +259,19 @@ class Credentials:
         self._passed.add(key)
         return True
 
+    @property
+    def all_plain(self) -> bool:
+        """Whether every password is in plain text, as CRAM-MD5 needs (no hash gives the password back)."""
+        return all(_parse(stored) is None for stored in self.passwords.values())
+
+    def check_cram_md5(self, user: str, challenge: bytes, digest: str) -> bool:
+        """Whether `digest` is the hex HMAC-MD5 of `challenge` keyed by `user`'s plain-text password (RFC 2195)."""
+        stored = self.passwords.get(user)
+        plain = stored is not None and _parse(stored) is None
+        key = stored.encode("utf-8") if stored is not None and plain else b""
+        expected = hmac.new(key, challenge, hashlib.md5).hexdigest()
+        return hmac.compare_digest(expected.encode(), digest.strip().lower().encode("utf-8")) and plain
+
     async def check_off_loop(self, user: str, given: str) -> bool:
         """`check`, with the hashing on one of this file's threads: at most HASH_THREADS at once,
         the others waiting their turn. TooBusy when MAX_WAITING_CHECKS already wait."""

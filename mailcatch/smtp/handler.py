@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 import socket
 import ssl
 import time
@@ -23,6 +24,7 @@ from mailcatch.logs import limit_repeats
 from mailcatch.models import ReceivedEnvelope, Transaction
 from mailcatch.passwords import Credentials, TooBusy, read_password_file
 from mailcatch.smtp.budget import InFlightBudget
+from mailcatch.smtp.faults import FaultInjector
 from mailcatch.smtp.message_id import message_id_of
 from mailcatch.smtp.protocol import CatcherSMTP, text_argument
 from mailcatch.smtp.session_errors import session_error
@@ -38,6 +40,8 @@ REFUSED_RECIPIENT = "550 5.1.0 Requested action not taken: mailbox unavailable"
 DUPLICATE_IGNORED = "250 2.0.0 Ok: queued"
 """Mailpit's reply to a message it drops for --ignore-duplicate-ids: accepted, without an ID."""
 TOO_BUSY = "454 4.7.0 Temporary authentication failure: too many logins being checked, try again later"
+DROPPED = "421 4.4.2 Connection dropped by a fault rule"
+"""What a hook returns once a fault rule dropped the connection: the protocol sends nothing more."""
 
 
 def _peer_address(server: CatcherSMTP) -> str:
@@ -62,8 +66,11 @@ class CatchHandler:
         allowed_recipients: re.Pattern[str] | None = None,
         ignore_duplicate_ids: bool = False,
         auto_tagger: AutoTagger | None = None,
+        faults: FaultInjector | None = None,
     ) -> None:
         self.store = store
+        self.faults = faults if faults is not None else FaultInjector()
+        """Fault rules and Mailpit's chaos (--enable-chaos): replies injected at MAIL, RCPT, DATA and AUTH."""
         self.allowed_recipients = allowed_recipients
         """--smtp-allowed-recipients: RCPT TO addresses it finds nothing in get 550."""
         self.ignore_duplicate_ids = ignore_duplicate_ids
@@ -92,6 +99,8 @@ class CatchHandler:
         self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope, address: str, mail_options: list[str]
     ) -> str:
         """Accept the sender; hold room in the in-flight budget for the size a SIZE= parameter declares."""
+        if self.faults.enabled and (injected := await self._inject(server, "MAIL", address, [])) is not None:
+            return injected
         for option in mail_options:
             if option.startswith("SIZE=") and option[5:].isdigit():  # aiosmtpd checked it against the limit
                 if not server.hold(int(option[5:])):
@@ -116,6 +125,8 @@ class CatchHandler:
     async def handle_RCPT(
         self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope, address: str, rcpt_options: list[str]
     ) -> str:
+        if self.faults.enabled and (injected := await self._inject(server, "RCPT", envelope.mail_from, [address])):
+            return injected
         if len(envelope.rcpt_tos) >= self.max_recipients:
             return f"452 4.5.3 Too many recipients: at most {self.max_recipients} per message"
         if self.allowed_recipients is not None and not self.allowed_recipients.search(address):
@@ -185,6 +196,56 @@ class CatchHandler:
         assert isinstance(login, bytes) and isinstance(password, bytes)
         return await self._log_in(server, login, password)
 
+    async def auth_CRAM__MD5(self, server: CatcherSMTP, args: list[str]) -> AuthResult:
+        """`AUTH CRAM-MD5` (RFC 2195): a challenge, answered with the user and the HMAC-MD5 of the
+        challenge keyed by their password; offered only when every password in the auth file is plain text."""
+        if await self._refuse_blocked(server):
+            return AuthResult(success=False, handled=True)
+        if len(args) != 1:
+            await server.push("501 5.5.4 AUTH CRAM-MD5 takes no initial response")
+            return AuthResult(success=False, handled=True)
+        challenge = f"<{secrets.token_hex(8)}.{int(time.time())}@{server.hostname}>".encode()
+        answer = await server.challenge_auth(challenge)
+        if answer is MISSING:  # aborted with "*" or not base64: challenge_auth has answered
+            return AuthResult(success=False, handled=True)
+        assert isinstance(answer, bytes)
+        login, _, digest = answer.decode("utf-8", "replace").rpartition(" ")
+        if not login or not digest:
+            await server.push("501 5.5.2 Can't split auth value: expected user and digest")
+            return AuthResult(success=False, handled=True)
+        if self.credentials is None or not self.credentials.check_cram_md5(login, challenge, digest):
+            return await self._refused(server, login, _peer_address(server))
+        if server.info is not None:
+            server.info.username = login
+        return AuthResult(success=True, auth_data=LoginPassword(login.encode(), b""))
+
+    async def handle_AUTH(
+        self, server: CatcherSMTP, session: Session, envelope: SMTPEnvelope, args: list[str]
+    ) -> object:
+        """A fault rule or chaos at AUTH answers in place of the mechanism (MISSING: carry on with it)."""
+        if not self.faults.enabled:
+            return MISSING
+        injected = await self._inject(server, "AUTH", None, [])
+        if injected is None:
+            return MISSING
+        return None if injected == DROPPED else injected  # None: aiosmtpd sends nothing
+
+    async def _inject(self, server: CatcherSMTP, stage: str, sender: str | None, recipients: list[str]) -> str | None:
+        """Apply the fault rule (or chaos) that matches this command: wait its delay, then the reply to
+        send in place of the usual one (DROPPED once the connection is closed); None to carry on."""
+        fault = self.faults.decide(stage, server.info, sender, recipients)
+        if fault is None:
+            return None
+        peer = server.info.peer if server.info else "?"
+        what = "dropped the connection" if fault.drop else f"answered {fault.reply!r}" if fault.reply else "waited"
+        log.info("%s at %s from %s: %s", f"fault rule {fault.rule}" if fault.rule else "chaos", stage, peer, what)
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.drop:
+            server.drop(f"<connection dropped by fault rule {fault.rule}>")
+            return DROPPED
+        return fault.reply
+
     async def _refuse_blocked(self, server: CatcherSMTP) -> bool:
         """Answer 421 and close the connection when the client's address is blocked for failed logins
         (True); True without an answer for a command read after the connection was closed."""
@@ -234,6 +295,12 @@ class CatchHandler:
         data_line = recorder.last_data_line if recorder.last_data_line is not None else recorder.position - 1
         start = recorder.transaction_start if recorder.transaction_start is not None else data_line
         raw = envelope.original_content or b""
+        if self.faults.enabled and (
+            injected := await self._inject(server, "DATA", envelope.mail_from, envelope.rcpt_tos)
+        ):
+            recorder.end_transaction()  # not stored: its lines stay, for the session's next message or its end
+            server.release_held()
+            return injected
         if self.ignore_duplicate_ids and (duplicate := await self._duplicate_id(raw)):
             recorder.end_transaction()  # its lines stay, for the session's next message or its end
             server.release_held()
@@ -322,8 +389,10 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
     return context
 
 
-async def start_smtp(settings: Settings, store: MessageStore) -> tuple[asyncio.Server, CatchHandler]:
-    """Listen for SMTP on the running loop; returns the server and its handler."""
+async def start_smtp(
+    settings: Settings, store: MessageStore, faults: FaultInjector | None = None
+) -> tuple[asyncio.Server, CatchHandler]:
+    """Listen for SMTP on the running loop (with implicit TLS under --smtp-require-tls); returns the server and its handler."""
     credentials = Credentials(read_password_file(settings.smtp_auth_file)) if settings.smtp_auth_file else None
     handler = CatchHandler(
         store,
@@ -334,6 +403,7 @@ async def start_smtp(settings: Settings, store: MessageStore) -> tuple[asyncio.S
         allowed_recipients=re.compile(settings.smtp_allowed_recipients) if settings.smtp_allowed_recipients else None,
         ignore_duplicate_ids=settings.ignore_duplicate_ids,
         auto_tagger=AutoTagger(settings.tag_filters()),
+        faults=faults,
     )
     context = (
         tls_context(settings.smtp_tls_cert, settings.smtp_tls_key)
@@ -342,6 +412,10 @@ async def start_smtp(settings: Settings, store: MessageStore) -> tuple[asyncio.S
     )
     hostname = socket.gethostname() or "mailcatch"
     loop = asyncio.get_running_loop()
+    # --smtp-require-tls: every connection is TLS from its first byte (SMTPS), and no STARTTLS is offered.
+    implicit = context if settings.smtp_require_tls else None
+    # CRAM-MD5 needs each password in plain text, which no hash gives back.
+    cram_md5 = credentials is not None and credentials.all_plain
 
     def factory() -> CatcherSMTP:
         return CatcherSMTP(
@@ -350,11 +424,15 @@ async def start_smtp(settings: Settings, store: MessageStore) -> tuple[asyncio.S
             enable_SMTPUTF8=True,
             hostname=hostname,
             ident=f"mailcatch {__version__} ESMTP",
-            tls_context=context,
-            auth_require_tls=False,  # the handler's auth_PLAIN and auth_LOGIN replace aiosmtpd's
+            tls_context=None if implicit else context,
+            require_starttls=settings.smtp_require_starttls,
+            # The handler's auth_PLAIN and auth_LOGIN replace aiosmtpd's; AUTH is offered before
+            # STARTTLS unless STARTTLS is required.
+            auth_require_tls=settings.smtp_require_starttls,
+            auth_exclude_mechanism=() if cram_md5 else ("CRAM-MD5",),
             timeout=settings.smtp_timeout,
             loop=loop,
         )
 
-    server = await loop.create_server(factory, settings.smtp.host, settings.smtp.port, backlog=1024)
+    server = await loop.create_server(factory, settings.smtp.host, settings.smtp.port, backlog=1024, ssl=implicit)
     return server, handler

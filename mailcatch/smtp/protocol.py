@@ -25,6 +25,9 @@ logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd logs every com
 _DATA_START = b"\r\n"
 _DATA_READ_SIZE = 256 * 1024
 _DEFERRABLE = (b"250", b"354")
+_STARTTLS_FIRST = b"530 Must issue a STARTTLS command first"
+STARTTLS_FIRST = b"530 5.7.0 Must issue a STARTTLS command first"
+"""--smtp-require-starttls: aiosmtpd's answer to a command before STARTTLS, with its enhanced code (as Mailpit's)."""
 _SIMPLE_ADDRESS = re.compile(r"\s*<([^<>\s\"\\(),;:@\[\]]+@[A-Za-z0-9.-]+)>")
 
 
@@ -99,6 +102,8 @@ class CatcherSMTP(SMTP):
         self._outgoing = bytearray()
         self._flush_scheduled = False
         self._refused = False
+        self._dropped = False
+        """A fault rule closed the connection: nothing more is sent or recorded."""
         self._active_at = 0.0
         self._held = 0
         """Bytes of the in-flight budget this session holds: for the SIZE= its MAIL FROM declared,
@@ -126,6 +131,7 @@ class CatcherSMTP(SMTP):
                 id=secrets.token_hex(8),
                 peer=_peer_text(transport.get_extra_info("peername")),
                 started=time.time(),
+                tls=transport.get_extra_info("ssl_object") is not None,  # implicit TLS (--smtp-require-tls)
             )
         else:  # the same connection again, after STARTTLS
             self.info.tls = True
@@ -172,7 +178,11 @@ class CatcherSMTP(SMTP):
 
     async def push(self, status: str | bytes) -> None:
         """Send a reply; 250 and 354 replies are held until the loop turns, so pipelined replies go out together."""
+        if self._dropped:
+            return
         reply = status.encode("utf-8") if isinstance(status, str) else status
+        if reply == _STARTTLS_FIRST:
+            reply = STARTTLS_FIRST
         if self._held and self._held_for is not self.envelope:  # RSET, HELO or EHLO ended the transaction
             self.release_held()
         self.recorder.server_line(reply)
@@ -184,6 +194,14 @@ class CatcherSMTP(SMTP):
             return
         self._flush()
         await self._writer.drain()
+
+    def drop(self, note: str) -> None:
+        """Close the connection without a reply (a fault rule's Drop), after the replies already due; the note goes in the transcript."""
+        self.recorder.server_line(note.encode("utf-8"))
+        self._flush()
+        self._dropped = True
+        if self.transport is not None:
+            self.transport.close()
 
     def _flush(self) -> None:
         self._flush_scheduled = False
