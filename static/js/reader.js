@@ -2,6 +2,7 @@
 import { api, urls } from "./api.js";
 import { h, icon, addressText, addressList, formatSize, fullTime, lazyFormat, linkify, tagHue } from "./dom.js";
 import { buildSrcdoc } from "./sanitize.js";
+import { releaseButton } from "./release.js";
 
 export const TABS = [
   ["html", "HTML"],
@@ -97,6 +98,7 @@ export class Reader {
       readButton,
       h("a", { class: "btn ghost", href: urls.download(m.ID), download: `${m.ID}.eml`, title: "Download the .eml file" },
         icon("download"), h("span", { text: "Download" })),
+      releaseButton(m),
       h("button", { type: "button", class: "btn ghost danger", title: "Delete (Delete)", onclick: () => this.hooks.onDelete(m.ID) },
         icon("trash"), h("span", { text: "Delete" })),
     );
