@@ -13,6 +13,7 @@ from mailcatch.storage.prepare import MAX_INDEXED_BODY, search_fields
 from mailcatch.storage.rows import MESSAGE_COLUMNS, SUMMARY_COLUMNS, named, stored_message, summary_json
 from mailcatch.storage.search import Compiled
 from mailcatch.storage.search.index import Fields
+from mailcatch.storage.search.shards import shards_of
 from mailcatch.storage.tags import tags_in_use
 
 __all__ = [
@@ -114,10 +115,10 @@ def session_and_lines(conn: sqlite3.Connection, session_id: str) -> tuple[sqlite
 
 def raw_page(conn: sqlite3.Connection, compiled: Compiled, start: int, limit: int) -> tuple[int, list[StoredMessage]]:
     """How many messages a search matches, and one page of them with their bytes, newest first."""
-    total: int = conn.execute(*compiled.count()).fetchone()[0]
-    rows = (
-        named(conn).execute(*compiled.select(_MATCHED_MESSAGE_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))).fetchall()
-    )
+    shards = shards_of(conn)
+    total: int = conn.execute(*compiled.count(shards=shards)).fetchone()[0]
+    page = compiled.select(_MATCHED_MESSAGE_COLUMNS, " LIMIT ? OFFSET ?", (limit, start), shards)
+    rows = named(conn).execute(*page).fetchall()
     return total, [stored_message(row, raw_bytes(conn, row["seq"])) for row in rows]
 
 

@@ -20,6 +20,7 @@ from mailcatch.events import EventBus
 from mailcatch.models import ReceivedEnvelope, SessionInfo, SessionLine, Transaction
 from mailcatch.storage import scratch, store
 from mailcatch.storage.search import index as search_index
+from mailcatch.storage.search.shards import shards_of
 from tests.helpers import wait_for_count
 
 
@@ -172,8 +173,11 @@ def _search_subjects(catcher, query: str) -> list[str]:
 def _unindex(conn: sqlite3.Connection, where: str) -> None:
     """Take messages out of the search index, words and senders included, as if they had never been indexed."""
     conn.executescript(search_index._BATCH_WORDS)
-    search_index._unindex_words(conn, [seq for (seq,) in conn.execute(f"SELECT rowid FROM messages_fts WHERE {where}")])
-    conn.execute(f"DELETE FROM messages_fts WHERE {where}")
+    for shard in shards_of(conn):
+        search_index._unindex_words(
+            conn, shard, [seq for (seq,) in conn.execute(f"SELECT rowid FROM {shard.table} WHERE {where}")]
+        )
+        conn.execute(f"DELETE FROM {shard.table} WHERE {where}")
 
 
 def test_messages_missing_from_the_search_index_are_indexed_at_start(start_catcher, tmp_path: Path) -> None:
@@ -242,7 +246,8 @@ def test_a_search_index_that_does_not_fit_the_database_is_rebuilt(start_catcher,
         Path(database + "-search").unlink()
     else:  # a failed index write marks the index to be rebuilt
         with sqlite3.connect(database + "-search") as conn:
-            conn.execute("DELETE FROM messages_fts")
+            for shard in shards_of(conn):
+                conn.execute(f"DELETE FROM {shard.table}")
             conn.execute("UPDATE search_meta SET value = '0' WHERE key = 'clean'")
     second = start_catcher(database=database)
     assert _search_subjects(second, "body") == ["m0", "m1", "m2"]

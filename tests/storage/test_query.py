@@ -10,6 +10,7 @@ from mailcatch.errors import HTTPError, QueryError
 from mailcatch.storage.search import Compiled, Term, compile_terms, parse_query, zone_named
 from mailcatch.storage.search.compile import Unread
 from mailcatch.storage.search.query import size, timestamp
+from mailcatch.storage.search.shards import Shard
 
 
 @pytest.mark.parametrize(
@@ -149,10 +150,29 @@ def test_the_rarer_read_state_is_probed(total: int, unread: int, mode: Unread) -
 
 def test_counting_sql_follows_the_unread_mode() -> None:
     compiled = Compiled(match='"x"')
-    assert "count(*), count(*) FROM messages_fts" in compiled.count(Unread.ALL)[0]
-    assert "count(*), 0 FROM" in compiled.count(Unread.NONE)[0]
-    probe_read, params = compiled.count(Unread.PROBE_READ, (3, 9))
+    one = [Shard(1, 0)]
+    assert "count(*) AS found, count(*) AS unread FROM messages_fts_1" in compiled.count(Unread.ALL, shards=one)[0]
+    assert "count(*) AS found, 0 AS unread FROM" in compiled.count(Unread.NONE, shards=one)[0]
+    probe_read, params = compiled.count(Unread.PROBE_READ, (3, 9), shards=one)
     assert "count(*) - total(f.rowid IN (SELECT seq FROM messages WHERE read = 1))" in probe_read
     assert params == ['"x"', 3, 9]
-    listed, params = compiled.count(Unread.PROBE_UNREAD, (3, 9), words_match='("xy")', probed=[4, 6])
-    assert "total(f.rowid IN (?,?)) FROM messages_words f" in listed and params == [4, 6, '("xy")', 3, 9]
+    listed, params = compiled.count(Unread.PROBE_UNREAD, (3, 9), words_match='("xy")', probed=[4, 6], shards=one)
+    assert "total(f.rowid IN (?,?)) AS unread FROM messages_words f" in listed and params == [4, 6, '("xy")', 3, 9]
+
+
+def test_a_count_adds_up_the_shards_that_hold_its_range() -> None:
+    compiled = Compiled(where="m.read = ?", params=[0], match='"x"')
+    shards = [Shard(1, 0), Shard(2, 5), Shard(4, 10), Shard(5, 20)]
+    sql, params = compiled.count(Unread.NONE, (3, 10), shards=shards)  # seqs 4 to 10: shards 1, 2 and 4
+    assert [table for table in ("messages_fts_1", "messages_fts_2", "messages_fts_4") if f"FROM {table} f" in sql]
+    assert "messages_fts_5" not in sql and sql.startswith("SELECT coalesce(sum(found), 0), total(unread) FROM (")
+    assert params == ['"x"', 3, 10, 0] * 3
+    assert compiled.count(Unread.NONE, (9, 10), shards=shards)[0].count("UNION ALL") == 0  # seq 10 only
+    assert compiled.count(Unread.NONE, (3, 10), shards=[])[0] == "SELECT 0, 0"
+
+
+def test_a_page_of_matches_reads_the_shards_newest_first() -> None:
+    compiled = Compiled(where="m.read = ?", params=[0], match='"x"')
+    sql, params = compiled.select("m.id", " LIMIT ?", (5,), [Shard(1, 0), Shard(3, 50)])
+    assert sql.index("FROM messages_fts_3") < sql.index("FROM messages_fts_1")
+    assert sql.endswith(" ORDER BY matched DESC LIMIT ?") and params == ['"x"', 0, '"x"', 0, 5]

@@ -134,22 +134,10 @@ def test_a_term_in_too_many_words_is_counted_by_trigrams(
     assert [used.match for used in word_counts] == [None]
 
 
-OLDER_INDEXES = {
-    "without words": "DROP TABLE messages_words; DROP TABLE search_words_fts; DROP TABLE search_words;"
-    " DROP TABLE search_senders_fts; DROP TABLE search_senders; DROP TABLE sender_messages;",
-    # words, but not senders: its words are dropped and made again, not added twice
-    "without senders": "DROP TABLE search_senders_fts; DROP TABLE search_senders; DROP TABLE sender_messages;"
-    " INSERT INTO search_meta VALUES ('words_upto', '-1');",
-    # words and senders, but not the messages of each sender
-    "without sender messages": "DROP TABLE sender_messages; INSERT INTO search_meta VALUES ('vocabulary_upto', '-1');",
-}
-
-
-@pytest.mark.parametrize("older", OLDER_INDEXES)
-def test_an_index_made_before_the_word_index_gets_one(
-    start_catcher, tmp_path: Path, word_counts: list[Any], monkeypatch: pytest.MonkeyPatch, older: str
+def test_an_index_made_by_an_earlier_version_is_made_anew_in_shards(
+    start_catcher, tmp_path: Path, word_counts: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(search_index, "FILL_CHUNK", 2)  # several steps
+    """An earlier version kept the trigrams in one table, `messages_fts`, and no `layout`: its index is rebuilt."""
     database = str(tmp_path / "mail.db")
     first = start_catcher(database=database)
     _send(first, MESSAGES)
@@ -158,13 +146,18 @@ def test_an_index_made_before_the_word_index_gets_one(
         _found(api, "settled")  # returns once everything is indexed
     first.stop()
     with sqlite3.connect(database + "-search") as conn:  # the index as an earlier version left it
-        conn.executescript(OLDER_INDEXES[older] + " DELETE FROM search_meta WHERE key = 'word_list_upto';")
+        conn.executescript(
+            "DROP VIEW messages_fts; DROP TABLE messages_fts_1; DROP TABLE search_shards;"
+            " CREATE VIRTUAL TABLE messages_fts USING fts5 (subject, sender, recipients, body, files, tokenize = 'trigram');"
+            " INSERT INTO messages_fts (rowid, subject) VALUES (1, 'stale trigrams');"
+            " DELETE FROM search_meta WHERE key = 'layout';"
+        )
     second = start_catcher(database=database)
     with httpx.Client(base_url=second.url) as api:
         wait_for_count(api, len(MESSAGES))
         _found(api, "settled")
-        assert second.server.store.index.words_ready
         _check_counts(api, word_counts, WORDS)
+        assert _found(api, "stale trigrams") == (0, 0, 0)
         ids = [m["ID"] for m in api.get("/api/v1/search", params={"query": "invoice"}).json()["messages"]]
         api.request("DELETE", "/api/v1/messages", json={"IDs": ids})
         _send(second, MESSAGES[:1])
@@ -176,6 +169,10 @@ def test_an_index_made_before_the_word_index_gets_one(
             "from:example.com": 4,
             "from:grace": 1,
         }
+    second.stop()
+    with sqlite3.connect(database + "-search") as conn:
+        assert conn.execute("SELECT type FROM sqlite_master WHERE name = 'messages_fts'").fetchone() == ("view",)
+        assert conn.execute("SELECT value FROM search_meta WHERE key = 'layout'").fetchone() == (search_index.LAYOUT,)
 
 
 def test_one_word_in_one_form_is_counted_from_the_vocabulary(

@@ -1,4 +1,4 @@
-"""Search terms compiled to SQL over messages, messages_fts (trigram FTS5) and message_tags.
+"""Search terms compiled to SQL over messages, the trigram index's shards (FTS5) and message_tags.
 
 User input never reaches SQL as text: every value is a bound parameter, FTS5 values are
 quoted as phrases (so `*`, `:`, `(`, `NEAR` and friends are searched for, not
@@ -17,6 +17,7 @@ from typing import Any
 from mailcatch.errors import QueryError
 from mailcatch.storage.rows import SUMMARY_COLUMNS as ROW_COLUMNS
 from mailcatch.storage.search.query import Term, size, timestamp
+from mailcatch.storage.search.shards import Shard, overlapping
 
 __all__ = ["SUMMARY_COLUMNS", "Compiled", "Unread", "compile_terms", "like", "phrase"]
 
@@ -81,17 +82,30 @@ class Compiled:
         """What tells this search from another: equal keys select the same messages."""
         return self.match, self.where, tuple(self.params)
 
-    def select(self, columns: str, tail: str = "", tail_params: Sequence[Any] = ()) -> tuple[str, list[Any]]:
-        """SQL for `columns` of the matching messages (`m`), newest first, followed by `tail` (LIMIT ...)."""
+    def select(
+        self, columns: str, tail: str = "", tail_params: Sequence[Any] = (), shards: Sequence[Shard] = ()
+    ) -> tuple[str, list[Any]]:
+        """SQL for `columns` of the matching messages (`m`), newest first, followed by `tail` (LIMIT ...).
+
+        A full-text search reads each of the index's `shards` (as shards_of gives them) newest
+        first, each yielding its matches newest first, merged by SQLite as they come: a page is
+        found without reading the rest. Its rows end with one more column, the seq.
+        """
         if self.match is None:
             return (
                 f"SELECT {columns} FROM messages m WHERE {self.where} ORDER BY m.seq DESC{tail}",
                 [*self.params, *tail_params],
             )
+        if not shards:
+            return f"SELECT {columns} FROM messages m WHERE 0{tail}", list(tail_params)
+        arms = [
+            f"SELECT {columns}, f.rowid AS matched FROM {shard.table} f JOIN messages m ON m.seq = f.rowid"
+            f" WHERE {shard.table} MATCH ? AND {self.where}"
+            for shard in reversed(shards)
+        ]
         return (
-            f"SELECT {columns} FROM messages_fts f JOIN messages m ON m.seq = f.rowid"
-            f" WHERE messages_fts MATCH ? AND {self.where} ORDER BY f.rowid DESC{tail}",
-            [self.match, *self.params, *tail_params],
+            " UNION ALL ".join(arms) + f" ORDER BY matched DESC{tail}",
+            [*[self.match, *self.params] * len(arms), *tail_params],
         )
 
     def count(
@@ -100,11 +114,14 @@ class Compiled:
         seqs: tuple[int, int] = _EVERY_SEQ,
         words_match: str | None = None,
         probed: Sequence[int] | None = None,
+        shards: Sequence[Shard] = (),
     ) -> tuple[str, list[Any]]:
         """SQL for the number of matching messages with a seq in (low, high], and of the unread among them.
 
         With `words_match` (see vocabulary.ByWords), the word index stands in for the trigrams.
         `probed`, if given, lists the seqs in the set to probe (they are few: see counts.few_probed).
+        A full-text count adds up the counts of the index's `shards` (as shards_of gives them) that
+        hold seqs in the range.
         """
         probe_set = (
             f"(SELECT seq FROM messages WHERE read = {unread.probed or 0})"
@@ -125,12 +142,16 @@ class Compiled:
                 [*probe_params, *seqs, *self.params],
             )
         join = "" if self.where == "1" else " JOIN messages m ON m.seq = f.rowid"
-        table = "messages_fts" if words_match is None else "messages_words"
-        return (
-            f"SELECT count(*), {unread_sql.format(seq='f.rowid', set=probe_set)} FROM {table} f{join}"
-            f" WHERE {table} MATCH ? AND f.rowid > ? AND f.rowid <= ? AND {self.where}",
-            [*probe_params, self.match if words_match is None else words_match, *seqs, *self.params],
-        )
+        tables = [shard.table for shard in overlapping(shards, *seqs)] if words_match is None else ["messages_words"]
+        arms = [
+            f"SELECT count(*) AS found, {unread_sql.format(seq='f.rowid', set=probe_set)} AS unread FROM {table} f{join}"
+            f" WHERE {table} MATCH ? AND f.rowid > ? AND f.rowid <= ? AND {self.where}"
+            for table in tables
+        ]
+        params = [*probe_params, self.match if words_match is None else words_match, *seqs, *self.params]
+        if len(arms) <= 1:
+            return (arms[0], params) if arms else ("SELECT 0, 0", [])
+        return f"SELECT coalesce(sum(found), 0), total(unread) FROM ({' UNION ALL '.join(arms)})", params * len(arms)
 
     def up_to(self, seq: int) -> Compiled:
         """The same search limited to messages with a seq up to `seq`."""

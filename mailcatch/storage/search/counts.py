@@ -23,6 +23,7 @@ import mailcatch.storage.search.vocabulary as vocabulary  # its look-ups called 
 from mailcatch.storage.database import Database
 from mailcatch.storage.search.compile import Compiled, Unread
 from mailcatch.storage.search.kept import Counted
+from mailcatch.storage.search.shards import shards_of
 from mailcatch.storage.search.vocabulary import ByWords, Senders
 
 __all__ = [
@@ -59,8 +60,6 @@ class Snapshot:
     changes: int
     """The store's count of changes other than new messages."""
     unread: Unread
-    words_ready: bool
-    """The word index and the vocabularies hold every indexed message."""
 
 
 @dataclass(slots=True)
@@ -109,16 +108,24 @@ class Counting:
     def span(self, conn: sqlite3.Connection, span: Span) -> tuple[int, float]:
         """The matches with a seq in `span`, and the unread among them (a float: SQL's total())."""
         probed = few_probed(conn, self.unread, span)
+        shards = shards_of(conn)
         if probed is not None and len(probed) <= LOOKED_UP:
-            found = conn.execute(*self.compiled.count(Unread.NONE, span, self.words_match)).fetchone()[0]
+            found = conn.execute(*self.compiled.count(Unread.NONE, span, self.words_match, shards=shards)).fetchone()[0]
             return found, self.unread_among(conn, found, probed)
-        found, unread_found = conn.execute(*self.compiled.count(self.unread, span, self.words_match, probed)).fetchone()
+        found, unread_found = conn.execute(
+            *self.compiled.count(self.unread, span, self.words_match, probed, shards)
+        ).fetchone()
         return found, unread_found
 
     def unread_among(self, conn: sqlite3.Connection, found: int, probed: Sequence[int]) -> int:
         """The unread among `found` matches, looking up each of the few `probed` (read or unread)."""
+        shards = shards_of(conn)
         hits = sum(
-            int(conn.execute(*self.compiled.count(Unread.NONE, (seq - 1, seq), self.words_match)).fetchone()[0])
+            int(
+                conn.execute(
+                    *self.compiled.count(Unread.NONE, (seq - 1, seq), self.words_match, shards=shards)
+                ).fetchone()[0]
+            )
             for seq in probed
         )
         return hits if self.unread is Unread.PROBE_UNREAD else found - hits
@@ -159,17 +166,12 @@ async def count_matches(db: Database, compiled: Compiled, seen: Snapshot, known:
         return Tally(known.count, known.unread, seen.newest) if known else Tally(0, 0, seen.newest)
     words = (
         await db.read(lambda conn: vocabulary.by_words(conn, compiled.words))
-        if compiled.words and seen.words_ready
+        if compiled.words
         else vocabulary.TRIGRAMS_ONLY
     )
     counting = Counting(compiled, seen.unread, words.match)
     senders = None
-    if (
-        known is None
-        and compiled.where == "1"
-        and seen.words_ready
-        and (words.messages is not None or compiled.sender is not None)
-    ):
+    if known is None and compiled.where == "1" and (words.messages is not None or compiled.sender is not None):
         whole, senders = await db.read(lambda conn: counting.from_vocabulary(conn, words))
         if whole is not None:  # counted as of the index holding every message up to whole.through
             return whole

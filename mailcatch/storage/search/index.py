@@ -32,6 +32,9 @@ from typing import Any
 
 from mailcatch.logs import limit_repeats
 from mailcatch.storage.database import QUICK_CHECK_MAX_BYTES, damage_found, is_damage
+from mailcatch.storage.search import shards
+from mailcatch.storage.search.shards import COLUMNS as _COLUMNS
+from mailcatch.storage.search.shards import Shard, Shards
 
 log = limit_repeats(logging.getLogger("mailcatch.search"))
 """Warnings of a failure that lasts (a full disk) are said once a minute, not at every retry."""
@@ -42,7 +45,6 @@ Loader = Callable[[sqlite3.Connection, int, int, int], list[tuple[int, Fields]]]
 """`load(store_conn, after, before, max_bytes)`: search fields of stored messages with after < seq < before,
 in order, as many as fit in max_bytes of raw message (at least one; none when there are no more)."""
 
-_COLUMNS = "subject, sender, recipients, body, files"
 _WORD_INDEX = f"fts5 ({_COLUMNS}, tokenize = 'unicode61 remove_diacritics 0', detail = none, content = '')"
 """How the words of messages are indexed: the table that counts a batch's words must split them alike."""
 
@@ -60,9 +62,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS {table}_fts USING fts5 (
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5 ({_COLUMNS}, tokenize = 'trigram');
+-- The trigrams of each message, in shards (see shards.py).
+{shards.SCHEMA}
 -- The words of each message (case folded like the trigrams, accents kept), without positions,
--- and without a copy of the text: a row is deleted by giving its text again, from messages_fts.
+-- and without a copy of the text: a row is deleted by giving its text again, from its shard.
 CREATE VIRTUAL TABLE IF NOT EXISTS messages_words USING {_WORD_INDEX};
 -- Every word seen, found by any part of it.
 {_vocabulary("search_words", "word")}
@@ -79,13 +82,9 @@ _BATCH_WORDS = f"""
 CREATE VIRTUAL TABLE temp.batch_words USING {_WORD_INDEX};
 CREATE VIRTUAL TABLE temp.batch_vocabulary USING fts5vocab (temp, batch_words, row);
 """
-_SENDERS_OF = "FROM messages_fts f JOIN search_senders s ON s.sender = f.sender"
-"""Indexed messages with the ids of their senders (select from it, and add a WHERE)."""
-WORD_LIST_UPTO = "word_list_upto"
-"""The search_meta key of how far the word index, vocabularies and messages of senders were
-filled (an index without it was made by a version that lacked one of them: they are made again)."""
-FILL_CHUNK = 2000
-"""Messages indexed before the word index existed get their words this many at a time."""
+LAYOUT = "trigram shards"
+"""The search_meta value of `layout` of an index laid out as this version lays it out (an index
+without it, or with another, is made anew)."""
 UNINDEX_CHUNK = 500
 """Deleted messages taken out of the word index at a time."""
 MAX_WAITING = 4 * 1024 * 1024
@@ -187,8 +186,6 @@ class SearchIndex:
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self.words_ready = False
-        """The word index and vocabulary hold every indexed message (else search uses trigrams only)."""
 
     def open(self, identity: str, newest: int) -> None:
         """Open (or rebuild) the index of the store named `identity`, whose newest seq is `newest`; start the thread.
@@ -220,27 +217,36 @@ class SearchIndex:
                 raise sqlite3.DatabaseError(f"database disk image is malformed: {found}")
             conn.executescript(SCHEMA + _BATCH_WORDS)
             meta = dict(conn.execute("SELECT key, value FROM search_meta").fetchall())
-            if meta.get("identity") != identity or meta.get("clean") != "1":
+            conn.execute("BEGIN")
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (shards.VIEW,)).fetchone():
+                conn.execute(f"DROP TABLE {shards.VIEW}")  # the trigrams of an earlier version, in one table
+            self._shards = Shards(conn)
+            if meta.get("identity") != identity or meta.get("clean") != "1" or meta.get("layout") != LAYOUT:
                 if meta:
-                    log.warning("rebuilding the search index: it belongs to another database or was left unfinished")
-                conn.execute("BEGIN")
-                _clear(conn)
+                    log.warning(
+                        "rebuilding the search index: %s",
+                        "it belongs to another database or was left unfinished"
+                        if meta.get("layout") == LAYOUT
+                        else "an earlier version made it",
+                    )
+                self._clear(conn)
                 conn.execute("DELETE FROM search_meta")
                 conn.executemany(
                     "INSERT INTO search_meta VALUES (?, ?)",
-                    [("identity", identity), ("upto", "0"), ("clean", "1"), (WORD_LIST_UPTO, "-1")],
+                    [("identity", identity), ("upto", "0"), ("clean", "1"), ("layout", LAYOUT)],
                 )
-                conn.execute("COMMIT")
-                meta = {"upto": "0", WORD_LIST_UPTO: "-1"}
+                meta = {"upto": "0"}
+            conn.execute("COMMIT")
         except sqlite3.Error:
             conn.close()
             raise
         self.upto = int(meta["upto"])
-        self._words_upto = int(meta.get(WORD_LIST_UPTO, "0"))
-        """-1 once every indexed message is in the word index, the vocabularies and the messages of
-        senders; else the seq they were filled up to (0: not begun, or made by an earlier version)."""
-        self.words_ready = self._words_upto == -1
         return conn
+
+    def _clear(self, conn: sqlite3.Connection) -> None:
+        """Empty the index (in the caller's transaction)."""
+        self._shards.clear()
+        _clear_vocabulary(conn)
 
     def _start(self, conn: sqlite3.Connection, newest: int) -> None:
         self._newest = newest
@@ -329,11 +335,6 @@ class SearchIndex:
         retry: list[Change] = []
         """The deletions of a failed attempt, applied again first (added messages are read back from the store)."""
         try:
-            if not self.words_ready:
-                try:
-                    self._fill_words(conn)
-                except sqlite3.Error as error:  # counted through the trigrams until the rebuild
-                    self._failed(conn, error)
             while True:
                 with self._lock:
                     idle = not self._changes and not retry and self.upto >= self._newest
@@ -379,7 +380,7 @@ class SearchIndex:
                         while not self._stopping and (left := deadline - time.monotonic()) > 0:
                             self._lock.wait(left)
                 if not retry and not self._broken:
-                    _merge_segments(conn)
+                    _merge_segments(conn, self._shards.newest)
         finally:
             store.close()
             conn.close()
@@ -403,12 +404,13 @@ class SearchIndex:
             self._insert(conn, rows)
             rows = []
             if isinstance(change, Deleted):
-                # Only what the word index holds may be deleted from it: all messages, or
-                # those up to where it was filled when stopped while filling it.
-                _unindex_words(conn, [seq for seq in change.seqs if self.words_ready or seq <= self._words_upto])
-                conn.executemany("DELETE FROM messages_fts WHERE rowid = ?", [(seq,) for seq in change.seqs])
+                held = self._shards.holding(change.seqs)
+                for shard, seqs in held.items():
+                    _unindex_words(conn, shard, seqs)
+                    conn.executemany(f"DELETE FROM {shard.table} WHERE rowid = ?", [(seq,) for seq in seqs])
+                self._shards.drop_empty(list(held))
             else:
-                _clear(conn)
+                self._clear(conn)
         self._insert(conn, rows)
         self._catch_up(conn, store, newest + 1)
         self._commit(conn, clean=True)
@@ -441,43 +443,16 @@ class SearchIndex:
                 chars += sum(map(len, rows[stop][1]))
                 stop += 1
             chunk = rows[start:stop]
+            shard = self._shards.for_new(chunk[0][0], chars)
             conn.execute(
-                f"INSERT INTO messages_fts (rowid, {_COLUMNS}) VALUES " + ",".join(["(?,?,?,?,?,?)"] * len(chunk)),
+                f"INSERT INTO {shard.table} (rowid, {_COLUMNS}) VALUES " + ",".join(["(?,?,?,?,?,?)"] * len(chunk)),
                 [value for seq, fields in chunk for value in (seq, *fields)],
             )
-            if self.words_ready:  # else filling the word index gets to them
-                _index_words(conn, chunk[0][0], chunk[-1][0])
+            _index_words(conn, shard, chunk[0][0], chunk[-1][0])
             start = stop
             if start < len(rows) and time.monotonic() - self._began > COMMIT_SECONDS:
                 self._commit(conn, chunk[-1][0])
                 self._begin(conn)
-
-    def _fill_words(self, conn: sqlite3.Connection) -> None:
-        """Put the messages indexed before the word index existed into it, a step per commit."""
-        # The rowids of messages_fts, from the table of their sizes: scanning messages_fts reads their text.
-        total = conn.execute("SELECT count(*) FROM messages_fts_docsize WHERE id > ?", (self._words_upto,)).fetchone()[
-            0
-        ]
-        if total:
-            log.info("adding %d messages to the search index's word list", total)
-        while not self._stopping:
-            self._begin(conn)
-            if self._words_upto == 0:  # from the start: drop what an earlier version may have left
-                _clear_vocabulary(conn)
-            high = conn.execute(
-                "SELECT max(id) FROM (SELECT id FROM messages_fts_docsize WHERE id > ? ORDER BY id LIMIT ?)",
-                (self._words_upto, FILL_CHUNK),
-            ).fetchone()[0]
-            if high is not None:
-                _index_words(conn, self._words_upto + 1, high)
-            self._words_upto = -1 if high is None else high
-            conn.execute("INSERT OR REPLACE INTO search_meta VALUES (?, ?)", (WORD_LIST_UPTO, str(self._words_upto)))
-            conn.execute("COMMIT")
-            if high is None:
-                self.words_ready = True
-                if total:
-                    log.info("the search index's word list is complete")
-                return
 
     def _commit(self, conn: sqlite3.Connection, upto: int | None = None, clean: bool = False) -> None:
         """Commit, with every message up to `upto` (by default `_working`) indexed.
@@ -543,16 +518,15 @@ class SearchIndex:
             self._truncate = self._log_used = False
 
 
-def _merge_segments(conn: sqlite3.Connection) -> None:
-    """Merge the full-text indexes' segments a step at a time, each step a commit of its own.
+def _merge_segments(conn: sqlite3.Connection, shard: Shard) -> None:
+    """Merge the newest shard's and the word index's segments a step at a time, each step a commit of its own.
 
     FTS5 writes a segment per commit and merges segments as they pile up: a little with each
-    write, and all of a level's at once when 16 pile up there, in one transaction that can
-    rewrite hundreds of MB and grow the write-ahead log as much (160 MB seen after a million
-    messages). Steps of MERGE_PAGES between batches keep the piles below that, so the log of
-    each commit stays small enough to be checkpointed and reused.
+    write, and all of a level's at once when 16 pile up there. Steps of MERGE_PAGES between
+    batches keep the piles below that, so that the log of each commit stays small enough to be
+    checkpointed and reused. (A step still rewrites a whole term's list: see shards.py.)
     """
-    for table in ("messages_fts", "messages_words"):
+    for table in (shard.table, "messages_words"):
         for _ in range(MERGE_STEPS):
             before = conn.total_changes
             try:
@@ -575,12 +549,12 @@ def _to_retry(changes: list[Change]) -> list[Change]:
     return kept
 
 
-def _index_words(conn: sqlite3.Connection, low: int, high: int) -> None:
-    """Add the messages of messages_fts with low <= rowid <= high to the word index and vocabulary."""
+def _index_words(conn: sqlite3.Connection, shard: Shard, low: int, high: int) -> None:
+    """Add the messages of this shard with low <= rowid <= high to the word index and vocabulary."""
     conn.execute("INSERT INTO batch_words (batch_words) VALUES ('delete-all')")
     for table in ("batch_words", "messages_words"):
         conn.execute(
-            f"INSERT INTO {table} (rowid, {_COLUMNS}) SELECT rowid, {_COLUMNS} FROM messages_fts"
+            f"INSERT INTO {table} (rowid, {_COLUMNS}) SELECT rowid, {_COLUMNS} FROM {shard.table}"
             " WHERE rowid BETWEEN ? AND ?",
             (low, high),
         )
@@ -589,17 +563,18 @@ def _index_words(conn: sqlite3.Connection, low: int, high: int) -> None:
         conn,
         "search_senders",
         "sender",
-        "SELECT sender, count(*) FROM messages_fts WHERE rowid BETWEEN ? AND ? GROUP BY sender",
+        f"SELECT sender, count(*) FROM {shard.table} WHERE rowid BETWEEN ? AND ? GROUP BY sender",
         (low, high),
     )
     conn.execute(
-        f"INSERT INTO sender_messages (sender, seq) SELECT s.id, f.rowid {_SENDERS_OF} WHERE f.rowid BETWEEN ? AND ?",
+        f"INSERT INTO sender_messages (sender, seq) SELECT s.id, f.rowid {_senders_of(shard)}"
+        " WHERE f.rowid BETWEEN ? AND ?",
         (low, high),
     )
 
 
-def _unindex_words(conn: sqlite3.Connection, seqs: list[int]) -> None:
-    """Take these messages (still in messages_fts) out of the word index and the vocabulary's counts."""
+def _unindex_words(conn: sqlite3.Connection, shard: Shard, seqs: list[int]) -> None:
+    """Take these messages (still in this shard) out of the word index and the vocabulary's counts."""
     for start in range(0, len(seqs), UNINDEX_CHUNK):  # the words of a chunk are gathered in memory
         chunk = seqs[start : start + UNINDEX_CHUNK]
         marks = ",".join("?" * len(chunk))
@@ -607,7 +582,7 @@ def _unindex_words(conn: sqlite3.Connection, seqs: list[int]) -> None:
         for table, command in (("batch_words", ""), ("messages_words", "'delete', ")):
             conn.execute(
                 f"INSERT INTO {table} ({table + ', ' if command else ''}rowid, {_COLUMNS})"
-                f" SELECT {command}rowid, {_COLUMNS} FROM messages_fts WHERE rowid IN ({marks})",
+                f" SELECT {command}rowid, {_COLUMNS} FROM {shard.table} WHERE rowid IN ({marks})",
                 chunk,
             )
         _count_out(conn, "search_words", "word", "SELECT term, doc FROM batch_vocabulary")
@@ -615,14 +590,19 @@ def _unindex_words(conn: sqlite3.Connection, seqs: list[int]) -> None:
             conn,
             "search_senders",
             "sender",
-            f"SELECT sender, count(*) FROM messages_fts WHERE rowid IN ({marks}) GROUP BY sender",
+            f"SELECT sender, count(*) FROM {shard.table} WHERE rowid IN ({marks}) GROUP BY sender",
             chunk,
         )
         conn.execute(
-            f"DELETE FROM sender_messages WHERE (sender, seq) IN (SELECT s.id, f.rowid {_SENDERS_OF}"
+            f"DELETE FROM sender_messages WHERE (sender, seq) IN (SELECT s.id, f.rowid {_senders_of(shard)}"
             f" WHERE f.rowid IN ({marks}))",
             chunk,
         )
+
+
+def _senders_of(shard: Shard) -> str:
+    """The messages of a shard with the ids of their senders (select from it, and add a WHERE)."""
+    return f"FROM {shard.table} f JOIN search_senders s ON s.sender = f.sender"
 
 
 def _count_in(conn: sqlite3.Connection, table: str, column: str, counts: str, params: Sequence[Any] = ()) -> None:
@@ -642,12 +622,6 @@ def _count_out(conn: sqlite3.Connection, table: str, column: str, counts: str, p
         f"UPDATE {table} SET messages = messages - ? WHERE {column} = ?",
         [(messages, value) for value, messages in conn.execute(counts, params).fetchall()],
     )
-
-
-def _clear(conn: sqlite3.Connection) -> None:
-    """Empty the index (in the caller's transaction)."""
-    conn.execute("DELETE FROM messages_fts")
-    _clear_vocabulary(conn)
 
 
 def _clear_vocabulary(conn: sqlite3.Connection) -> None:

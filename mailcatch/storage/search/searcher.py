@@ -23,6 +23,7 @@ from mailcatch.storage.search.counts import Snapshot, Tally, count_matches
 from mailcatch.storage.search.index import SearchIndex
 from mailcatch.storage.search.kept import Counted, KeptCounts
 from mailcatch.storage.search.query import Term, terms_of
+from mailcatch.storage.search.shards import shards_of
 
 __all__ = ["SearchResult", "Searcher", "StoreState"]
 
@@ -78,7 +79,7 @@ class Searcher:
         seen = self._snapshot(compiled)
         key = (seen.unread, compiled.key)
         tally = await count_matches(self._db, compiled, seen, self.kept.take(key, seen.changes, seen.newest))
-        messages = await self._page(compiled, tally, seen.words_ready, start, limit) if tally.count > start else []
+        messages = await self._page(compiled, tally, start, limit) if tally.count > start else []
         if whole:  # counts of an index that lacks changes (a deletion) would be kept wrong
             self.kept.keep(key, Counted(seen.changes, tally.through, tally.count, tally.unread))
         partial, unindexed = await self._partial(seen, stored) if compiled.match is not None else (None, 0)
@@ -89,9 +90,11 @@ class Searcher:
     ) -> list[str]:
         """IDs of the messages matching a query, newest first (at most `limit` of them)."""
         compiled = compile_terms(terms_of(query), zone)
-        sql, params = compiled.select("m.id", " LIMIT ?", (limit,)) if limit is not None else compiled.select("m.id")
+        tail, tail_params = (" LIMIT ?", (limit,)) if limit is not None else ("", ())
         await self._index.flush()
-        return await self._db.read(lambda conn: [row[0] for row in conn.execute(sql, params)])
+        return await self._db.read(
+            lambda conn: [row[0] for row in conn.execute(*compiled.select("m.id", tail, tail_params, shards_of(conn)))]
+        )
 
     async def resolve_id(self, message_id: str, query: str | None) -> str:
         """A message ID as given, or for `latest` with a query, the ID of the newest match (MessageNotFound if none)."""
@@ -123,21 +126,19 @@ class Searcher:
         """What the search sees: the messages stored (and, for the full-text index, indexed) so far;
         any stored meanwhile wait for the next search."""
         newest = self._index.newest if compiled.match is None else self._index.upto
-        return Snapshot(
-            newest, self._state.changes, Unread.among(self._state.total, self._state.unread), self._index.words_ready
-        )
+        return Snapshot(newest, self._state.changes, Unread.among(self._state.total, self._state.unread))
 
-    async def _page(
-        self, compiled: Compiled, tally: Tally, words_ready: bool, start: int, limit: int
-    ) -> list[MessageSummary]:
+    async def _page(self, compiled: Compiled, tally: Tally, start: int, limit: int) -> list[MessageSummary]:
         """The summaries of one page of the matches up to `tally.through`, newest first."""
-        by_senders = compiled.sender is not None and compiled.where == "1" and words_ready
+        by_senders = compiled.sender is not None and compiled.where == "1"
 
         def rows(conn: sqlite3.Connection) -> list[MessageSummary]:
             found = _sender_rows(conn, compiled, tally, start, limit) if by_senders else None
             if found is None:
                 found = conn.execute(
-                    *compiled.up_to(tally.through).select(SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start))
+                    *compiled.up_to(tally.through).select(
+                        SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start), shards_of(conn)
+                    )
                 ).fetchall()
             return [summary_json(row) for row in found]
 
