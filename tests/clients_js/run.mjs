@@ -64,8 +64,28 @@ await step("getChaosTriggers", () => client.getChaosTriggers());
 await step("setChaosTriggers", () => client.setChaosTriggers({}));
 await step("releaseMessage", () => client.releaseMessage(welcome, { To: ["someone@example.com"] }));
 await step("sendMessage", () =>
-  client.sendMessage({ From: { Email: "app@example.com" }, To: [{ Email: "ann@example.com" }], Subject: "Sent", Text: "hi" }),
+  client.sendMessage({
+    From: { Email: "app@example.com", Name: "App" },
+    To: [{ Email: "ann@example.com", Name: "Ann" }],
+    Cc: [{ Email: "cc@example.com" }],
+    Bcc: ["hidden@example.com"],
+    ReplyTo: [{ Email: "help@example.com" }],
+    Subject: "Sent over HTTP",
+    Text: "hi Ann",
+    HTML: '<p>hi <img src="cid:dot"></p>',
+    Attachments: [
+      { Content: Buffer.from("a,b\n").toString("base64"), Filename: "data.csv" },
+      { Content: Buffer.from("GIF89a").toString("base64"), Filename: "dot.gif", ContentType: "image/gif", ContentID: "dot" },
+    ],
+    Tags: ["Sent", "npm"],
+    Headers: { "X-Client": "mailpit-api" },
+  }),
 );
+// What was sent, then gone again, so that the steps after see the two messages they expect.
+const sentID = results.sendMessage.ok ? results.sendMessage.value.ID : "none";
+await step("getMessageSummary(sent)", () => client.getMessageSummary(sentID));
+await step("deleteMessages(sent)", () => client.deleteMessages({ IDs: [sentID] }));
+await step("sendMessage(no recipient)", () => client.sendMessage({ From: { Email: "app@example.com" }, To: [] }));
 await step("deleteMessagesBySearch", () => client.deleteMessagesBySearch({ query: "subject:Welcome" }));
 await step("listMessages(after search delete)", () => client.listMessages());
 await step("deleteMessages(IDs)", () => client.deleteMessages({ IDs: [invoice] }));

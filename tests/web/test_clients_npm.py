@@ -2,7 +2,7 @@
 
 tests/clients_js/run.mjs calls each method of its MailpitClient and prints what it returned; this
 test sends known mail, runs it with node and checks each value as Mailpit would answer. Methods
-whose routes mailcatch doesn't serve (send, release, HTML, link and SpamAssassin checks, chaos)
+whose routes mailcatch doesn't serve (release, HTML, link and SpamAssassin checks, chaos)
 get the catcher's 404 JSON error, which is checked too. CI (`CI` set) runs `npm ci` there first
 (.ci/run); without node or the installed client the test fails in CI and is skipped elsewhere.
 """
@@ -34,7 +34,6 @@ NOT_SERVED = {
     "setChaosTriggers": "400 Bad Request at PUT",
     # Paths the web UI's files answer for GET only:
     "releaseMessage": "405 Method Not Allowed at POST",
-    "sendMessage": "405 Method Not Allowed at POST",
 }
 """Methods whose routes mailcatch doesn't serve (yet), and the error status each gets now."""
 
@@ -203,3 +202,29 @@ def test_methods_without_a_route_get_a_clear_json_error(results: dict[str, Any],
     said, _, body = result["error"].partition(": {")
     assert said.startswith(f"Mailpit API Error: {status} "), result["error"]
     assert isinstance(json.loads("{" + body)["Error"], str)
+
+
+def test_send_message(results: dict[str, Any]) -> None:
+    """sendMessage's message is stored as Mailpit stores it: addresses, bodies, parts, tags, headers."""
+    sent_id = value(results, "sendMessage")["ID"]
+    message = value(results, "getMessageSummary(sent)")
+    assert message["ID"] == sent_id
+    assert message["From"] == {"Name": "App", "Address": "app@example.com"}
+    assert message["To"] == [{"Name": "Ann", "Address": "ann@example.com"}]
+    assert message["Cc"] == [{"Name": "", "Address": "cc@example.com"}]
+    assert message["Bcc"] == [{"Name": "", "Address": "hidden@example.com"}]
+    assert message["ReplyTo"] == [{"Name": "", "Address": "help@example.com"}]
+    assert (message["Subject"], message["Text"], message["HTML"]) == (
+        "Sent over HTTP",
+        "hi Ann",
+        '<p>hi <img src="cid:dot"></p>',
+    )
+    assert [(a["FileName"], a["ContentType"]) for a in message["Attachments"]] == [("data.csv", "text/csv")]
+    assert [(a["FileName"], a["ContentID"]) for a in message["Inline"]] == [("dot.gif", "dot")]
+    assert message["Tags"] == ["npm", "Sent"]
+    assert value(results, "deleteMessages(sent)") == "ok"
+    refused = results["sendMessage(no recipient)"]
+    assert not refused["ok"]
+    said, _, body = refused["error"].partition(": {")
+    assert said.startswith("Mailpit API Error: 400 Bad Request at POST"), refused["error"]
+    assert json.loads("{" + body) == {"Error": "error building message: no recipients (to, cc, bcc) set"}
