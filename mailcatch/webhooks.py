@@ -12,8 +12,9 @@ endpoint that is slow, failing or gone never holds up incoming mail.
   after 0.5 s, 1 s and 2 s; another 4xx is not retried. Once the tries are used up a warning
   names the URL and the last failure, a repeated one at most once a minute.
 
-Requests run on threads (urllib), a few at once; those waiting are bounded, and beyond that
-new messages get no request (warned about like the limit).
+Requests run on threads of the sender's own (urllib), a few at once, so a hanging endpoint takes
+no thread the store parses big messages on; those waiting are bounded, and beyond that new
+messages get no request (warned about like the limit).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mailcatch import __version__
@@ -118,6 +120,7 @@ class WebhookSender:
         self._request = self._build_request(url)
         self._waiting: asyncio.Queue[bytes] = asyncio.Queue(MAX_WAITING)
         self._tasks: list[asyncio.Task[None]] = []
+        self._threads: ThreadPoolExecutor | None = None
         self._stopped = False
         bus.listen(self._on_event)
 
@@ -133,6 +136,7 @@ class WebhookSender:
         return url, headers
 
     def start(self) -> None:
+        self._threads = ThreadPoolExecutor(SENDERS, thread_name_prefix="mailcatch-webhook")
         self._tasks = [asyncio.ensure_future(self._run()) for _ in range(SENDERS)]
 
     async def stop(self) -> None:
@@ -144,6 +148,9 @@ class WebhookSender:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)  # a request in progress ends by its timeout
+            self._threads = None
 
     def _on_event(self, event: Event) -> None:
         if event.type != "new" or self._stopped:
@@ -170,7 +177,7 @@ class WebhookSender:
             if attempt:
                 await asyncio.sleep(self.retry_delays[attempt - 1])
             try:
-                await asyncio.to_thread(self._post, body)
+                await asyncio.get_running_loop().run_in_executor(self._threads, self._post, body)
             except _Failed as failure:
                 reason = str(failure)
                 if not failure.retry:

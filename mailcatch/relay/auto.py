@@ -2,7 +2,8 @@
 
 It listens on the event bus, so the SMTP client has had its `250` (the message is stored)
 before relaying begins, and a relay that fails or hangs never holds up incoming mail. Messages
-go out one at a time, in order of arrival, on a thread; the message is sent as it was received
+go out one at a time, in order of arrival, on a thread of its own (never one the store parses
+big messages on); the message is sent as it was received
 (only override-from changes it) to its envelope recipients, those in blocked-recipients left
 out, and with --smtp-relay-matching only those the pattern finds a match in. A failure is
 logged (a repeated one at most once a minute); the captured message stays as it is.
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from mailcatch.errors import MailcatchError
 from mailcatch.events import EventBus
@@ -43,6 +46,7 @@ class AutoRelay:
         self.failed = 0
         self._waiting: asyncio.Queue[str] = asyncio.Queue(MAX_WAITING)
         self._stopped = False
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="mailcatch-relay")
         self._task: asyncio.Task[None] | None = None
         bus.listen(self._on_event)
 
@@ -57,6 +61,7 @@ class AutoRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self._thread.shutdown(wait=False, cancel_futures=True)  # a relay in progress ends by its timeout
 
     def _on_event(self, event: Event) -> None:
         if event.type != "new" or self._stopped:
@@ -93,7 +98,8 @@ class AutoRelay:
         if self.config.override_from:
             data, mail_from = override_from(data, self.config.override_from), self.config.override_from
         try:
-            refused = await asyncio.to_thread(send, self.config, mail_from, recipients, data, partial=True)
+            sending = functools.partial(send, self.config, mail_from, recipients, data, partial=True)
+            refused = await asyncio.get_running_loop().run_in_executor(self._thread, sending)
         except RelayError as error:
             self.failed += 1
             log.warning("automatic relay via %s failed (the message stays caught): %s", self.config.server, error)

@@ -304,6 +304,26 @@ def test_release_over_starttls_with_auth_against_the_targets_auth_file(
     assert _headers(relayed)[1] == _headers(original)[1]
 
 
+def test_release_over_implicit_tls_with_cram_md5(start_catcher: Start, tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    users = tmp_path / "users"
+    users.write_text("cram-user:the secret\n")  # plain text: the target offers CRAM-MD5
+    target = start_catcher(smtp_tls_cert=cert, smtp_tls_key=key, smtp_require_tls=True, smtp_auth_file=str(users))
+    relay = _relay_to(target, tls=True, allow_insecure=True, auth="CRAM-MD5", username="cram-user", secret="the secret")
+    source = start_catcher(relay=relay)
+    _send(source)
+    with httpx.Client(base_url=source.url, timeout=10) as api:
+        wait_for_count(api, 1)
+    assert _release(source, ["someone@example.net"]).status_code == 200
+    with httpx.Client(base_url=target.url, timeout=10) as api:
+        wait_for_count(api, 1)
+        full = api.get("/api/v1/message/latest").json()
+        texts = [line["Text"] for line in api.get("/api/v1/message/latest/transcript").json()["Lines"]]
+    assert full["Envelope"]["TLS"] is True and full["Username"] == "cram-user"
+    assert "STARTTLS" not in texts  # TLS from the first byte
+    assert any(text.startswith("AUTH CRAM-MD5") for text in texts)
+
+
 def test_a_wrong_password_is_a_400_with_the_servers_reply(start_catcher: Start, tmp_path: Path) -> None:
     users = tmp_path / "users"
     users.write_text("relay-user:right\n")
