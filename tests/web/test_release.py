@@ -23,7 +23,8 @@ from mailcatch.config import from_args
 from mailcatch.errors import ConfigError
 from mailcatch.relay import RelayConfig, read_relay_config
 from mailcatch.server import ServerThread
-from tests.helpers import wait_for_count
+from tests.helpers import spawned, wait_for_count
+from tests.messages import SMTPTarget
 
 Start = Callable[..., ServerThread]
 
@@ -47,7 +48,7 @@ RAW = (
 )
 
 
-def _send(catcher: ServerThread, raw: bytes = RAW, mail_from: str = "bounce@app.example.com", to: Any = None) -> None:
+def _send(catcher: SMTPTarget, raw: bytes = RAW, mail_from: str = "bounce@app.example.com", to: Any = None) -> None:
     with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port, local_hostname="app.local", timeout=10) as client:
         client.sendmail(mail_from, to or ["user@example.com", "hidden@example.com"], raw)
 
@@ -412,6 +413,25 @@ def test_a_failing_automatic_relay_is_logged_and_loses_nothing(
     said = [r.getMessage() for r in caplog.records if r.name == "mailcatch.relay"]
     assert said and said[0].startswith(f"automatic relay via 127.0.0.1:{port} failed (the message stays caught)")
     assert len(said) == 1  # the same failure again is held back
+
+
+def test_the_command_line_relays_and_releases(start_catcher: Start, tmp_path: Path) -> None:
+    target = start_catcher()
+    config = tmp_path / "relay.yaml"
+    config.write_text(f"host: {target.smtp_host}\nport: {target.smtp_port}\nblocked-recipients: '^ceo@'\n")
+    with spawned("--smtp-relay-config", str(config), "--smtp-relay-matching", r"@example\.org$") as catcher:
+        _send(catcher, to=["user@example.com", "third@example.org", "ceo@example.org"])
+        with httpx.Client(base_url=target.url, timeout=10) as api:
+            assert wait_for_count(api, 1)["total"] == 1
+            assert api.get("/api/v1/message/latest").json()["Envelope"]["To"] == ["third@example.org"]
+        with httpx.Client(base_url=catcher.url, timeout=10) as api:
+            relay = api.get("/api/v1/webui").json()["MessageRelay"]
+            assert relay["Enabled"] is True and relay["BlockedRecipients"] == "^ceo@"
+            released = api.post("/api/v1/message/latest/release", json={"To": ["someone@example.net"]})
+            assert released.status_code == 200, released.text
+            assert api.post("/api/v1/message/latest/release", json={"To": ["ceo@example.net"]}).status_code == 400
+        with httpx.Client(base_url=target.url, timeout=10) as api:
+            assert wait_for_count(api, 2)["total"] == 2
 
 
 # Configuration -------------------------------------------------------------------------------
