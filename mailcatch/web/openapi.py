@@ -525,7 +525,7 @@ _PATHS: dict[str, Any] = {
                     "type": "object",
                     "required": ["To"],
                     "properties": {
-                        "To": {**_STRINGS, "description": "Addresses to send it to", "example": ["user@example.com"]}
+                        "To": {**_STRINGS, "description": 'Addresses to send it to, as ["user@example.com"]'}
                     },
                 },
                 "The recipients",
