@@ -97,14 +97,21 @@ def mailcatch_server(pytestconfig: pytest.Config) -> Iterator[Mailbox]:
 
         yield Mailbox(*external)
         return
-    from mailcatch.catcher import Catcher
+    from mailcatch.client.http import Mailbox
+    from mailcatch.config import HostPort, Settings
+    from mailcatch.server import ServerThread
 
-    with Catcher() as catcher:
-        yield catcher
+    loopback = HostPort("127.0.0.1", 0)
+    # A test catcher: fault injection is on, so that tests can use fail_next(); no rule exists until they do.
+    settings = Settings(smtp=loopback, listen=loopback, quiet=True, enable_chaos=True)
+    with ServerThread(settings) as thread:
+        yield Mailbox(thread.url, thread.smtp_host, thread.smtp_port)
 
 
 @pytest.fixture
 def mailcatch(mailcatch_server: Mailbox) -> Mailbox:
-    """The session's catcher with its mailbox emptied before the test: wait_for(), messages(), latest(), ..."""
+    """The session's catcher with its mailbox emptied (and the fault rules an earlier test set through
+    fail_next() removed) before the test: wait_for(), messages(), latest(), fail_next(), ..."""
     mailcatch_server.clear()
+    mailcatch_server.reset_faults()
     return mailcatch_server

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, overload
 
 from mailcatch.client.captured import Address, Message
+from mailcatch.client.faults import Fault, rule_body
 from mailcatch.errors import MailcatchError
 
 Filter: TypeAlias = str | re.Pattern[str] | None
@@ -43,10 +44,16 @@ class Api:
         self.timeout = timeout
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    def request(self, method: str, path: str, params: Mapping[str, str | int] | None = None) -> bytes:
-        """The body of a successful response; ApiError for anything else."""
+    def request(
+        self, method: str, path: str, params: Mapping[str, str | int] | None = None, json_body: Any = None
+    ) -> bytes:
+        """The body of a successful response; ApiError for anything else. `json_body` is sent as JSON."""
         target = self.url + path + ("?" + urllib.parse.urlencode(params) if params else "")
-        request = urllib.request.Request(target, method=method, headers={"Accept": "application/json"})
+        headers = {"Accept": "application/json"}
+        data = None
+        if json_body is not None:
+            data, headers["Content-Type"] = json.dumps(json_body).encode(), "application/json"
+        request = urllib.request.Request(target, data=data, method=method, headers=headers)
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 body: bytes = response.read()
@@ -203,6 +210,46 @@ class Mailbox:
     def clear(self) -> None:
         """Delete every message."""
         self.api.request("DELETE", "/api/v1/messages")
+
+    _faults_added = False
+
+    def fail_next(
+        self,
+        stage: str,
+        code: int | None = None,
+        text: str | None = None,
+        *,
+        times: int = 1,
+        sender: str | re.Pattern[str] | None = None,
+        recipient: str | re.Pattern[str] | None = None,
+        delay: float = 0,
+        drop: bool = False,
+    ) -> Fault:
+        """Make the catcher fail the next `times` commands (0: every one) at `stage`: MAIL, RCPT, DATA or AUTH.
+
+        It answers `code` and `text` (by default 451, at AUTH 454), or waits `delay` seconds first, or
+        with `drop` closes the connection. `sender` and `recipient` are regular expressions the envelope
+        must match. Returns the rule; `with mailbox.fail_next(...):` removes it at the end of the block.
+        The catcher must run with --enable-chaos (the fixture's own catcher does).
+        """
+        body = rule_body(stage, code, text, times, sender, recipient, delay, drop)
+        fault = Fault(self.api, json.loads(self.api.request("POST", "/api/v1/faults", json_body=body)))
+        self._faults_added = True
+        return fault
+
+    def faults(self) -> list[Fault]:
+        """The catcher's fault rules, oldest first (spent ones too)."""
+        return [Fault(self.api, data) for data in self.api.get_json("/api/v1/faults")]
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        self.api.request("DELETE", "/api/v1/faults")
+        self._faults_added = False
+
+    def reset_faults(self) -> None:
+        """Remove every fault rule if fail_next() set any (the fixture does this before each test)."""
+        if self._faults_added:
+            self.clear_faults()
 
     @overload
     def wait_for(  # type: ignore[overload-overlap]  # count=1 gives one message, any other count a list
