@@ -21,7 +21,8 @@ from cryptography.x509.oid import NameOID
 
 from mailcatch.config import from_args
 from mailcatch.errors import ConfigError
-from mailcatch.relay import RelayConfig, read_relay_config
+from mailcatch.relay import RelayConfig, read_relay_config, release_rewrite, sender_of
+from mailcatch.relay.rewrite import override_from
 from mailcatch.server import ServerThread
 from tests.helpers import spawned, wait_for_count
 from tests.messages import SMTPTarget
@@ -216,6 +217,16 @@ def test_release_of_an_unknown_message_is_404_and_bad_json_400(
         )
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["Error"]
+
+
+def test_a_message_without_a_sender_is_refused(start_catcher: Start) -> None:
+    source, target = _pair(start_catcher)
+    _send(source, raw=b"Subject: from no one\r\n\r\nHello\r\n")
+    with httpx.Client(base_url=source.url, timeout=10) as api:
+        wait_for_count(api, 1)
+    response = _release(source, ["someone@example.net"])
+    assert response.status_code == 400
+    assert response.json() == {"Error": "No From header found: the message has no sender to release it from"}
 
 
 def test_the_relay_servers_refusal_is_a_400_with_its_reply(start_catcher: Start) -> None:
@@ -525,3 +536,39 @@ def test_relay_all_and_matching_together_are_refused() -> None:
         from_args(["--smtp-relay-all", "--smtp-relay-matching", "x"], environ=environ)
     with pytest.raises(ConfigError, match="is not a regular expression"):
         from_args(["--smtp-relay-matching", "(["], environ=environ)
+
+
+# A release's changes, on the bytes ----------------------------------------------------------
+
+
+def test_the_changes_keep_the_messages_own_line_endings_and_folding() -> None:
+    raw = (
+        b"From: =?utf-8?q?J=C3=B6rg?= <j@x.test>\nTo: a@b.test\nBcc: x@y.test,\n  z@w.test\n"
+        b"Subject: s\n\tfolded\n\nbody\nBcc: stays in the body\n"
+    )
+    relay = RelayConfig(host="h", override_from="me@relay.test", return_path="bounces@relay.test")
+    released = release_rewrite(raw, relay, now=0)
+    head, _, body = released.data.partition(b"\n\n")
+    assert body == b"body\nBcc: stays in the body\n"
+    lines = head.split(b"\n")
+    assert lines[:4] == [
+        b"Return-Path: <bounces@relay.test>",
+        b"X-Original-From: j@x.test",
+        b"From: =?utf-8?q?J=C3=B6rg?= <me@relay.test>",
+        b"To: a@b.test",
+    ]
+    assert lines[4:6] == [b"Subject: s", b"\tfolded"]
+    assert lines[6] == b"Date: Thu, 01 Jan 1970 00:00:00 +0000"
+    assert lines[7].startswith(b"Message-ID: <") and len(lines) == 8
+    assert b"\r" not in released.data
+    assert released.mail_from == "me@relay.test"
+
+
+def test_a_message_without_a_body_or_from_still_gets_its_headers() -> None:
+    released = release_rewrite(b"Subject: no body", RelayConfig(host="h"), now=0)
+    assert released.data.startswith(b"Subject: no body\nDate: Thu, 01 Jan 1970 00:00:00 +0000\nMessage-ID: <")
+    assert released.mail_from == ""  # the release route answers 400: no sender to release it from
+    assert sender_of(b"From: a@x.test\r\nSender: Bot <bot@x.test>\r\n\r\n") == "bot@x.test"
+    assert override_from(b'From: "Doe, John" <j@x.test>\r\n\r\nb', "me@relay.test") == (
+        b'X-Original-From: j@x.test\r\nFrom: "Doe, John" <me@relay.test>\r\n\r\nb'
+    )
