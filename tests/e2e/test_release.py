@@ -70,6 +70,15 @@ def test_release_through_the_dialog_to_a_second_catcher(
     dialog.get_by_role("button", name="Close").click()
     expect(dialog).to_be_hidden()
 
+    dark = open_ui(on=source, color_scheme="dark")
+    dark.open("Your order has shipped")
+    dark.page.get_by_role("button", name="Release").click()
+    dark_dialog = dark.page.get_by_role("dialog", name="Release message")
+    dark_dialog.get_by_label("To").fill("ceo@example.com")
+    dark_dialog.get_by_role("button", name="Release").click()
+    expect(dark_dialog.get_by_role("alert")).to_have_text("Failed: 1 address found on the blocklist: ceo@example.com")
+    dark.shot("release-refused-dark")
+
 
 def test_no_release_button_without_a_relay(ui: UI) -> None:
     ui.send(messages.build("Nothing to relay"))
