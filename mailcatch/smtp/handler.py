@@ -40,6 +40,8 @@ REFUSED_RECIPIENT = "550 5.1.0 Requested action not taken: mailbox unavailable"
 DUPLICATE_IGNORED = "250 2.0.0 Ok: queued"
 """Mailpit's reply to a message it drops for --ignore-duplicate-ids: accepted, without an ID."""
 TOO_BUSY = "454 4.7.0 Temporary authentication failure: too many logins being checked, try again later"
+TLS_HANDSHAKE_TIMEOUT = 10.0
+"""Seconds an implicit-TLS connection has to complete its handshake (--smtp-require-tls)."""
 DROPPED = "421 4.4.2 Connection dropped by a fault rule"
 """What a hook returns once a fault rule dropped the connection: the protocol sends nothing more."""
 
@@ -434,5 +436,13 @@ async def start_smtp(
             loop=loop,
         )
 
-    server = await loop.create_server(factory, settings.smtp.host, settings.smtp.port, backlog=1024, ssl=implicit)
+    server = await loop.create_server(
+        factory,
+        settings.smtp.host,
+        settings.smtp.port,
+        backlog=1024,
+        ssl=implicit,
+        # A plain client waits for a greeting that never comes: it is closed after this, not left hanging.
+        ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if implicit else None,
+    )
     return server, handler
