@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import email
 import json
+import smtplib
 from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
@@ -227,6 +228,23 @@ def test_retention_applies(start_catcher: Callable[..., ServerThread]) -> None:
         ]
         listing = wait_for_count(api, 2)
         assert [m["ID"] for m in listing["messages"]] == [ids[2], ids[1]]
+
+
+def test_the_in_flight_budget_applies(start_catcher: Callable[..., ServerThread]) -> None:
+    """While SMTP sessions hold all of --max-in-flight, a send gets 503 and Retry-After; then it passes."""
+    megabyte = 1024 * 1024
+    catcher = start_catcher(max_message_size=megabyte, max_in_flight=megabyte)
+    with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as holder, httpx.Client(base_url=catcher.url) as api:
+        holder.ehlo()
+        assert holder.mail("big@example.com", [f"SIZE={megabyte}"])[0] == 250  # holds the whole budget
+        refused = api.post("/api/v1/send", json=MINIMAL)
+        assert (refused.status_code, refused.headers["retry-after"]) == (503, "1")
+        assert refused.json() == {
+            "Error": "too much mail being received at once (--max-in-flight 1 MB), try again later"
+        }
+        holder.rset()
+        holder.noop()
+        sent(api, MINIMAL)
 
 
 def test_a_duplicate_message_id_is_dropped_with_ignore_duplicate_ids(
