@@ -3,10 +3,12 @@ STARTTLS with a certificate the test makes, and AUTH against the second catcher'
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import smtplib
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -220,7 +222,7 @@ def test_release_of_an_unknown_message_is_404_and_bad_json_400(
 
 
 def test_a_message_without_a_sender_is_refused(start_catcher: Start) -> None:
-    source, target = _pair(start_catcher)
+    source, _ = _pair(start_catcher)
     _send(source, raw=b"Subject: from no one\r\n\r\nHello\r\n")
     with httpx.Client(base_url=source.url, timeout=10) as api:
         wait_for_count(api, 1)
@@ -424,6 +426,38 @@ def test_a_failing_automatic_relay_is_logged_and_loses_nothing(
     said = [r.getMessage() for r in caplog.records if r.name == "mailcatch.relay"]
     assert said and said[0].startswith(f"automatic relay via 127.0.0.1:{port} failed (the message stays caught)")
     assert len(said) == 1  # the same failure again is held back
+
+
+def test_a_hanging_relay_server_never_holds_up_smtp_replies(start_catcher: Start) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    accepted = threading.Event()
+
+    def hold() -> None:  # accept, then say nothing: not even a greeting
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = listener.accept()
+                held.append(connection)
+                accepted.set()
+
+    accepting = threading.Thread(target=hold, daemon=True)
+    accepting.start()
+    try:
+        source = start_catcher(relay=RelayConfig(host="127.0.0.1", port=listener.getsockname()[1]), smtp_relay_all=True)
+        _send(source, raw=RAW.replace(b"original-1", b"first"))
+        assert accepted.wait(10)  # the relay of the first message waits on the silent server...
+        for number in range(5):  # ...while every new message is answered and kept
+            _send(source, raw=RAW.replace(b"original-1", f"next-{number}".encode()))
+        with httpx.Client(base_url=source.url, timeout=10) as api:
+            assert wait_for_count(api, 6)["total"] == 6
+        relay = source.server.auto_relay
+        assert relay is not None and relay.relayed == 0 and relay.failed == 0  # still waiting
+    finally:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() waiting in `hold`
+        listener.close()
+        accepting.join(10)
+        for connection in held:
+            connection.close()
 
 
 def test_the_command_line_relays_and_releases(start_catcher: Start, tmp_path: Path) -> None:
