@@ -10,7 +10,6 @@ import threading
 from types import TracebackType
 
 STARTUP = re.compile(r"SMTP on \S+:(\d+), web UI and API on (http://\S+) ")
-DROPPED = re.compile(r"dropped the (\d+) oldest to make room")
 
 
 class CatcherProcess:
@@ -32,8 +31,6 @@ class CatcherProcess:
         self.smtp_port = 0
         self.url = ""
         self.log: collections.deque[str] = collections.deque(maxlen=50)
-        self.dropped = 0
-        """Messages the catcher logged dropping to stay under SQLite's 1 GB in memory."""
 
     @property
     def pid(self) -> int:
@@ -56,8 +53,6 @@ class CatcherProcess:
         assert self.process is not None and self.process.stderr is not None
         for line in self.process.stderr:
             self.log.append(line)
-            if found := DROPPED.search(line):
-                self.dropped += int(found[1])
 
     def stop(self) -> None:
         if self.process is None:
