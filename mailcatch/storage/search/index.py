@@ -149,7 +149,7 @@ Change = Added | Deleted | Cleared
 
 
 class SearchIndex:
-    """The `messages_fts` table in its own database, written only by its own thread."""
+    """The search index in its own database, written only by its own thread."""
 
     def __init__(self, path: str, uri: str, connect_store: Callable[[], sqlite3.Connection], load: Loader) -> None:
         self.path = path

@@ -78,11 +78,6 @@ class Shards:
     def newest(self) -> Shard:
         return self.all[-1]
 
-    def ensure(self) -> None:
-        """Make the first shard and the view if there are none (in the caller's transaction)."""
-        if not self.all:
-            self._add(0)
-
     def for_new(self, first: int, chars: int) -> Shard:
         """The shard that takes new messages from seq `first` with `chars` of text, begun anew when the newest is full."""
         if self.chars >= SHARD_CHARS and first > self.newest.first:
