@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import logging
+import os
+import shutil
 import smtplib
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -197,6 +201,34 @@ def test_refused_releases_say_why_and_send_nothing(
     assert response.json() == {"Error": error}
     with httpx.Client(base_url=target.url, timeout=10) as api:
         assert api.get("/api/v1/messages").json()["total"] == 0
+
+
+CLIENTS_JS = Path(__file__).resolve().parents[1] / "clients_js"
+RELEASE_JS = """
+import { MailpitClient } from "mailpit-api";
+const [url, to] = process.argv.slice(1);
+console.log(JSON.stringify(await new MailpitClient(url).releaseMessage("latest", { To: [to] })));
+"""
+
+
+def test_the_npm_clients_release_message(start_catcher: Start) -> None:
+    """Mailpit's npm client (tests/clients_js, `npm ci` there) releases through the same route."""
+    node = shutil.which("node")
+    if node is None or not (CLIENTS_JS / "node_modules" / "mailpit-api").is_dir():
+        problem = "node and the npm client (npm ci in tests/clients_js) are needed"
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    source, target = _pair(start_catcher)
+    _send(source)
+    with httpx.Client(base_url=source.url, timeout=10) as api:
+        wait_for_count(api, 1)
+    command = [node, "--input-type=module", "-e", RELEASE_JS, source.url, "npm@example.net"]
+    done = subprocess.run(command, cwd=CLIENTS_JS, capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(done.stdout) == "ok"
+    with httpx.Client(base_url=target.url, timeout=10) as api:
+        wait_for_count(api, 1)
+        assert api.get("/api/v1/message/latest").json()["Envelope"]["To"] == ["npm@example.net"]
 
 
 def test_release_without_a_relay_is_refused(catcher: ServerThread, api: httpx.Client) -> None:
