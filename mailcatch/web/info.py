@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from mailcatch import __version__
 from mailcatch.config import HostPort, Settings
 from mailcatch.web.requests import store_of
+from mailcatch.web.send import accepted_over_http
 from mailcatch.web.ws import EventsHub
 
 __all__ = ["memory_in_use", "routes", "smtp_address"]
@@ -68,7 +69,8 @@ async def info(request: Request) -> Response:
                 "Uptime": int(time.time() - started),
                 "Memory": memory_in_use(),
                 "SMTPAccepted": usage.accepted,
-                "SMTPAcceptedSize": getattr(smtp, "accepted_size", 0),
+                # Mailpit counts the send API's messages here too
+                "SMTPAcceptedSize": getattr(smtp, "accepted_size", 0) + accepted_over_http(request),
                 "SMTPRejected": getattr(smtp, "rejected", 0),
                 "MessagesDeleted": max(0, usage.accepted - store.total),
                 "SMTPIgnored": getattr(smtp, "ignored", 0),

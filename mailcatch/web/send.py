@@ -27,7 +27,7 @@ from mailcatch.smtp.budget import InFlightBudget
 from mailcatch.storage import MessageStore
 from mailcatch.web.requests import store_of
 
-__all__ = ["SEND_PATH", "routes"]
+__all__ = ["SEND_PATH", "accepted_over_http", "routes"]
 
 SEND_PATH = "/api/v1/send"
 OFF_LOOP = 256 * 1024
@@ -176,6 +176,7 @@ async def send_message(request: Request) -> Response:
     finally:
         if budget is not None:
             budget.give(held)
+    request.app.state.send_accepted_size = accepted_over_http(request) + len(message.raw)
     try:
         await _tag(request, store, summary, message)
     except StoreError as error:
@@ -190,6 +191,11 @@ async def send_message(request: Request) -> Response:
         len(message.raw),
     )
     return JSONResponse({"ID": summary["ID"]})
+
+
+def accepted_over_http(request: Request) -> int:
+    """Bytes of the messages this app has stored from POST /api/v1/send since start."""
+    return int(getattr(request.app.state, "send_accepted_size", 0))
 
 
 def routes() -> list[BaseRoute]:

@@ -230,6 +230,14 @@ def test_retention_applies(start_catcher: Callable[..., ServerThread]) -> None:
         assert [m["ID"] for m in listing["messages"]] == [ids[2], ids[1]]
 
 
+def test_info_counts_the_bytes_sent_over_http(api: httpx.Client) -> None:
+    """As Mailpit counts them: SMTPAccepted and SMTPAcceptedSize include the send API's messages."""
+    message_id = sent(api, full_request())
+    size = len(api.get(f"/api/v1/message/{message_id}/raw").content)
+    stats = api.get("/api/v1/info").json()["RuntimeStats"]
+    assert (stats["SMTPAccepted"], stats["SMTPAcceptedSize"]) == (1, size)
+
+
 def test_the_in_flight_budget_applies(start_catcher: Callable[..., ServerThread]) -> None:
     """While SMTP sessions hold all of --max-in-flight, a send gets 503 and Retry-After; then it passes."""
     megabyte = 1024 * 1024
