@@ -578,13 +578,15 @@ _PATHS: dict[str, Any] = {
             {
                 "200": _json(_ref("SendMessageConfirmation"), "Stored"),
                 "401": {"$ref": "#/components/responses/Error"},
+                "403": {"$ref": "#/components/responses/Error"},
                 "413": {"$ref": "#/components/responses/Error"},
                 "503": {"$ref": "#/components/responses/Error"},
             },
             body=_body(_ref("SendRequest"), "The message"),
             description="Its transcript (GET /api/v1/message/{ID}/transcript) shows the HTTP request it came in."
             " With --send-api-auth-file the route asks for those logins instead of --ui-auth-file's, and with"
-            " --send-api-auth-accept-any for none. A body over --max-message-size gets 413.",
+            " --send-api-auth-accept-any for none. A body over --max-message-size gets 413; a request whose Origin"
+            " names another site that --api-cors doesn't allow, 403.",
         ),
     },
     "/api/v1/info": {

@@ -358,6 +358,26 @@ def test_a_body_over_the_message_size_limit_gets_413(start_catcher: Callable[...
         sent(api, {**MINIMAL, "Text": "small"})
 
 
+def test_a_page_on_another_site_may_not_send(start_catcher: Callable[..., ServerThread]) -> None:
+    """A browser page elsewhere can POST text/plain without a preflight: its Origin is refused unless --api-cors allows it."""
+    catcher = start_catcher(api_cors=("https://tools.example",))
+    body = json.dumps(MINIMAL)
+    with httpx.Client(base_url=catcher.url, timeout=10) as api:
+        for origin in ("https://evil.example", "null", "http://localhost:1"):
+            refused = api.post("/api/v1/send", content=body, headers={"Origin": origin, "Content-Type": "text/plain"})
+            assert refused.status_code == 403
+            assert refused.json() == {
+                "Error": f"a page at {origin} may not send mail through this catcher (--api-cors does not allow it)"
+            }
+        assert api.get("/api/v1/messages").json()["total"] == 0
+        sent(api, MINIMAL, headers={"Origin": "https://tools.example"})  # allowed by --api-cors
+        sent(api, MINIMAL, headers={"Origin": catcher.url})  # the catcher's own pages
+        sent(api, MINIMAL)  # not a browser: no Origin
+    anywhere = start_catcher(api_cors=("*",))
+    with httpx.Client(base_url=anywhere.url, timeout=10) as api:
+        sent(api, MINIMAL, headers={"Origin": "https://evil.example"})
+
+
 def _auth_file(tmp_path: Path, name: str, line: str) -> str:
     path = tmp_path / name
     path.write_text(line + "\n")
