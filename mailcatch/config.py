@@ -276,8 +276,13 @@ FLAGS: tuple[tuple[str, str | None, str | None, str], ...] = (
         "FILE",
         "file of user:password lines (plain, or htpasswd hashes: bcrypt, $6$, $5$, $apr1$): only these may log in, and login is required (default: any credentials accepted, login optional)",
     ),
-    ("--smtp-tls-cert", None, "FILE", "PEM certificate for STARTTLS (with --smtp-tls-key)"),
-    ("--smtp-tls-key", None, "FILE", "PEM private key for STARTTLS (with --smtp-tls-cert)"),
+    (
+        "--smtp-tls-cert",
+        None,
+        "FILE",
+        "PEM certificate for STARTTLS, or for implicit TLS with --smtp-require-tls (with --smtp-tls-key)",
+    ),
+    ("--smtp-tls-key", None, "FILE", "PEM private key of --smtp-tls-cert"),
     (
         "--smtp-require-tls",
         "MAILCATCH_SMTP_REQUIRE_TLS",
