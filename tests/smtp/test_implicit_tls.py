@@ -189,7 +189,7 @@ def test_the_start_up_line_names_the_tls_mode(
     start_catcher: Callable[..., ServerThread], certificate: tuple[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     cert, key = certificate
-    caplog.set_level(logging.WARNING, "mailcatch")
+    caplog.set_level(logging.INFO, "mailcatch.lifecycle")
     start_catcher()
     start_catcher(smtp_tls_cert=cert, smtp_tls_key=key)
     start_catcher(smtp_tls_cert=cert, smtp_tls_key=key, smtp_require_starttls=True)
