@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email import policy as email_policy
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from typing import Any
@@ -48,9 +49,10 @@ RESTRICTED_HEADERS = frozenset(
 _HEADER_NAME = re.compile(r"[!-9;-~]+")  # printable ASCII but ":" (RFC 5322 ftext)
 _CONTENT_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+")
 _CONTENT_ID = re.compile(r"[^\s<>\"]+")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\U0010ffff-]+"
 _ADDRESS = re.compile(
-    r"""(?:[^\s@<>()\[\]\\,;:"]+|"(?:[^"\\\r\n]|\\.)*")@(?:[^\s@<>()\[\]\\,;:"]+|\[[^\[\]\s\\]+\])""",
-    re.DOTALL,
+    rf"""(?:{_ATOM}(?:\.{_ATOM})*|"(?:[^"\\\x00-\x1f\x7f]|\\[\x20-\x7e])*")"""  # dot-atom or quoted local part
+    rf"@(?:{_ATOM}(?:\.{_ATOM})*|\[[\x21-\x5a\x5e-\x7e]+\])"  # domain: dot-atom or [literal]
 )
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -139,7 +141,7 @@ def _list(value: Any, name: str) -> list[Any]:
 
 def valid_address(address: str) -> bool:
     """Whether `address` is a bare mailbox address (local@domain) fit for an envelope and a header."""
-    return bool(_ADDRESS.fullmatch(address))
+    return address.isprintable() and bool(_ADDRESS.fullmatch(address))  # no control or separator characters
 
 
 def _mailbox(value: Any, name: str, label: str) -> _Mailbox:
@@ -352,7 +354,7 @@ def compose(data: Mapping[str, Any], *, message_id_domain: str = "mailcatch") ->
             message[key] = value
         message.set_payload(body.get_payload())
         raw = message.as_bytes()
-    except (ValueError, TypeError, IndexError) as error:  # what the email package refuses to write
+    except (ValueError, TypeError, IndexError, MessageError) as error:  # what the email package refuses to write
         raise ComposeError(f"error building message: {error}") from None
     message_id = str(message.get("Message-ID", "")).strip().removeprefix("<").removesuffix(">")
     return Composed(raw, sender.email, [m.email for m in to + cc] + bcc, tags, message_id)

@@ -285,6 +285,10 @@ B64 = base64.b64encode(b"x").decode()
         ({**MINIMAL, "Cc": [{"Name": "X"}]}, "invalid Cc address: "),
         ({**MINIMAL, "Bcc": ["@example.com"]}, "invalid Bcc address: @example.com"),
         ({**MINIMAL, "ReplyTo": [{"Email": "a@b@c"}]}, "invalid Reply-To address: a@b@c"),
+        ({**MINIMAL, "To": [{"Email": "a@example..com"}]}, "invalid To address: a@example..com"),
+        ({**MINIMAL, "To": [{"Email": "a.@example.com"}]}, "invalid To address: a.@example.com"),
+        ({**MINIMAL, "Bcc": ["a\x00@example.com"]}, "invalid Bcc address: a\x00@example.com"),
+        ({**MINIMAL, "Cc": [{"Email": "a\u2028b@example.com"}]}, "invalid Cc address: a\u2028b@example.com"),
         (
             {**MINIMAL, "Attachments": [{"Content": "not base64!", "Filename": "a.bin"}]},
             'error decoding base64 attachment "a.bin": Only base64 data is allowed',
