@@ -56,6 +56,9 @@ def _setup_logging(quiet: bool) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(_LogFormatter())
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, handlers=[handler])
+    # The start-up line (the real addresses) and the shutdown lines are INFO, so that a test run
+    # doesn't show them among a failure's captured logs; the command shows them even with --quiet.
+    logging.getLogger("mailcatch.lifecycle").setLevel(logging.INFO)
     # What a line doesn't show isn't gathered (the logging HOWTO's "Optimization" section).
     logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False

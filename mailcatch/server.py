@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
 import socket
@@ -29,6 +30,9 @@ from mailcatch.web.ws_protocol import GatheringWebSocketProtocol
 from mailcatch.webhooks import WebhookSender
 
 log = logging.getLogger("mailcatch")
+lifecycle = logging.getLogger("mailcatch.lifecycle")
+"""The start-up and shutdown lines, at INFO: the `mailcatch` command shows them even with --quiet, and a
+test run shows them only when asked for (`--log-level=INFO`)."""
 
 
 class _QuietUvicorn(uvicorn.Server):
@@ -58,6 +62,22 @@ def _listen_socket(address: HostPort) -> socket.socket:
     # body) waits ~40 ms for the client's delayed ACK on every keep-alive request.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
+
+
+@contextlib.contextmanager
+def _naming_the_address(what: str, address: HostPort, flag: str) -> Iterator[None]:
+    """Re-raise a failure to listen (an address in use, a port the user may not open) naming the server,
+    the address and the flag that changes it."""
+    try:
+        yield
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if error.errno == errno.EADDRINUSE:
+            reason += " (another catcher or mail server?)"
+        raise OSError(
+            error.errno,
+            f"{what} on {address}: {reason}; choose another address with {flag} HOST:PORT (port 0 picks a free one)",
+        ) from error
 
 
 class Server:
@@ -107,13 +127,15 @@ class Server:
                 await retention.prune()  # before listening: what is served is within the age
                 self._retention = asyncio.ensure_future(retention.run())
             self._start_subscribers()
-            self._smtp, self._handler = await start_smtp(settings, self.store, self.faults)
+            with _naming_the_address("SMTP", settings.smtp, "--smtp"):
+                self._smtp, self._handler = await start_smtp(settings, self.store, self.faults)
             self.smtp_address = _bound_address(self._smtp.sockets[0])
             app = create_app(settings, self.store, self.bus)  # before the HTTP socket: a bad auth file leaks none
             app.state.smtp_address = self.smtp_address
             app.state.smtp_handler = self._handler  # its runtime counters, for /api/v1/info
             app.state.faults = self.faults
-            http_socket = _listen_socket(settings.listen)
+            with _naming_the_address("the web UI and API", settings.listen, "--listen"):
+                http_socket = _listen_socket(settings.listen)
             self.http_address = _bound_address(http_socket)
             config = uvicorn.Config(
                 app,
@@ -145,7 +167,7 @@ class Server:
         kept = f"newest {settings.max_messages} kept" if settings.max_messages else "no limit"
         if settings.max_age_hours:
             kept += f", deleted after {settings.max_age_hours} h"
-        log.warning(
+        lifecycle.info(
             "mailcatch %s: SMTP on %s, web UI and API on %s (messages %s, %s; SMTP with %s%s)",
             __version__,
             self.smtp_address,
@@ -187,7 +209,12 @@ class Server:
         try:
             await self._stop.wait()
         finally:
+            lifecycle.info("mailcatch: stopping: no new connections; finishing the messages under way")
+            began = time.monotonic()
             await self.stop()
+            database = self.settings.database
+            kept = f"messages kept in {database}" if database else "the messages held in memory are gone"
+            lifecycle.info("mailcatch: stopped in %.1f s (%s)", time.monotonic() - began, kept)
 
     async def stop(self) -> None:
         """Stop listening, let stored messages finish, flush every pending write, close the store."""

@@ -9,7 +9,6 @@ import math
 import re
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,7 +16,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mailcatch.auth_limits import FailedLogins
@@ -33,6 +31,7 @@ from mailcatch.web import search as search_api
 from mailcatch.web import tags as tags_api
 from mailcatch.web.cors import ApiOptions, any_origin, cors_options, origin_pattern
 from mailcatch.web.hosts import HostCheck, HostPolicy
+from mailcatch.web.ui_files import UiFiles
 
 auth_log = limit_repeats(logging.getLogger("mailcatch.web.auth"))
 """Refused logins: a line repeated (same user, same address) is said at most once a minute."""
@@ -52,15 +51,6 @@ SECURITY_HEADERS = [
         b"object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     ),
 ]
-
-
-def static_dir() -> Path:
-    """The UI's files: inside the installed package, or the repository's static/ folder."""
-    package = Path(__file__).resolve().parents[1]
-    packaged = package / "static"
-    if packaged.is_dir():
-        return packaged
-    return package.parent / "static"
 
 
 class SecurityHeaders:
@@ -226,7 +216,7 @@ def create_app(settings: Settings, store: MessageStore, bus: EventBus) -> Starle
             *openapi.routes(),
             *mailhog.routes(),
             *release.routes(),
-            Mount("/", StaticFiles(directory=static_dir(), html=True), name="static"),
+            Mount("/", app=UiFiles(), name="static"),  # read into memory: see ui_files.py
         ],
         exception_handlers={
             HTTPError: _http_error,
