@@ -115,10 +115,8 @@ def session_and_lines(conn: sqlite3.Connection, session_id: str) -> tuple[sqlite
 
 def raw_page(conn: sqlite3.Connection, compiled: Compiled, start: int, limit: int) -> tuple[int, list[StoredMessage]]:
     """How many messages a search matches, and one page of them with their bytes, newest first."""
-    shards = shards_of(conn)
-    total: int = conn.execute(*compiled.count(shards=shards)).fetchone()[0]
-    page = compiled.select(_MATCHED_MESSAGE_COLUMNS, " LIMIT ? OFFSET ?", (limit, start), shards)
-    rows = named(conn).execute(*page).fetchall()
+    total: int = conn.execute(*compiled.count(shards=shards_of(conn))).fetchone()[0]
+    rows = compiled.rows(named(conn), _MATCHED_MESSAGE_COLUMNS, start, limit)
     return total, [stored_message(row, raw_bytes(conn, row["seq"])) for row in rows]
 
 

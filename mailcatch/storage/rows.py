@@ -65,13 +65,12 @@ def summary_json(row: sqlite3.Row | Sequence[Any]) -> MessageSummary:
     """The API summary of a row of SUMMARY_COLUMNS.
 
     A `sqlite3.Row` is read by name; a plain tuple (what the search package's reads give,
-    which stay tuples to keep its big reads cheap) is read in SUMMARY_COLUMNS order; columns after
-    them (a full-text search's seq) are left alone.
+    which stay tuples to keep its big reads cheap) is read in SUMMARY_COLUMNS order.
     """
     if isinstance(row, sqlite3.Row):
         message_id, created, read, tags, fixed = row["id"], row["created"], row["read"], row["tags"], row["summary"]
     else:
-        _, message_id, created, read, tags, fixed = row[:6]
+        _, message_id, created, read, tags, fixed = row
     return new_summary(message_id, created, bool(read), json_text.loads(tags), json_text.loads(fixed))
 
 

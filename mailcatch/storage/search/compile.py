@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from mailcatch.errors import QueryError
 from mailcatch.storage.rows import SUMMARY_COLUMNS as ROW_COLUMNS
 from mailcatch.storage.search.query import Term, size, timestamp
-from mailcatch.storage.search.shards import Shard, overlapping
+from mailcatch.storage.search.shards import Shard, overlapping, shards_of
 
 __all__ = ["SUMMARY_COLUMNS", "Compiled", "Unread", "compile_terms", "like", "phrase"]
 
@@ -83,30 +84,49 @@ class Compiled:
         return self.match, self.where, tuple(self.params)
 
     def select(
-        self, columns: str, tail: str = "", tail_params: Sequence[Any] = (), shards: Sequence[Shard] = ()
+        self, columns: str, tail: str = "", tail_params: Sequence[Any] = (), shard: Shard | None = None
     ) -> tuple[str, list[Any]]:
         """SQL for `columns` of the matching messages (`m`), newest first, followed by `tail` (LIMIT ...).
 
-        A full-text search reads each of the index's `shards` (as shards_of gives them) newest
-        first, each yielding its matches newest first, merged by SQLite as they come: a page is
-        found without reading the rest. Its rows end with one more column, the seq.
+        A full-text search selects from one shard of the index at a time (`rows` reads them in turn).
         """
         if self.match is None:
             return (
                 f"SELECT {columns} FROM messages m WHERE {self.where} ORDER BY m.seq DESC{tail}",
                 [*self.params, *tail_params],
             )
-        if not shards:
-            return f"SELECT {columns} FROM messages m WHERE 0{tail}", list(tail_params)
-        arms = [
-            f"SELECT {columns}, f.rowid AS matched FROM {shard.table} f JOIN messages m ON m.seq = f.rowid"
-            f" WHERE {shard.table} MATCH ? AND {self.where}"
-            for shard in reversed(shards)
-        ]
+        assert shard is not None, "a full-text search selects from a shard"
         return (
-            " UNION ALL ".join(arms) + f" ORDER BY matched DESC{tail}",
-            [*[self.match, *self.params] * len(arms), *tail_params],
+            f"SELECT {columns} FROM {shard.table} f JOIN messages m ON m.seq = f.rowid"
+            f" WHERE {shard.table} MATCH ? AND {self.where} ORDER BY f.rowid DESC{tail}",
+            [self.match, *self.params, *tail_params],
         )
+
+    def rows(
+        self, reader: sqlite3.Connection | sqlite3.Cursor, columns: str, start: int = 0, limit: int | None = None
+    ) -> list[Any]:
+        """`columns` of the matching messages, newest first, from the `start`th on (`limit` of them at most).
+
+        A full-text search reads the index's shards newest first, each yielding its matches newest
+        first, until the page is full: a page of a common term comes from the newest shard alone.
+        """
+        if self.match is None:
+            return reader.execute(
+                *self.select(columns, " LIMIT ? OFFSET ?", (-1 if limit is None else limit, start))
+            ).fetchall()
+        found: list[Any] = []
+        skip = start
+        for shard in reversed(shards_of(reader)):
+            wanted = -1 if limit is None else skip + limit - len(found)
+            rows = reader.execute(*self.select(columns, " LIMIT ?", (wanted,), shard)).fetchall()
+            if skip >= len(rows):
+                skip -= len(rows)
+                continue
+            found += rows[skip:]
+            skip = 0
+            if limit is not None and len(found) >= limit:
+                break
+        return found
 
     def count(
         self,

@@ -32,9 +32,9 @@ from typing import Any
 
 from mailcatch.logs import limit_repeats
 from mailcatch.storage.database import QUICK_CHECK_MAX_BYTES, damage_found, is_damage
-from mailcatch.storage.search import shards
 from mailcatch.storage.search.shards import COLUMNS as _COLUMNS
-from mailcatch.storage.search.shards import Shard, Shards
+from mailcatch.storage.search.shards import SCHEMA as _SHARDS_SCHEMA
+from mailcatch.storage.search.shards import VIEW, Shard, Shards
 
 log = limit_repeats(logging.getLogger("mailcatch.search"))
 """Warnings of a failure that lasts (a full disk) are said once a minute, not at every retry."""
@@ -63,7 +63,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS {table}_fts USING fts5 (
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 -- The trigrams of each message, in shards (see shards.py).
-{shards.SCHEMA}
+{_SHARDS_SCHEMA}
 -- The words of each message (case folded like the trigrams, accents kept), without positions,
 -- and without a copy of the text: a row is deleted by giving its text again, from its shard.
 CREATE VIRTUAL TABLE IF NOT EXISTS messages_words USING {_WORD_INDEX};
@@ -218,8 +218,8 @@ class SearchIndex:
             conn.executescript(SCHEMA + _BATCH_WORDS)
             meta = dict(conn.execute("SELECT key, value FROM search_meta").fetchall())
             conn.execute("BEGIN")
-            if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (shards.VIEW,)).fetchone():
-                conn.execute(f"DROP TABLE {shards.VIEW}")  # the trigrams of an earlier version, in one table
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (VIEW,)).fetchone():
+                conn.execute(f"DROP TABLE {VIEW}")  # the trigrams of an earlier version, in one table
             self._shards = Shards(conn)
             if meta.get("identity") != identity or meta.get("clean") != "1" or meta.get("layout") != LAYOUT:
                 if meta:

@@ -23,7 +23,6 @@ from mailcatch.storage.search.counts import Snapshot, Tally, count_matches
 from mailcatch.storage.search.index import SearchIndex
 from mailcatch.storage.search.kept import Counted, KeptCounts
 from mailcatch.storage.search.query import Term, terms_of
-from mailcatch.storage.search.shards import shards_of
 
 __all__ = ["SearchResult", "Searcher", "StoreState"]
 
@@ -90,11 +89,8 @@ class Searcher:
     ) -> list[str]:
         """IDs of the messages matching a query, newest first (at most `limit` of them)."""
         compiled = compile_terms(terms_of(query), zone)
-        tail, tail_params = (" LIMIT ?", (limit,)) if limit is not None else ("", ())
         await self._index.flush()
-        return await self._db.read(
-            lambda conn: [row[0] for row in conn.execute(*compiled.select("m.id", tail, tail_params, shards_of(conn)))]
-        )
+        return await self._db.read(lambda conn: [row[0] for row in compiled.rows(conn, "m.id", limit=limit)])
 
     async def resolve_id(self, message_id: str, query: str | None) -> str:
         """A message ID as given, or for `latest` with a query, the ID of the newest match (MessageNotFound if none)."""
@@ -135,11 +131,7 @@ class Searcher:
         def rows(conn: sqlite3.Connection) -> list[MessageSummary]:
             found = _sender_rows(conn, compiled, tally, start, limit) if by_senders else None
             if found is None:
-                found = conn.execute(
-                    *compiled.up_to(tally.through).select(
-                        SUMMARY_COLUMNS, " LIMIT ? OFFSET ?", (limit, start), shards_of(conn)
-                    )
-                ).fetchall()
+                found = compiled.up_to(tally.through).rows(conn, SUMMARY_COLUMNS, start, limit)
             return [summary_json(row) for row in found]
 
         return await self._db.read(rows)

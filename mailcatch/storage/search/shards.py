@@ -12,7 +12,8 @@ Shards cover consecutive spans of seqs: shard `id` holds the messages from its `
 to the next shard's `first` (excluded). The newest takes new messages; the older ones only
 lose messages, and go once they are empty. The view `messages_fts` joins them (its column
 `messages_fts` takes a MATCH, pushed down into each shard by SQLite) for look-ups of a few
-messages; a page of matches, and their counts, are read from each shard (see compile.py).
+messages; a page of matches is read from the newest shards until it is full, and counts add up
+the shards' counts (see compile.py).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class Shard:
         return f"messages_fts_{self.id}"
 
 
-def shards_of(conn: sqlite3.Connection) -> list[Shard]:
+def shards_of(conn: sqlite3.Connection | sqlite3.Cursor) -> list[Shard]:
     """The index's shards, oldest first (read in the caller's transaction, for a consistent view)."""
     return [Shard(id, first) for id, first in conn.execute("SELECT id, first FROM search_shards ORDER BY id")]
 
