@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mailcatch.client.http import Mailbox
 
 _EXTERNAL = pytest.StashKey["tuple[str, str, int] | None"]()
+_CLEAR_EXTERNAL = pytest.StashKey[bool]()
 DEFAULT_SMTP_PORT = 1025
 
 
@@ -37,6 +38,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="that catcher's SMTP address, used with --mailcatch-url (default: the URL's host, "
         f"port {DEFAULT_SMTP_PORT}) [MAILCATCH_SMTP]",
+    )
+    group.addoption(
+        "--mailcatch-clear",
+        action="store_true",
+        default=None,
+        help="with --mailcatch-url: empty that catcher's mailbox before each test, erasing the mail already in "
+        "it (by default each test sees only the mail that arrives during it, and nothing is deleted) "
+        "[MAILCATCH_CLEAR=1]",
     )
 
 
@@ -74,15 +83,23 @@ def pytest_configure(config: pytest.Config) -> None:
             "worker starts its own catcher"
         )
     config.stash[_EXTERNAL] = external
+    clear = config.getoption("mailcatch_clear") or os.environ.get("MAILCATCH_CLEAR", "").lower() in ("1", "true", "yes")
+    if clear and external is None:
+        raise pytest.UsageError("--mailcatch-clear (or MAILCATCH_CLEAR) needs --mailcatch-url: the catcher to empty")
+    config.stash[_CLEAR_EXTERNAL] = bool(clear)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> str | list[str]:
     """Say which catcher the mail tests use."""
     external = config.stash.get(_EXTERNAL, None)
     if external is None:
         return "mailcatch: a catcher on free ports in this process (started when first used)"
     url, host, port = external
-    return f"mailcatch: the catcher at {url}, SMTP {host}:{port}"
+    if config.stash.get(_CLEAR_EXTERNAL, False):
+        scope = "its mailbox emptied before each test (--mailcatch-clear): the mail already in it is deleted"
+    else:
+        scope = "each test sees only the mail that arrives during it (nothing is deleted)"
+    return [f"mailcatch: the catcher at {url}, SMTP {host}:{port}", f"mailcatch: {scope}"]
 
 
 @pytest.fixture(scope="session")
@@ -109,9 +126,24 @@ def mailcatch_server(pytestconfig: pytest.Config) -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-def mailcatch(mailcatch_server: Mailbox) -> Mailbox:
+def mailcatch(mailcatch_server: Mailbox, request: pytest.FixtureRequest) -> Iterator[Mailbox]:
     """The session's catcher with its mailbox emptied (and the fault rules an earlier test set through
-    fail_next() removed) before the test: wait_for(), messages(), latest(), fail_next(), ..."""
-    mailcatch_server.clear()
+    fail_next() removed) before the test: wait_for(), messages(), latest(), fail_next(), ...
+
+    With --mailcatch-url (a catcher others may be reading), nothing is deleted unless --mailcatch-clear
+    says so: the test sees only the mail that arrives during it. A configured Django app sends its mail
+    to the catcher for the test (mailcatch.frameworks).
+    """
+    from mailcatch.frameworks import wire_django
+
+    external = request.config.stash.get(_EXTERNAL, None)
     mailcatch_server.reset_faults()
-    return mailcatch_server
+    if external is None or request.config.stash.get(_CLEAR_EXTERNAL, False):
+        mailcatch_server.clear()
+        box = mailcatch_server
+    else:
+        box = mailcatch_server.since_now()
+    wire_django(request, box)
+    yield box
+    if box is not mailcatch_server:
+        box.reset_faults()  # the rules this test set through its view

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import time
@@ -15,8 +16,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, overload
 
+from mailcatch.client import app_settings
 from mailcatch.client.captured import Address, Message
 from mailcatch.client.faults import Fault, rule_body
+from mailcatch.client.since import Since
 from mailcatch.errors import MailcatchError
 
 Filter: TypeAlias = str | re.Pattern[str] | None
@@ -171,19 +174,44 @@ class Mailbox:
         """The raw HTTP API, for what the methods here don't cover."""
         return self._require()[0]
 
+    def django_settings(self) -> dict[str, Any]:
+        """Django settings that send mail to this catcher: `override_settings(**mailbox.django_settings())`."""
+        return app_settings.django_settings(self.smtp_host, self.smtp_port)
+
+    def flask_config(self) -> dict[str, Any]:
+        """Flask-Mail and Flask-Mailman config for this catcher, sending on under TESTING: `app.config.update(...)`."""
+        return app_settings.flask_config(self.smtp_host, self.smtp_port)
+
+    def fastapi_mail_config(self) -> dict[str, Any]:
+        """FastAPI-Mail's `ConnectionConfig(**mailbox.fastapi_mail_config(), MAIL_FROM=...)` fields for this catcher."""
+        return app_settings.fastapi_mail_config(self.smtp_host, self.smtp_port)
+
     def __repr__(self) -> str:
         if self._link is None:
             return f"<{type(self).__name__} (not running)>"
         return f"<{type(self).__name__} smtp={self.smtp_host}:{self.smtp_port} url={self.url}>"
 
+    _since: Since | None = None
+    """Where this view of the mailbox begins (since_now()); None: it sees every message."""
+
+    def since_now(self) -> Mailbox:
+        """A view of this mailbox that sees only the messages arriving from now on, leaving the others alone:
+        what the `mailcatch` fixture gives each test with a catcher others use (--mailcatch-url)."""
+        view = copy.copy(self)
+        view._since = Since.from_newest(self.api.get_json("/api/v1/messages", {"limit": 50})["messages"])
+        return view
+
     def _summaries(self, query: str | None) -> list[dict[str, Any]]:
-        """Every summary in the mailbox (or matching a search), newest first."""
+        """Every summary in the mailbox (or matching a search), newest first; in a view, those since it began."""
         path, params = ("/api/v1/search", {"query": query}) if query is not None else ("/api/v1/messages", {})
         found: dict[str, dict[str, Any]] = {}
         start = 0
+        since = self._since
         while True:
             page = self.api.get_json(path, {**params, "start": start, "limit": PAGE})["messages"]
             for summary in page:  # mail arriving between pages shifts older messages onto the next page
+                if since is not None and not since.is_new(summary):
+                    return list(found.values())  # the rest is older still
                 found.setdefault(summary["ID"], summary)
             start += len(page)
             if len(page) < PAGE:
@@ -203,13 +231,19 @@ class Mailbox:
     def latest(self) -> Message:
         """The newest message; AssertionError if the mailbox is empty."""
         page = self.api.get_json("/api/v1/messages", {"limit": 1})["messages"]
-        if not page:
-            raise AssertionError("expected a message, but the mailbox is empty")
+        if not page or (self._since is not None and not self._since.is_new(page[0])):
+            since = " since the test began" if self._since is not None else ""
+            raise AssertionError(f"expected a message, but the mailbox is empty{since}")
         return Message(self.api, page[0])
 
     def clear(self) -> None:
-        """Delete every message."""
-        self.api.request("DELETE", "/api/v1/messages")
+        """Delete every message (in a view made by since_now(), every message it sees)."""
+        if self._since is None:
+            self.api.request("DELETE", "/api/v1/messages")
+            return
+        ids = [summary["ID"] for summary in self._summaries(None)]
+        if ids:
+            self.api.request("DELETE", "/api/v1/messages", json_body={"IDs": ids})
 
     _faults_added = False
 
@@ -325,7 +359,10 @@ class Mailbox:
             head = f"only {len(found)} of the {count} messages{wanted} arrived within {timeout:g}s"
         arrived = self._matching(Filters())
         if not arrived:
-            return f"{head}\nthe mailbox is empty: no message arrived at all"
+            reason = app_settings.why_no_mail(self.smtp_host, self.smtp_port)
+            hint = f"\nlikely cause: {reason}" if reason else ""
+            since = " since the test began" if self._since is not None else ""
+            return f"{head}\nthe mailbox is empty: no message arrived at all{since}{hint}"
         matched = {message.id for message in found}
         marks = " (> marks a match)" if matched else ""
         lines = [f"{_plural(len(arrived), 'message')} arrived{marks}:"]
