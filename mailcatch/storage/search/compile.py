@@ -117,13 +117,16 @@ class Compiled:
         found: list[Any] = []
         skip = start
         for shard in reversed(shards_of(reader)):
-            wanted = -1 if limit is None else skip + limit - len(found)
-            rows = reader.execute(*self.select(columns, " LIMIT ?", (wanted,), shard)).fetchall()
-            if skip >= len(rows):
-                skip -= len(rows)
-                continue
-            found += rows[skip:]
-            skip = 0
+            within = self
+            if skip:  # step over the matches before the page by their seqs alone, as OFFSET would
+                wanted = -1 if limit is None else skip + 1
+                seqs = reader.execute(*self.select("f.rowid", " LIMIT ?", (wanted,), shard)).fetchall()
+                if skip >= len(seqs):
+                    skip -= len(seqs)
+                    continue
+                within, skip = self.up_to(seqs[skip][0]), 0
+            wanted = -1 if limit is None else limit - len(found)
+            found += reader.execute(*within.select(columns, " LIMIT ?", (wanted,), shard)).fetchall()
             if limit is not None and len(found) >= limit:
                 break
         return found
