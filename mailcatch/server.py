@@ -8,6 +8,7 @@ import contextlib
 import errno
 import ipaddress
 import logging
+import os
 import socket
 import threading
 import time
@@ -71,7 +72,7 @@ def _naming_the_address(what: str, address: HostPort, flag: str) -> Iterator[Non
     try:
         yield
     except OSError as error:
-        reason = error.strerror or str(error)
+        reason = os.strerror(error.errno) if error.errno else str(error)  # not asyncio's "error while attempting..."
         if error.errno == errno.EADDRINUSE:
             reason += " (another catcher or mail server?)"
         raise OSError(
