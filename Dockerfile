@@ -1,17 +1,24 @@
-# mailcatch in a container: SMTP on 1025, web UI and API on 8025.
-#   docker build -t mailcatch . && docker run -p 1025:1025 -p 8025:8025 mailcatch
+# mailcatch in a container: SMTP on 1025, web UI and API on 8025, published on this machine only.
+#   docker build -t mailcatch .
+#   docker run --rm -p 127.0.0.1:1025:1025 -p 127.0.0.1:8025:8025 -v mailcatch-data:/data \
+#       mailcatch --database /data/mailcatch.db
 FROM python:3.12-slim
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY docker/constraints.txt ./docker/
 COPY mailcatch ./mailcatch
 COPY static ./static
-RUN pip install --no-cache-dir . \
+# Dependencies at the releases docker/constraints.txt pins, so that a build next year installs what was tested.
+RUN pip install --no-cache-dir --constraint docker/constraints.txt . \
     && rm -rf /src \
     && useradd --system --create-home --home-dir /data --uid 10001 mailcatch
 
 USER mailcatch
 WORKDIR /data
+# Mail is kept in memory unless --database (or MAILCATCH_DATABASE) names a file: put it in /data, on a
+# volume, to keep the mail when the container is removed.
+VOLUME /data
 # Inside the container it must listen on every interface for the published ports to reach it.
 ENV MAILCATCH_SMTP=0.0.0.0:1025 \
     MAILCATCH_LISTEN=0.0.0.0:8025 \

@@ -1,0 +1,233 @@
+"""Installing mailcatch as the docs say: the README's set-up command, run as printed in a copy of the source
+tree (a fresh virtual environment, `pip install .`, `mailcatch`), serves its UI from the installed package,
+also once those files are removed under it; the Dockerfile and the GitHub Actions recipe, read (this machine
+has no Docker daemon to build them with)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from importlib.metadata import requires
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+SOURCE = ("pyproject.toml", "README.md", "mailcatch", "static")
+"""What installing reads from a clone."""
+STARTUP = re.compile(r"SMTP on \S+, web UI and API on (?P<url>http://\S+) ")
+INSTALL_TIMEOUT = 900
+"""A guard against a hang: creating the environment and installing the dependencies from the package index."""
+
+
+def block_under(text: str, heading: str, language: str) -> str:
+    """The first fenced block of `language` after a heading of a Markdown text."""
+    assert heading in text, heading
+    after = text.split(heading, 1)[1]
+    return after.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+class Running:
+    """A process whose output lines are collected as they come; started in a session of its own."""
+
+    def __init__(self, command: list[str], cwd: Path, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        self._pump = threading.Thread(target=self._read, daemon=True)
+        self._pump.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put("")
+
+    def url(self, timeout: float) -> str:
+        """The catcher's URL, from its start-up line."""
+        while True:
+            try:
+                line = self.lines.get(timeout=timeout)
+            except queue.Empty:
+                raise AssertionError("no start-up line; output:\n" + "".join(self.output)) from None
+            self.output.append(line)
+            found = STARTUP.search(line)
+            if found:
+                return found["url"]
+            if line == "":
+                raise AssertionError("it exited before starting; output:\n" + "".join(self.output))
+
+    def stop(self) -> str:
+        """SIGTERM to its whole session; its output."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self._pump.join(10)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+        while not self.lines.empty():
+            self.output.append(self.lines.get())
+        return "".join(self.output)
+
+
+def _fresh_shell_env() -> dict[str, str]:
+    """The environment of a new shell: no virtual environment of this test run's, no MAILCATCH_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAILCATCH_", "PYTEST_", "PYTHON", "PIP_"))}
+    env.pop("VIRTUAL_ENV", None)
+    if sys.prefix != sys.base_prefix:
+        ours = str(Path(sys.prefix) / "bin")
+        env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != ours)
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Path:
+    """A copy of the source tree, as a clone holds it."""
+    target = tmp_path / "mailcatch"
+    target.mkdir()
+    for name in SOURCE:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(source, target / name)
+    return target
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Running]]:
+    started: list[Running] = []
+    yield started
+    for process in started:
+        process.stop()
+
+
+def test_the_readme_set_up_command_installs_a_catcher_that_serves_its_ui(clone: Path, processes: list[Running]) -> None:
+    command = block_under(README, "## Set up", "sh").strip()
+    assert command == "python3 -m venv .venv && . .venv/bin/activate && pip install . && mailcatch"
+    env = {**_fresh_shell_env(), "MAILCATCH_SMTP": "127.0.0.1:0", "MAILCATCH_LISTEN": "127.0.0.1:0"}
+    catcher = Running(["bash", "-c", command], clone, env)
+    processes.append(catcher)
+    url = catcher.url(timeout=INSTALL_TIMEOUT)
+    with httpx.Client(base_url=url, trust_env=False, timeout=30) as http:
+        page = http.get("/")
+        assert page.status_code == 200
+        assert page.content == (clone / "static" / "index.html").read_bytes()
+
+        # A copy in the environment, not the source tree: the UI is the package's own.
+        (installed,) = (clone / ".venv" / "lib").glob("python3.*/site-packages/mailcatch")
+        assert (installed / "__init__.py").is_file()
+        assert (installed / "static" / "js" / "api.js").read_bytes() == (
+            clone / "static" / "js" / "api.js"
+        ).read_bytes()
+
+        # Reinstalling (or `pip install -e .`) removes those files under the running catcher: it keeps serving.
+        shutil.rmtree(installed / "static")
+        again = http.get("/js/api.js")
+        assert again.status_code == 200
+        assert again.content == (clone / "static" / "js" / "api.js").read_bytes()
+    log = catcher.stop()
+    assert "mailcatch: stopped in " in log
+
+    # A catcher started without the files says so, in its log and on each UI page; the API still works.
+    bare = Running([str(clone / ".venv" / "bin" / "mailcatch")], clone, env)  # it imports the installed copy
+    processes.append(bare)
+    with httpx.Client(base_url=bare.url(timeout=60), trust_env=False, timeout=30) as http:
+        missing = http.get("/")
+        assert missing.status_code == 500
+        assert missing.json()["Error"].startswith("the web UI's files are missing from this installation of mailcatch")
+        assert http.get("/api/v1/messages").status_code == 200
+    assert "the web UI's files are missing" in bare.stop()
+
+
+def test_every_subpackage_is_in_the_distribution() -> None:
+    """pyproject.toml names the packages a `pip install .` copies; an editable install would hide one left out."""
+    listed = re.search(r"^packages = \[(.*?)\]", (ROOT / "pyproject.toml").read_text(), re.MULTILINE | re.DOTALL)
+    assert listed is not None
+    named = set(re.findall(r'"([\w.]+)"', listed[1]))
+    on_disk = {
+        ".".join(folder.relative_to(ROOT).parts)
+        for folder in (ROOT / "mailcatch").rglob("*")
+        if folder.is_dir() and any(folder.glob("*.py"))
+    } | {"mailcatch"}
+    assert on_disk - named == set(), "add them to [tool.setuptools] packages in pyproject.toml"
+    assert named - on_disk == {"mailcatch.static"}  # static/, mapped by package-dir
+
+
+def _pins() -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for line in (ROOT / "docker" / "constraints.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"docker/constraints.txt: {line!r} is not name==version"
+            pins[name.lower().replace("_", "-")] = version
+    return pins
+
+
+def test_the_image_installs_pinned_releases_that_satisfy_the_package() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir --constraint docker/constraints.txt ." in dockerfile
+    for sources in re.findall(r"^COPY (.+) \S+$", dockerfile, re.MULTILINE):
+        for source in sources.split():
+            assert (ROOT / source).exists(), f"the Dockerfile copies {source}, which is not in the source tree"
+    pins = _pins()
+    image = {"sys_platform": "linux", "platform_python_implementation": "CPython", "python_version": "3.12"}
+    for text in requires("mailcatch") or []:
+        requirement = Requirement(text)
+        if requirement.marker is not None and not requirement.marker.evaluate({**image, "extra": ""}):
+            continue  # another platform's, or an extra's (test)
+        name = requirement.name.lower().replace("_", "-")
+        assert name in pins, f"docker/constraints.txt doesn't pin {name}"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} is outside {requirement}"
+
+
+def test_the_image_keeps_mail_on_a_volume_and_the_readme_publishes_on_loopback() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "\nVOLUME /data\n" in dockerfile and "\nWORKDIR /data\n" in dockerfile
+    docker = block_under(README, "## Docker", "sh")
+    run = next(line for line in docker.splitlines() if line.startswith("docker run"))
+    published = re.findall(r"-p (\S+)", run)
+    assert published == ["127.0.0.1:1025:1025", "127.0.0.1:8025:8025"]
+    assert "-v mailcatch-data:/data" in run and run.endswith("mailcatch --database /data/mailcatch.db")
+
+
+def test_the_actions_recipe_builds_the_image_it_runs() -> None:
+    docs = (ROOT / "docs" / "pytest.md").read_text()
+    workflow = yaml.safe_load(block_under(docs, "GitHub Actions", "yaml"))
+    steps = workflow["jobs"]["test"]["steps"]
+    start = next(step for step in steps if step.get("name") == "Start mailcatch")["run"]
+    (built,) = re.findall(r"^docker build -t (\S+) (\S+)$", start, re.MULTILINE)
+    (ran,) = re.findall(r"^docker run .* (\S+)$", start, re.MULTILINE)
+    assert ran == built[0], "the recipe runs an image it doesn't build"
+    assert re.findall(r"-p (\S+)", start) == ["127.0.0.1:1025:1025", "127.0.0.1:8025:8025"]
+    installs = [step["run"] for step in steps if "pip install" in str(step.get("run", ""))]
+    assert installs == [f"pip install ./{built[1]} -e '.[test]'"], (
+        "the tests install the mailcatch the image is built from"
+    )
+    env = workflow["jobs"]["test"]["env"]
+    assert env == {"MAILCATCH_URL": "http://localhost:8025", "MAILCATCH_SMTP": "localhost:1025"}
