@@ -2,8 +2,10 @@
 
 By default a catcher runs in a background thread on free loopback ports, started the first time a test asks
 for it and once per session (so once per pytest-xdist worker). `--mailcatch-url` (or MAILCATCH_URL) uses a
-catcher that is already running instead, such as a CI service container. Nothing is imported or started
-until a test uses a fixture, so having the plugin installed costs nothing.
+catcher that is already running instead, such as a CI service container: each test then sees only the mail
+sent during it, and nothing is deleted unless `--mailcatch-clear` says so. In a test that uses the `mailcatch`
+fixture, a configured Django app sends its mail to the catcher (mailcatch.frameworks). Nothing is imported or
+started until a test uses a fixture, so having the plugin installed costs nothing.
 """
 
 from __future__ import annotations
