@@ -210,6 +210,9 @@ class SearchIndex:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = OFF")  # the index can be rebuilt: never an fsync
+            # Pages freed by merges and dropped shards are not overwritten with zeros (Debian's
+            # SQLite does by default): dropping a shard would write all its pages to the log.
+            conn.execute("PRAGMA secure_delete = FAST")
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_LIMIT}")
             checked = check and os.path.exists(self.path) and os.path.getsize(self.path) <= QUICK_CHECK_MAX_BYTES
