@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import collections
+import ctypes
 import re
+import signal
 import subprocess
 import sys
 import threading
 from types import TracebackType
+
+PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent() -> None:
+    """In the child, before it runs mailcatch: be sent SIGTERM when the benchmark dies, however it dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
 
 STARTUP = re.compile(r"SMTP on \S+:(\d+), web UI and API on (http://\S+) ")
 
@@ -38,7 +48,13 @@ class CatcherProcess:
         return self.process.pid
 
     def start(self) -> CatcherProcess:
-        self.process = subprocess.Popen(self.command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        self.process = subprocess.Popen(
+            self.command,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            preexec_fn=_stop_with_parent if sys.platform == "linux" else None,
+        )
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.log.append(line)
