@@ -24,6 +24,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailcatch.config import from_args
 from mailcatch.errors import ConfigError
@@ -638,3 +640,40 @@ def test_a_message_without_a_body_or_from_still_gets_its_headers() -> None:
     assert override_from(b'From: "Doe, John" <j@x.test>\r\n\r\nb', "me@relay.test") == (
         b'X-Original-From: j@x.test\r\nFrom: "Doe, John" <me@relay.test>\r\n\r\nb'
     )
+
+
+_NAMES = st.sampled_from(["From", "To", "Subject", "X-Custom", "Bcc", "Date", "Message-ID", "Received", "bcc"])
+_VALUES = st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"") or b"x")
+_FIELDS = st.lists(
+    st.tuples(_NAMES, _VALUES, st.lists(_VALUES.map(lambda v: b" " + v), max_size=2)), min_size=1, max_size=8
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(fields=_FIELDS, body=st.binary(max_size=200), eol=st.sampled_from([b"\r\n", b"\n"]), keep_ids=st.booleans())
+def test_a_release_changes_only_what_it_says(
+    fields: list[tuple[str, bytes, list[bytes]]], body: bytes, eol: bytes, keep_ids: bool
+) -> None:
+    """Whatever the headers and body: Bcc fields go, Date (and Message-ID) is set once, every other byte stays."""
+    head = [name.encode() + b": " + value + eol + b"".join(c + eol for c in more) for name, value, more in fields]
+    raw = b"".join(head) + eol + body
+    released = release_rewrite(raw, RelayConfig(host="h", preserve_message_ids=keep_ids), now=0).data
+    assert released.endswith(eol + eol + body)  # the body, byte for byte, after the blank line
+    kept = _fields_of(released[: len(released) - len(body) - len(eol)], eol)
+    replaced = (b"Date: ",) if keep_ids else (b"Date: ", b"Message-ID: ")
+    assert [f for f in kept if not f.startswith(replaced)] == [
+        f for f in head if not f.lower().startswith(b"bcc:") and not f.startswith(replaced)
+    ]
+    for name in replaced:
+        assert sum(f.startswith(name) for f in kept) == 1
+
+
+def _fields_of(head: bytes, eol: bytes) -> list[bytes]:
+    """A header block's fields, each with its continuation lines and line endings."""
+    fields: list[bytes] = []
+    for line in head.split(eol)[:-1]:
+        if line[:1] == b" " and fields:
+            fields[-1] += line + eol
+        else:
+            fields.append(line + eol)
+    return fields
