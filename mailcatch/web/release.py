@@ -87,9 +87,7 @@ async def release(request: Request) -> Response:
     except RelayError as error:
         log.warning("release of a message via %s failed: %s", relay.server, error)
         raise BadRequest(f"SMTP error: {error}") from None
-    logging.getLogger("mailcatch.relay").info(
-        "released %s to %s via %s", message.id, ", ".join(addresses), relay.server
-    )
+    log.info("released %s to %s via %s", message.id, ", ".join(addresses), relay.server)
     return PlainTextResponse("ok")
 
 
