@@ -4,6 +4,7 @@ import { h, formatCount } from "./js/dom.js";
 import { MessageList } from "./js/list.js";
 import { Live } from "./js/live.js";
 import { Reader, TABS } from "./js/reader.js";
+import { toast, dismiss } from "./js/toast.js";
 
 const $ = (selector) => document.querySelector(selector);
 const listEl = $("#list");
@@ -18,17 +19,24 @@ let smtpAddress = ""; // from GET /api/v1/webui, where the server says
 let pendingNew = [];
 
 // Toasts ----------------------------------------------------------------------------
-function toast(text, kind = "info", ms = 4000) {
-  const el = h("div", { class: `toast ${kind}`, text });
-  const box = $("#toasts");
-  while (box.children.length >= 4) box.firstElementChild.remove();
-  box.append(el);
-  setTimeout(() => el.classList.add("is-leaving"), ms);
-  setTimeout(() => el.remove(), ms + 400);
+// A failure is one toast however often it repeats; while the server can't be reached the
+// offline banner says so, and requests that fail for that reason add no toast of their own.
+function failed(error, what) {
+  if (error.status === 0 && isOffline()) return;
+  const text = what ? `${what}: ${error.message}` : error.message;
+  toast(text, { kind: "error", key: error.status === 0 ? "unreachable" : text });
 }
 
-function failed(error, what) {
-  toast(what ? `${what}: ${error.message}` : error.message, "error");
+let offline = false; // the server can't be reached (Live's "offline" state)
+function isOffline() {
+  return offline;
+}
+
+/** Refuse a change while offline, with one toast saying why; true if refused. */
+function refuseOffline(what) {
+  if (!offline) return false;
+  toast(`Offline: ${what}. Try again once mailcatch is back.`, { kind: "error", key: "offline-refused" });
+  return true;
 }
 
 // List and reader ---------------------------------------------------------------------
@@ -36,7 +44,7 @@ const list = new MessageList(listEl, {
   load: (query, start, limit, signal) => api.page(query, start, limit, signal),
   onOpen: (msg) => openMessage(msg.ID),
   onCounts: (response) => {
-    setCounts(response.total, response.unread);
+    setServerCounts(response.total, response.unread);
     setPartial(list.query && response.partial ? response.partial_reason || "the search index is behind" : "");
   },
   onError: (error) => failed(error, list.query ? "Search failed" : "Couldn't load messages"),
@@ -44,7 +52,7 @@ const list = new MessageList(listEl, {
 });
 
 const reader = new Reader($("#reader"), {
-  onDelete: (id) => deleteMessage(id),
+  onDelete: (id) => deleteMessages([id]),
   onSetRead: (id, read) => setRead(id, read),
   onClose: () => closeMessage(),
   onSearch: (query) => runSearch(query),
@@ -55,6 +63,16 @@ function setCounts(total, unread) {
   if (typeof total === "number") mailbox.total = total;
   if (typeof unread === "number") mailbox.unread = unread;
   updateChrome();
+}
+
+/** Counts as the server has them, less the messages deleted here whose undo hasn't run out. */
+function setServerCounts(total, unread) {
+  let hiddenUnread = 0;
+  for (const entry of list.hidden.values()) if (!entry.read) hiddenUnread += 1;
+  setCounts(
+    typeof total === "number" ? Math.max(0, total - list.hidden.size) : total,
+    typeof unread === "number" ? Math.max(0, unread - hiddenUnread) : unread,
+  );
 }
 
 // A search answered before the search index caught up (or while it can't be updated, on a
@@ -106,8 +124,13 @@ function updateChrome() {
   const pill = $("#new-pill");
   pill.hidden = list.unseen === 0;
   if (list.unseen) setText(pill, `↑ ${formatCount(list.unseen)} new message${list.unseen === 1 ? "" : "s"}`);
-  $("#delete-all").disabled = list.total === 0;
-  $("#mark-all-read").disabled = mailbox.unread === 0;
+  const deleteAll = $("#delete-all");
+  setText(deleteAll, list.query ? "Delete matches" : "Delete all");
+  deleteAll.title = list.query ? "Delete every message that matches the search" : "Delete every message";
+  const offline = isOffline();
+  deleteAll.disabled = offline || list.total === 0;
+  $("#mark-all-read").disabled = offline || mailbox.unread === 0;
+  for (const button of document.querySelectorAll("#reader [data-needs-server]")) button.disabled = offline;
 }
 
 async function openMessage(id) {
@@ -129,30 +152,94 @@ function closeMessage() {
   listEl.focus();
 }
 
-async function deleteMessage(id) {
-  const index = list.ids.get(id);
-  const wasOpen = reader.openId === id;
-  list.remove([id]);
-  try {
-    await api.remove([id]);
-  } catch (error) {
-    failed(error, "Couldn't delete");
-    list.resync();
-    return;
-  }
-  if (wasOpen) {
-    const next = index !== undefined ? list.rows.get(Math.min(index, list.total - 1))?.msg : null;
+// Deleting with undo -----------------------------------------------------------------
+// A delete leaves the list at once, but its request waits UNDO_MS while a toast offers Undo;
+// Undo puts the rows back and nothing reaches the server. The request goes at once when
+// another delete starts, the search changes or the page is being closed (a keepalive fetch).
+// A delete the server refuses puts the rows back where they were and says so.
+const UNDO_MS = 6000;
+let pendingDelete = null; // {ids, entries, openId, timer, note}
+
+function deleteMessages(ids) {
+  ids = ids.filter((id) => list.ids.has(id) || id === list.openId);
+  if (!ids.length) return;
+  if (refuseOffline("nothing was deleted")) return;
+  commitDelete();
+  const entries = ids.map((id) => ({ index: list.ids.get(id), msg: list.find(id) })).filter((e) => e.msg);
+  const openId = ids.includes(list.openId) ? list.openId : null;
+  const openIndex = openId ? list.ids.get(openId) : undefined;
+  const unread = entries.filter((e) => e.msg.Read === false).length;
+  list.hide(ids);
+  setCounts(Math.max(0, mailbox.total - entries.length), Math.max(0, mailbox.unread - unread));
+  if (openId) {
+    const next = openIndex !== undefined && list.total ? list.rows.get(Math.min(openIndex, list.total - 1))?.msg : null;
     if (next) openMessage(next.ID);
     else closeMessage();
   }
+  const batch = { ids, entries, openId, timer: 0, note: null };
+  const n = ids.length;
+  batch.note = toast(n === 1 ? "Message deleted" : `${formatCount(n)} messages deleted`, {
+    key: "delete", ms: UNDO_MS, action: { label: "Undo", run: () => undoDelete(batch) },
+  });
+  batch.timer = setTimeout(() => sendDelete(batch), UNDO_MS);
+  pendingDelete = batch;
 }
 
+function undoDelete(batch) {
+  if (pendingDelete !== batch) return;
+  clearTimeout(batch.timer);
+  pendingDelete = null;
+  putBack(batch);
+  if (batch.openId) openMessage(batch.openId);
+}
+
+function putBack(batch) {
+  const unread = batch.entries.filter((e) => e.msg.Read === false).length;
+  list.unhide(batch.entries);
+  setCounts(mailbox.total + batch.entries.length, mailbox.unread + unread);
+}
+
+/** Send the waiting delete now (another delete, a new search). */
+function commitDelete() {
+  const batch = pendingDelete;
+  if (!batch) return;
+  clearTimeout(batch.timer);
+  batch.note.close();
+  sendDelete(batch);
+}
+
+async function sendDelete(batch) {
+  if (pendingDelete === batch) pendingDelete = null;
+  try {
+    await api.remove(batch.ids);
+  } catch (error) {
+    putBack(batch);
+    const n = batch.ids.length;
+    const what = n === 1 ? "the message is back in the list" : `the ${formatCount(n)} messages are back in the list`;
+    toast(`Couldn't delete: ${error.message}; ${what}.`, { kind: "error", key: "delete-failed", ms: 8000 });
+    return;
+  }
+  list.forget(batch.ids);
+}
+
+window.addEventListener("pagehide", () => {
+  const batch = pendingDelete;
+  if (!batch) return;
+  clearTimeout(batch.timer);
+  pendingDelete = null;
+  api.removeOnLeave(batch.ids);
+});
+
 async function setRead(id, read) {
+  if (refuseOffline("the read state was not changed")) return;
+  const before = list.find(id)?.Read ?? (reader.openId === id ? reader.message.Read !== false : !read);
   list.update(id, { Read: read });
   if (reader.openId === id) reader.setRead(read);
   try {
     await api.setRead([id], read);
   } catch (error) {
+    list.update(id, { Read: before });
+    if (reader.openId === id) reader.setRead(before);
     failed(error, "Couldn't change the read state");
   }
 }
@@ -160,6 +247,7 @@ async function setRead(id, read) {
 // Search ------------------------------------------------------------------------------
 function runSearch(query) {
   query = query.trim();
+  commitDelete();
   searchInput.value = query;
   searchClear.hidden = !query;
   if (query === list.query) return list.resync();
@@ -212,6 +300,8 @@ function confirmDialog(title, text, ok) {
 }
 
 $("#delete-all").addEventListener("click", async () => {
+  if (refuseOffline("nothing was deleted")) return;
+  commitDelete();
   const query = list.query;
   const n = formatCount(list.total);
   const yes = query
@@ -236,6 +326,7 @@ $("#delete-all").addEventListener("click", async () => {
 });
 
 $("#mark-all-read").addEventListener("click", async () => {
+  if (refuseOffline("nothing was marked read")) return;
   try {
     await api.markAllRead();
   } catch (error) {
@@ -262,19 +353,43 @@ const live = new Live({
     conn.dataset.state = state;
     conn.querySelector(".conn-label").textContent = STATES[state][0];
     conn.title = STATES[state][1];
+    setOffline(state === "offline");
   },
   onResync: () => {
-    api.page("", 0, 0).then((r) => setCounts(r.total, r.unread), () => {});
+    const afterOutage = wasOffline;
+    wasOffline = false;
+    api.page("", 0, 0).then((r) => setServerCounts(r.total, r.unread), () => {});
     list.resync();
     if (reader.openId) {
       // The open message may have gone while we were away.
-      api.headers(reader.openId).catch((error) => {
-        if (error.status === 404) reader.showGone();
+      const id = reader.openId;
+      api.headers(id).catch((error) => {
+        if (error.status !== 404 || reader.openId !== id) return;
+        if (afterOutage) {
+          reader.showGone("This message is no longer in the mailbox.",
+            "mailcatch was restarted (or the message deleted) while this page couldn't reach it; a catcher without --database starts empty.");
+        } else {
+          reader.showGone();
+        }
       });
     }
   },
   onEvent: (type, data) => handleEvent(type, data),
 });
+
+// Offline: a banner says so, changes are refused (buttons disabled, keys answered with one
+// toast), and once the server answers again Live's onResync fetches everything afresh.
+let wasOffline = false;
+function setOffline(value) {
+  if (offline === value) return;
+  offline = value;
+  if (value) wasOffline = true;
+  $("#offline-banner").hidden = !value;
+  document.body.classList.toggle("is-offline", value);
+  if (!value) dismiss("offline-refused");
+  updateChrome();
+}
+$("#offline-retry").addEventListener("click", () => live.retryNow());
 
 function handleEvent(type, data) {
   switch (type) {
@@ -285,9 +400,9 @@ function handleEvent(type, data) {
       break;
     case "stats":
       if (!data) return;
-      setCounts(data.Total, data.Unread);
+      setServerCounts(data.Total, data.Unread);
       // A count that disagrees with the list means an event was missed: fetch again.
-      if (!list.query && list.loaded && !pendingNew.length && typeof data.Total === "number" && data.Total !== list.total) {
+      if (!list.query && list.loaded && !pendingNew.length && typeof data.Total === "number" && data.Total - list.hidden.size !== list.total) {
         list.scheduleResync(300);
       }
       break;
@@ -325,7 +440,7 @@ function handleEvent(type, data) {
     case "error": {
       // Mailpit's shape: {Level, Type, IP, Message}, e.g. an SMTP session that was refused.
       const text = typeof data === "string" ? data : data && typeof data.Message === "string" ? data.Message : "";
-      toast(text || "The server reported an error", data && data.Level && data.Level !== "error" ? "info" : "error", 8000);
+      toast(text || "The server reported an error", { kind: data && data.Level && data.Level !== "error" ? "info" : "error", ms: 8000 });
       break;
     }
     default:
@@ -383,12 +498,13 @@ document.addEventListener("keydown", (event) => {
     const msg = list.current();
     if (msg) openMessage(msg.ID);
   } else if (key === "Delete" || key === "#") {
-    const id = inList ? list.current()?.ID : reader.openId || list.current()?.ID;
-    if (id) deleteMessage(id);
+    // The open message, if any: the cursor follows it (see follow() below), so they agree.
+    const id = list.openId || list.current()?.ID;
+    if (id) deleteMessages([id]);
   } else if (key === "u") {
-    const id = inList ? list.current()?.ID : reader.openId;
-    const msg = id ? list.rows.get(list.ids.get(id))?.msg : null;
-    if (id) setRead(id, msg ? !msg.Read : false);
+    const id = list.openId || list.current()?.ID;
+    const msg = id ? list.find(id) : null;
+    if (id) setRead(id, msg ? !msg.Read : reader.message?.Read === false);
   } else if (/^[1-6]$/.test(key) && reader.openId) {
     reader.selectTab(TABS[Number(key) - 1][0]);
   } else if (key === "?") {
@@ -402,6 +518,7 @@ document.addEventListener("keydown", (event) => {
   }
   if (handled) {
     event.preventDefault();
+    if (/^(j|k|Arrow|Page|Home|End)/.test(key)) follow();
     if (/^(j|k|Arrow|Page|Home|End)/.test(key)) {
       listEl.classList.add("is-keyboard");
       if (target === document.body) listEl.focus({ preventScroll: true });
@@ -409,6 +526,15 @@ document.addEventListener("keydown", (event) => {
   }
 });
 listEl.addEventListener("pointerdown", () => listEl.classList.remove("is-keyboard"));
+
+// With a message open, moving through the list opens the message moved to, as Gmail does:
+// the reader, the cursor and every key (Delete, u) stay on one message.
+function follow() {
+  if (!list.openId) return;
+  const msg = list.current();
+  if (!msg || msg.ID === list.openId) return;
+  openMessage(msg.ID);
+}
 
 // Resizable split ---------------------------------------------------------------------
 const splitter = $("#splitter");

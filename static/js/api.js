@@ -88,6 +88,15 @@ export const api = {
   remove: (ids) => request("DELETE", "api/v1/messages", { json: { IDs: ids } }),
   removeAll: () => request("DELETE", "api/v1/messages", { json: {} }),
   removeSearch: (query) => request("DELETE", `api/v1/search?query=${q(query)}`),
+  /** The delete of a page being closed: a keepalive request outlives the page. */
+  removeOnLeave(ids) {
+    fetch(apiUrl("api/v1/messages"), {
+      method: "DELETE", keepalive: true, cache: "no-store",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ IDs: ids }),
+    }).catch(() => {});
+  },
+  setTags: (ids, tags) => request("PUT", "api/v1/tags", { json: { IDs: ids, Tags: tags } }),
+  tags: () => getJSON("api/v1/tags"),
 };
 
 export const urls = {

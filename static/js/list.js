@@ -39,6 +39,7 @@ export class MessageList {
     this.cursorId = null;
     this.openId = null;
     this.gone = new Set(); // IDs already removed here, so their delete events change nothing
+    this.hidden = new Map(); // ID -> {index, read}: deleted here, not yet on the server (undo)
     this.error = null;
     this.unseen = 0; // new messages that arrived above the view
     this.rowH = 56;
@@ -122,6 +123,7 @@ export class MessageList {
     for (const msg of added) this.fresh.set(msg.ID, now);
     this.total += k;
     this.inserts += k;
+    for (const entry of this.hidden.values()) entry.index += k;
     if (this.cursor >= 0) this.cursor += k;
     // Keep what the reader is looking at still, unless they are at the top.
     const scrolled = this.el.scrollTop > 0;
@@ -173,6 +175,41 @@ export class MessageList {
     if (this.cursor >= this.total) this.cursor = this.total - 1;
     this.cursorId = this.rows.get(this.cursor)?.msg.ID ?? null;
     this.schedule();
+  }
+
+  /** Remove messages that the server still has (a delete waiting for its undo to run out):
+   * pages fetched meanwhile leave them out, and the count doesn't include them. */
+  hide(ids) {
+    for (const id of ids) {
+      const index = this.ids.get(id);
+      if (index !== undefined) this.hidden.set(id, { index, read: this.rows.get(index).msg.Read !== false });
+    }
+    this.remove(ids);
+  }
+
+  /** Put rows taken out by hide() back where they were (undo, or a delete the server refused).
+   * `entries` are {index, msg} as they were before hide(). */
+  unhide(entries) {
+    for (const { msg } of entries) {
+      this.hidden.delete(msg.ID);
+      this.gone.delete(msg.ID);
+    }
+    for (const { index, msg } of [...entries].sort((a, b) => a.index - b.index)) {
+      if (this.ids.has(msg.ID)) continue;
+      const at = Math.max(0, Math.min(index, this.total));
+      this.shift(at, 1);
+      this.put(at, msg, this.epoch);
+      this.total += 1;
+      this.inserts += 1;
+      if (this.cursor >= at && this.cursorId !== msg.ID) this.cursor += 1;
+    }
+    this.settle();
+    this.schedule();
+  }
+
+  /** The server deleted these: nothing to leave out of pages any more. */
+  forget(ids) {
+    for (const id of ids) this.hidden.delete(id);
   }
 
   /** The summary of a loaded message, or undefined. */
@@ -254,8 +291,16 @@ export class MessageList {
   }
 
   applyPage(start, response, request) {
-    const items = response.messages || [];
-    const matched = response.messages_count ?? response.total ?? items.length;
+    let items = response.messages || [];
+    let matched = response.messages_count ?? response.total ?? items.length;
+    if (this.hidden.size) {
+      // Deleted here, still on the server until the undo runs out: not shown, not counted.
+      let before = 0;
+      for (const entry of this.hidden.values()) if (entry.index < start) before += 1;
+      items = items.filter((m) => !this.hidden.has(m.ID));
+      matched = Math.max(0, matched - this.hidden.size);
+      start = Math.max(0, start - before);
+    }
     const settled = request.inserts === this.inserts && request.removals === this.removals;
     // A page asked for and answered with no live change in between is the truth. One that
     // crossed live changes is placed where the rows we already hold say it belongs.

@@ -66,9 +66,13 @@ export class Reader {
     this.el.replaceChildren(this.placeholder);
   }
 
-  showGone() {
+  showGone(title = "This message was deleted.", detail = "") {
+    this.token += 1;
     this.message = null;
-    this.el.replaceChildren(h("div", { class: "reader-empty" }, h("p", { text: "This message was deleted." })));
+    this.el.replaceChildren(h("div", { class: "reader-empty reader-gone" },
+      h("p", { class: "gone-title", text: title }),
+      detail ? h("p", { class: "muted", text: detail }) : null,
+      h("button", { type: "button", class: "btn small", onclick: () => this.hooks.onClose() }, "Back to the list")));
   }
 
   setRead(read) {
@@ -88,7 +92,7 @@ export class Reader {
   render() {
     const m = this.message;
     const readButton = h("button", {
-      type: "button", class: "btn ghost", "data-action": "read",
+      type: "button", class: "btn ghost", "data-action": "read", "data-needs-server": true,
       onclick: () => this.hooks.onSetRead(m.ID, m.Read === false),
     });
     this.updateReadButton(readButton);
@@ -99,7 +103,7 @@ export class Reader {
       h("a", { class: "btn ghost", href: urls.download(m.ID), download: `${m.ID}.eml`, title: "Download the .eml file" },
         icon("download"), h("span", { text: "Download" })),
       releaseButton(m),
-      h("button", { type: "button", class: "btn ghost danger", title: "Delete (Delete)", onclick: () => this.hooks.onDelete(m.ID) },
+      h("button", { type: "button", class: "btn ghost danger", "data-action": "delete", "data-needs-server": true, title: "Delete (Delete)", onclick: () => this.hooks.onDelete(m.ID) },
         icon("trash"), h("span", { text: "Delete" })),
     );
 
