@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, overload
 
-from mailcatch.client import app_settings
+import mailcatch.client.app_settings as app_settings
 from mailcatch.client.captured import Address, Message
 from mailcatch.client.faults import Fault, rule_body
 from mailcatch.client.since import Since
