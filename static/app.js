@@ -136,11 +136,13 @@ function updateChrome() {
 async function openMessage(id) {
   if (!id) return;
   list.setOpen(id);
-  list.update(id, { Read: true });
   document.body.classList.add("is-reading");
   writeHash();
   await reader.open(id);
   if (reader.openId !== id) return;
+  // Read once the server has given it (which marks it read there), not before.
+  if (list.find(id)?.Read === false) setCounts(undefined, Math.max(0, mailbox.unread - 1));
+  list.update(id, { Read: true });
   list.setOpen(id);
 }
 
@@ -360,11 +362,13 @@ const live = new Live({
     wasOffline = false;
     api.page("", 0, 0).then((r) => setServerCounts(r.total, r.unread), () => {});
     list.resync();
-    if (reader.openId) {
-      // The open message may have gone while we were away.
-      const id = reader.openId;
-      api.headers(id).catch((error) => {
-        if (error.status !== 404 || reader.openId !== id) return;
+    if (list.openId) {
+      // The open message may have gone while we were away, or never have loaded.
+      const id = list.openId;
+      api.headers(id).then(() => {
+        if (list.openId === id && reader.openId !== id) openMessage(id);
+      }, (error) => {
+        if (error.status !== 404 || list.openId !== id) return;
         if (afterOutage) {
           reader.showGone("This message is no longer in the mailbox.",
             "mailcatch was restarted (or the message deleted) while this page couldn't reach it; a catcher without --database starts empty.");

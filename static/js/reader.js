@@ -50,6 +50,7 @@ export class Reader {
       if (token !== this.token) return;
       this.el.removeAttribute("aria-busy");
       if (error.status === 404) this.showGone();
+      else if (error.status === 0) this.showGone("Couldn't open this message.", "mailcatch can't be reached; open it again once it is back.");
       else this.hooks.onError(error);
       return;
     }
