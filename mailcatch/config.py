@@ -437,7 +437,12 @@ FLAGS: tuple[tuple[str, str | None, str | None, str], ...] = (
         "turn chaos on with these triggers: comma-separated key:code:probability, keys Sender, Recipient and"
         " Authentication, probability 0-100 percent ('Sender:451:10,Recipient:550:5')",
     ),
-    ("--quiet", None, None, "log only warnings and errors, not each message"),
+    (
+        "--quiet",
+        None,
+        None,
+        "log only warnings and errors, not each message (the start-up and shutdown lines are still shown)",
+    ),
 )
 
 ALIASES: dict[str, tuple[str, ...]] = {
