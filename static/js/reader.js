@@ -12,6 +12,7 @@ export const TABS = [
   ["transcript", "Transcript"],
   ["attachments", "Attachments"],
 ];
+const SHORT_LABELS = { attachments: "Files" }; // on a phone, so that all six tabs fit
 const WIDTHS = [["phone", "Phone", 375], ["tablet", "Tablet", 768], ["full", "Full", 0]];
 const RAW_LIMIT = 2 * 1024 * 1024;
 const TEXT_LIMIT = 1024 * 1024;
@@ -141,8 +142,9 @@ export class Reader {
       const count = key === "attachments" ? (m.Attachments || []).length + (m.Inline || []).length : 0;
       const tab = h("button", {
         type: "button", role: "tab", id: `tab-${key}`, class: "tab", "aria-controls": "tabpanel",
-        "aria-selected": "false", tabindex: "-1", "data-tab": key,
-      }, label, count ? h("span", { class: "badge", "aria-hidden": "true", text: String(count) }) : null);
+        "aria-selected": "false", tabindex: "-1", "data-tab": key, "aria-label": label,
+      }, SHORT_LABELS[key] ? [h("span", { class: "tab-long", text: label }), h("span", { class: "tab-short", text: SHORT_LABELS[key] })] : label,
+      count ? h("span", { class: "badge", "aria-hidden": "true", text: String(count) }) : null);
       if ((key === "html" && !m.HTML) || (key === "text" && !m.Text) || (key === "attachments" && !count)) {
         tab.classList.add("is-empty");
       }

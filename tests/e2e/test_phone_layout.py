@@ -1,0 +1,56 @@
+"""A 390 px phone: every view's tab fits, and the top bar names what its delete button deletes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from playwright.sync_api import expect
+
+from tests import messages
+from tests.e2e.helpers import UI
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_every_tab_fits_on_a_390_px_phone(open_ui: Callable[..., UI]) -> None:
+    for scheme in ("light", "dark"):
+        ui = open_ui(viewport=PHONE, color_scheme=scheme)
+        if scheme == "light":
+            ui.send(messages.rich())
+        expect(ui.rows).to_have_count(1)
+        ui.open("Your Acme invoice")
+        tabs = ui.page.get_by_role("tab")
+        expect(tabs).to_have_count(6)
+        for i in range(6):
+            box = tabs.nth(i).bounding_box()
+            assert box is not None
+            assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (i, box)
+        attachments = ui.tab("Attachments")
+        expect(attachments).to_contain_text("3")  # its count is in view too
+        # Nothing in the strip is clipped: its content is no wider than the strip.
+        strip = ui.page.locator(".tabs")
+        assert strip.evaluate("el => el.scrollWidth <= el.clientWidth"), "the tab strip scrolls"
+        attachments.click()
+        expect(ui.page.locator(".attachment")).to_have_count(3)
+        ui.shot(f"phone-attachments-{scheme}")
+
+
+def test_the_delete_button_says_matches_during_a_search(ui: UI) -> None:
+    messages.send(ui.catcher, *[messages.build(f"Order {n}") for n in range(3)], messages.build("Weekly digest"))
+    expect(ui.rows).to_have_count(4)
+    delete = ui.page.locator("#delete-all")
+    expect(delete).to_have_text("Delete all")
+    ui.page.locator("#search").fill("subject:order")
+    ui.page.keyboard.press("Enter")
+    expect(ui.rows).to_have_count(3)
+    expect(delete).to_have_text("Delete matches")
+    delete.click()
+    dialog = ui.page.locator("dialog#confirm")
+    expect(dialog).to_contain_text("Delete 3 matching messages?")
+    ui.shot("delete-matches-confirm")
+    dialog.get_by_role("button", name="Delete matches").click()
+    expect(ui.rows).to_have_count(0)
+    ui.page.get_by_role("button", name="Clear search").click()
+    expect(delete).to_have_text("Delete all")
+    expect(ui.rows).to_have_count(1)
+    expect(ui.rows.first).to_contain_text("Weekly digest")
