@@ -54,6 +54,7 @@ const list = new MessageList(listEl, {
 const reader = new Reader($("#reader"), {
   onDelete: (id) => deleteMessages([id]),
   onSetRead: (id, read) => setRead(id, read),
+  onSetTags: (id, tags) => setTags(id, tags),
   onClose: () => closeMessage(),
   onSearch: (query) => runSearch(query),
   onError: (error) => failed(error, "Couldn't open the message"),
@@ -231,6 +232,20 @@ window.addEventListener("pagehide", () => {
   pendingDelete = null;
   api.removeOnLeave(batch.ids);
 });
+
+/** Rejects (and the editor shows the old tags again) when the server refuses or can't be reached. */
+async function setTags(id, tags) {
+  if (refuseOffline("the tags were not changed")) throw new Error("offline");
+  const before = list.find(id)?.Tags;
+  list.update(id, { Tags: tags });
+  try {
+    await api.setTags([id], tags);
+  } catch (error) {
+    if (before) list.update(id, { Tags: before });
+    failed(error, "Couldn't change the tags");
+    throw error;
+  }
+}
 
 async function setRead(id, read) {
   if (refuseOffline("the read state was not changed")) return;
@@ -426,6 +441,7 @@ function handleEvent(type, data) {
         if (Array.isArray(data.Tags)) changes.Tags = data.Tags;
         list.update(data.ID, changes);
         if (reader.openId === data.ID && "Read" in changes) reader.setRead(changes.Read);
+        if (reader.openId === data.ID && changes.Tags) reader.setTags(changes.Tags);
       }
       break;
     case "delete":
@@ -509,6 +525,8 @@ document.addEventListener("keydown", (event) => {
     const id = list.openId || list.current()?.ID;
     const msg = id ? list.find(id) : null;
     if (id) setRead(id, msg ? !msg.Read : reader.message?.Read === false);
+  } else if (key === "t" && reader.openId) {
+    reader.addTag();
   } else if (/^[1-6]$/.test(key) && reader.openId) {
     reader.selectTab(TABS[Number(key) - 1][0]);
   } else if (key === "?") {

@@ -1,8 +1,9 @@
 // The reading pane: the message's addresses, its SMTP envelope, and six views as tabs.
 import { api, urls } from "./api.js";
-import { h, icon, addressText, addressList, formatSize, fullTime, lazyFormat, linkify, tagHue } from "./dom.js";
+import { h, icon, addressText, addressList, formatSize, fullTime, lazyFormat, linkify } from "./dom.js";
 import { buildSrcdoc } from "./sanitize.js";
 import { releaseButton } from "./release.js";
+import { TagEditor } from "./tags_editor.js";
 
 export const TABS = [
   ["html", "HTML"],
@@ -77,6 +78,18 @@ export class Reader {
       h("button", { type: "button", class: "btn small", onclick: () => this.hooks.onClose() }, "Back to the list")));
   }
 
+  /** The open message's tags changed (here or elsewhere). */
+  setTags(tags) {
+    if (!this.message) return;
+    this.message.Tags = tags;
+    this.tagEditor?.set(tags);
+  }
+
+  /** Open the field for a new tag on the open message. */
+  addTag() {
+    if (this.message) this.tagEditor?.edit();
+  }
+
   setRead(read) {
     if (!this.message) return;
     this.message.Read = read;
@@ -109,6 +122,11 @@ export class Reader {
         icon("trash"), h("span", { text: "Delete" })),
     );
 
+    this.tagEditor = new TagEditor({
+      tags: m.Tags || [],
+      onChange: (tags) => this.hooks.onSetTags(m.ID, tags),
+      onSearch: (query) => this.hooks.onSearch(query),
+    });
     const subject = h("h2", { class: "subject", id: "reader-subject" }, m.Subject || "(no subject)");
     if (!m.Subject) subject.classList.add("is-empty");
 
@@ -125,12 +143,7 @@ export class Reader {
     const side = h("div", { class: "head-side" },
       h("time", { datetime: m.Date, title: fullTime(m.Date), text: shortDate(m.Date) }),
       h("span", { text: formatSize(m.Size) }),
-      (m.Tags || []).length ? h("span", { class: "head-tags" }, (m.Tags || []).map((t) => {
-        const query = /^[\w.@+-]+$/.test(t) ? `tag:${t}` : `tag:"${t.replace(/"/g, "")}"`;
-        const pill = h("button", { type: "button", class: "tag", title: `Search ${query}`, text: t, onclick: () => this.hooks.onSearch(query) });
-        pill.style.setProperty("--hue", tagHue(t));
-        return pill;
-      })) : null);
+      this.tagEditor.el);
 
     const head = h("header", { class: "reader-head" },
       h("div", { class: "head-top" }, back, subject, actions),

@@ -86,7 +86,7 @@ def test_search_runs_on_enter_and_clears(ui: UI) -> None:
 
     # A tag in the reading pane searches for its messages.
     ui.open("[staging] 3 failed jobs")
-    ui.page.locator(".head-tags").get_by_role("button", name="staging").click()
+    ui.page.locator(".head-tags").get_by_role("button", name="staging", exact=True).click()
     expect(ui.page.locator("#search")).to_have_value("tag:staging")
     expect(ui.rows).to_have_count(1)
     ui.page.get_by_role("button", name="Clear search").click()
