@@ -13,10 +13,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["ApiOptions", "any_origin", "cors_options", "origin_pattern"]
+from mailcatch.web.ws import origin_allowed
+
+__all__ = ["ApiOptions", "any_origin", "cors_options", "foreign_page", "origin_pattern"]
 
 
 class ApiOptions:
@@ -31,6 +34,20 @@ class ApiOptions:
             await PlainTextResponse("")(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def foreign_page(request: Request, origins: Sequence[str]) -> str | None:
+    """The Origin of a browser page elsewhere that these origins (--api-cors) don't allow; None: the request may act.
+
+    A page on any site can POST a "simple" request (text/plain, no preflight) to a catcher on the
+    visitor's machine: the routes that act on such a POST (send, release) refuse it unless it comes
+    from the catcher's own pages, an allowed origin, or no browser at all (no Origin).
+    """
+    origin = request.headers.get("origin")
+    if origin is None or any_origin(origins):
+        return None
+    allowed = origin_pattern(origins)
+    return None if origin_allowed(origin, request.headers.get("host"), request.url.scheme, allowed) else origin
 
 
 def any_origin(origins: Sequence[str]) -> bool:

@@ -15,12 +15,13 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mailcatch.errors import BadRequest
 from mailcatch.logs import limit_repeats
 from mailcatch.relay import RelayConfig, RelayError, release_rewrite, send
+from mailcatch.web.cors import foreign_page
 from mailcatch.web.requests import json_body, latest_query, store_of
 
 __all__ = ["routes"]
@@ -74,6 +75,13 @@ def _check(relay: RelayConfig, addresses: list[str]) -> None:
 
 async def release(request: Request) -> Response:
     relay = _relay(request)
+    foreign = foreign_page(request, request.app.state.settings.api_cors)
+    if foreign is not None:
+        log.warning("release from a page at %r refused: its origin is not allowed by --api-cors", foreign)
+        return JSONResponse(
+            {"Error": f"a page at {foreign} may not release mail through this catcher (--api-cors does not allow it)"},
+            status_code=403,
+        )
     store = store_of(request)
     message_id = await store.resolve_id(request.path_params["id"], latest_query(request))
     message = await store.get(message_id)

@@ -25,9 +25,8 @@ from mailcatch.models import ReceivedEnvelope, SessionInfo, SessionLine, Transac
 from mailcatch.shapes import MessageSummary
 from mailcatch.smtp.budget import InFlightBudget
 from mailcatch.storage import MessageStore
-from mailcatch.web.cors import any_origin, origin_pattern
+from mailcatch.web.cors import foreign_page
 from mailcatch.web.requests import store_of
-from mailcatch.web.ws import origin_allowed
 
 __all__ = ["SEND_PATH", "accepted_over_http", "routes"]
 
@@ -139,23 +138,10 @@ async def _tag(request: Request, store: MessageStore, summary: MessageSummary, m
         await tagger.tag(store, summary, message.raw)
 
 
-def _foreign_page(request: Request, settings: Settings) -> str | None:
-    """The Origin of a browser page elsewhere that --api-cors doesn't allow (None: the request may send).
-
-    A page on any site can POST a "simple" request (text/plain, no preflight) to a catcher on the
-    visitor's machine; without this check it could fill the mailbox with mail of its making.
-    """
-    origin = request.headers.get("origin")
-    if origin is None or any_origin(settings.api_cors):
-        return None
-    allowed = origin_pattern(settings.api_cors)
-    return None if origin_allowed(origin, request.headers.get("host"), request.url.scheme, allowed) else origin
-
-
 async def send_message(request: Request) -> Response:
     """Build the message the JSON body describes and store it; `{"ID": ...}`."""
     settings: Settings = request.app.state.settings
-    foreign = _foreign_page(request, settings)
+    foreign = foreign_page(request, settings.api_cors)
     if foreign is not None:
         log.warning("send from a page at %r refused: its origin is not allowed by --api-cors", foreign)
         return JSONResponse(

@@ -125,6 +125,34 @@ def test_release_arrives_byte_for_byte_apart_from_date_message_id_and_bcc(start_
     assert after.index(new_id) == before.index(b"Message-ID: <original-1@app.example.com>") - 1
 
 
+def test_a_page_elsewhere_may_not_release(start_catcher: Start) -> None:
+    """A browser page on another site can POST text/plain without a preflight: a release it asks for is
+    refused (403), unless --api-cors allows its origin; the catcher's own pages and clients without an
+    Origin release as before."""
+    target = start_catcher()
+    source = start_catcher(relay=_relay_to(target), api_cors=("https://tools.example",))
+    _send(source)
+    body = json.dumps({"To": ["someone@example.net"]})
+    with httpx.Client(base_url=source.url, timeout=60) as api:
+        wait_for_count(api, 1)
+        for origin in ("https://evil.example", "null", "http://localhost:1"):
+            refused = api.post(
+                "/api/v1/message/latest/release", content=body, headers={"Origin": origin, "Content-Type": "text/plain"}
+            )
+            assert refused.status_code == 403, origin
+            assert refused.json() == {
+                "Error": f"a page at {origin} may not release mail through this catcher (--api-cors does not allow it)"
+            }
+        with httpx.Client(base_url=target.url, timeout=10) as target_api:
+            assert target_api.get("/api/v1/messages").json()["total"] == 0
+        for origin in ("https://tools.example", source.url, None):
+            headers = {"Origin": origin} if origin else {}
+            allowed = api.post("/api/v1/message/latest/release", content=body, headers=headers)
+            assert allowed.status_code == 200, (origin, allowed.text)
+    with httpx.Client(base_url=target.url, timeout=10) as target_api:
+        assert wait_for_count(target_api, 3)["total"] == 3
+
+
 def test_release_with_return_path_override_from_and_kept_message_id(start_catcher: Start) -> None:
     source, target = _pair(
         start_catcher,
