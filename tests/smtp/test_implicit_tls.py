@@ -13,6 +13,7 @@ import smtplib
 import socket
 import ssl
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -144,6 +145,43 @@ def test_nodemailer_secure_true(smtps: ServerThread, certificate: tuple[str, str
     assert answer["response"].startswith("250 2.0.0 Ok: queued as") and answer["accepted"] == ["bob@example.com"]
     message, transcript = stored_tls(smtps)
     assert message["Subject"] == "from nodemailer over TLS" and message["Username"] == "node-user"
+    assert message["Envelope"]["TLS"] is True and transcript["Session"]["TLS"] is True
+
+
+DJANGO_SEND = """
+import sys
+import django
+from django.conf import settings
+
+host, port = sys.argv[1], int(sys.argv[2])
+settings.configure(
+    EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+    EMAIL_HOST=host,
+    EMAIL_PORT=port,
+    EMAIL_USE_SSL=True,
+    EMAIL_HOST_USER="django-user",
+    EMAIL_HOST_PASSWORD="pw",
+)
+django.setup()
+from django.core.mail import send_mail
+
+print(send_mail("from Django over TLS", "Hello.", "app@example.com", ["bob@example.com"]))
+"""
+
+
+def test_django_email_use_ssl(smtps: ServerThread, certificate: tuple[str, str]) -> None:
+    """Django's SMTP backend with EMAIL_USE_SSL=True, trusting the certificate as a user would (SSL_CERT_FILE)."""
+    done = subprocess.run(
+        [sys.executable, "-c", DJANGO_SEND, "localhost", str(smtps.smtp_port)],
+        env={**os.environ, "SSL_CERT_FILE": certificate[0]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"
+    message, transcript = stored_tls(smtps)
+    assert message["Subject"] == "from Django over TLS" and message["Username"] == "django-user"
     assert message["Envelope"]["TLS"] is True and transcript["Session"]["TLS"] is True
 
 
