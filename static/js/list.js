@@ -40,6 +40,8 @@ export class MessageList {
     this.openId = null;
     this.gone = new Set(); // IDs already removed here, so their delete events change nothing
     this.hidden = new Map(); // ID -> {index, read}: deleted here, not yet on the server (undo)
+    this.changeSeq = 0;
+    this.changed = new Map(); // ID -> changeSeq of its last update(), newer than pages asked before it
     this.error = null;
     this.unseen = 0; // new messages that arrived above the view
     this.rowH = 56;
@@ -219,6 +221,9 @@ export class MessageList {
   }
 
   update(id, changes) {
+    this.changeSeq += 1;
+    if (this.changed.size > 5000) this.changed.clear();
+    this.changed.set(id, this.changeSeq);
     const index = this.ids.get(id);
     if (index === undefined) return;
     const row = this.rows.get(index);
@@ -264,7 +269,7 @@ export class MessageList {
     if (existing && existing.epoch === this.epoch) return existing.promise;
     const request = {
       source: this.source, epoch: this.epoch, inserts: this.inserts, removals: this.removals,
-      controller: new AbortController(),
+      changeSeq: this.changeSeq, controller: new AbortController(),
     };
     this.inflight.set(page, request);
     request.promise = (async () => {
@@ -327,6 +332,11 @@ export class MessageList {
       this.total = Math.max(this.total, start + shift + items.length);
     }
     items.forEach((msg, i) => {
+      // A change made (or told by an event) after the page was asked for is newer than the page.
+      if ((this.changed.get(msg.ID) ?? 0) > request.changeSeq) {
+        const known = this.find(msg.ID);
+        if (known) msg = { ...msg, Read: known.Read, Tags: known.Tags };
+      }
       if (start + shift + i >= 0) this.put(start + shift + i, msg, request.epoch);
     });
     this.loaded = true;
