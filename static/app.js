@@ -5,6 +5,7 @@ import { MessageList } from "./js/list.js";
 import { Live } from "./js/live.js";
 import { Reader, TABS } from "./js/reader.js";
 import { toast, dismiss } from "./js/toast.js";
+import { cleanTag } from "./js/tags_editor.js";
 
 const $ = (selector) => document.querySelector(selector);
 const listEl = $("#list");
@@ -131,7 +132,11 @@ function updateChrome() {
   const offline = isOffline();
   deleteAll.disabled = offline || list.total === 0;
   $("#mark-all-read").disabled = offline || mailbox.unread === 0;
-  for (const button of document.querySelectorAll("#reader [data-needs-server]")) button.disabled = offline;
+  for (const button of document.querySelectorAll("#reader [data-needs-server], #select-bar [data-needs-server]")) button.disabled = offline;
+  const selected = list.selected.size;
+  $("#select-bar").hidden = selected === 0;
+  listEl.classList.toggle("has-selection", selected > 0);
+  if (selected) setText($("#select-count"), `${formatCount(selected)} selected`);
 }
 
 async function openMessage(id) {
@@ -260,6 +265,99 @@ async function setRead(id, read) {
     failed(error, "Couldn't change the read state");
   }
 }
+
+// Selection: ticked rows, and what can be done to them all at once ----------------------
+const same = (a, b) => a.toLowerCase() === b.toLowerCase();
+
+async function setReadMany(ids, read) {
+  if (!ids.length || refuseOffline("the read state was not changed")) return;
+  const before = new Map(ids.map((id) => [id, list.find(id)?.Read]));
+  let delta = 0;
+  const apply = (id, value) => {
+    list.update(id, { Read: value });
+    if (reader.openId === id) reader.setRead(value);
+  };
+  for (const [id, was] of before) {
+    if (was !== undefined && was !== read) delta += read ? -1 : 1;
+    apply(id, read);
+  }
+  setCounts(undefined, Math.max(0, mailbox.unread + delta));
+  try {
+    await api.setRead(ids, read);
+  } catch (error) {
+    for (const [id, was] of before) if (was !== undefined) apply(id, was);
+    setCounts(undefined, Math.max(0, mailbox.unread - delta));
+    failed(error, "Couldn't change the read state");
+  }
+}
+
+/** Add `tag` to (or remove it from) every selected message: one PUT /api/v1/tags for each
+ * set of tags that results, since that route gives all its IDs the same list. */
+async function tagMany(ids, tag, add) {
+  if (!ids.length || !tag || refuseOffline("the tags were not changed")) return;
+  const groups = new Map();
+  const before = new Map();
+  for (const id of ids) {
+    const tags = list.find(id)?.Tags || [];
+    if (tags.some((t) => same(t, tag)) === add) continue;
+    const next = add ? [...tags, tag] : tags.filter((t) => !same(t, tag));
+    const key = next.join("\u0000");
+    if (!groups.has(key)) groups.set(key, { tags: next, ids: [] });
+    groups.get(key).ids.push(id);
+    before.set(id, tags);
+  }
+  const n = before.size;
+  if (!n) {
+    toast(add ? `Every selected message is already tagged “${tag}”.` : `No selected message is tagged “${tag}”.`);
+    return;
+  }
+  for (const { tags, ids: group } of groups.values()) {
+    for (const id of group) {
+      list.update(id, { Tags: tags });
+      if (reader.openId === id) reader.setTags(tags);
+    }
+  }
+  try {
+    await Promise.all([...groups.values()].map((g) => api.setTags(g.ids, g.tags)));
+  } catch (error) {
+    for (const [id, tags] of before) {
+      list.update(id, { Tags: tags });
+      if (reader.openId === id) reader.setTags(tags);
+    }
+    failed(error, "Couldn't change the tags");
+    list.scheduleResync(200);
+    return;
+  }
+  const what = `${formatCount(n)} message${n === 1 ? "" : "s"}`;
+  toast(add ? `Tagged ${what} “${tag}”` : `Removed “${tag}” from ${what}`);
+}
+
+function selectedIds() {
+  return [...list.selected].filter((id) => list.ids.has(id));
+}
+
+$("#sel-read").addEventListener("click", () => setReadMany(selectedIds(), true));
+$("#sel-unread").addEventListener("click", () => setReadMany(selectedIds(), false));
+$("#sel-delete").addEventListener("click", () => deleteMessages(selectedIds()));
+$("#sel-clear").addEventListener("click", () => list.clearSelection());
+$("#sel-tag").addEventListener("click", () => {
+  const dialog = $("#tag-dialog");
+  const input = $("#tag-dialog-input");
+  const n = list.selected.size;
+  $("#tag-dialog-title").textContent = `Tags of ${formatCount(n)} selected message${n === 1 ? "" : "s"}`;
+  input.value = "";
+  const options = $("#tag-dialog-list");
+  options.replaceChildren();
+  api.tags().then((tags) => options.replaceChildren(...(tags || []).map((t) => h("option", { value: t }))), () => {});
+  dialog.returnValue = "";
+  dialog.showModal();
+  input.focus();
+});
+$("#tag-dialog").addEventListener("close", () => {
+  const action = $("#tag-dialog").returnValue;
+  const tag = cleanTag($("#tag-dialog-input").value);
+  if ((action === "add" || action === "remove") && tag) tagMany(selectedIds(), tag, action === "add");
+});
 
 // Search ------------------------------------------------------------------------------
 function runSearch(query) {
@@ -480,11 +578,12 @@ function flushNew() {
 // Keyboard ----------------------------------------------------------------------------
 function typing(target) {
   return target instanceof HTMLElement &&
-    (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+    (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) &&
+    !target.classList.contains("row-check");
 }
 
 function onList(target) {
-  return target === listEl || target === document.body || target === document.documentElement || !target;
+  return target === listEl || (target instanceof HTMLElement && target.classList.contains("row-check")) || target === document.body || target === document.documentElement || !target;
 }
 
 function pageRows() {
@@ -517,6 +616,11 @@ document.addEventListener("keydown", (event) => {
   } else if ((inList && key === "Enter") || key === "o") {
     const msg = list.current();
     if (msg) openMessage(msg.ID);
+  } else if (key === "x") {
+    const msg = list.current();
+    if (msg) list.toggleSelected(msg.ID);
+  } else if ((key === "Delete" || key === "#") && list.selected.size) {
+    deleteMessages(selectedIds());
   } else if (key === "Delete" || key === "#") {
     // The open message, if any: the cursor follows it (see follow() below), so they agree.
     const id = list.openId || list.current()?.ID;
@@ -532,7 +636,8 @@ document.addEventListener("keydown", (event) => {
   } else if (key === "?") {
     $("#help").showModal();
   } else if (key === "Escape") {
-    if (document.body.classList.contains("is-reading") || reader.openId) closeMessage();
+    if (list.selected.size) list.clearSelection();
+    else if (document.body.classList.contains("is-reading") || reader.openId) closeMessage();
     else if (list.query) runSearch("");
     else handled = false;
   } else {

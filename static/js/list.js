@@ -40,6 +40,8 @@ export class MessageList {
     this.openId = null;
     this.gone = new Set(); // IDs already removed here, so their delete events change nothing
     this.hidden = new Map(); // ID -> {index, read}: deleted here, not yet on the server (undo)
+    this.selected = new Set(); // IDs ticked for the selection's actions
+    this.anchor = null; // the last ID ticked, where a shift-click's range starts
     this.changeSeq = 0;
     this.changed = new Map(); // ID -> changeSeq of its last update(), newer than pages asked before it
     this.error = null;
@@ -82,6 +84,8 @@ export class MessageList {
     this.cursor = -1;
     this.cursorId = null;
     this.unseen = 0;
+    this.selected.clear();
+    this.anchor = null;
     this.el.scrollTop = 0;
     this.clearRendered();
     this.schedule();
@@ -159,6 +163,7 @@ export class MessageList {
       if (this.gone.has(id)) continue;
       if (this.gone.size > 5000) this.gone.clear();
       this.gone.add(id);
+      this.selected.delete(id);
       const index = this.ids.get(id);
       this.fresh.delete(id);
       if (index === undefined) {
@@ -232,6 +237,7 @@ export class MessageList {
   }
 
   clearAll() {
+    this.selected.clear();
     this.rows.clear();
     this.ids.clear();
     this.total = 0;
@@ -485,6 +491,7 @@ export class MessageList {
 
   rowElement() {
     const el = h("div", { class: "row", role: "option", "aria-selected": "false" },
+      h("input", { type: "checkbox", class: "row-check", tabindex: "-1", title: "Select (x); shift-click selects a range" }),
       h("span", { class: "row-dot", "aria-hidden": "true" }),
       h("span", { class: "row-line" },
         h("span", { class: "row-from" }),
@@ -507,12 +514,14 @@ export class MessageList {
     el.setAttribute("aria-selected", String(index === this.cursor));
     el.setAttribute("aria-label", "Loading");
     for (const part of el.querySelectorAll(".row-from, .row-to, .row-time, .row-subject, .row-snippet, .row-meta")) part.textContent = "";
+    el.querySelector(".row-check").checked = false;
   }
 
   fill(el, msg, index, now) {
     const isCursor = index === this.cursor;
     const time = relativeTime(msg.Created, now);
-    const signature = [msg.ID, msg.Read, time, isCursor, this.openId === msg.ID, this.total, index,
+    const isSelected = this.selected.has(msg.ID);
+    const signature = [msg.ID, msg.Read, time, isCursor, isSelected, this.openId === msg.ID, this.total, index,
       this.fresh.has(msg.ID), (msg.Tags || []).join("\u0000")].join("|");
     if (el.dataset.sig === signature) return;
     el.dataset.sig = signature;
@@ -524,13 +533,16 @@ export class MessageList {
     el.classList.toggle("is-open", this.openId === msg.ID);
     el.classList.toggle("is-cursor", isCursor);
     el.classList.toggle("is-fresh", this.fresh.has(msg.ID));
+    el.classList.toggle("is-selected", isSelected);
     el.setAttribute("aria-selected", String(isCursor));
     if (this.openId === msg.ID) el.setAttribute("aria-current", "true");
     else el.removeAttribute("aria-current");
     el.setAttribute("aria-posinset", String(index + 1));
     el.setAttribute("aria-setsize", String(this.total));
 
-    const [dot, line1, line2] = el.children;
+    const [check, dot, line1, line2] = el.children;
+    check.checked = isSelected;
+    check.setAttribute("aria-label", `Select “${msg.Subject || "(no subject)"}”`);
     const [from, to, when] = line1.children;
     const [text, meta] = line2.children;
     const [subject, snippet] = text.children;
@@ -609,9 +621,46 @@ export class MessageList {
     const row = event.target.closest(".row");
     if (!row || !row.dataset.id) return;
     const index = Number(row.dataset.index);
+    if (event.target.classList.contains("row-check")) {
+      if (event.shiftKey && this.anchor && this.ids.has(this.anchor)) this.selectRange(this.ids.get(this.anchor), index, event.target.checked);
+      else this.toggleSelected(row.dataset.id, event.target.checked);
+      return;
+    }
     this.setCursor(index, { reveal: false });
     const msg = this.rows.get(index)?.msg;
     if (msg) this.hooks.onOpen(msg);
+  }
+
+  // Selection ---------------------------------------------------------------------------
+  /** Tick or untick one message (`on` undefined: the other way round). */
+  toggleSelected(id, on) {
+    on ??= !this.selected.has(id);
+    if (on) this.selected.add(id);
+    else this.selected.delete(id);
+    this.anchor = id;
+    this.schedule();
+    this.hooks.onSelect?.();
+  }
+
+  /** Tick (or untick) every loaded message from index a to index b. */
+  selectRange(a, b, on = true) {
+    for (let i = Math.min(a, b); i <= Math.max(a, b); i++) {
+      const id = this.rows.get(i)?.msg.ID;
+      if (!id) continue;
+      if (on) this.selected.add(id);
+      else this.selected.delete(id);
+    }
+    this.anchor = this.rows.get(b)?.msg.ID ?? this.anchor;
+    this.schedule();
+    this.hooks.onSelect?.();
+  }
+
+  clearSelection() {
+    if (!this.selected.size) return;
+    this.selected.clear();
+    this.anchor = null;
+    this.schedule();
+    this.hooks.onSelect?.();
   }
 
   countText() {
