@@ -56,6 +56,7 @@ const reader = new Reader($("#reader"), {
   onDelete: (id) => deleteMessages([id]),
   onSetRead: (id, read) => setRead(id, read),
   onSetTags: (id, tags) => setTags(id, tags),
+  onNavigate: (delta) => navigate(delta),
   onClose: () => closeMessage(),
   onSearch: (query) => runSearch(query),
   onError: (error) => failed(error, "Couldn't open the message"),
@@ -136,6 +137,11 @@ function updateChrome() {
   const selected = list.selected.size;
   $("#select-bar").hidden = selected === 0;
   listEl.classList.toggle("has-selection", selected > 0);
+  const at = list.openId ? list.ids.get(list.openId) : undefined;
+  for (const button of document.querySelectorAll("#reader [data-nav]")) {
+    const to = at === undefined ? -1 : at + (button.dataset.nav === "prev" ? -1 : 1);
+    button.disabled = to < 0 || to >= list.total;
+  }
   if (selected) setText($("#select-count"), `${formatCount(selected)} selected`);
 }
 
@@ -653,6 +659,14 @@ document.addEventListener("keydown", (event) => {
   }
 });
 listEl.addEventListener("pointerdown", () => listEl.classList.remove("is-keyboard"));
+
+/** The reader's Previous and Next: the message above or below the open one in the list. */
+function navigate(delta) {
+  const at = list.openId ? list.ids.get(list.openId) : undefined;
+  if (at === undefined) return;
+  list.setCursor(at + delta);
+  follow();
+}
 
 // With a message open, moving through the list opens the message moved to, as Gmail does:
 // the reader, the cursor and every key (Delete, u) stay on one message.

@@ -40,6 +40,8 @@ const ICONS = {
   image: ["M4 5h16v14H4z", "M4 16l5-5 4 4 3-3 4 4", "M15.5 9.5h.01"],
   file: ["M6 3h8l4 4v14H6z", "M14 3v4h4"],
   shield: ["M12 3 5 6v6c0 4 3 7 7 9 4-2 7-5 7-9V6z"],
+  up: ["M6 15l6-6 6 6"],
+  down: ["M6 9l6 6 6-6"],
 };
 
 /** An inline SVG icon from the set above, hidden from assistive technology. */

@@ -113,7 +113,12 @@ export class Reader {
     this.updateReadButton(readButton);
     const back = h("button", { type: "button", class: "btn ghost back", onclick: () => this.hooks.onClose(), "aria-label": "Back to the list" },
       icon("back"), h("span", { text: "Back" }));
+    const nav = (dir, label, key) => h("button", {
+      type: "button", class: "btn ghost nav", "data-nav": dir, "aria-label": `${label} message`, title: `${label} message (${key})`,
+      onclick: () => this.hooks.onNavigate(dir === "prev" ? -1 : 1),
+    }, icon(dir === "prev" ? "up" : "down"));
     const actions = h("div", { class: "reader-actions" },
+      h("span", { class: "reader-nav", role: "group", "aria-label": "Previous and next message" }, nav("prev", "Previous", "k"), nav("next", "Next", "j")),
       readButton,
       h("a", { class: "btn ghost", href: urls.download(m.ID), download: `${m.ID}.eml`, title: "Download the .eml file" },
         icon("download"), h("span", { text: "Download" })),
