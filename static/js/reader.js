@@ -4,6 +4,7 @@ import { h, icon, addressText, addressList, formatSize, fullTime, lazyFormat, li
 import { buildSrcdoc } from "./sanitize.js";
 import { releaseButton } from "./release.js";
 import { TagEditor } from "./tags_editor.js";
+import { isTextual, textThumbnail, previewText } from "./attachment_preview.js";
 
 export const TABS = [
   ["html", "HTML"],
@@ -449,15 +450,18 @@ export class Reader {
     return h("ul", { class: "attachments" }, parts.map((p) => {
       const url = urls.part(m.ID, p.PartID);
       const name = p.FileName || `part ${p.PartID}`;
+      const textual = isTextual(p.ContentType);
       const preview = PREVIEWABLE.test(p.ContentType || "")
         ? h("img", { src: url, alt: `Preview of ${name}`, loading: "lazy", decoding: "async" })
-        : icon("file", "file-icon");
+        : textual ? textThumbnail(url, p.ContentType) : icon("file", "file-icon");
       return h("li", { class: "attachment" },
         h("div", { class: "att-preview" }, preview),
         h("div", { class: "att-info" },
           h("span", { class: "att-name", title: name, text: name }),
           h("span", { class: "muted", text: [p.ContentType, formatSize(p.Size), p.kind === "Inline" && p.ContentID ? `cid:${p.ContentID}` : p.kind].filter(Boolean).join(" · ") })),
-        h("a", { class: "btn small", href: url, download: name, "aria-label": `Download ${name}` }, icon("download"), h("span", { text: "Download" })));
+        h("div", { class: "att-actions" },
+          textual ? h("button", { type: "button", class: "btn small", "aria-label": `Preview ${name}`, onclick: () => previewText(url, name, p.ContentType) }, "Preview") : null,
+          h("a", { class: "btn small", href: url, download: name, "aria-label": `Download ${name}` }, icon("download"), h("span", { text: "Download" }))));
     }));
   }
 
