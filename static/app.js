@@ -6,6 +6,7 @@ import { Live } from "./js/live.js";
 import { Reader, TABS } from "./js/reader.js";
 import { toast, dismiss } from "./js/toast.js";
 import { cleanTag } from "./js/tags_editor.js";
+import { Notifier } from "./js/notify.js";
 
 const $ = (selector) => document.querySelector(selector);
 const listEl = $("#list");
@@ -572,9 +573,15 @@ function handleEvent(type, data) {
   }
 }
 
+const notifier = new Notifier($("#notify-btn"), {
+  onOpen: (id) => openMessage(id),
+  onMessage: (text, kind) => toast(text, { kind, key: "notify" }),
+});
+
 function flushNew() {
   const batch = pendingNew;
   pendingNew = [];
+  notifier.announce(batch);
   list.insert(batch);
   mailbox.total += batch.length;
   mailbox.unread += batch.filter((m) => !m.Read).length;
