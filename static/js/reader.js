@@ -5,6 +5,8 @@ import { buildSrcdoc } from "./sanitize.js";
 import { releaseButton } from "./release.js";
 import { TagEditor } from "./tags_editor.js";
 import { isTextual, textThumbnail, previewText } from "./attachment_preview.js";
+import { downloadHtmlPng } from "./html_shot.js";
+import { toast } from "./toast.js";
 
 export const TABS = [
   ["html", "HTML"],
@@ -313,9 +315,24 @@ export class Reader {
     } else if (allow && built.blocked === 0) {
       notice = h("div", { class: "notice subtle", role: "note" }, icon("shield"), h("span", { text: "Remote content loaded." }));
     }
+    const shot = h("button", {
+      type: "button", class: "btn ghost small", title: "Download a PNG of the HTML at the width shown",
+      onclick: async () => {
+        shot.disabled = true;
+        try {
+          const px = WIDTHS.find(([key]) => key === this.width)?.[2] || Math.round(frame.getBoundingClientRect().width) || 800;
+          await downloadHtmlPng(built.srcdoc, px, urls.part(m.ID, ""), `${m.ID}.png`);
+        } catch (error) {
+          toast(`Couldn't save the PNG: ${error.message}`, { kind: "error" });
+        } finally {
+          shot.disabled = false;
+        }
+      },
+    }, icon("image"), h("span", { text: "Save as PNG" }));
     return h("div", { class: "html-view" },
       h("div", { class: "view-toolbar" }, switcher,
         h("div", { class: "toolbar-spacer" }),
+        shot,
         this.viewLink(m)),
       notice,
       stage);
