@@ -8,7 +8,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from tests import messages
-from tests.e2e.helpers import SCREENSHOTS, UI
+from tests.e2e.helpers import SCREENSHOTS, UI, Tracker
 
 
 def _png_size(path: Path) -> tuple[int, int]:
@@ -18,8 +18,8 @@ def _png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def test_the_html_is_saved_as_a_png(ui: UI, tracker: object) -> None:
-    ui.send(messages.rich(remote_base=getattr(tracker, "url")))
+def test_the_html_is_saved_as_a_png(ui: UI, tracker: Tracker) -> None:
+    ui.send(messages.rich(remote_base=tracker.url))
     ui.open("Your Acme invoice")
     page = ui.page
     expect(page.locator(".html-frame")).to_be_visible()
@@ -37,5 +37,5 @@ def test_the_html_is_saved_as_a_png(ui: UI, tracker: object) -> None:
     assert width == 375
     assert 300 < height < 16_000, height  # cut to the content
     assert path.stat().st_size > 5_000  # drawn, not blank
-    assert getattr(tracker, "hits") == []  # remote content stays blocked
+    assert tracker.hits == []  # remote content stays blocked
     expect(save).to_be_enabled()
