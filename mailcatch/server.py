@@ -24,6 +24,7 @@ from mailcatch.relay.auto import AutoRelay
 from mailcatch.retention import Retention
 from mailcatch.smtp.faults import FaultInjector, parse_chaos_triggers
 from mailcatch.smtp.handler import CatchHandler, start_smtp
+from mailcatch.smtp.session_log import SessionLog
 from mailcatch.storage import create_store
 from mailcatch.web.app import create_app
 from mailcatch.web.http_protocol import http_options
@@ -100,6 +101,8 @@ class Server:
         triggers = parse_chaos_triggers(settings.chaos_triggers) if settings.chaos_triggers else None
         self.faults = FaultInjector(settings.enable_chaos or bool(triggers), triggers)
         """Fault rules and Mailpit's chaos, shared by the SMTP handler (which applies them) and the API."""
+        self.session_log = SessionLog(self.bus)
+        """The recent SMTP sessions: the SMTP handler records each as it ends, the API lists them."""
         self.auto_relay: AutoRelay | None = None
         self.webhooks: WebhookSender | None = None
         self.smtp_address: HostPort | None = None
@@ -129,9 +132,10 @@ class Server:
                 self._retention = asyncio.ensure_future(retention.run())
             self._start_subscribers()
             with _naming_the_address("SMTP", settings.smtp, "--smtp"):
-                self._smtp, self._handler = await start_smtp(settings, self.store, self.faults)
+                self._smtp, self._handler = await start_smtp(settings, self.store, self.faults, self.session_log)
             self.smtp_address = _bound_address(self._smtp.sockets[0])
-            app = create_app(settings, self.store, self.bus)  # before the HTTP socket: a bad auth file leaks none
+            # Before the HTTP socket: a bad auth file leaks none.
+            app = create_app(settings, self.store, self.bus, self.session_log)
             app.state.smtp_address = self.smtp_address
             app.state.smtp_handler = self._handler  # its runtime counters, for /api/v1/info
             app.state.faults = self.faults

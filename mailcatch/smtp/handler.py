@@ -28,6 +28,7 @@ from mailcatch.smtp.faults import FaultInjector
 from mailcatch.smtp.message_id import message_id_of
 from mailcatch.smtp.protocol import CatcherSMTP, text_argument
 from mailcatch.smtp.session_errors import session_error
+from mailcatch.smtp.session_log import SessionLog, record_session
 from mailcatch.storage import MessageStore
 
 log = logging.getLogger("mailcatch.smtp")
@@ -69,8 +70,11 @@ class CatchHandler:
         ignore_duplicate_ids: bool = False,
         auto_tagger: AutoTagger | None = None,
         faults: FaultInjector | None = None,
+        session_log: SessionLog | None = None,
     ) -> None:
         self.store = store
+        self.session_log = session_log
+        """The recent sessions, each recorded when it ends (GET /api/v1/sessions); None: not kept."""
         self.faults = faults if faults is not None else FaultInjector()
         """Fault rules and Mailpit's chaos (--enable-chaos): replies injected at MAIL, RCPT, DATA and AUTH."""
         self.allowed_recipients = allowed_recipients
@@ -310,6 +314,8 @@ class CatchHandler:
             self.ignored += 1
             return DUPLICATE_IGNORED
         first, lines = recorder.take()  # this message stores them: a long session keeps no lines in memory
+        if self.session_log is not None:
+            server.trail.add_lines(lines)  # but its last ones, for the session log
         tx = Transaction(info, start, data_line + 2, lines, first)
         recorder.end_transaction()
         captured = ReceivedEnvelope(
@@ -336,6 +342,7 @@ class CatchHandler:
         finally:
             if adding.done():
                 server.pending.remove(adding)
+        server.trail.add_message(summary["ID"])
         self.accepted_size += len(raw)
         if self.auto_tagger is not None:
             try:
@@ -360,12 +367,43 @@ class CatchHandler:
         return None
 
     def session_closed(self, server: CatcherSMTP) -> None:
-        """Store the end of a session's transcript once its messages are stored; publish an `error` if it failed."""
+        """Store the end of a session's transcript once its messages are stored; publish an `error` if it
+        failed; record it in the session log."""
         if server.info is not None and (error := session_error(server.info, server.recorder)):
             self.store.bus.publish(error)
+        if server.info is not None and self.session_log is not None:
+            self._log_session(server)
         if server.info is None or (server.recorder.taken == 0 and not server.pending):
             return
         task = asyncio.ensure_future(self._save_tail(server))
+        self._tails.add(task)
+        task.add_done_callback(self._tails.discard)
+
+    def _log_session(self, server: CatcherSMTP) -> None:
+        """Record the session that ended in the session log: now, or once the messages it left
+        being stored (its connection lost before their 250) are stored, so that their IDs are known."""
+        assert server.info is not None and self.session_log is not None
+        session_log, info, trail = self.session_log, server.info, server.trail
+        tail = list(server.recorder.lines)  # the lines no message took; the transcript's tail saves them too
+        refusals, ended, dropped, timed_out = server.recorder.refusals, time.time(), server.dropped, server.timed_out
+
+        def record() -> None:
+            session = record_session(
+                info, trail, tail, refusals=refusals, ended=ended, dropped=dropped, timed_out=timed_out
+            )
+            session_log.add(session)
+
+        if not server.pending:
+            record()
+            return
+
+        async def when_stored(pending: list[asyncio.Future[object]]) -> None:
+            for result in await asyncio.gather(*pending, return_exceptions=True):
+                if isinstance(result, dict) and "ID" in result:
+                    trail.add_message(str(result["ID"]))
+            record()
+
+        task = asyncio.ensure_future(when_stored(list(server.pending)))
         self._tails.add(task)
         task.add_done_callback(self._tails.discard)
 
@@ -392,7 +430,10 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
 
 
 async def start_smtp(
-    settings: Settings, store: MessageStore, faults: FaultInjector | None = None
+    settings: Settings,
+    store: MessageStore,
+    faults: FaultInjector | None = None,
+    session_log: SessionLog | None = None,
 ) -> tuple[asyncio.Server, CatchHandler]:
     """Listen for SMTP on the running loop (with implicit TLS under --smtp-require-tls); returns the server and its handler."""
     credentials = Credentials(read_password_file(settings.smtp_auth_file)) if settings.smtp_auth_file else None
@@ -406,6 +447,7 @@ async def start_smtp(
         ignore_duplicate_ids=settings.ignore_duplicate_ids,
         auto_tagger=AutoTagger(settings.tag_filters()),
         faults=faults,
+        session_log=session_log,
     )
     context = (
         tls_context(settings.smtp_tls_cert, settings.smtp_tls_key)

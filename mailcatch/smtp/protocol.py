@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 from aiosmtpd.smtp import MISSING, SMTP, Envelope
 
 from mailcatch.models import SessionInfo
+from mailcatch.smtp.session_log import SessionTrail
 from mailcatch.smtp.transcript import DATA_END, TranscriptRecorder
 
 if TYPE_CHECKING:
@@ -97,6 +98,10 @@ class CatcherSMTP(SMTP):
     def __init__(self, handler: CatchHandler, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self.recorder = TranscriptRecorder()
+        self.trail = SessionTrail()
+        """What the session log keeps of this session while it runs (the lines its messages took, their IDs)."""
+        self.timed_out = False
+        """The idle timeout closed the connection."""
         self.info: SessionInfo | None = None
         self.pending: list[asyncio.Future[Any]] = []
         self._outgoing = bytearray()
@@ -174,6 +179,7 @@ class CatcherSMTP(SMTP):
             self.recorder.server_line(reply)
             self._flush()
             cast(asyncio.Transport, self.transport).write(reply + b"\r\n")
+        self.timed_out = True
         super()._timeout_cb()  # type: ignore[no-untyped-call]
 
     async def push(self, status: str | bytes) -> None:
@@ -194,6 +200,11 @@ class CatcherSMTP(SMTP):
             return
         self._flush()
         await self._writer.drain()
+
+    @property
+    def dropped(self) -> bool:
+        """A fault rule dropped the connection."""
+        return self._dropped
 
     def drop(self, note: str) -> None:
         """Close the connection without a reply (a fault rule's Drop), after the replies already due; the note goes in the transcript."""

@@ -24,8 +24,9 @@ from mailcatch.errors import DatabaseDamaged, HTTPError, MessageNotFound, QueryE
 from mailcatch.events import EventBus
 from mailcatch.logs import limit_repeats
 from mailcatch.passwords import Credentials, TooBusy, read_password_file
+from mailcatch.smtp.session_log import SessionLog
 from mailcatch.storage import MessageStore
-from mailcatch.web import api, info, mailhog, openapi, release, send, views, ws
+from mailcatch.web import api, info, mailhog, openapi, release, send, sessions, views, ws
 from mailcatch.web import faults as faults_api
 from mailcatch.web import search as search_api
 from mailcatch.web import tags as tags_api
@@ -200,8 +201,10 @@ def _websocket_origins(settings: Settings) -> re.Pattern[str] | None:
     return origin_pattern(settings.api_cors)
 
 
-def create_app(settings: Settings, store: MessageStore, bus: EventBus) -> Starlette:
-    """The ASGI app for one catcher; the store and bus are passed in, never global."""
+def create_app(
+    settings: Settings, store: MessageStore, bus: EventBus, session_log: SessionLog | None = None
+) -> Starlette:
+    """The ASGI app for one catcher; the store, bus and session log are passed in, never global."""
     hub = ws.EventsHub(store, bus, _websocket_origins(settings))
     app = Starlette(
         routes=[
@@ -209,6 +212,7 @@ def create_app(settings: Settings, store: MessageStore, bus: EventBus) -> Starle
             *search_api.routes(),
             *tags_api.routes(),
             *faults_api.routes(),
+            *sessions.routes(),
             *send.routes(),
             *ws.routes(hub),
             *views.routes(),
@@ -230,6 +234,7 @@ def create_app(settings: Settings, store: MessageStore, bus: EventBus) -> Starle
     app.state.bus = bus
     app.state.settings = settings
     app.state.hub = hub
+    app.state.session_log = session_log if session_log is not None else SessionLog(bus)
     app.state.started = time.time()
     app.state.ready = True
     app.add_middleware(ApiOptions)

@@ -237,6 +237,53 @@ _SCHEMAS: dict[str, Any] = {
         },
         "The SMTP session that delivered a message (mailcatch's own)",
     ),
+    "SessionSummary": _object(
+        {
+            "ID": {**_STR, "description": "The session's ID (a message's transcript names it as Session.ID)"},
+            "Peer": {**_STR, "description": "The client's address and port"},
+            "Helo": {**_STR, "description": 'The HELO or EHLO name ("" without one)'},
+            "TLS": _BOOL,
+            "Username": {**_STR, "description": 'Who logged in with AUTH ("" if none)'},
+            "Started": _TIME,
+            "Ended": _TIME,
+            "End": {
+                "type": "string",
+                "enum": ["quit", "timeout", "dropped", "server closed", "client closed"],
+                "description": "How it ended: the client's QUIT, the idle timeout, a fault rule's drop, the server "
+                "closing it after a 421, or the client closing (or losing) the connection",
+            },
+            "Messages": {**_STRINGS, "description": "IDs of the messages it stored (its last 100)"},
+            "MessageCount": {**_INT, "description": "Messages it stored"},
+            "Refusals": {**_INT, "description": "Replies with a 4xx or 5xx code"},
+            "Refused": {**_STRINGS, "description": "The first of them (10 at most, each cut to 300 characters)"},
+            "LineCount": {**_INT, "description": "Lines of its transcript, kept or not"},
+        },
+        "An SMTP session that ended, refused or not (mailcatch's own)",
+    ),
+    "Session": {
+        "allOf": [
+            _ref("SessionSummary"),
+            _object(
+                {
+                    "LinesOmitted": {**_INT, "description": "Lines before these that the log did not keep"},
+                    "Lines": _array(
+                        _object({"Time": _TIME, "Dir": {"type": "string", "enum": ["C", "S"]}, "Text": _STR})
+                    ),
+                }
+            ),
+        ],
+        "description": "An SMTP session with its transcript: its last 500 lines (32 K characters at most), "
+        "AUTH secrets masked, message data summarised (mailcatch's own)",
+    },
+    "Sessions": _object(
+        {
+            "Sessions": {**_array(_ref("SessionSummary")), "description": "Newest first"},
+            "Total": {**_INT, "description": "Sessions in the log"},
+            "Recorded": {**_INT, "description": "Sessions recorded since the catcher started"},
+            "Max": {**_INT, "description": "Sessions the log keeps; older ones are forgotten"},
+        },
+        "The session log: the most recent SMTP sessions, in memory (mailcatch's own)",
+    ),
     "SMTPAddress": _object({"Host": _STR, "Port": _INT, "Address": _STR}, "Where to send mail"),
     "AppInformation": _object(
         {
@@ -359,10 +406,14 @@ _SCHEMAS: dict[str, Any] = {
     ),
     "Event": _object(
         {
-            "Type": {"type": "string", "enum": ["stats", "new", "update", "delete", "truncate", "prune", "error"]},
+            "Type": {
+                "type": "string",
+                "enum": ["stats", "new", "update", "delete", "truncate", "prune", "error", "session"],
+            },
             "Data": {
                 "description": "stats: {Total, Unread, Version}; new: a MessageSummary; update: {ID, Read} or {ID, Tags}; "
-                "delete: {ID}; truncate, prune: null; error: {Level, Type, IP, Message}",
+                "delete: {ID}; truncate, prune: null; error: {Level, Type, IP, Message}; "
+                "session (mailcatch's own): a SessionSummary, when an SMTP session ends",
                 "nullable": True,
             },
         },
@@ -647,6 +698,21 @@ _PATHS: dict[str, Any] = {
             [_param("ID", "path", "Rule ID")],
         ),
         "delete": _op("testing", "Remove a fault rule", _OK, [_param("ID", "path", "Rule ID")]),
+    },
+    "/api/v1/sessions": {
+        "get": _op(
+            "testing",
+            "The most recent SMTP sessions, refused ones too, newest first (mailcatch's own)",
+            {"200": _json(_ref("Sessions"), "Their summaries, without lines")},
+        ),
+    },
+    "/api/v1/sessions/{ID}": {
+        "get": _op(
+            "testing",
+            "One SMTP session of the log, with its transcript (mailcatch's own)",
+            {"200": _json(_ref("Session"), "The session")},
+            [_param("ID", "path", "Session ID")],
+        ),
     },
     "/api/v1/webui": {
         "get": _op(

@@ -3,7 +3,8 @@
 Frames: `stats` (`{Total, Unread, Version}`) as soon as a client connects and then at most
 once per `stats_delay` after changes (a change of tags alone sends none, as in Mailpit);
 `new` (a message summary), `update`, `delete`, `truncate`, `prune` and `error`, as the
-store and the SMTP server publish them. A new message with tags comes as Mailpit sends
+store and the SMTP server publish them, and mailcatch's own `session` (an SMTP session's
+summary, from the session log, when it ends; Mailpit's clients ignore types they don't know). A new message with tags comes as Mailpit sends
 it: `update` `{ID, Tags}` first, then `new`, both with the tags in Mailpit's order there
 (sorted by code point, where the API lists them sorted ignoring case).
 
