@@ -164,6 +164,31 @@ def test_the_readme_set_up_command_installs_a_catcher_that_serves_its_ui(clone: 
     assert "the web UI's files are missing" in bare.stop()
 
 
+def test_pipx_install_from_the_clone_puts_a_working_mailcatch_on_the_path(clone: Path, tmp_path: Path) -> None:
+    """The README's other way: `pipx install .` from the clone (pipx itself from the package index here,
+    where the README has Debian's package), its own environment, and commands that run."""
+    assert "`pipx install .` from the clone" in README
+    env = _fresh_shell_env()
+    tools = tmp_path / "tools"
+    subprocess.run([sys.executable, "-m", "venv", str(tools)], check=True, env=env, timeout=INSTALL_TIMEOUT)
+    subprocess.run([str(tools / "bin" / "pip"), "install", "-q", "pipx"], check=True, env=env, timeout=INSTALL_TIMEOUT)
+    env |= {"PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin")}
+    done = subprocess.run(
+        [str(tools / "bin" / "pipx"), "install", "."],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for command, argument, says in (("mailcatch", "--version", "mailcatch "), ("mailcatch-sendmail", "--help", "-t")):
+        ran = subprocess.run(
+            [str(tmp_path / "bin" / command), argument], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert ran.returncode == 0 and says in ran.stdout + ran.stderr, (command, ran.stdout, ran.stderr)
+
+
 def test_every_subpackage_is_in_the_distribution() -> None:
     """pyproject.toml names the packages a `pip install .` copies; an editable install would hide one left out."""
     listed = re.search(r"^packages = \[(.*?)\]", (ROOT / "pyproject.toml").read_text(), re.MULTILINE | re.DOTALL)
