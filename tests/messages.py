@@ -77,6 +77,31 @@ def png(width: int = 96, height: int = 48, rgb: tuple[int, int, int] = (47, 95, 
     )
 
 
+def pdf(text: str = "Hello from mailcatch") -> bytes:
+    """A minimal valid one-page PDF showing `text` (letters, digits and spaces) in Helvetica,
+    built by hand with a correct cross-reference table."""
+    assert all(c.isalnum() or c == " " for c in text), text
+    content = f"BT /F1 28 Tf 40 150 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 420 300] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
 def rich(remote_base: str = "http://127.0.0.1:9/") -> EmailMessage:
     """An HTML newsletter with a cid: logo, a remote image and stylesheet, text, and attachments."""
     message = EmailMessage()

@@ -29,6 +29,11 @@ from mailcatch.web.requests import id_list, json_body, latest_query, page_params
 from mailcatch.web.thumbnails import thumbnail_jpeg
 
 _SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ ()+-]")
+PDF = "application/pdf"
+INLINE_PDF_POLICY = "frame-ancestors 'self'"
+"""The policy of a PDF shown inline (`?inline=1`): only the catcher's own pages may frame it. Nothing
+else: Chrome draws a PDF with an <embed> in a page of its own making, under this policy, and
+`object-src 'none'` (or `default-src 'none'`) can block its viewer (crbug.com/271452)."""
 
 
 def content_disposition(kind: str, filename: str) -> str:
@@ -187,8 +192,31 @@ async def _part(request: Request) -> tuple[Part, bytes]:
     return found
 
 
+def _inline_pdf(part: Part, content: bytes) -> Response:
+    """A PDF part for the UI's preview frame: inline, framed by the catcher's own pages only, not
+    sandboxed (Chromium's PDF viewer won't run in a sandboxed document). Nothing but a PDF is served
+    inline: a part labelled otherwise, or whose bytes aren't a PDF's, could run as a page here."""
+    media_type = (part.content_type or "").partition(";")[0].strip().lower()
+    if media_type != PDF:
+        raise BadRequest(f"inline is for PDF parts only; this part is {media_type or 'untyped'}")
+    if not content.startswith(b"%PDF-"):
+        raise BadRequest(f"inline is for PDF parts only; this part is labelled {PDF} but doesn't start with %PDF-")
+    return Response(
+        content,
+        media_type=PDF,
+        headers={
+            "Content-Disposition": content_disposition("inline", part.filename or f"part-{part.part_id}.pdf"),
+            "Content-Security-Policy": INLINE_PDF_POLICY,
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "SAMEORIGIN",
+        },
+    )
+
+
 async def get_part(request: Request) -> Response:
     part, content = await _part(request)
+    if request.query_params.get("inline") in ("1", "true"):
+        return _inline_pdf(part, content)
     return Response(
         content,
         media_type=part.content_type or "application/octet-stream",

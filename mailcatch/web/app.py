@@ -46,6 +46,8 @@ SECURITY_HEADERS = [
         # The message HTML is shown in an <iframe sandbox srcdoc>, which inherits this policy:
         # its inline styles, and the remote images, styles and fonts a reader chooses to load,
         # must pass here. The UI narrows them again with a policy inside the srcdoc.
+        # Its only other frame is a PDF attachment's preview, the part route's `?inline=1`:
+        # frame-src 'self' (a path of its own would break the UI behind a proxy's sub-path).
         b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline' http: https:; "
         b"img-src 'self' data: blob: http: https:; font-src 'self' data: http: https:; "
         b"media-src 'self' data: http: https:; connect-src 'self'; frame-src 'self'; "

@@ -557,9 +557,20 @@ _PATHS: dict[str, Any] = {
     "/api/v1/message/{ID}/part/{PartID}": {
         "get": _op(
             "message",
-            "An attachment or inline part, with its own content type",
+            "An attachment or inline part, with its own content type, served as a download",
             {"200": _text("The part's content", "application/octet-stream")},
-            [_ID, _param("PartID", "path", "Part ID from Attachments or Inline"), _QUERY_LATEST],
+            [
+                _ID,
+                _param("PartID", "path", "Part ID from Attachments or Inline"),
+                _QUERY_LATEST,
+                _param(
+                    "inline",
+                    "query",
+                    "mailcatch's own. 1: a PDF part (application/pdf, starting with %PDF-) served inline, "
+                    "for a frame of the catcher's own pages only (X-Frame-Options: SAMEORIGIN, "
+                    "frame-ancestors 'self'); 400 for any other part",
+                ),
+            ],
         ),
     },
     "/api/v1/message/{ID}/part/{PartID}/thumb": {

@@ -2,12 +2,20 @@
 // (text/plain, CSV, JSON, XML, calendars, logs...) are fetched and shown as text through
 // textContent, never parsed as HTML. HTML parts are not previewed here (the HTML tab shows a
 // message's HTML, sanitized and sandboxed). Images keep their <img> thumbnail (reader.js).
+// PDFs are shown by the browser's own viewer in a frame of the part route's `?inline=1`, which
+// serves nothing but PDFs inline (starting with %PDF-, as application/pdf, nosniff), to frames of
+// the catcher's own pages only. That frame is not sandboxed: Chromium's viewer won't run in one.
 import { h, formatSize } from "./dom.js";
 
 const TEXTUAL = /^(text\/(?!html\b)[\w.+-]+|application\/(json|xml|ld\+json|x-yaml|yaml|csv|x-sh|javascript|x-ndjson)|[\w.+-]+\/[\w.+-]+\+(json|xml))$/i;
 const FULL_LIMIT = 1024 * 1024;
 const THUMB_LIMIT = 2048;
 let dialog = null;
+
+/** True when the part is a PDF, which the browser's own viewer shows in a frame. */
+export function isPdf(contentType) {
+  return (contentType || "").split(";")[0].trim().toLowerCase() === "application/pdf";
+}
 
 /** True when the part is text the preview can show. */
 export function isTextual(contentType) {
@@ -74,24 +82,28 @@ export function textThumbnail(url, contentType) {
   return pre;
 }
 
-/** Show the whole text part (its first megabyte) in a dialog. */
-export async function previewText(url, name, contentType) {
+/** Open the preview dialog: the part's name and type, `content`, Download and Close. */
+function openDialog(url, name, contentType, kind, ...content) {
   dialog?.remove();
-  const body = h("pre", { class: "att-text-full", tabindex: "0", text: "Loading…" });
-  const note = h("p", { class: "muted att-text-note" });
-  dialog = h("dialog", { class: "dialog att-dialog", "aria-labelledby": "att-dialog-title" },
+  dialog = h("dialog", { class: `dialog att-dialog ${kind}`, "aria-labelledby": "att-dialog-title" },
     h("form", { method: "dialog" },
       h("div", { class: "att-dialog-head" },
         h("h2", { id: "att-dialog-title", text: name }),
         h("span", { class: "muted", text: contentType })),
-      body,
-      note,
+      ...content,
       h("div", { class: "dialog-actions" },
         h("a", { class: "btn", href: url, download: name }, "Download"),
         h("button", { class: "btn primary", value: "close", autofocus: true }, "Close"))));
   dialog.addEventListener("close", () => dialog?.remove());
   document.body.append(dialog);
   dialog.showModal();
+}
+
+/** Show the whole text part (its first megabyte) in a dialog. */
+export async function previewText(url, name, contentType) {
+  const body = h("pre", { class: "att-text-full", tabindex: "0", text: "Loading…" });
+  const note = h("p", { class: "muted att-text-note" });
+  openDialog(url, name, contentType, "is-text", body, note);
   try {
     const { text, truncated, size } = await readText(url, contentType, FULL_LIMIT);
     body.textContent = text;
@@ -101,4 +113,15 @@ export async function previewText(url, name, contentType) {
     note.textContent = `Couldn't load it: ${error.message}`;
     note.classList.add("error");
   }
+}
+
+/** Show a PDF part in the browser's viewer, in a dialog. */
+export function previewPdf(url, name, contentType) {
+  const frame = h("iframe", {
+    class: "att-pdf-frame",
+    title: `Preview of ${name}`,
+    src: `${url}?inline=1`,
+    referrerpolicy: "no-referrer",
+  });
+  openDialog(url, name, contentType, "is-pdf", frame);
 }

@@ -4,7 +4,7 @@ import { h, icon, addressText, addressList, formatSize, fullTime, lazyFormat, li
 import { buildSrcdoc } from "./sanitize.js";
 import { releaseButton } from "./release.js";
 import { TagEditor } from "./tags_editor.js";
-import { isTextual, textThumbnail, previewText } from "./attachment_preview.js";
+import { isTextual, isPdf, textThumbnail, previewText, previewPdf } from "./attachment_preview.js";
 import { downloadHtmlPng } from "./html_shot.js";
 import { toast } from "./toast.js";
 
@@ -468,6 +468,7 @@ export class Reader {
       const url = urls.part(m.ID, p.PartID);
       const name = p.FileName || `part ${p.PartID}`;
       const textual = isTextual(p.ContentType);
+      const pdf = isPdf(p.ContentType);
       const preview = PREVIEWABLE.test(p.ContentType || "")
         ? h("img", { src: url, alt: `Preview of ${name}`, loading: "lazy", decoding: "async" })
         : textual ? textThumbnail(url, p.ContentType) : icon("file", "file-icon");
@@ -478,6 +479,7 @@ export class Reader {
           h("span", { class: "muted", text: [p.ContentType, formatSize(p.Size), p.kind === "Inline" && p.ContentID ? `cid:${p.ContentID}` : p.kind].filter(Boolean).join(" · ") })),
         h("div", { class: "att-actions" },
           textual ? h("button", { type: "button", class: "btn small", "aria-label": `Preview ${name}`, onclick: () => previewText(url, name, p.ContentType) }, "Preview") : null,
+          pdf ? h("button", { type: "button", class: "btn small", "aria-label": `Preview ${name}`, onclick: () => previewPdf(url, name, p.ContentType) }, "Preview") : null,
           h("a", { class: "btn small", href: url, download: name, "aria-label": `Download ${name}` }, icon("download"), h("span", { text: "Download" }))));
     }));
   }

@@ -40,10 +40,10 @@ def test_text_attachments_are_previewed_as_text(open_ui: Callable[..., UI]) -> N
     expect(cards).to_have_count(4)
     log_card = cards.filter(has_text="server.log")
     expect(log_card.locator(".att-text-thumb")).to_contain_text("INFO started")
-    # Only text parts get a Preview button.
+    # Text parts get a Preview button, and PDFs (test_pdf_preview.py); images show themselves.
     expect(page.get_by_role("button", name="Preview server.log")).to_be_visible()
     expect(page.get_by_role("button", name="Preview people.csv")).to_be_visible()
-    expect(page.get_by_role("button", name="Preview report.pdf")).to_have_count(0)
+    expect(page.get_by_role("button", name="Preview report.pdf")).to_be_visible()
     expect(page.get_by_role("button", name="Preview chart.png")).to_have_count(0)
     ui.shot("attachments-text-light")
 
