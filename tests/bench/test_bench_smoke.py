@@ -63,6 +63,7 @@ def test_sustained_short_version_keeps_the_log_and_disk_writes_bounded(keep: str
         _run("sustained.py", "--seconds", "8", "--window", "2", "--connections", "4", "--max", keep).splitlines()[-1]
     )
     assert result["sent"] > 0 and result["errors"] == 0
+    assert result["filled_first"]["messages"] == int(keep)  # a pruning run prunes from its first window
     assert result["largest_wal_mb"] <= 64 and result["largest_index_log_mb"] <= 64
     assert result["wal_small_again_seconds"] < 10 and all(size <= 4 for size in result["wal_after_mb"].values())
     assert result["written_per_mail_byte"] <= 8
