@@ -7,6 +7,7 @@ import { Reader, TABS } from "./js/reader.js";
 import { toast, dismiss } from "./js/toast.js";
 import { cleanTag } from "./js/tags_editor.js";
 import { Notifier } from "./js/notify.js";
+import { SessionsView } from "./js/sessions.js";
 
 const $ = (selector) => document.querySelector(selector);
 const listEl = $("#list");
@@ -61,6 +62,23 @@ const reader = new Reader($("#reader"), {
   onClose: () => closeMessage(),
   onSearch: (query) => runSearch(query),
   onError: (error) => failed(error, "Couldn't open the message"),
+});
+
+// The Sessions view (js/sessions.js) takes the place of the list and reader while it is open.
+const sessionsView = new SessionsView({
+  button: $("#sessions-btn"),
+  layout: $("#sessions-layout"),
+  list: $("#sessions-list"),
+  count: $("#sessions-count"),
+  pane: $("#session-pane"),
+}, {
+  onOpenMessage: (id) => openMessage(id),
+  onChange: (active) => {
+    layout.hidden = active;
+    writeHash();
+    if (!active) listEl.focus({ preventScroll: true });
+  },
+  onError: (error) => failed(error, "Couldn't load the SMTP sessions"),
 });
 
 function setCounts(total, unread) {
@@ -148,6 +166,7 @@ function updateChrome() {
 
 async function openMessage(id) {
   if (!id) return;
+  sessionsView.close();
   list.setOpen(id);
   document.body.classList.add("is-reading");
   writeHash();
@@ -381,6 +400,7 @@ function runSearch(query) {
 
 searchForm.addEventListener("submit", (event) => {
   event.preventDefault();
+  sessionsView.close();
   runSearch(searchInput.value);
 });
 searchInput.addEventListener("input", () => {
@@ -482,6 +502,7 @@ const live = new Live({
     wasOffline = false;
     api.page("", 0, 0).then((r) => setServerCounts(r.total, r.unread), () => {});
     list.resync();
+    sessionsView.resync();
     if (list.openId) {
       // The open message may have gone while we were away, or never have loaded.
       const id = list.openId;
@@ -562,6 +583,9 @@ function handleEvent(type, data) {
     case "prune":
       list.scheduleResync(400);
       break;
+    case "session": // mailcatch's own: an SMTP session ended (the Sessions view)
+      sessionsView.add(data);
+      break;
     case "error": {
       // Mailpit's shape: {Level, Type, IP, Message}, e.g. an SMTP session that was refused.
       const text = typeof data === "string" ? data : data && typeof data.Message === "string" ? data.Message : "";
@@ -609,6 +633,10 @@ document.addEventListener("keydown", (event) => {
   const target = event.target;
   if (typing(target)) return;
   const key = event.key;
+  if (sessionsView.active && key !== "/" && key !== "?") {
+    if (sessionsView.onKey(key)) event.preventDefault();
+    return;
+  }
   const inList = onList(target);
   let handled = true;
   if (key === "/") {
@@ -721,18 +749,19 @@ function writeHash() {
   const params = new URLSearchParams();
   if (list.query) params.set("q", list.query);
   if (reader.openId || list.openId) params.set("m", list.openId || reader.openId);
+  if (sessionsView.active) params.set("sessions", sessionsView.openId || "");
   const hash = params.toString();
   history.replaceState(null, "", hash ? `#${hash}` : location.pathname + location.search);
 }
 
 function readHash() {
   const params = new URLSearchParams(location.hash.slice(1));
-  return { query: params.get("q") || "", id: params.get("m") || "" };
+  return { query: params.get("q") || "", id: params.get("m") || "", session: params.get("sessions") };
 }
 
 // Start ---------------------------------------------------------------------------------
 async function start() {
-  const { query, id } = readHash();
+  const { query, id, session } = readHash();
   searchInput.value = query;
   searchClear.hidden = !query;
   api.webui().then((ui) => {
@@ -747,6 +776,7 @@ async function start() {
   // the mailbox's counts from it (and the browser doesn't warn of a preload left unused).
   if (query) api.page("", 0, 100).then((r) => setCounts(r.total, r.unread), () => {});
   if (id) openMessage(id);
+  if (session !== null) sessionsView.show(session || null);
   await first;
   live.start();
   setInterval(() => list.schedule(), 30_000); // relative times

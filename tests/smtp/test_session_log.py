@@ -12,10 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_schema_validator import OAS30Validator
 from websockets.sync.client import connect
 
 from mailcatch.server import ServerThread
 from mailcatch.smtp.session_log import MAX_LINES, MAX_SESSIONS
+from mailcatch.web.openapi import document
 from tests.helpers import wait_for_count
 from tests.smtp.test_smtp import RawClient
 
@@ -216,3 +218,19 @@ def test_auth_credentials_stay_masked(catcher: ServerThread, api: httpx.Client) 
     secrets += (base64.b64encode(b"\x00alice\x00hunter2-secret").decode(),)
     for text in [*plain_lines, *login_lines, json.dumps(api.get("/api/v1/sessions").json())]:
         assert not any(secret in text for secret in secrets), text
+
+
+def test_the_responses_fit_the_api_description(catcher: ServerThread, api: httpx.Client) -> None:
+    components = document()["components"]
+
+    def check(name: str, instance: Any) -> None:
+        OAS30Validator({"$ref": f"#/components/schemas/{name}", "components": components}).validate(instance)
+
+    check("Sessions", api.get("/api/v1/sessions").json())  # empty
+    with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port) as client:
+        client.sendmail("app@example.com", ["bob@example.com"], SIMPLE)
+    [session] = sessions_once(api, 1)
+    check("Sessions", api.get("/api/v1/sessions").json())
+    check("SessionSummary", session)
+    check("Session", api.get(f"/api/v1/sessions/{session['ID']}").json())
+    check("Error", api.get("/api/v1/sessions/nope").json())

@@ -37,8 +37,12 @@ def ws_url(catcher: ServerThread | Spawned) -> str:
 
 
 def frame(client: ClientConnection, timeout: float = 5) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(client.recv(timeout=timeout))
-    return data
+    """The next of Mailpit's frames: mailcatch's own `session` frames, sent as each SMTP session ends,
+    are passed over here (tests/smtp/test_session_log.py tests them)."""
+    while True:
+        data: dict[str, Any] = json.loads(client.recv(timeout=timeout))
+        if data["Type"] != "session":
+            return data
 
 
 def frames_until(client: ClientConnection, kind: str, timeout: float = 5) -> list[dict[str, Any]]:
