@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import smtplib
 import socket
 import ssl
@@ -10,11 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from tests.certificates import self_signed
 from tests.helpers import wait_for_count
 
 SIMPLE = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: simple\r\n\r\nHello.\r\n"
@@ -248,30 +244,8 @@ def test_oversized_message_gets_552_and_the_session_goes_on(start_catcher) -> No
         assert [m["Subject"] for m in listing["messages"]] == ["simple"]
 
 
-def _self_signed(directory: Path) -> tuple[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return str(cert_path), str(key_path)
-
-
 def test_starttls_with_a_certificate(start_catcher, tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     catcher = start_catcher(smtp_tls_cert=cert, smtp_tls_key=key)
     context = ssl.create_default_context(cafile=cert)
     context.check_hostname = False

@@ -4,7 +4,6 @@ STARTTLS with a certificate the test makes, and AUTH against the second catcher'
 from __future__ import annotations
 
 import contextlib
-import datetime
 import json
 import logging
 import os
@@ -20,10 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +27,7 @@ from mailcatch.errors import ConfigError
 from mailcatch.relay import RelayConfig, read_relay_config, release_rewrite, sender_of
 from mailcatch.relay.rewrite import override_from
 from mailcatch.server import ServerThread
+from tests.certificates import self_signed
 from tests.helpers import spawned, wait_for_count
 from tests.messages import SMTPTarget
 
@@ -328,34 +324,11 @@ def test_an_unreachable_relay_is_a_400_and_the_message_stays(start_catcher: Star
 # STARTTLS and AUTH ---------------------------------------------------------------------------
 
 
-def _self_signed(directory: Path) -> tuple[str, str]:
-    """A certificate for localhost, made here, and its key: PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "relay-cert.pem", directory / "relay-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return str(cert_path), str(key_path)
-
-
 @pytest.mark.parametrize("auth", ["plain", "login"])
 def test_release_over_starttls_with_auth_against_the_targets_auth_file(
     start_catcher: Start, tmp_path: Path, auth: str
 ) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path / "relay")
     users = tmp_path / "users"
     users.write_text("relay-user:s3cret pass\n")
     target = start_catcher(smtp_tls_cert=cert, smtp_tls_key=key, smtp_auth_file=str(users))
@@ -381,7 +354,7 @@ def test_release_over_starttls_with_auth_against_the_targets_auth_file(
 
 
 def test_release_over_implicit_tls_with_cram_md5(start_catcher: Start, tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path / "relay")
     users = tmp_path / "users"
     users.write_text("cram-user:the secret\n")  # plain text: the target offers CRAM-MD5
     target = start_catcher(smtp_tls_cert=cert, smtp_tls_key=key, smtp_require_tls=True, smtp_auth_file=str(users))
@@ -415,7 +388,7 @@ def test_a_wrong_password_is_a_400_with_the_servers_reply(start_catcher: Start, 
 
 
 def test_an_untrusted_certificate_is_refused_unless_allow_insecure(start_catcher: Start, tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path / "relay")
     target = start_catcher(smtp_tls_cert=cert, smtp_tls_key=key)
     source = start_catcher(relay=_relay_to(target, starttls=True))
     _send(source)
