@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -17,9 +18,11 @@ from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 
 from mailcatch.config import HostPort, Settings
 from mailcatch.server import ServerThread
@@ -104,3 +107,18 @@ def spawned(*args: str) -> Iterator[Spawned]:
         if drain.is_alive():
             drain.join()
         process.stderr.close()
+
+
+CLIENTS_JS = Path(__file__).resolve().parent / "clients_js"
+"""The npm clients the tests run (package.json pins them; `npm ci` there installs them)."""
+
+
+def node_with(package: str) -> str:
+    """The node executable, with this npm package installed in CLIENTS_JS; in CI their absence fails the test."""
+    node = shutil.which("node")
+    if node is not None and (CLIENTS_JS / "node_modules" / package / "package.json").exists():
+        return node
+    problem = "node is not installed" if node is None else f"{package} is not installed: run `npm ci` in {CLIENTS_JS}"
+    if os.environ.get("CI"):
+        pytest.fail(problem)
+    pytest.skip(problem)

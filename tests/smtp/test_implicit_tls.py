@@ -13,7 +13,6 @@ import ssl
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,11 +21,10 @@ from mailcatch.config import from_args
 from mailcatch.errors import ConfigError
 from mailcatch.server import ServerThread
 from tests.certificates import self_signed
-from tests.helpers import make_settings, wait_for_count
+from tests.helpers import CLIENTS_JS, make_settings, node_with, wait_for_count
 from tests.smtp.test_smtp import RawClient
 
 SIMPLE = b"From: app@example.com\r\nTo: bob@example.com\r\nSubject: over TLS\r\n\r\nHello.\r\n"
-CLIENTS_JS = Path(__file__).resolve().parents[1] / "clients_js"
 
 
 @pytest.fixture(scope="module")
@@ -87,24 +85,8 @@ def test_swaks_tls_on_connect(smtps: ServerThread) -> None:
     assert transcript["Session"]["TLS"] is True
 
 
-def _node() -> str:
-    """node, with nodemailer installed in tests/clients_js; in CI their absence fails the test."""
-    node = shutil.which("node")
-    problem = None
-    if node is None:
-        problem = "node is not installed"
-    elif not (CLIENTS_JS / "node_modules" / "nodemailer" / "package.json").exists():
-        problem = f"nodemailer is not installed: run `npm ci` in {CLIENTS_JS}"
-    if problem is None:
-        assert node is not None
-        return node
-    if os.environ.get("CI"):
-        pytest.fail(problem)
-    pytest.skip(problem)
-
-
 def test_nodemailer_secure_true(smtps: ServerThread, certificate: tuple[str, str]) -> None:
-    node = _node()
+    node = node_with("nodemailer")
     done = subprocess.run(
         [node, "send_smtps.mjs", smtps.smtp_host, str(smtps.smtp_port), certificate[0], "node-user", "pw"],
         cwd=CLIENTS_JS,

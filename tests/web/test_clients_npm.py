@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from mailcatch.server import ServerThread
-from tests.helpers import wait_for_count
+from tests.helpers import CLIENTS_JS, node_with, wait_for_count
 from tests.messages import build, png, send
 
-FOLDER = Path(__file__).resolve().parents[1] / "clients_js"
 NOT_SERVED = {
     "htmlCheck": "404 Not Found at GET",
     "linkCheck": "404 Not Found at GET",
@@ -38,26 +34,10 @@ NOT_SERVED = {
 """Methods whose routes mailcatch doesn't serve (yet), and the error status each gets now."""
 
 
-def _node() -> str:
-    """The node executable, with the client installed; in CI their absence fails the test."""
-    node = shutil.which("node")
-    problem = None
-    if node is None:
-        problem = "node is not installed"
-    elif not (FOLDER / "node_modules" / "mailpit-api" / "package.json").exists():
-        problem = f"the npm client is not installed: run `npm ci` in {FOLDER}"
-    if problem is None:
-        assert node is not None
-        return node
-    if os.environ.get("CI"):
-        pytest.fail(problem)
-    pytest.skip(problem)
-
-
 @pytest.fixture
 def results(catcher: ServerThread, api: httpx.Client) -> dict[str, Any]:
     """What each client method returned, after two known messages were sent."""
-    node = _node()
+    node = node_with("mailpit-api")
     send(
         catcher,
         build(
@@ -86,7 +66,7 @@ def results(catcher: ServerThread, api: httpx.Client) -> dict[str, Any]:
     api.put("/api/v1/messages", json={"IDs": [invoice_id], "Read": False})  # opening it marked it read
     done = subprocess.run(
         [node, "run.mjs", catcher.url, welcome_id, invoice_id, attachments["invoice.csv"], attachments["chart.png"]],
-        cwd=FOLDER,
+        cwd=CLIENTS_JS,
         capture_output=True,
         text=True,
         timeout=60,
