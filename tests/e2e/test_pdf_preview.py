@@ -4,6 +4,7 @@ which the UI's policy lets it frame and which is served for the catcher's own fr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from playwright.sync_api import Frame, Page, expect
 
@@ -71,3 +72,20 @@ def test_a_pdf_attachment_is_shown_in_a_frame(ui: UI) -> None:
     with page.expect_download() as saved:
         page.get_by_role("link", name="Download report.pdf").click()
     assert saved.value.suggested_filename == "report.pdf"  # the card still downloads it
+
+
+def test_the_pdf_preview_fits_a_phone_in_dark_mode(open_ui: Callable[..., UI]) -> None:
+    phone = open_ui(color_scheme="dark", viewport={"width": 390, "height": 844})
+    message = messages.build("Signed contract", text="Attached.")
+    message.add_attachment(REPORT, maintype="application", subtype="pdf", filename="contract.pdf")
+    phone.send(message)
+    phone.open("Signed contract")
+    phone.tab("Attachments").click()
+    phone.page.get_by_role("button", name="Preview contract.pdf").click()
+    frame = phone.page.locator("dialog.att-dialog.is-pdf iframe.att-pdf-frame")
+    expect(frame).to_be_visible()
+    box = frame.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390  # no sideways scrolling
+    # The viewer names the document once it has read it (narrow, it shows no thumbnails).
+    expect(_viewer(phone.page).locator("head > title")).to_have_js_property("textContent", "contract.pdf")
+    phone.shot("attachment-preview-pdf-phone-dark")
