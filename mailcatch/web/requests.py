@@ -25,6 +25,7 @@ __all__ = [
     "id_list",
     "int_param",
     "json_body",
+    "json_object",
     "latest_query",
     "mailhog_page_params",
     "page_params",
@@ -103,6 +104,13 @@ async def json_body(request: Request) -> dict[str, Any]:
         return {}
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return _form_fields(body.decode("utf-8", "replace"))
+    data = json_object(body, "a JSON object")
+    _refuse_lone_surrogates(data)
+    return {_field_name(key): value for key, value in data.items()}
+
+
+def json_object(body: bytes | bytearray, expected: str) -> dict[str, Any]:
+    """A request body's JSON object; BadRequest saying what was `expected` for anything else."""
     try:
         data = json.loads(body)
     except ValueError as error:
@@ -110,9 +118,8 @@ async def json_body(request: Request) -> dict[str, Any]:
     except RecursionError:
         raise BadRequest("the request body is not valid JSON: it is nested too deep") from None
     if not isinstance(data, dict):
-        raise BadRequest("the request body must be a JSON object")
-    _refuse_lone_surrogates(data)
-    return {_field_name(key): value for key, value in data.items()}
+        raise BadRequest(f"the request body must be {expected}")
+    return data
 
 
 def _refuse_lone_surrogates(data: object) -> None:

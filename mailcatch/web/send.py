@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
 import logging
 import secrets
 import time
@@ -26,7 +25,7 @@ from mailcatch.shapes import MessageSummary
 from mailcatch.smtp.budget import InFlightBudget
 from mailcatch.storage import MessageStore
 from mailcatch.web.cors import foreign_page
-from mailcatch.web.requests import store_of
+from mailcatch.web.requests import json_object, store_of
 
 __all__ = ["SEND_PATH", "accepted_over_http", "routes"]
 
@@ -59,14 +58,7 @@ def _build(body: bytes) -> Composed:
     """The message a request body describes; BadRequest for a body that isn't a JSON object or a message."""
     if not body.strip():
         raise BadRequest("the request body is empty: send a JSON object with From, To and the message")
-    try:
-        data = json.loads(body)
-    except ValueError as error:
-        raise BadRequest(f"the request body is not valid JSON: {error}") from None
-    except RecursionError:
-        raise BadRequest("the request body is not valid JSON: it is nested too deep") from None
-    if not isinstance(data, dict):
-        raise BadRequest("the request body must be a JSON object with From, To and the message")
+    data = json_object(body, "a JSON object with From, To and the message")
     try:
         return compose(data)
     except ComposeError as error:
