@@ -498,8 +498,6 @@ const live = new Live({
     setOffline(state === "offline");
   },
   onResync: () => {
-    const afterOutage = wasOffline;
-    wasOffline = false;
     api.page("", 0, 0).then((r) => setServerCounts(r.total, r.unread), () => {});
     list.resync();
     sessionsView.resync();
@@ -509,13 +507,7 @@ const live = new Live({
       api.headers(id).then(() => {
         if (list.openId === id && reader.openId !== id) openMessage(id);
       }, (error) => {
-        if (error.status !== 404 || list.openId !== id) return;
-        if (afterOutage) {
-          reader.showGone("This message is no longer in the mailbox.",
-            "mailcatch was restarted (or the message deleted) while this page couldn't reach it; a catcher without --database starts empty.");
-        } else {
-          reader.showGone();
-        }
+        if (error.status === 404 && list.openId === id) reader.showGone();
       });
     }
   },
@@ -524,11 +516,10 @@ const live = new Live({
 
 // Offline: a banner says so, changes are refused (buttons disabled, keys answered with one
 // toast), and once the server answers again Live's onResync fetches everything afresh.
-let wasOffline = false;
 function setOffline(value) {
   if (offline === value) return;
   offline = value;
-  if (value) wasOffline = true;
+  if (value) reader.afterOutage = true;
   $("#offline-banner").hidden = !value;
   document.body.classList.toggle("is-offline", value);
   if (!value) dismiss("offline-refused");

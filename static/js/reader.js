@@ -38,6 +38,9 @@ export class Reader {
     this.remote = new Set(); // IDs whose remote content the reader allowed
     this.cache = new Map(); // tab -> loaded data for the open message
     this.token = 0;
+    // Set while the page couldn't reach mailcatch, until a message opens again: a message found
+    // missing meanwhile may have gone with a restart, not a delete.
+    this.afterOutage = false;
   }
 
   get openId() {
@@ -60,6 +63,7 @@ export class Reader {
       return;
     }
     if (token !== this.token) return;
+    this.afterOutage = false;
     this.message = message;
     this.cache = new Map();
     this.render();
@@ -72,7 +76,12 @@ export class Reader {
     this.el.replaceChildren(this.placeholder);
   }
 
-  showGone(title = "This message was deleted.", detail = "") {
+  showGone(title = "", detail = "") {
+    if (!title && this.afterOutage) {
+      title = "This message is no longer in the mailbox.";
+      detail = "mailcatch was restarted (or the message deleted) while this page couldn't reach it; a catcher without --database starts empty.";
+    }
+    title = title || "This message was deleted.";
     this.token += 1;
     this.message = null;
     this.el.replaceChildren(h("div", { class: "reader-empty reader-gone" },
