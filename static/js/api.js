@@ -41,6 +41,34 @@ async function getJSON(path, options) {
 
 const q = encodeURIComponent;
 
+/** A response's first `maxBytes` bytes, reading no further: `{bytes, truncated, size}` (size: the whole body's, as the server says, else as far as read). */
+export async function readCapped(response, maxBytes) {
+  const reader = response.body.getReader();
+  const chunks = [];
+  let size = 0;
+  let truncated = false;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    if (size > maxBytes) {
+      truncated = true;
+      await reader.cancel();
+      break;
+    }
+  }
+  const bytes = new Uint8Array(Math.min(size, maxBytes));
+  let offset = 0;
+  for (const chunk of chunks) {
+    const take = Math.min(chunk.length, bytes.length - offset);
+    bytes.set(chunk.subarray(0, take), offset);
+    offset += take;
+    if (offset >= bytes.length) break;
+  }
+  return { bytes, truncated, size: Number(response.headers.get("content-length")) || size };
+}
+
 export const api = {
   /** A page of summaries: the whole mailbox, or the matches of a search when `query` is set. */
   page(query, start, limit, signal) {
@@ -56,31 +84,8 @@ export const api = {
   /** The raw source as text, cut at `maxBytes`; `{text, truncated, size}`. */
   async raw(id, maxBytes, signal) {
     const response = await request("GET", `api/v1/message/${q(id)}/raw`, { signal });
-    const reader = response.body.getReader();
-    const chunks = [];
-    let size = 0;
-    let truncated = false;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-      if (size > maxBytes) {
-        truncated = true;
-        await reader.cancel();
-        break;
-      }
-    }
-    const bytes = new Uint8Array(Math.min(size, maxBytes));
-    let offset = 0;
-    for (const chunk of chunks) {
-      const take = Math.min(chunk.length, bytes.length - offset);
-      bytes.set(chunk.subarray(0, take), offset);
-      offset += take;
-      if (offset >= bytes.length) break;
-    }
-    const length = Number(response.headers.get("content-length")) || size;
-    return { text: new TextDecoder().decode(bytes), truncated, size: length };
+    const { bytes, truncated, size } = await readCapped(response, maxBytes);
+    return { text: new TextDecoder().decode(bytes), truncated, size };
   },
   webui: () => getJSON("api/v1/webui"),
   setRead: (ids, read) => request("PUT", "api/v1/messages", { json: { IDs: ids, Read: read } }),

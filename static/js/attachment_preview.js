@@ -5,6 +5,7 @@
 // PDFs are shown by the browser's own viewer in a frame of the part route's `?inline=1`, which
 // serves nothing but PDFs inline (starting with %PDF-, as application/pdf, nosniff), to frames of
 // the catcher's own pages only. That frame is not sandboxed: Chromium's viewer won't run in one.
+import { readCapped } from "./api.js";
 import { h, formatSize } from "./dom.js";
 
 const TEXTUAL = /^(text\/(?!html\b)[\w.+-]+|application\/(json|xml|ld\+json|x-yaml|yaml|csv|x-sh|javascript|x-ndjson)|[\w.+-]+\/[\w.+-]+\+(json|xml))$/i;
@@ -46,31 +47,8 @@ function decode(bytes, ...contentTypes) {
 async function readText(url, contentType, limit) {
   const response = await fetch(url, { cache: "no-store" });
   if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
-  const reader = response.body.getReader();
-  const chunks = [];
-  let size = 0;
-  let truncated = false;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.length;
-    if (size > limit) {
-      truncated = true;
-      await reader.cancel();
-      break;
-    }
-  }
-  const bytes = new Uint8Array(Math.min(size, limit));
-  let offset = 0;
-  for (const chunk of chunks) {
-    const take = Math.min(chunk.length, bytes.length - offset);
-    bytes.set(chunk.subarray(0, take), offset);
-    offset += take;
-    if (offset >= bytes.length) break;
-  }
-  const length = Number(response.headers.get("content-length")) || size;
-  return { text: decode(bytes, contentType), truncated, size: length };
+  const { bytes, truncated, size } = await readCapped(response, limit);
+  return { text: decode(bytes, contentType), truncated, size };
 }
 
 /** The first lines of a text part, for its card. */
