@@ -8,7 +8,10 @@ A catcher process stores into a new database file while --connections clients se
 byte messages as fast as it answers, MAIL, RCPT and DATA one at a time (as smtplib does;
 --pipelining sends them together). Every --window seconds it prints the window's messages
 per second, the largest logs seen (the database's write-ahead log, the search index's journal), bytes
-the catcher wrote to disk per byte of mail, and its memory. After the load it waits for the
+the catcher wrote to disk per byte of mail, its memory, and where the CPU went: the catcher's
+milliseconds per message (its main thread, and its other threads: the writer and the search index),
+the load's, and the machine's idle and stolen shares (a slow window with the catcher's cost per
+message unchanged and the machine busy was slowed by something else). After the load it waits for the
 logs to shrink, then stops the catcher and times the shutdown. With --max N, the run first
 stores N messages, untimed, so that every window prunes as it goes (the first window would
 otherwise hold the messages stored before pruning begins, and be faster than the rest).
@@ -24,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import tempfile
 import threading
 import time
@@ -87,6 +91,52 @@ def memory(pid: int) -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds (user and system) of the process's main thread and of its other threads together."""
+    tick = os.sysconf("SC_CLK_TCK")
+    main = others = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = task.joinpath("stat").read_text().rsplit(")", 1)[1].split()
+            seconds = (int(fields[11]) + int(fields[12])) / tick
+            if task.name == str(pid):
+                main += seconds
+            else:
+                others += seconds
+    return main, others
+
+
+def machine_ticks() -> dict[str, int]:
+    """The machine's CPU time so far, in ticks: busy, idle (with I/O wait) and stolen by the host."""
+    user, nice, system, idle, iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return {"busy": user + nice + system + irq + softirq, "idle": idle + iowait, "steal": steal}
+
+
+class CpuWindow:
+    """Where the CPU went in a window: the catcher's threads, this process (the load), the machine."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.catcher, self.load, self.ticks = cpu_seconds(pid), os.times(), machine_ticks()
+
+    def next(self, messages: int) -> dict[str, float]:
+        """The window just ended (the catcher's and the load's CPU ms per message, the machine's idle and
+        stolen percentages), and a start of the next."""
+        catcher, load, ticks = cpu_seconds(self.pid), os.times(), machine_ticks()
+        spent = {name: ticks[name] - self.ticks[name] for name in ticks}
+        total = max(1, sum(spent.values()))
+        per = 1000 / max(1, messages)
+        window = {
+            "main": (catcher[0] - self.catcher[0]) * per,
+            "threads": (catcher[1] - self.catcher[1]) * per,
+            "load": ((load.user + load.system) - (self.load.user + self.load.system)) * per,
+            "idle": 100 * spent["idle"] / total,
+            "steal": 100 * spent["steal"] / total,
+        }
+        self.catcher, self.load, self.ticks = catcher, load, ticks
+        return window
+
+
 def mb(value: float) -> float:
     return round(value / 1024 / 1024, 1)
 
@@ -126,6 +176,9 @@ async def load_and_watch(catcher: CatcherProcess, database: Path, args: argparse
     largest = watcher.largest
     written_before = written_bytes(catcher.pid)
     window_start, window_sent = time.monotonic(), 0
+    cpu = CpuWindow(catcher.pid)
+    catcher_cpu: list[float] = []
+    idle: list[int] = []
     while not senders.done():
         await asyncio.sleep(SAMPLE_SECONDS)
         now = time.monotonic()
@@ -135,11 +188,16 @@ async def load_and_watch(catcher: CatcherProcess, database: Path, args: argparse
                 rate = (stats.sent - window_sent) / elapsed
                 windows.append(rate)
                 rss, _ = memory(catcher.pid)
+                used = cpu.next(stats.sent - window_sent)
+                catcher_cpu.append(round(used["main"] + used["threads"], 3))
+                idle.append(round(used["idle"]))
                 written = written_bytes(catcher.pid) - written_before
                 print(
                     f"{len(windows) * args.window:5.0f} s  {rate:7.0f} msg/s  "
                     f"wal {mb(largest['wal']):6.1f} MB  index journal {mb(largest['index']):6.1f} MB  "
-                    f"written/mail {written / max(1, stats.sent * mail_bytes):5.2f}  rss {mb(rss):6.1f} MB",
+                    f"written/mail {written / max(1, stats.sent * mail_bytes):5.2f}  rss {mb(rss):6.1f} MB  "
+                    f"cpu ms/msg: catcher {used['main']:.3f} + {used['threads']:.3f} threads, load {used['load']:.3f}  "
+                    f"machine idle {used['idle']:3.0f}% steal {used['steal']:3.0f}%",
                     flush=True,
                 )
             window_start, window_sent = now, stats.sent
@@ -159,6 +217,8 @@ async def load_and_watch(catcher: CatcherProcess, database: Path, args: argparse
         "errors": stats.errors,
         "mail_mb": mb(stats.sent * mail_bytes),
         "windows_per_second": [round(rate) for rate in windows],
+        "windows_catcher_cpu_ms_per_message": catcher_cpu,
+        "windows_machine_idle_percent": idle,
         "lowest_window_ratio": round(min(windows) / windows[0], 3) if windows and windows[0] else 0.0,
         "largest_wal_mb": mb(largest["wal"]),
         "largest_index_log_mb": mb(largest["index"]),
