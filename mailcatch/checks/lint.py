@@ -1,0 +1,173 @@
+"""The standards lint: what in a message breaks RFC 5322, MIME and their kin, by severity, with the standard and the place.
+
+`lint_message(raw, mail_options)` reads the bytes exactly as received (and the MAIL FROM parameters,
+for SMTPUTF8 and 8BITMIME) and never raises. Each finding has a stable code, a message in plain
+English, the section of the standard, and where it is: a header and its line in the raw, and/or
+the PartID of a MIME part (as /api/v1/message/{ID}/part/{PartID} numbers them). The checks are in
+lint_headers (header fields), lint_lists (unsubscribe headers), lint_mime (structure and parts).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypedDict
+
+from mailcatch.checks.lint_findings import SEVERITIES, Finding, Severity, Where
+from mailcatch.checks.lint_headers import field_problems, message_header_problems
+from mailcatch.checks.lint_lists import list_problems
+from mailcatch.checks.lint_mime import mime_problems, transfer_encoding
+from mailcatch.checks.lint_raw import LineCounter, Node, walk
+
+__all__ = ["Finding", "LintJSON", "Severity", "Where", "lint_json", "lint_message"]
+
+_LONG_LINE = re.compile(rb"[^\n]{999,}")
+_BARE_LF = re.compile(rb"(?<!\r)\n")
+_BARE_CR = re.compile(rb"\r(?!\n)")
+
+
+class WhereJSON(TypedDict):
+    Header: str
+    Line: int
+    PartID: str
+
+
+class FindingJSON(TypedDict):
+    Severity: Severity
+    Code: str
+    Message: str
+    Reference: str
+    Where: WhereJSON
+
+
+class LintJSON(TypedDict):
+    """GET /api/v1/message/{ID}/lint."""
+
+    Findings: list[FindingJSON]
+    Errors: int
+    Warnings: int
+    Infos: int
+
+
+def _smtp_options(mail_options: Iterable[str]) -> set[str]:
+    return {option.upper().replace(" ", "") for option in mail_options}
+
+
+def _leaf_at(root: Node, offset: int) -> Node | None:
+    """The leaf whose body holds the byte at `offset`."""
+    for leaf in root.leaves():
+        if leaf.body_start <= offset < leaf.body_end:
+            return leaf
+    return None
+
+
+def _place(root: Node, offset: int, lines: LineCounter) -> Where:
+    leaf = _leaf_at(root, offset)
+    return Where("", lines.line_of(offset), leaf.part_id if leaf else "")
+
+
+def _line_endings(raw: bytes, root: Node, lines: LineCounter) -> Iterator[Finding]:
+    for pattern, code, what in ((_BARE_LF, "bare-lf", "LF"), (_BARE_CR, "bare-cr", "CR")):
+        first = pattern.search(raw)
+        if first is None:
+            continue
+        count = len(pattern.findall(raw))
+        lone = (
+            "line feeds (LF) without a carriage return" if what == "LF" else "carriage returns (CR) without a line feed"
+        )
+        yield Finding(
+            "error",
+            code,
+            f"the message has {count} {lone}, the first on line {lines.line_of(first.start())}: lines must end "
+            "with CRLF, and many servers refuse or rewrite such mail",
+            "RFC 5322 section 2.3",
+            _place(root, first.start(), lines),
+        )
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        leaf = _leaf_at(root, nul)
+        if leaf is None or transfer_encoding(leaf) != "binary":
+            yield Finding(
+                "error",
+                "nul-byte",
+                f"the message holds a NUL byte (on line {lines.line_of(nul)}), which mail must not carry",
+                "RFC 5322 section 2.3",
+                _place(root, nul, lines),
+            )
+
+
+def _body_lines(raw: bytes, root: Node, lines: LineCounter) -> Iterator[Finding]:
+    """Body lines over 998 octets, once per part (header lines are the header checks')."""
+    seen: set[str] = set()
+    for match in _LONG_LINE.finditer(raw):
+        leaf = _leaf_at(root, match.start())
+        if leaf is None or leaf.part_id in seen:
+            continue
+        seen.add(leaf.part_id)
+        length = len(match.group().rstrip(b"\r"))
+        yield Finding(
+            "error",
+            "line-too-long",
+            f"part {leaf.part_id} has a line of {length} characters (line {lines.line_of(match.start())}): lines "
+            "must be at most 998; servers break longer ones, which can corrupt the content (encode it as "
+            "quoted-printable or base64)",
+            "RFC 5322 section 2.1.1",
+            Where("", lines.line_of(match.start()), leaf.part_id),
+        )
+
+
+def _eight_bit_transport(raw: bytes, root: Node, options: set[str], lines: LineCounter) -> Iterator[Finding]:
+    if options & {"BODY=8BITMIME", "BODY=BINARYMIME", "SMTPUTF8"}:
+        return
+    for leaf in root.leaves():
+        if not raw[leaf.body_start : leaf.body_end].isascii():
+            yield Finding(
+                "info",
+                "8bit-without-8bitmime",
+                f"part {leaf.part_id} holds 8-bit bytes, but the SMTP client did not declare BODY=8BITMIME: a "
+                "server without 8BITMIME may refuse or damage it",
+                "RFC 6152 section 3",
+                Where("", lines.line_of(leaf.body_start), leaf.part_id),
+            )
+            return
+
+
+def _all(raw: bytes, mail_options: Sequence[str]) -> Iterator[Finding]:
+    lines = LineCounter(raw)
+    root = walk(raw, lines)
+    options = _smtp_options(mail_options)
+    smtputf8 = "SMTPUTF8" in options
+    yield from message_header_problems(root.header)
+    yield from list_problems(root.header)
+    for node in root.nodes():
+        yield from field_problems(node.header, raw, smtputf8, node.part_id if node is not root else "")
+    yield from mime_problems(raw, root, lines)
+    yield from _line_endings(raw, root, lines)
+    yield from _body_lines(raw, root, lines)
+    yield from _eight_bit_transport(raw, root, options, lines)
+
+
+def lint_message(raw: bytes, mail_options: Sequence[str] = ()) -> list[Finding]:
+    """Every finding about a message, errors first, then by place. `mail_options`: its MAIL FROM parameters."""
+    findings = list(dict.fromkeys(_all(raw, mail_options)))  # the same finding once
+    return sorted(findings, key=Finding.sort_key)
+
+
+def lint_json(findings: Sequence[Finding]) -> LintJSON:
+    """The JSON of GET /api/v1/message/{ID}/lint."""
+    counts = {severity: sum(1 for f in findings if f.severity == severity) for severity in SEVERITIES}
+    return {
+        "Findings": [
+            {
+                "Severity": f.severity,
+                "Code": f.code,
+                "Message": f.message,
+                "Reference": f.reference,
+                "Where": {"Header": f.where.header, "Line": f.where.line, "PartID": f.where.part_id},
+            }
+            for f in findings
+        ],
+        "Errors": counts["error"],
+        "Warnings": counts["warning"],
+        "Infos": counts["info"],
+    }
