@@ -101,6 +101,10 @@ class Settings:
     """Fault injection: Mailpit's /api/v1/chaos and mailcatch's fault rules (/api/v1/faults)."""
     chaos_triggers: str | None = None
     """Mailpit's --chaos-triggers (`Sender:451:10,Recipient:550:5`); turns chaos on."""
+    allow_internal_http_requests: bool = False
+    """The link check may request loopback, private and other non-public addresses (Mailpit's flag)."""
+    link_check_timeout: float = 5
+    """Seconds the link check waits on each connection and answer; no flag, for tests."""
     smtp_relay_config: str | None = None
     """A YAML file of the relay's settings (Mailpit's keys), read into `relay` at start."""
     relay: RelayConfig | None = None
@@ -424,6 +428,14 @@ FLAGS: tuple[tuple[str, str | None, str | None, str], ...] = (
         "webhook requests a second at most, 0 for no limit; messages beyond it get none (default 1)",
     ),
     (
+        "--allow-internal-http-requests",
+        "MAILCATCH_ALLOW_INTERNAL_HTTP_REQUESTS",
+        None,
+        "let the link check (GET /api/v1/message/{ID}/link-check) request loopback, private, link-local and"
+        " other non-public addresses, which a message's links could use to reach services on the catcher's"
+        " network (default: such links are reported blocked and never requested)",
+    ),
+    (
         "--enable-chaos",
         "MAILCATCH_ENABLE_CHAOS",
         None,
@@ -474,6 +486,7 @@ MAILPIT_ENV: dict[str, tuple[str, ...]] = {
     "--smtp-require-starttls": ("MP_SMTP_REQUIRE_STARTTLS", "MP_SMTP_TLS_REQUIRED"),
     "--enable-chaos": ("MP_ENABLE_CHAOS",),
     "--chaos-triggers": ("MP_CHAOS_TRIGGERS",),
+    "--allow-internal-http-requests": ("MP_ALLOW_INTERNAL_HTTP_REQUESTS",),
     "--smtp-relay-config": ("MP_SMTP_RELAY_CONFIG",),
     "--smtp-relay-all": ("MP_SMTP_RELAY_ALL",),
     "--smtp-relay-matching": ("MP_SMTP_RELAY_MATCHING",),
@@ -555,6 +568,7 @@ def from_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | No
             values[flag] = given
     kwargs: dict[str, object] = {
         "quiet": switches["--quiet"],
+        "allow_internal_http_requests": switches["--allow-internal-http-requests"],
         "ignore_duplicate_ids": switches["--ignore-duplicate-ids"],
         "smtp_require_tls": switches["--smtp-require-tls"],
         "smtp_require_starttls": switches["--smtp-require-starttls"],

@@ -27,6 +27,7 @@ from mailcatch.passwords import Credentials, TooBusy, read_password_file
 from mailcatch.smtp.session_log import SessionLog
 from mailcatch.storage import MessageStore
 from mailcatch.web import api, info, mailhog, openapi, release, send, sessions, views, ws
+from mailcatch.web import check_html as html_checks
 from mailcatch.web import faults as faults_api
 from mailcatch.web import search as search_api
 from mailcatch.web import tags as tags_api
@@ -215,6 +216,7 @@ def create_app(
             *tags_api.routes(),
             *faults_api.routes(),
             *sessions.routes(),
+            *html_checks.routes(),
             *send.routes(),
             *ws.routes(hub),
             *views.routes(),
