@@ -30,7 +30,16 @@ from typing import Any
 from mailcatch import __version__
 from mailcatch.checks.html_scan import Tag, scan
 
-__all__ = ["MAX_LINKS", "MAX_REDIRECTS", "WORKERS", "LinkStatus", "check_links", "extract_links", "link_check"]
+__all__ = [
+    "MAX_LINKS",
+    "MAX_REDIRECTS",
+    "WORKERS",
+    "LinkStatus",
+    "check_links",
+    "extract_links",
+    "link_check",
+    "why_not_public",
+]
 
 MAX_LINKS = 100
 """Links checked per message (as Mailpit); those beyond are counted in `Skipped`."""
@@ -55,7 +64,7 @@ def _trimmed(url: str) -> str:
 
 
 def extract_links(html: str, text: str) -> list[str]:
-    """The message's http(s) links, HTML ones first, each once, in the order they appear."""
+    """The message's http(s) links, each once: the HTML's in order, then the text's (<bracketed> ones first)."""
     found: list[str] = []
     for token in scan(html):
         if not isinstance(token, Tag) or token.closing:
@@ -71,9 +80,10 @@ def extract_links(html: str, text: str) -> list[str]:
         value = value.strip()
         if _HTML_LINK.match(value):
             found.append(value)
-    for match in _BRACKETED_LINK.finditer(text):  # RFC 3986 appendix C: may be broken over lines
-        found.append("".join(match[1].split()))
-    found += [_trimmed(match[0]) for match in _TEXT_LINK.finditer(text)]
+    bracketed = list(_BRACKETED_LINK.finditer(text))  # RFC 3986 appendix C: <URL>, may be broken over lines
+    found += ["".join(match[1].split()) for match in bracketed]
+    starts = {match.start(1) for match in bracketed}
+    found += [_trimmed(match[0]) for match in _TEXT_LINK.finditer(text) if match.start() not in starts]
     return list(dict.fromkeys(link for link in found if link))
 
 
@@ -93,7 +103,7 @@ class _Failure(Exception):
     """Why a link got no status: its text is the link's status."""
 
 
-def _reason(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+def why_not_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     """Why an address is not public (None if it is)."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
@@ -125,7 +135,7 @@ def _addresses(host: str, port: int, allow_internal: bool) -> list[tuple[int, st
         raise _Failure(f"no such host: {host}")
     if not allow_internal:
         for _, text in found:
-            reason = _reason(ipaddress.ip_address(text.split("%", 1)[0]))
+            reason = why_not_public(ipaddress.ip_address(text.split("%", 1)[0]))
             if reason:
                 shown = text if text == host.strip("[]") else f"{host} resolves to {text}, which"
                 raise _Failure(f"blocked: {shown} is {reason} (--allow-internal-http-requests allows it)")
