@@ -119,6 +119,16 @@ class Settings:
     """At most this many webhook requests a second (0: no limit)."""
     webhook_timeout: float = 5
     """Seconds a webhook request may take."""
+    dkim_keys: str | None = None
+    """A file of DKIM key records by `selector._domainkey.domain`, to verify signatures offline (checks/dkim_keys.py)."""
+    dkim_dns: bool = False
+    """DKIM keys that are not in the file are looked up in DNS."""
+    dkim_dns_server: HostPort | None = None
+    """The DNS resolver DKIM look-ups ask (None: the system's); no flag, for tests."""
+    enable_spamassassin: str | None = None
+    """Mailpit's --enable-spamassassin: spamd's `host:port`, or `unix:/path/to/socket`."""
+    spamassassin_timeout: float = 8
+    """Seconds a spam check may take, connecting included (Mailpit's: 8)."""
 
     def __post_init__(self) -> None:
         if self.max_messages < 0:
@@ -171,6 +181,7 @@ class Settings:
         self.tag_filters()  # a bad --tag or --tags-config stops the start, with what was wrong
         self._check_relay()
         self._check_webhook()
+        self._check_message_checks()
 
     def _check_smtp_tls(self) -> None:
         """--smtp-require-tls and --smtp-require-starttls need the certificate, and exclude each other (as in Mailpit)."""
@@ -219,6 +230,19 @@ class Settings:
             problem = check_webhook_url(self.webhook_url)
             if problem:
                 raise ConfigError(f"--webhook-url: {problem}")
+
+    def _check_message_checks(self) -> None:
+        """--dkim-keys must be a file that reads; --enable-spamassassin an address spamd can listen on."""
+        if self.dkim_keys:
+            from mailcatch.checks.dkim_keys import read_dkim_keys
+
+            read_dkim_keys(self.dkim_keys)  # a bad file stops the start, with the line that is wrong
+        if self.enable_spamassassin:
+            from mailcatch.checks.spam import spamd_address
+
+            spamd_address(self.enable_spamassassin)
+        if self.spamassassin_timeout <= 0:
+            raise ConfigError("the SpamAssassin timeout must be more than 0 seconds")
 
     def tag_filters(self) -> list[TagFilter]:
         """The filters of --tag, then those of --tags-config; ConfigError if either can't be read."""
@@ -450,6 +474,26 @@ FLAGS: tuple[tuple[str, str | None, str | None, str], ...] = (
         " Authentication, probability 0-100 percent ('Sender:451:10,Recipient:550:5')",
     ),
     (
+        "--dkim-keys",
+        "MAILCATCH_DKIM_KEYS",
+        "FILE",
+        "DKIM public keys for GET /api/v1/message/{ID}/dkim, offline: lines `selector._domainkey.example.com"
+        " v=DKIM1; k=rsa; p=...` or zone-file TXT records, # comments (default: none)",
+    ),
+    (
+        "--dkim-dns",
+        "MAILCATCH_DKIM_DNS",
+        None,
+        "look up DKIM keys that --dkim-keys lacks in DNS (default: off, the catcher stays offline)",
+    ),
+    (
+        "--enable-spamassassin",
+        "MAILCATCH_ENABLE_SPAMASSASSIN",
+        "HOST:PORT",
+        "score messages with this SpamAssassin spamd (or unix:/path/to/socket):"
+        " GET /api/v1/message/{ID}/sa-check (default: off)",
+    ),
+    (
         "--quiet",
         None,
         None,
@@ -492,6 +536,7 @@ MAILPIT_ENV: dict[str, tuple[str, ...]] = {
     "--smtp-relay-matching": ("MP_SMTP_RELAY_MATCHING",),
     "--webhook-url": ("MP_WEBHOOK_URL",),
     "--webhook-limit": ("MP_WEBHOOK_LIMIT",),
+    "--enable-spamassassin": ("MP_ENABLE_SPAMASSASSIN",),
     "--quiet": ("MP_QUIET",),
 }
 """Mailpit's environment variables read for our flags, so that a Mailpit compose file works unchanged;
@@ -575,6 +620,7 @@ def from_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | No
         "enable_chaos": switches["--enable-chaos"],
         "send_api_auth_accept_any": switches["--send-api-auth-accept-any"],
         "smtp_relay_all": switches["--smtp-relay-all"],
+        "dkim_dns": switches["--dkim-dns"],
     }
     _relay_kwargs(values, environ, kwargs)
     if "--max-age" in values:
@@ -583,9 +629,11 @@ def from_args(argv: Sequence[str] | None = None, environ: Mapping[str, str] | No
         disabled = tags_disabled(values["--tags-disable"])
         kwargs["tags_from_x_tags"] = "x-tags" not in disabled
         kwargs["tags_from_plus_addresses"] = "plus-addresses" not in disabled
-    for flag in ("--tag", "--tags-config", "--smtp-allowed-recipients", "--chaos-triggers"):
+    for flag in ("--tag", "--tags-config", "--smtp-allowed-recipients", "--chaos-triggers", "--dkim-keys"):
         if values.get(flag, "").strip():
             kwargs[flag[2:].replace("-", "_")] = values[flag]
+    if values.get("--enable-spamassassin", "").strip():
+        kwargs["enable_spamassassin"] = values["--enable-spamassassin"].strip()
     if "--smtp" in values:
         kwargs["smtp"] = HostPort.parse(values["--smtp"])
     if "--listen" in values:

@@ -26,7 +26,7 @@ from mailcatch.logs import limit_repeats
 from mailcatch.passwords import Credentials, TooBusy, read_password_file
 from mailcatch.smtp.session_log import SessionLog
 from mailcatch.storage import MessageStore
-from mailcatch.web import api, info, mailhog, openapi, release, send, sessions, views, ws
+from mailcatch.web import api, check_dkim, check_spam, info, mailhog, openapi, release, send, sessions, views, ws
 from mailcatch.web import check_html as html_checks
 from mailcatch.web import faults as faults_api
 from mailcatch.web import search as search_api
@@ -224,6 +224,8 @@ def create_app(
             *openapi.routes(),
             *mailhog.routes(),
             *release.routes(),
+            *check_dkim.routes(),
+            *check_spam.routes(),
             Mount("/", app=UiFiles(), name="static"),  # read into memory: see ui_files.py
         ],
         exception_handlers={

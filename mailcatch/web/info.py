@@ -103,7 +103,7 @@ async def webui(request: Request) -> Response:
         {
             "Label": "",
             "MessageRelay": _message_relay(request.app.state.settings),
-            "SpamAssassin": False,
+            "SpamAssassin": bool(request.app.state.settings.enable_spamassassin),
             "ChaosEnabled": bool(getattr(request.app.state, "faults", None) and request.app.state.faults.enabled),
             "DuplicatesIgnored": bool(getattr(request.app.state.settings, "ignore_duplicate_ids", False)),
             "HideDeleteAllButton": False,

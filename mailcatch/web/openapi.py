@@ -285,6 +285,42 @@ _SCHEMAS: dict[str, Any] = {
         "The session log: the most recent SMTP sessions, in memory (mailcatch's own)",
     ),
     "SMTPAddress": _object({"Host": _STR, "Port": _INT, "Address": _STR}, "Where to send mail"),
+    "DkimCheck": _object(
+        {
+            "Signatures": _array(
+                _object(
+                    {
+                        "Kind": {"type": "string", "enum": ["DKIM-Signature", "ARC-Seal", "ARC-Message-Signature"]},
+                        "Domain": {**_STR, "description": "d="},
+                        "Selector": {**_STR, "description": "s="},
+                        "Algorithm": {**_STR, "description": "a=, as rsa-sha256 or ed25519-sha256"},
+                        "Headers": {**_STRINGS, "description": "The signed header fields (h=), lower case"},
+                        "Result": {"type": "string", "enum": ["pass", "fail", "nokey", "temperror", "permerror"]},
+                        "Reason": {**_STR, "description": 'Why it did not pass ("" when it did)'},
+                        "KeySource": {
+                            "type": "string",
+                            "enum": ["file", "dns", ""],
+                            "description": "Where its key came from: --dkim-keys, DNS (--dkim-dns), or none found",
+                        },
+                    }
+                )
+            ),
+            "ARC": _object(
+                {"Result": {"type": "string", "enum": ["pass", "fail", "none"]}, "Reason": _STR},
+                "The ARC chain's result (RFC 8617)",
+            ),
+        },
+        "DKIM signatures, then ARC sets newest first, each verified (mailcatch's own)",
+    ),
+    "SpamAssassinResponse": _object(
+        {
+            "IsSpam": {**_BOOL, "description": "Score 5 or more"},
+            "Error": {**_STR, "description": 'What went wrong asking spamd ("" when nothing did)'},
+            "Score": {**_NUM, "description": "SpamAssassin's score, cut to one decimal"},
+            "Rules": _array(_object({"Score": _NUM, "Name": _STR, "Description": _STR})),
+        },
+        "Mailpit's SpamAssassin check",
+    ),
     "AppInformation": _object(
         {
             "Version": _STR,
@@ -609,6 +645,26 @@ _PATHS: dict[str, Any] = {
             "The SMTP session that delivered the message (mailcatch's own)",
             {"200": _json(_ref("Transcript"), "The transcript")},
             [_ID, _QUERY_LATEST],
+        ),
+    },
+    "/api/v1/message/{ID}/dkim": {
+        "get": _op(
+            "message",
+            "Verify the message's DKIM signatures and ARC chain (mailcatch's own)",
+            {"200": _json(_ref("DkimCheck"), "Each signature's result")},
+            [_ID, _QUERY_LATEST],
+            description="Keys come from the --dkim-keys file and, with --dkim-dns, from DNS; a signature whose "
+            "key can't be had is `nokey` (or `temperror` when DNS failed), with the reason.",
+        ),
+    },
+    "/api/v1/message/{ID}/sa-check": {
+        "get": _op(
+            "message",
+            "SpamAssassin check, through the spamd --enable-spamassassin names",
+            {"200": _json(_ref("SpamAssassinResponse"), "The score and the rules that matched")},
+            [_ID, _QUERY_LATEST],
+            description="404 without --enable-spamassassin, as Mailpit; a spamd that can't be reached or "
+            "does not answer within 8 s is said in Error.",
         ),
     },
     "/api/v1/tags": {
