@@ -2,8 +2,8 @@
 
 tests/clients_js/run.mjs calls each method of its MailpitClient and prints what it returned; this
 test sends known mail, runs it with node and checks each value as Mailpit would answer. Methods
-whose routes mailcatch doesn't serve (release, HTML, link and SpamAssassin checks, chaos)
-get the catcher's 404 JSON error, which is checked too. CI (`CI` set) runs `npm ci` there first
+whose routes mailcatch doesn't serve (release, the SpamAssassin check, chaos) get the catcher's
+JSON error, which is checked too. CI (`CI` set) runs `npm ci` there first
 (.ci/run); without node or the installed client the test fails in CI and is skipped elsewhere.
 """
 
@@ -22,8 +22,6 @@ from tests.helpers import CLIENTS_JS, node_with, wait_for_count
 from tests.messages import build, png, send
 
 NOT_SERVED = {
-    "htmlCheck": "404 Not Found at GET",
-    "linkCheck": "404 Not Found at GET",
     "spamAssassinCheck": "404 Not Found at GET",
     # Chaos is off unless the catcher runs with --enable-chaos (tests/web/test_chaos.py):
     "getChaosTriggers": "400 Bad Request at GET",
@@ -173,6 +171,16 @@ def test_read_state_and_deleting(results: dict[str, Any]) -> None:
     assert value(results, "listMessages(after delete)")["total"] == 0
     assert value(results, "deleteMessages(all)") == "ok"
     assert value(results, "listMessages(empty)")["messages"] == []
+
+
+def test_html_and_link_checks(results: dict[str, Any]) -> None:
+    """The invoice's HTML (`<p>See <b>attached</b></p>`) checked against caniemail's data; it has no links."""
+    check = value(results, "htmlCheck")
+    assert check["Total"]["Nodes"] == 2 and check["Total"]["Tests"] > 100
+    assert {"html-p"} <= {w["Slug"] for w in check["Warnings"]}
+    assert "ios" in check["Platforms"]
+    links = value(results, "linkCheck")
+    assert (links["Errors"], links["Links"]) == (0, [])
 
 
 @pytest.mark.parametrize(("step", "status"), NOT_SERVED.items())
