@@ -62,6 +62,11 @@ def _leaf_at(root: Node, offset: int) -> Node | None:
 
 
 def _place(root: Node, offset: int, lines: LineCounter) -> Where:
+    """The header field or the part holding the byte at `offset`, and its line."""
+    for node in root.nodes():
+        for field in node.header.fields:
+            if field.start <= offset < field.end:
+                return Where(field.name, lines.line_of(offset), node.part_id if node is not root else "")
     leaf = _leaf_at(root, offset)
     return Where("", lines.line_of(offset), leaf.part_id if leaf else "")
 
@@ -73,8 +78,10 @@ def _line_endings(raw: bytes, root: Node, lines: LineCounter) -> Iterator[Findin
             continue
         count = len(pattern.findall(raw))
         lone = (
-            "line feeds (LF) without a carriage return" if what == "LF" else "carriage returns (CR) without a line feed"
+            "line feed (LF) without a carriage return" if what == "LF" else "carriage return (CR) without a line feed"
         )
+        if count > 1:
+            lone = lone.replace(" (", "s (", 1)
         yield Finding(
             "error",
             code,
