@@ -28,6 +28,7 @@ from mailcatch.smtp.session_log import SessionLog
 from mailcatch.storage import MessageStore
 from mailcatch.web import api, check_dkim, check_spam, info, mailhog, openapi, release, send, sessions, views, ws
 from mailcatch.web import check_html as html_checks
+from mailcatch.web import check_lint as lint_api
 from mailcatch.web import faults as faults_api
 from mailcatch.web import search as search_api
 from mailcatch.web import tags as tags_api
@@ -224,6 +225,7 @@ def create_app(
             *openapi.routes(),
             *mailhog.routes(),
             *release.routes(),
+            *lint_api.routes(),
             *check_dkim.routes(),
             *check_spam.routes(),
             Mount("/", app=UiFiles(), name="static"),  # read into memory: see ui_files.py

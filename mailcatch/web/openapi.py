@@ -142,6 +142,86 @@ _SCHEMAS: dict[str, Any] = {
         },
         "A text/calendar part, such as a meeting invitation (mailcatch's own); its content is at part/{PartID}",
     ),
+    "HTMLCheckResponse": _object(
+        {
+            "Warnings": _array(_ref("HTMLCheckWarning")),
+            "Platforms": {
+                "type": "object",
+                "additionalProperties": _STRINGS,
+                "description": "Each platform caniemail tests (ios, android, macos...) and its email clients",
+            },
+            "Total": _object(
+                {
+                    "Tests": {**_INT, "description": "Features looked for"},
+                    "Nodes": {**_INT, "description": "HTML elements in the message"},
+                    "Supported": {**_NUM, "description": "Overall percentage supported"},
+                    "Partial": {**_NUM, "description": "Overall percentage partially supported"},
+                    "Unsupported": {**_NUM, "description": "Overall percentage unsupported"},
+                }
+            ),
+        },
+        "Mailpit's HTML check: the message's HTML and CSS features and how well email clients support each"
+        " (caniemail.com's data, CC BY 4.0)",
+    ),
+    "HTMLCheckWarning": _object(
+        {
+            "Slug": {**_STR, "description": "caniemail's feature, as css-display-flex"},
+            "Title": _STR,
+            "Description": {**_STR, "description": "HTML"},
+            "URL": {**_STR, "description": "The feature's page on caniemail.com"},
+            "Category": {**_STR, "description": "html, css, image or others"},
+            "Tags": _STRINGS,
+            "Keywords": _STR,
+            "Results": _array(_ref("HTMLCheckResult")),
+            "NotesByNumber": {"type": "object", "additionalProperties": _STR, "description": "Notes (HTML)"},
+            "Score": _object(
+                {
+                    "Found": {**_INT, "description": "Times the message uses the feature"},
+                    "Supported": _NUM,
+                    "Partial": _NUM,
+                    "Unsupported": _NUM,
+                }
+            ),
+            "Where": {
+                **_array(
+                    _object(
+                        {
+                            "Line": {**_INT, "description": "Line in the message's HTML, from 1"},
+                            "Column": {**_INT, "description": "Column, from 1"},
+                            "Snippet": {**_STR, "description": "The source there (at most 80 characters)"},
+                        }
+                    )
+                ),
+                "description": "mailcatch's own: the first 20 places the message uses the feature",
+            },
+        }
+    ),
+    "HTMLCheckResult": _object(
+        {
+            "Name": {**_STR, "description": "Client, platform and version, as Gmail Android (2023-01)"},
+            "Platform": _STR,
+            "Family": _STR,
+            "Version": _STR,
+            "Support": {"type": "string", "enum": ["yes", "no", "partial"]},
+            "NoteNumber": {**_STR, "description": 'Its note in NotesByNumber ("" if none)'},
+        }
+    ),
+    "LinkCheckResponse": _object(
+        {
+            "Errors": {**_INT, "description": "Links that answered 400 or more, or not at all"},
+            "Links": _array(
+                _object(
+                    {
+                        "URL": _STR,
+                        "StatusCode": {**_INT, "description": "The HTTP status (0: no answer; see Status)"},
+                        "Status": {**_STR, "description": "Its text, or why there is none (timed out, blocked...)"},
+                    }
+                )
+            ),
+            "Skipped": {**_INT, "description": "mailcatch's own: links beyond the first 100, not checked"},
+        },
+        "Mailpit's link check",
+    ),
     "MessageSummary": _object(
         {
             "ID": _STR,
@@ -236,6 +316,34 @@ _SCHEMAS: dict[str, Any] = {
             "Lines": _array(_object({"Time": _TIME, "Dir": {"type": "string", "enum": ["C", "S"]}, "Text": _STR})),
         },
         "The SMTP session that delivered a message (mailcatch's own)",
+    ),
+    "LintCheck": _object(
+        {
+            "Findings": {
+                **_array(
+                    _object(
+                        {
+                            "Severity": {"type": "string", "enum": ["error", "warning", "info"]},
+                            "Code": {**_STR, "description": "A stable code, as missing-date or bare-lf"},
+                            "Message": {**_STR, "description": "What is wrong, in plain English"},
+                            "Reference": {**_STR, "description": "The standard, as RFC 5322 section 3.6"},
+                            "Where": _object(
+                                {
+                                    "Header": {**_STR, "description": 'The header field ("" if none)'},
+                                    "Line": {**_INT, "description": "Its line in the raw message, from 1 (0: none)"},
+                                    "PartID": {**_STR, "description": 'The MIME part, as /part/{PartID} names it ("")'},
+                                }
+                            ),
+                        }
+                    )
+                ),
+                "description": "Errors, then warnings, then infos; each by its place in the message",
+            },
+            "Errors": _INT,
+            "Warnings": _INT,
+            "Infos": _INT,
+        },
+        "The standards lint of a message (mailcatch's own)",
     ),
     "SessionSummary": _object(
         {
@@ -617,6 +725,32 @@ _PATHS: dict[str, Any] = {
             [_ID, _param("PartID", "path", "Part ID from Attachments or Inline"), _QUERY_LATEST],
         ),
     },
+    "/api/v1/message/{ID}/html-check": {
+        "get": _op(
+            "other",
+            "HTML check: the HTML and CSS features the message's HTML uses, how well email clients support each, "
+            "and where each is",
+            {"200": _json(_ref("HTMLCheckResponse"), "The findings")},
+            [_ID, _QUERY_LATEST],
+            description="Against caniemail.com's data, shipped with mailcatch (nothing is fetched). A message "
+            "without HTML gets 400 (`message does not contain HTML`).",
+        ),
+    },
+    "/api/v1/message/{ID}/link-check": {
+        "get": _op(
+            "other",
+            "Link check: the status of each link and image of the message (at most 100), asked with HEAD",
+            {"200": _json(_ref("LinkCheckResponse"), "Each link's status")},
+            [
+                _ID,
+                _QUERY_LATEST,
+                _param("follow", "query", "true or 1: follow redirects (at most 10)", {"type": "string"}),
+            ],
+            description="GET where HEAD is refused (405, 501); 5 s for each connection and answer; no cookies "
+            "or credentials sent. Links to loopback, private and other non-public addresses are reported "
+            "blocked and not requested, unless the catcher runs with --allow-internal-http-requests.",
+        ),
+    },
     "/api/v1/message/{ID}/release": {
         "post": _op(
             "message",
@@ -637,6 +771,18 @@ _PATHS: dict[str, Any] = {
             "its Bcc header, with the configured Return-Path and From; the stored message never changes. A 400 "
             "says why it was not sent: relaying not configured, an address that is not one or is not allowed "
             "(allowed-recipients, blocked-recipients), or the relay server's reply (`SMTP error: ...`).",
+        ),
+    },
+    "/api/v1/message/{ID}/lint": {
+        "get": _op(
+            "message",
+            "The standards lint of the message: what breaks RFC 5322, MIME and their kin (mailcatch's own)",
+            {"200": _json(_ref("LintCheck"), "The findings")},
+            [_ID, _QUERY_LATEST],
+            description="Read from the raw bytes and the envelope (SMTPUTF8, BODY=8BITMIME): missing or duplicate "
+            "headers, Date and Message-ID syntax, addresses, encoded words, 8-bit headers, bare CR or LF, long "
+            "lines, MIME boundaries, transfer encodings, charsets, cid: links, List-Unsubscribe one-click, "
+            "attachments whose bytes disagree with their Content-Type.",
         ),
     },
     "/api/v1/message/{ID}/transcript": {
