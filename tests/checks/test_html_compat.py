@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from openapi_schema_validator import OAS30Validator
 
 from mailcatch.checks import css_tokens
 from mailcatch.checks.html_compat import check_html
 from mailcatch.server import ServerThread
+from mailcatch.web.openapi import document
 from tests.helpers import wait_for_count
 from tests.messages import build, send
 
@@ -66,6 +68,8 @@ def test_the_check_lists_each_feature_with_caniemails_support_and_where_it_is(
     assert response.status_code == 200
     answer = response.json()
     assert set(answer) == {"Warnings", "Platforms", "Total"}
+    components = document()["components"]
+    OAS30Validator({"$ref": "#/components/schemas/HTMLCheckResponse", "components": components}).validate(answer)
     assert set(answer["Total"]) == {"Tests", "Nodes", "Supported", "Partial", "Unsupported"}
     assert answer["Total"]["Nodes"] == 9  # style, body, table, tr, td, img, a, a, script
     assert answer["Platforms"]["macos"] == ["Apple Mail", "Mozilla Thunderbird", "Outlook"]

@@ -18,9 +18,11 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_schema_validator import OAS30Validator
 
 from mailcatch.checks.links import MAX_LINKS, extract_links, why_not_public
 from mailcatch.server import ServerThread
+from mailcatch.web.openapi import document
 from tests.helpers import wait_for_count
 from tests.messages import build, send
 
@@ -143,6 +145,8 @@ def test_each_link_gets_its_status_following_redirects(
     answer = _check(checking, html, follow="true")
     elapsed = time.monotonic() - started
     assert set(answer) == {"Errors", "Links", "Skipped"}
+    components = document()["components"]
+    OAS30Validator({"$ref": "#/components/schemas/LinkCheckResponse", "components": components}).validate(answer)
     assert _statuses(answer) == {
         f"{base}/ok": (200, "OK"),
         f"{base}/missing": (404, "Not Found"),
