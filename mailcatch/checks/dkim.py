@@ -84,11 +84,12 @@ def verify_message(raw: bytes, sources: KeySources) -> DkimJSON:
     """Every signature's result, and the ARC chain's."""
     finder = KeyFinder(sources)
     try:
-        headers: list[tuple[bytes, bytes]] = [(n, v) for n, v in dkim.DKIM(raw).headers]
+        verifier = dkim.DKIM(raw, logger=Notes([]), minkey=MIN_KEY_BITS, timeout=sources.timeout)
     except Exception as error:  # the header can't be read (dkimpy raises MessageFormatError)
         return _unreadable(raw, f"the message's header can't be read: {error}")
+    headers: list[tuple[bytes, bytes]] = [(name, value) for name, value in verifier.headers]
     signatures = [
-        _dkim_signature(raw, index, value, finder)
+        _dkim_signature(verifier, index, value, finder)
         for index, value in enumerate(v for n, v in headers if n.lower() == b"dkim-signature")
     ]
     arc_signatures, arc = _arc(raw, finder)
@@ -156,11 +157,12 @@ def _outcome(valid: bool, lookup: KeyLookup | None, errors: list[str], kind: str
     return "fail", _MISMATCH[kind]
 
 
-def _dkim_signature(raw: bytes, index: int, value: bytes, finder: KeyFinder) -> SignatureJSON:
+def _dkim_signature(verifier: Any, index: int, value: bytes, finder: KeyFinder) -> SignatureJSON:
+    """One DKIM-Signature's result, from dkimpy's `verifier` (the message read once for them all)."""
     tags = _tags(value)
     finder.trail.clear()
+    verifier.logger = Notes(finder.trail)
     try:
-        verifier = dkim.DKIM(raw, logger=Notes(finder.trail), minkey=MIN_KEY_BITS, timeout=finder.sources.timeout)
         valid = bool(verifier.verify(idx=index, dnsfunc=finder))
     except dkim.DKIMException as error:
         return _entry("DKIM-Signature", tags, *_classify(str(error)), finder.lookup(_key_name(tags)))
@@ -187,7 +189,7 @@ def _arc(raw: bytes, finder: KeyFinder) -> tuple[list[SignatureJSON], ArcJSON]:
         seal, signature = _arc_set(arc, headers, instance, finder)
         entries[(instance, "ARC-Seal")] = seal
         entries[(instance, "ARC-Message-Signature")] = signature
-    return list(entries.values()), _chain(raw, finder, entries, newest)
+    return list(entries.values()), _chain(arc, finder, entries, newest)
 
 
 def _arc_tags(headers: list[tuple[int, tuple[bytes, bytes]]], instance: int, name: bytes) -> dict[bytes, bytes]:
@@ -239,10 +241,11 @@ def _arc_set(
 _SEAL_FAILED = re.compile(r"ARC-Seal\[(\d+)\] did not validate")
 
 
-def _chain(raw: bytes, finder: KeyFinder, entries: dict[tuple[int, str], SignatureJSON], newest: int) -> ArcJSON:
+def _chain(arc: Any, finder: KeyFinder, entries: dict[tuple[int, str], SignatureJSON], newest: int) -> ArcJSON:
     """The chain's result as dkimpy judges it (RFC 8617), with the failing signature's reason added."""
+    arc.logger = Notes([])
     try:
-        verdict, _, reason = dkim.ARC(raw, logger=Notes([]), minkey=MIN_KEY_BITS).verify(dnsfunc=finder)
+        verdict, _, reason = arc.verify(dnsfunc=finder)
     except Exception as error:
         return {"Result": "fail", "Reason": str(error)}
     if verdict == dkim.CV_Pass:
