@@ -144,6 +144,13 @@ def test_the_readme_set_up_command_installs_a_catcher_that_serves_its_ui(clone: 
         assert (installed / "static" / "js" / "api.js").read_bytes() == (
             clone / "static" / "js" / "api.js"
         ).read_bytes()
+        # caniemail's data is in the package too: the HTML check answers from the installed copy.
+        assert (installed / "checks" / "data" / "caniemail.json").is_file()
+        html = {"From": {"Email": "app@example.com"}, "To": [{"Email": "ann@example.com"}], "HTML": "<p>Hi</p>"}
+        sent = http.post("/api/v1/send", json=html)
+        assert sent.status_code == 200, sent.text
+        check = http.get(f"/api/v1/message/{sent.json()['ID']}/html-check")
+        assert check.status_code == 200 and "html-p" in {w["Slug"] for w in check.json()["Warnings"]}, check.text
 
         # Reinstalling (or `pip install -e .`) removes those files under the running catcher: it keeps serving.
         shutil.rmtree(installed / "static")
