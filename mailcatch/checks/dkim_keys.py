@@ -7,6 +7,7 @@ One record per entry, named `selector._domainkey.domain`, in either of two forms
 
     ; zone-file style, as a DNS zone or `dig` prints it: an optional TTL and class, TXT, then
     ; quoted strings (joined without spaces), in parentheses when they go on over several lines
+    ; (unquoted data after TXT is taken as it is)
     ed._domainkey.example.org. 3600 IN TXT "v=DKIM1; k=ed25519; " "p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
     big._domainkey.example.net. IN TXT ( "v=DKIM1; k=rsa; p=MIIBIjANBgkqh..."
                                          "...IDAQAB" )
@@ -120,6 +121,8 @@ def parse_dkim_keys(text: str, source: str = "--dkim-keys") -> dict[str, str]:
         zone = _zone_value(rest)
         if zone is None:
             value = rest.strip()
+        elif not zone.lstrip().startswith(('"', "(")):  # `TXT v=DKIM1; ...`, unquoted
+            value = zone.strip()
         else:
             strings, _, depth = _quoted_strings(zone, where)
             while depth > 0:  # parentheses go on over the next lines

@@ -282,11 +282,13 @@ def test_the_file_forms_read_as_records() -> None:
         "a._domainkey.example.com\tv=DKIM1; p=AAAA\n"
         'B._domainkey.Example.com. 300 IN TXT "v=DKIM1; " "p=BB\\"B\\059" ; a comment\n'
         'c._domainkey.example.com. TXT (\n  "v=DKIM1;"\n  " p=CCC" )\n'
+        "d._domainkey.example.com 60 IN TXT v=DKIM1; p=DDD\n"
     )
     assert records == {
         "a._domainkey.example.com": "v=DKIM1; p=AAAA",
         "b._domainkey.example.com": 'v=DKIM1; p=BB"B;',
         "c._domainkey.example.com": "v=DKIM1; p=CCC",
+        "d._domainkey.example.com": "v=DKIM1; p=DDD",
     }
 
 
