@@ -11,6 +11,7 @@ started until a test uses a fixture, so having the plugin installed costs nothin
 from __future__ import annotations
 
 import os
+import sys
 import urllib.parse
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -102,6 +103,15 @@ def pytest_report_header(config: pytest.Config) -> str | list[str]:
     else:
         scope = "each test sees only the mail that arrives during it (nothing is deleted)"
     return [f"mailcatch: the catcher at {url}, SMTP {host}:{port}", f"mailcatch: {scope}"]
+
+
+def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
+    """A failing `assert message.lint() == []` lists every finding, one a line (pytest alone shows the first)."""
+    if "mailcatch.client.captured" not in sys.modules:  # no message was read: nothing to explain
+        return None
+    from mailcatch.client.captured import findings_report
+
+    return findings_report(op, left, right)
 
 
 @pytest.fixture(scope="session")

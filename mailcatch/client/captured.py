@@ -243,6 +243,19 @@ class Message:
         text = "" if self._detail.get("TextFromHTML") else str(self._detail.get("Text") or "")
         return list(dict.fromkeys([*urls_in_text(text), *urls_in_html(self.html)]))
 
+    def lint(self) -> LintFindings:
+        """The standards lint of the message (GET /api/v1/message/{ID}/lint): errors first, then warnings, then infos.
+
+        `assert message.lint() == []` fails listing every finding. Infos are hints, not faults:
+        `assert message.lint().problems == []` asks for no error and no warning.
+        """
+        data = self._api.get_json(f"/api/v1/message/{self.id}/lint")
+        return LintFindings(LintFinding.from_json(item) for item in data["Findings"])
+
+    def check(self) -> Checks:
+        """The message's checks: `.lint`, `.dkim` and `.html`, with `.problems` and `.ok` over lint and DKIM."""
+        return Checks(self)
+
     def describe(self) -> str:
         """One line for failure reports: sender, recipients and subject."""
         recipients = ", ".join(r.address for r in self.recipients) or "(no recipients)"
@@ -250,6 +263,230 @@ class Message:
 
     def __repr__(self) -> str:
         return f"<Message {self.id} {self.describe()}>"
+
+
+@dataclass(frozen=True)
+class LintWhere:
+    """Where a lint finding is: a header and its line in the raw message (from 1), and/or a MIME part's PartID."""
+
+    header: str = ""
+    line: int = 0
+    part_id: str = ""
+
+    def __str__(self) -> str:
+        places = [f"header {self.header}" if self.header else "", f"line {self.line}" if self.line else ""]
+        places.append(f"part {self.part_id}" if self.part_id else "")
+        return ", ".join(place for place in places if place) or "the message"
+
+
+@dataclass(frozen=True)
+class LintFinding:
+    """One finding of the standards lint: severity ("error", "warning", "info"), a stable code, what is
+    wrong, the standard it breaks and where."""
+
+    severity: Literal["error", "warning", "info"]
+    code: str
+    message: str
+    reference: str
+    where: LintWhere
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LintFinding:
+        where = data.get("Where") or {}
+        return cls(
+            data["Severity"],
+            data["Code"],
+            data["Message"],
+            data["Reference"],
+            LintWhere(where.get("Header") or "", where.get("Line") or 0, where.get("PartID") or ""),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.severity} {self.code} ({self.where}): {self.message} [{self.reference}]"
+
+    def __repr__(self) -> str:
+        return f"<{self}>"
+
+
+class LintFindings(list[LintFinding]):
+    """The lint's findings, errors first; a list, so `assert message.lint() == []` reads as it should."""
+
+    @property
+    def problems(self) -> list[LintFinding]:
+        """The errors and warnings (infos left out)."""
+        return [finding for finding in self if finding.severity != "info"]
+
+    def codes(self) -> list[str]:
+        """The findings' codes, in order."""
+        return [finding.code for finding in self]
+
+    def report(self) -> str:
+        """One finding a line, as a failing assertion shows them."""
+        return "\n".join(str(finding) for finding in self) if self else "no findings"
+
+
+def findings_report(op: str, left: object, right: object) -> list[str] | None:
+    """What a failing `assert message.lint() == []` shows: every finding, one a line (pytest's
+    pytest_assertrepr_compare, from mailcatch's plugin); None for any other comparison."""
+    if op != "==" or not (isinstance(left, LintFindings) or isinstance(right, LintFindings)):
+        return None
+    found, other = (left, right) if isinstance(left, LintFindings) else (right, left)
+    assert isinstance(found, LintFindings)
+    if not isinstance(other, list) or isinstance(other, LintFindings):
+        return None
+    counts = ", ".join(
+        f"{n} {severity}{'s' if n != 1 else ''}"
+        for severity in ("error", "warning", "info")
+        if (n := sum(1 for f in found if f.severity == severity))
+    )
+    head = f"lint findings == {other!r}: {counts or 'none'}"
+    return [head, *(f"  {finding}" for finding in found)]
+
+
+@dataclass(frozen=True)
+class DkimSignature:
+    """One DKIM-Signature, ARC-Seal or ARC-Message-Signature of a message, as the catcher verified it."""
+
+    kind: str
+    domain: str
+    selector: str
+    algorithm: str
+    headers: list[str]
+    result: str
+    """pass, fail, nokey, temperror or permerror."""
+    reason: str
+    key_source: str
+
+    def __str__(self) -> str:
+        reason = f": {self.reason}" if self.reason else ""
+        return f"{self.kind} d={self.domain} s={self.selector} {self.result}{reason}"
+
+
+@dataclass(frozen=True)
+class DkimCheck:
+    """GET /api/v1/message/{ID}/dkim: each signature's result, and the ARC chain's (pass, fail or none)."""
+
+    signatures: list[DkimSignature]
+    arc_result: str
+    arc_reason: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DkimCheck:
+        signatures = [
+            DkimSignature(
+                item.get("Kind") or "",
+                item.get("Domain") or "",
+                item.get("Selector") or "",
+                item.get("Algorithm") or "",
+                list(item.get("Headers") or []),
+                item.get("Result") or "",
+                item.get("Reason") or "",
+                item.get("KeySource") or "",
+            )
+            for item in data.get("Signatures") or []
+        ]
+        arc = data.get("ARC") or {}
+        return cls(signatures, arc.get("Result") or "none", arc.get("Reason") or "")
+
+    @property
+    def problems(self) -> list[str]:
+        """Signatures that fail (a wrong hash or signature, or a broken one) and a failing ARC chain."""
+        found = [str(s) for s in self.signatures if s.result in ("fail", "permerror")]
+        if self.arc_result == "fail":
+            found.append(f"ARC chain fail: {self.arc_reason}" if self.arc_reason else "ARC chain fail")
+        return found
+
+
+@dataclass(frozen=True)
+class HtmlWarning:
+    """One HTML element or CSS property of the message that some mail programs don't (fully) support."""
+
+    slug: str
+    title: str
+    category: str
+    supported: float
+    partial: float
+    unsupported: float
+    """Percentages of the tested mail programs, as Mailpit's Score gives them."""
+    url: str
+
+
+@dataclass(frozen=True)
+class HtmlCheck:
+    """GET /api/v1/message/{ID}/html-check (Mailpit's shape): how well mail programs support the HTML."""
+
+    supported: float
+    partial: float
+    unsupported: float
+    """Overall percentages (Mailpit's Total)."""
+    warnings: list[HtmlWarning]
+    data: dict[str, Any]
+    """The whole answer, as Mailpit gives it."""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HtmlCheck:
+        total = data.get("Total") or {}
+        warnings = [
+            HtmlWarning(
+                item.get("Slug") or "",
+                item.get("Title") or "",
+                item.get("Category") or "",
+                float((item.get("Score") or {}).get("Supported") or 0),
+                float((item.get("Score") or {}).get("Partial") or 0),
+                float((item.get("Score") or {}).get("Unsupported") or 0),
+                item.get("URL") or "",
+            )
+            for item in data.get("Warnings") or []
+        ]
+        return cls(
+            float(total.get("Supported") or 0),
+            float(total.get("Partial") or 0),
+            float(total.get("Unsupported") or 0),
+            warnings,
+            data,
+        )
+
+
+class Checks:
+    """A message's checks, each asked of the catcher when first read: `lint`, `dkim`, `html`.
+
+    `problems` lists, one line each, the lint's errors and warnings and the DKIM signatures that
+    fail; `ok` is true when there are none. The HTML check (scores out of caniemail's data) is
+    there to assert on, but counts as no problem: nearly every HTML mail uses something some
+    mail program lacks.
+    """
+
+    def __init__(self, message: Message) -> None:
+        self._message = message
+
+    @functools.cached_property
+    def lint(self) -> LintFindings:
+        return self._message.lint()
+
+    @functools.cached_property
+    def dkim(self) -> DkimCheck:
+        return DkimCheck.from_json(self._message._api.get_json(f"/api/v1/message/{self._message.id}/dkim"))
+
+    @functools.cached_property
+    def html(self) -> HtmlCheck | None:
+        """None for a message without an HTML body."""
+        if not self._message.html.strip():
+            return None
+        return HtmlCheck.from_json(self._message._api.get_json(f"/api/v1/message/{self._message.id}/html-check"))
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"lint: {finding}" for finding in self.lint.problems] + [f"dkim: {p}" for p in self.dkim.problems]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __repr__(self) -> str:
+        problems = self.problems
+        if not problems:
+            return f"<Checks of {self._message.id}: ok>"
+        return f"<Checks of {self._message.id}: {len(problems)} problems:\n  " + "\n  ".join(problems) + ">"
 
 
 def decode_header(value: str) -> str:
