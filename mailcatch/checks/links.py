@@ -3,7 +3,7 @@
 As Mailpit's: the links of `<a href>` (and `<area href>`), `<img src>` and `<link rel="stylesheet">`, then
 those written in the text, in that order without repeats, at most MAX_LINKS; each asked with HEAD (GET
 when the server refuses HEAD with 405 or 501), following redirects only when asked, at most
-MAX_REDIRECTS of them. A link that fails gets status code 0 and a status saying why ("timed out after
+MAX_REDIRECTS of them, the whole check within DEADLINE_TIMEOUTS timeouts. A link that fails gets status code 0 and a status saying why ("timed out after
 5 s", "connection refused", "no such host"). Nothing identifying is sent: no cookies, no credentials (a
 link's user:password@ is dropped), no Referer.
 
@@ -23,7 +23,7 @@ import socket
 import ssl
 import urllib.parse
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +47,8 @@ MAX_REDIRECTS = 10
 """Redirects followed per link (with `follow`); one more is reported as too many."""
 WORKERS = 5
 """Links checked at once (as Mailpit)."""
+DEADLINE_TIMEOUTS = 6
+"""A whole check answers within this many timeouts (30 s by default), however many links are slow."""
 USER_AGENT = f"mailcatch/{__version__} (link check)"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _HEAD_REFUSED = frozenset({405, 501})
@@ -270,12 +272,26 @@ def check_link(url: str, follow: bool, allow_internal: bool, timeout: float) -> 
 def check_links(
     urls: Iterable[str], follow: bool, allow_internal: bool = False, timeout: float = 5
 ) -> list[LinkStatus]:
-    """The status of each link, WORKERS at a time, in the order given."""
+    """The status of each link, WORKERS at a time, in the order given, all within DEADLINE_TIMEOUTS x `timeout`.
+
+    A link still waiting or being checked when that time is up is reported so; a request under way then
+    ends by its own timeout, on a thread nobody waits for.
+    """
     urls = list(urls)
     if not urls:
         return []
-    with ThreadPoolExecutor(min(WORKERS, len(urls)), thread_name_prefix="mailcatch-link-check") as pool:
-        return list(pool.map(lambda link: check_link(link, follow, allow_internal, timeout), urls))
+    deadline = DEADLINE_TIMEOUTS * timeout
+    pool = ThreadPoolExecutor(min(WORKERS, len(urls)), thread_name_prefix="mailcatch-link-check")
+    try:
+        futures = [pool.submit(check_link, link, follow, allow_internal, timeout) for link in urls]
+        wait(futures, timeout=deadline)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    out_of_time = f"not checked: the link check's {deadline:g} s were used up"
+    return [
+        future.result() if future.done() and not future.cancelled() else LinkStatus(url, 0, out_of_time)
+        for url, future in zip(urls, futures, strict=True)
+    ]
 
 
 def link_check(html: str, text: str, follow: bool, allow_internal: bool = False, timeout: float = 5) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from openapi_schema_validator import OAS30Validator
 
-from mailcatch.checks.links import MAX_LINKS, extract_links, why_not_public
+from mailcatch.checks.links import DEADLINE_TIMEOUTS, MAX_LINKS, extract_links, why_not_public
 from mailcatch.server import ServerThread
 from mailcatch.web.openapi import document
 from tests.helpers import wait_for_count
@@ -223,6 +223,20 @@ def test_at_most_100_links_are_checked(checking: ServerThread, server: LinkServe
     assert len(answer["Links"]) == MAX_LINKS and answer["Skipped"] == 5
     assert answer["Links"][-1]["URL"] == f"{server.base}/ok?n={MAX_LINKS - 1}"
     assert len(server.paths()) == MAX_LINKS
+
+
+def test_a_check_of_many_slow_links_answers_in_time(checking: ServerThread, server: LinkServer) -> None:
+    html = "".join(f'<a href="{server.base}/slow?n={n}">{n}</a>' for n in range(40))
+    started = time.monotonic()
+    answer = _check(checking, html)
+    elapsed = time.monotonic() - started
+    deadline = DEADLINE_TIMEOUTS * TIMEOUT
+    assert elapsed < deadline + 1.5
+    statuses = [link["Status"] for link in answer["Links"]]
+    assert len(statuses) == 40 and answer["Errors"] == 40
+    out_of_time = f"not checked: the link check's {deadline:g} s were used up"
+    assert set(statuses) == {f"timed out after {TIMEOUT:g} s", out_of_time}
+    assert statuses[0] != out_of_time and statuses[-1] == out_of_time
 
 
 def test_unknown_message_is_404(checking: ServerThread) -> None:
