@@ -219,7 +219,8 @@ def _arc_set(
         log.debug("ARC set %d could not be verified", instance, exc_info=True)
         failure = f"it could not be verified: {error!r}"
     lookups = [i for i, (kind, _) in enumerate(trail) if kind == "lookup"]
-    parts = [trail[start + 1 : end] for start, end in zip(lookups, [*lookups[1:], len(trail)], strict=True)]
+    ends = [*lookups[1:], len(trail)] if lookups else []
+    parts = [trail[start + 1 : end] for start, end in zip(lookups, ends, strict=True)]
     errors = [[text for kind, text in part if kind == "error"] for part in parts]
     signature_lookup = finder.lookup(_key_name(signature_tags))
     seal_lookup = finder.lookup(_key_name(seal_tags))

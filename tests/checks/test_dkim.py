@@ -267,6 +267,20 @@ def test_an_arc_message_signature_broken_by_a_changed_body_fails_the_chain(
     assert found["ARC"]["Reason"].startswith("Most recent ARC-Message-Signature did not validate: body hash mismatch")
 
 
+def test_an_arc_set_without_its_authentication_results_is_incomplete(
+    catcher: ServerThread, keys: dict[str, Any]
+) -> None:
+    sealed = arc_seal(MESSAGE, keys["big"].pem)
+    start = sealed.index(b"ARC-Authentication-Results:")
+    end = sealed.index(b"\r\nAuthentication-Results:", start) + 2
+    found = check(catcher, sealed[:start] + sealed[end:])
+    assert [(s["Kind"], s["Result"], s["Reason"]) for s in found["Signatures"]] == [
+        ("ARC-Seal", "permerror", "ARC set 1: Incomplete ARC set for instance 1"),
+        ("ARC-Message-Signature", "permerror", "ARC set 1: Incomplete ARC set for instance 1"),
+    ]
+    assert found["ARC"] == {"Result": "fail", "Reason": "Incomplete ARC set for instance 1"}
+
+
 def test_latest_and_unknown_ids(catcher: ServerThread, keys: dict[str, Any]) -> None:
     check(catcher, sign(MESSAGE, "s2048", "example.com", keys["big"].pem))
     with httpx.Client(base_url=catcher.url, timeout=10) as api:
