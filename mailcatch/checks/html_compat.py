@@ -55,7 +55,6 @@ _ELEMENTS: dict[str, str] = {
             "base",
             "bdi",
             "blockquote",
-            "body",
             "code",
             "del",
             "dfn",
@@ -521,6 +520,7 @@ def slugs_looked_for(data: CanIEmail) -> set[str]:
         *_AT_RULES.values(),
         *(slug for _, slug in _MEDIA_FEATURES),
         "amp",
+        "html-body",
         "css-at-keyframes",
         "css-comments",
         "css-important",
@@ -554,20 +554,12 @@ def check_html(html: str, data: CanIEmail | None = None) -> dict[str, Any]:
     for token in scan(html):
         if isinstance(token, Tag):
             if token.closing:
-                if token.name == "body":
+                if token.name == "body":  # a body is found by its end tag, as Mailpit finds it
                     found.add("html-body", token.start, token.source)
                 continue
             if token.name not in _NOT_NODES:
                 nodes += 1
-            if token.name != "body":  # a body is counted once, by its end tag (as Mailpit: `</body>`)
-                _tag(found, token)
-            else:
-                for attribute in token.attributes:
-                    slug = _ATTRIBUTES.get(attribute.name)
-                    if slug:
-                        found.add(slug, token.start, token.source)
-                    elif attribute.name == "style" and attribute.value.strip():
-                        _css(found, css_tokens.read_declarations(attribute.value), attribute.start, attribute.exact)
+            _tag(found, token)
         elif isinstance(token, RawText):
             if token.tag == "style":
                 _css(found, css_tokens.read_stylesheet(token.text), token.start)
