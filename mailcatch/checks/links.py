@@ -16,6 +16,7 @@ so that the name can't resolve elsewhere in between (DNS rebinding); redirects a
 
 from __future__ import annotations
 
+import functools
 import http.client
 import ipaddress
 import re
@@ -166,11 +167,15 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 class _PinnedHTTPSConnection(_PinnedHTTPConnection):
     """As _PinnedHTTPConnection, with TLS checked against the link's host name."""
 
-    context = ssl.create_default_context()
-
     def connect(self) -> None:
         super().connect()
-        self.sock = self.context.wrap_socket(self.sock, server_hostname=self.host)
+        self.sock = _tls_context().wrap_socket(self.sock, server_hostname=self.host)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The system's trusted certificates, read on the first https link rather than when mailcatch starts."""
+    return ssl.create_default_context()
 
 
 def _error_text(error: BaseException, timeout: float) -> str:
