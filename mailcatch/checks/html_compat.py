@@ -274,7 +274,6 @@ _MEDIA_FEATURES = (
 _PSEUDO = re.compile(r"(::?)([a-zA-Z][\w-]*)")
 _PSEUDO_ELEMENTS_OLD = frozenset({"before", "after", "first-letter", "first-line"})
 _BRACKETS = re.compile(r"\[[^\]]*\]")
-_PARENS = re.compile(r"\([^()]*\)")
 _COMBINATOR = re.compile(r"\s*([>+~])\s*|\s+")
 _SIMPLE = re.compile(r"\*|[a-zA-Z][\w-]*|\.[\w-]+|#[\w-]+|\[\]|::?[\w-]+(?:\(\))?|&")
 
@@ -346,6 +345,24 @@ def _declaration(found: _Findings, declaration: css_tokens.Declaration, offset: 
             found.add(unit, at, text)
 
 
+def _without_arguments(selector: str) -> str:
+    """A selector without what is inside the parentheses of :not(), :nth-child()... (`:not()`), however nested."""
+    kept: list[str] = []
+    depth = 0
+    start = 0
+    for match in re.finditer(r"[()]", selector):
+        if match[0] == "(":
+            if depth == 0:
+                kept.append(selector[start : match.end()])
+            depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                start = match.start()
+    kept.append(selector[start:] if depth == 0 else ")")
+    return "".join(kept)
+
+
 def _selector(found: _Findings, rule: css_tokens.Rule, offset: int) -> None:
     at, text = offset + rule.start, rule.selector
     if rule.nested:
@@ -357,12 +374,7 @@ def _selector(found: _Findings, rule: css_tokens.Rule, offset: int) -> None:
             kinds.add(f"css-pseudo-element-{name}")
         else:
             kinds.add(f"css-pseudo-class-{name}")
-    flat = _BRACKETS.sub("[]", text)
-    while "(" in flat:  # the arguments of :not(), :nth-child()... (inner ones first)
-        shorter = _PARENS.sub("()", flat)
-        if shorter == flat:
-            break
-        flat = shorter
+    flat = _without_arguments(_BRACKETS.sub("[]", text))
     groups = [group.strip() for group in flat.split(",") if group.strip()]
     if len(groups) > 1:
         kinds.add("css-selector-grouping")

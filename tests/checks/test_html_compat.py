@@ -181,6 +181,7 @@ def test_broken_and_hostile_html_is_read_without_failing() -> None:
     assert {"css-display-none", "html-div", "html-style"} <= set(warnings)
     started = time.perf_counter()
     check_html("<a" * 50_000 + "<p style='x" * 10_000 + "<style>" + "{(" * 20_000)
+    check_html("<style>" + "(" * 50_000 + ")" * 50_000 + "{} :not(" * 5_000 + "</style>")
     assert time.perf_counter() - started < 2
 
 
