@@ -9,6 +9,7 @@ lint_headers (header fields), lint_lists (unsubscribe headers), lint_mime (struc
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TypedDict
@@ -19,8 +20,10 @@ from mailcatch.checks.lint_lists import list_problems
 from mailcatch.checks.lint_mime import mime_problems, transfer_encoding
 from mailcatch.checks.lint_raw import LineCounter, Node, walk
 
-__all__ = ["Finding", "LintJSON", "Severity", "Where", "lint_json", "lint_message"]
+__all__ = ["MAX_PER_CODE", "Finding", "LintJSON", "Severity", "Where", "lint_json", "lint_message"]
 
+MAX_PER_CODE = 20
+"""Findings of one code listed for a message; a message of 10,000 broken parts says so 20 times, and how many more."""
 _LONG_LINE = re.compile(rb"[^\n]{999,}")
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 _BARE_CR = re.compile(rb"\r(?!\n)")
@@ -53,25 +56,32 @@ def _smtp_options(mail_options: Iterable[str]) -> set[str]:
     return {option.upper().replace(" ", "") for option in mail_options}
 
 
-def _leaf_at(root: Node, offset: int) -> Node | None:
-    """The leaf whose body holds the byte at `offset`."""
-    for leaf in root.leaves():
-        if leaf.body_start <= offset < leaf.body_end:
-            return leaf
-    return None
+class _Message:
+    """The message's MIME tree, with its leaves found by offset (a bisection: a message may have many)."""
+
+    def __init__(self, root: Node) -> None:
+        self.root = root
+        self.leaves = root.leaves()
+        self._starts = [leaf.body_start for leaf in self.leaves]
+
+    def leaf_at(self, offset: int) -> Node | None:
+        """The leaf whose body holds the byte at `offset`."""
+        index = bisect.bisect_right(self._starts, offset) - 1
+        if index >= 0 and offset < self.leaves[index].body_end:
+            return self.leaves[index]
+        return None
+
+    def place(self, offset: int, lines: LineCounter) -> Where:
+        """The header field or the part holding the byte at `offset`, and its line."""
+        for node in self.root.nodes():
+            for field in node.header.fields:
+                if field.start <= offset < field.end:
+                    return Where(field.name, lines.line_of(offset), node.part_id if node is not self.root else "")
+        leaf = self.leaf_at(offset)
+        return Where("", lines.line_of(offset), leaf.part_id if leaf else "")
 
 
-def _place(root: Node, offset: int, lines: LineCounter) -> Where:
-    """The header field or the part holding the byte at `offset`, and its line."""
-    for node in root.nodes():
-        for field in node.header.fields:
-            if field.start <= offset < field.end:
-                return Where(field.name, lines.line_of(offset), node.part_id if node is not root else "")
-    leaf = _leaf_at(root, offset)
-    return Where("", lines.line_of(offset), leaf.part_id if leaf else "")
-
-
-def _line_endings(raw: bytes, root: Node, lines: LineCounter) -> Iterator[Finding]:
+def _line_endings(raw: bytes, message: _Message, lines: LineCounter) -> Iterator[Finding]:
     for pattern, code, what in ((_BARE_LF, "bare-lf", "LF"), (_BARE_CR, "bare-cr", "CR")):
         first = pattern.search(raw)
         if first is None:
@@ -88,26 +98,26 @@ def _line_endings(raw: bytes, root: Node, lines: LineCounter) -> Iterator[Findin
             f"the message has {count} {lone}, the first on line {lines.line_of(first.start())}: lines must end "
             "with CRLF, and many servers refuse or rewrite such mail",
             "RFC 5322 section 2.3",
-            _place(root, first.start(), lines),
+            message.place(first.start(), lines),
         )
     nul = raw.find(b"\0")
     if nul >= 0:
-        leaf = _leaf_at(root, nul)
+        leaf = message.leaf_at(nul)
         if leaf is None or transfer_encoding(leaf) != "binary":
             yield Finding(
                 "error",
                 "nul-byte",
                 f"the message holds a NUL byte (on line {lines.line_of(nul)}), which mail must not carry",
                 "RFC 5322 section 2.3",
-                _place(root, nul, lines),
+                message.place(nul, lines),
             )
 
 
-def _body_lines(raw: bytes, root: Node, lines: LineCounter) -> Iterator[Finding]:
+def _body_lines(raw: bytes, message: _Message, lines: LineCounter) -> Iterator[Finding]:
     """Body lines over 998 octets, once per part (header lines are the header checks')."""
     seen: set[str] = set()
     for match in _LONG_LINE.finditer(raw):
-        leaf = _leaf_at(root, match.start())
+        leaf = message.leaf_at(match.start())
         if leaf is None or leaf.part_id in seen:
             continue
         seen.add(leaf.part_id)
@@ -123,10 +133,10 @@ def _body_lines(raw: bytes, root: Node, lines: LineCounter) -> Iterator[Finding]
         )
 
 
-def _eight_bit_transport(raw: bytes, root: Node, options: set[str], lines: LineCounter) -> Iterator[Finding]:
+def _eight_bit_transport(raw: bytes, message: _Message, options: set[str], lines: LineCounter) -> Iterator[Finding]:
     if options & {"BODY=8BITMIME", "BODY=BINARYMIME", "SMTPUTF8"}:
         return
-    for leaf in root.leaves():
+    for leaf in message.leaves:
         if not raw[leaf.body_start : leaf.body_end].isascii():
             yield Finding(
                 "info",
@@ -149,15 +159,38 @@ def _all(raw: bytes, mail_options: Sequence[str]) -> Iterator[Finding]:
     for node in root.nodes():
         yield from field_problems(node.header, raw, smtputf8, node.part_id if node is not root else "")
     yield from mime_problems(raw, root, lines)
-    yield from _line_endings(raw, root, lines)
-    yield from _body_lines(raw, root, lines)
-    yield from _eight_bit_transport(raw, root, options, lines)
+    message = _Message(root)
+    yield from _line_endings(raw, message, lines)
+    yield from _body_lines(raw, message, lines)
+    yield from _eight_bit_transport(raw, message, options, lines)
+
+
+def _capped(findings: list[Finding]) -> list[Finding]:
+    """The first MAX_PER_CODE findings of each code, and an info saying how many more there were."""
+    kept: list[Finding] = []
+    seen: dict[str, int] = {}
+    for finding in findings:
+        seen[finding.code] = seen.get(finding.code, 0) + 1
+        if seen[finding.code] <= MAX_PER_CODE:
+            kept.append(finding)
+    for code, count in seen.items():
+        if count > MAX_PER_CODE:
+            kept.append(
+                Finding(
+                    "info",
+                    "findings-omitted",
+                    f"{count - MAX_PER_CODE} more {code} findings are not listed (the first {MAX_PER_CODE} are)",
+                    "mailcatch",
+                )
+            )
+    return kept
 
 
 def lint_message(raw: bytes, mail_options: Sequence[str] = ()) -> list[Finding]:
-    """Every finding about a message, errors first, then by place. `mail_options`: its MAIL FROM parameters."""
+    """Every finding about a message (at most MAX_PER_CODE of a code), errors first, then by place.
+    `mail_options`: its MAIL FROM parameters."""
     findings = list(dict.fromkeys(_all(raw, mail_options)))  # the same finding once
-    return sorted(findings, key=Finding.sort_key)
+    return sorted(_capped(sorted(findings, key=Finding.sort_key)), key=Finding.sort_key)
 
 
 def lint_json(findings: Sequence[Finding]) -> LintJSON:

@@ -294,3 +294,17 @@ def test_a_100_kb_newsletter_is_linted_within_a_second(catcher: ServerThread, ap
     started = time.perf_counter()
     lint_message(raw)
     assert time.perf_counter() - started < 0.5
+
+
+def test_a_code_is_listed_at_most_20_times(catcher: ServerThread, api: httpx.Client) -> None:
+    head = (CORPUS / "good_smtplib.eml").read_bytes().partition(b"Content-Type:")[0]
+    part = b"--b\r\nContent-Type: text/plain; charset=x-martian\r\n\r\nHello\r\n"
+    raw = head + b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n' + part * 30 + b"--b--\r\n"
+    lint = lint_of(api, deliver(catcher, raw))
+    assert [f["Where"]["PartID"] for f in lint["Findings"] if f["Code"] == "charset-unknown"] == [
+        str(n) for n in range(1, 21)
+    ]
+    assert [f["Message"] for f in lint["Findings"] if f["Code"] == "findings-omitted"] == [
+        "10 more charset-unknown findings are not listed (the first 20 are)"
+    ]
+    assert (lint["Errors"], lint["Infos"]) == (20, 1)
