@@ -118,8 +118,8 @@ def _body_lines(raw: bytes, message: _Message, lines: LineCounter) -> Iterator[F
     seen: set[str] = set()
     for match in _LONG_LINE.finditer(raw):
         leaf = message.leaf_at(match.start())
-        if leaf is None or leaf.part_id in seen:
-            continue
+        if leaf is None or leaf.part_id in seen or transfer_encoding(leaf) == "binary":
+            continue  # binary parts (BINARYMIME) have no lines
         seen.add(leaf.part_id)
         length = len(match.group().rstrip(b"\r"))
         yield Finding(

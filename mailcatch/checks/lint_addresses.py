@@ -113,6 +113,8 @@ class _Reader:
         pieces = []
         while True:
             if self.peek() not in ("atom", "quoted"):
+                if not pieces and self.peek() != ".":
+                    raise AddressSyntax(f"{what} is missing")
                 raise AddressSyntax(f"{what} has an empty piece (a dot at its start or end, or two in a row)")
             pieces.append(self.tokens[self.at].text)
             self.at += 1

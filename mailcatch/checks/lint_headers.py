@@ -91,6 +91,7 @@ def _presence(block: HeaderBlock) -> Iterator[Finding]:
             "missing-mime-version",
             f"the message has a {field.name if field else 'Content-Type'} header but no MIME-Version: 1.0",
             "RFC 2045 section 4",
+            field,
         )
 
 
