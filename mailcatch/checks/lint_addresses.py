@@ -110,7 +110,7 @@ class _Reader:
 
     def dotted(self, what: str) -> str:
         """word *("." word): a dot-atom or obsolete local part or domain, without empty pieces."""
-        pieces = []
+        pieces: list[str] = []
         while True:
             if self.peek() not in ("atom", "quoted"):
                 if not pieces and self.peek() != ".":
