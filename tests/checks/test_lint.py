@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_schema_validator import OAS30Validator
 
 from mailcatch.checks.lint import lint_message
 from mailcatch.server import ServerThread
@@ -148,6 +149,9 @@ def test_the_json_shape_and_order(catcher: ServerThread, api: httpx.Client) -> N
         ("info", "8bit-without-8bitmime", {"Header": "", "Line": 8, "PartID": "1"}),
     ]
     assert (lint["Errors"], lint["Warnings"], lint["Infos"]) == (2, 1, 1)
+    spec = api.get("/api/v1/swagger.json").json()
+    OAS30Validator({"$ref": "#/components/schemas/LintCheck", "components": spec["components"]}).validate(lint)
+    assert "/api/v1/message/{ID}/lint" in spec["paths"]
     assert lint["Findings"][0]["Reference"] == "RFC 5322 section 3.6"
     assert lint["Findings"][1]["Reference"] == "RFC 6532 section 3"
 
