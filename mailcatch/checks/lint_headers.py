@@ -69,6 +69,32 @@ def _presence(block: HeaderBlock) -> Iterator[Finding]:
         )
     if block.first("subject") is None:
         yield _finding("info", "missing-subject", "the message has no Subject header", "3.6.5")
+    if not any(block.first(name) for name in ("to", "cc", "bcc")):
+        yield _finding(
+            "info",
+            "no-recipient-header",
+            "the message has no To, Cc or Bcc header: mail programs show no recipient, and spam filters notice",
+            "3.6.3",
+        )
+    for bcc in block.all("bcc"):
+        if bcc.text:
+            yield _finding(
+                "warning",
+                "bcc-header-sent",
+                "the message was sent with its Bcc header, so every recipient can read whom it was blind-copied "
+                "to: leave Bcc addresses to the envelope (RCPT TO) and drop the header",
+                "3.6.3",
+                bcc,
+            )
+    for path in block.all("return-path"):
+        yield _finding(
+            "warning",
+            "return-path-sent",
+            "the message already has a Return-Path header: the last server adds it on delivery, from MAIL FROM; "
+            "a sender's own is replaced or doubled (set the envelope sender instead)",
+            "RFC 5321 section 4.4",
+            path,
+        )
     for lname, section in ONCE.items():
         for extra in block.all(lname)[1:]:
             yield _finding(
