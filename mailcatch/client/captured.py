@@ -312,9 +312,9 @@ class LintFindings(list[LintFinding]):
     """The lint's findings, errors first; a list, so `assert message.lint() == []` reads as it should."""
 
     @property
-    def problems(self) -> list[LintFinding]:
+    def problems(self) -> LintFindings:
         """The errors and warnings (infos left out)."""
-        return [finding for finding in self if finding.severity != "info"]
+        return LintFindings(finding for finding in self if finding.severity != "info")
 
     def codes(self) -> list[str]:
         """The findings' codes, in order."""

@@ -118,6 +118,7 @@ def test_a_clean_message_lints_to_an_empty_list(mailbox: Mailbox) -> None:
     findings = newsletter.lint()
     assert findings.codes() == ["line-over-78"]  # an info only
     assert findings.problems == []
+    assert isinstance(findings.problems, LintFindings)  # a failing assert on it lists them too
 
 
 def test_check_of_a_signed_message(mailbox: Mailbox, key: tuple[bytes, Path]) -> None:
