@@ -24,7 +24,7 @@ __all__ = ["MAX_PER_CODE", "Finding", "LintJSON", "Severity", "Where", "lint_jso
 
 MAX_PER_CODE = 20
 """Findings of one code listed for a message; a message of 10,000 broken parts says so 20 times, and how many more."""
-_LONG_LINE = re.compile(rb"[^\n]{999,}")
+_LONG_LINE = re.compile(rb"\n([^\n]{999,})")  # from a line feed: the regex engine jumps from one to the next
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 _BARE_CR = re.compile(rb"\r(?!\n)")
 
@@ -82,11 +82,12 @@ class _Message:
 
 
 def _line_endings(raw: bytes, message: _Message, lines: LineCounter) -> Iterator[Finding]:
+    crlf = raw.count(b"\r\n")
     for pattern, code, what in ((_BARE_LF, "bare-lf", "LF"), (_BARE_CR, "bare-cr", "CR")):
-        first = pattern.search(raw)
+        count = raw.count(b"\n" if what == "LF" else b"\r") - crlf
+        first = pattern.search(raw) if count else None
         if first is None:
             continue
-        count = len(pattern.findall(raw))
         lone = (
             "line feed (LF) without a carriage return" if what == "LF" else "carriage return (CR) without a line feed"
         )
@@ -117,19 +118,19 @@ def _body_lines(raw: bytes, message: _Message, lines: LineCounter) -> Iterator[F
     """Body lines over 998 octets, once per part (header lines are the header checks')."""
     seen: set[str] = set()
     for match in _LONG_LINE.finditer(raw):
-        leaf = message.leaf_at(match.start())
-        if leaf is None or leaf.part_id in seen or transfer_encoding(leaf) == "binary":
+        start, length = match.start(1), len(match.group(1).rstrip(b"\r"))
+        leaf = message.leaf_at(start)
+        if length <= 998 or leaf is None or leaf.part_id in seen or transfer_encoding(leaf) == "binary":
             continue  # binary parts (BINARYMIME) have no lines
         seen.add(leaf.part_id)
-        length = len(match.group().rstrip(b"\r"))
         yield Finding(
             "error",
             "line-too-long",
-            f"part {leaf.part_id} has a line of {length} characters (line {lines.line_of(match.start())}): lines "
+            f"part {leaf.part_id} has a line of {length} characters (line {lines.line_of(start)}): lines "
             "must be at most 998; servers break longer ones, which can corrupt the content (encode it as "
             "quoted-printable or base64)",
             "RFC 5322 section 2.1.1",
-            Where("", lines.line_of(match.start()), leaf.part_id),
+            Where("", lines.line_of(start), leaf.part_id),
         )
 
 

@@ -14,7 +14,7 @@ from mailcatch.checks.lint_raw import Field, LineCounter, Node
 from mailcatch.mail.decode import b64decode, codec
 from mailcatch.mail.params import angle_stripped, parse_params
 
-__all__ = ["content", "mime_problems", "transfer_encoding"]
+__all__ = ["content", "content_head", "mime_problems", "transfer_encoding"]
 
 _ENCODINGS = ("7bit", "8bit", "binary", "quoted-printable", "base64")
 _BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
@@ -41,6 +41,19 @@ def content(raw: bytes, node: Node) -> bytes:
     if encoding == "quoted-printable":
         return binascii.a2b_qp(body)
     return body
+
+
+def content_head(raw: bytes, node: Node, size: int = 64) -> bytes:
+    """About the first `size` bytes of a leaf's content, decoding only the start of its body."""
+    end = min(node.body_end, node.body_start + 4 * size + 512)  # room for line breaks and escapes
+    encoding = transfer_encoding(node)
+    body = raw[node.body_start : end]
+    if encoding == "base64":
+        data = body.translate(None, b" \t\r\n")
+        return b64decode(data[: len(data) - len(data) % 4])[:size]
+    if encoding == "quoted-printable":
+        return binascii.a2b_qp(body)[:size]
+    return body[:size]
 
 
 def _at(
@@ -242,7 +255,7 @@ def _leaf(raw: bytes, node: Node, lines: LineCounter, content_ids: set[str]) -> 
     if node.effective_type.startswith("text/"):
         yield from _charset(raw, node, lines)
     if not _is_body(node) and not node.effective_type.startswith(("multipart/", "message/")):
-        problem = mismatch(node.effective_type, content(raw, node)[:64])
+        problem = mismatch(node.effective_type, content_head(raw, node))
         if problem:
             yield _at(
                 "warning",
