@@ -312,3 +312,16 @@ def test_a_code_is_listed_at_most_20_times(catcher: ServerThread, api: httpx.Cli
         "10 more charset-unknown findings are not listed (the first 20 are)"
     ]
     assert (lint["Errors"], lint["Infos"]) == (20, 1)
+
+
+def test_every_code_is_documented() -> None:
+    """docs/pytest.md lists the codes: every code the corpora give is there, and every code there is the lint's."""
+    docs = (DATA.parents[1] / "docs" / "pytest.md").read_text(encoding="utf-8")
+    codes = docs.split("The codes, by what they look at", 1)[1].split("\n\n", 2)[1]  # the list under it
+    listed = set(re.findall(r"`([a-z0-9]+(?:-[a-z0-9]+)+)`", codes))
+    found = {code_of(path) for path in BROKEN} | {"findings-omitted"}
+    for path in [*GOOD, *DATA.glob("*.eml")]:
+        found |= {finding.code for finding in lint_message(path.read_bytes())}
+    assert found - listed == set()
+    source = "".join(path.read_text() for path in (DATA.parents[1] / "mailcatch" / "checks").glob("lint*.py"))
+    assert {code for code in listed if f'"{code}"' not in source} == set()
