@@ -325,3 +325,20 @@ def test_every_code_is_documented() -> None:
     assert found - listed == set()
     source = "".join(path.read_text() for path in (DATA.parents[1] / "mailcatch" / "checks").glob("lint*.py"))
     assert {code for code in listed if f'"{code}"' not in source} == set()
+
+
+def test_mail_mailcatch_composes_lints_clean(api: httpx.Client) -> None:
+    """POST /api/v1/send builds its message with the standard library: it must pass mailcatch's own lint."""
+    sent = api.post(
+        "/api/v1/send",
+        json={
+            "From": {"Email": "app@example.com", "Name": "Äpp, Inc"},
+            "To": [{"Email": "bob@example.org", "Name": "Bob"}],
+            "Subject": "Grüße ✔",
+            "Text": "Hallo Bob, schöne Grüße",
+            "HTML": "<p>Hallo <b>Bob</b></p>",
+            "Attachments": [{"Content": "JVBERi0xLjQK", "Filename": "a.pdf"}],
+        },
+    )
+    assert sent.status_code == 200, sent.text
+    assert lint_of(api, sent.json()["ID"])["Findings"] == []
