@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import re
 from dataclasses import dataclass
 from typing import TypedDict
@@ -93,9 +94,9 @@ async def spam_check(raw: bytes, address: SpamdAddress, timeout: float = 8) -> S
     except asyncio.TimeoutError:
         return _result(error=f"spamd at {address} did not answer within {timeout:g} s")
     except OSError as error:
-        reason = error.strerror or str(error) or type(error).__name__
+        reason = os.strerror(error.errno) if error.errno else str(error) or type(error).__name__
         return _result(error=f"spamd at {address} can't be reached: {reason}")
-    return parse_report(answer, str(address))
+    return parse_report(answer, f"spamd at {address}")
 
 
 async def _exchange(raw: bytes, address: SpamdAddress) -> bytes:
@@ -138,8 +139,8 @@ def parse_report(answer: bytes, where: str = "spamd") -> SpamJSON:
     lines = head.split("\n")
     status = _STATUS.match(lines[0])
     if not status:
-        shown = lines[0][:80] if lines[0] else "nothing"
-        return _result(error=f"{where} did not answer as spamd does (it said {shown!r})")
+        shown = repr(lines[0][:80]) if lines[0] else "nothing"
+        return _result(error=f"{where} did not answer as spamd does (it said {shown})")
     if status.group(1) != "0":
         return _result(error=f"{where} refused the check: {status.group(1)} {status.group(2).strip()}")
     score = next((float(m.group(2)) for m in map(_SPAM.match, lines[1:]) if m), None)
