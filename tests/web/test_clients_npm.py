@@ -2,8 +2,8 @@
 
 tests/clients_js/run.mjs calls each method of its MailpitClient and prints what it returned; this
 test sends known mail, runs it with node and checks each value as Mailpit would answer. Methods
-whose routes mailcatch doesn't serve (release, the SpamAssassin check, chaos) get the catcher's
-JSON error, which is checked too. CI (`CI` set) runs `npm ci` there first
+whose routes mailcatch doesn't serve (release, chaos) get the catcher's JSON error, which is
+checked too; the SpamAssassin check asks a real spamd (tests/checks/spamd.py). CI (`CI` set) runs `npm ci` there first
 (.ci/run); without node or the installed client the test fails in CI and is skipped elsewhere.
 """
 
@@ -12,17 +12,18 @@ from __future__ import annotations
 import datetime
 import json
 import subprocess
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from mailcatch.server import ServerThread
+from tests.checks.spamd import Spamd, running_spamd
 from tests.helpers import CLIENTS_JS, node_with, wait_for_count
 from tests.messages import build, png, send
 
 NOT_SERVED = {
-    "spamAssassinCheck": "404 Not Found at GET",
     # Chaos is off unless the catcher runs with --enable-chaos (tests/web/test_chaos.py):
     "getChaosTriggers": "400 Bad Request at GET",
     "setChaosTriggers": "400 Bad Request at PUT",
@@ -30,6 +31,18 @@ NOT_SERVED = {
     "releaseMessage": "400 Bad Request at POST",
 }
 """Methods whose routes mailcatch doesn't serve (yet), and the error status each gets now."""
+
+
+@pytest.fixture(scope="module")
+def spamd() -> Iterator[Spamd]:
+    with running_spamd() as server:
+        yield server
+
+
+@pytest.fixture
+def catcher(start_catcher: Callable[..., ServerThread], spamd: Spamd) -> ServerThread:
+    """A fresh catcher whose SpamAssassin check asks the real spamd."""
+    return start_catcher(enable_spamassassin=spamd.address)
 
 
 @pytest.fixture
@@ -90,7 +103,7 @@ def test_info_and_configuration(results: dict[str, Any]) -> None:
     assert isinstance(info["RuntimeStats"]["Uptime"], int)
     config = value(results, "getConfiguration")
     assert config["MessageRelay"]["Enabled"] is False
-    assert (config["SpamAssassin"], config["ChaosEnabled"], config["DuplicatesIgnored"]) == (False, False, False)
+    assert (config["SpamAssassin"], config["ChaosEnabled"], config["DuplicatesIgnored"]) == (True, False, False)
 
 
 def test_listing_searching_and_waiting(results: dict[str, Any]) -> None:
@@ -181,6 +194,14 @@ def test_html_and_link_checks(results: dict[str, Any]) -> None:
     assert "ios" in check["Platforms"]
     links = value(results, "linkCheck")
     assert (links["Errors"], links["Links"]) == (0, [])
+
+
+def test_spam_assassin_check(results: dict[str, Any]) -> None:
+    """The invoice scored by spamd, in Mailpit's shape: not spam, and the rules it matched."""
+    check = value(results, "spamAssassinCheck")
+    assert (check["IsSpam"], check["Error"]) == (False, "")
+    assert isinstance(check["Score"], (int, float)) and check["Score"] < 5
+    assert check["Rules"] and all(set(rule) == {"Score", "Name", "Description"} for rule in check["Rules"])
 
 
 @pytest.mark.parametrize(("step", "status"), NOT_SERVED.items())
