@@ -64,21 +64,22 @@ Item = Declaration | Rule | AtRule | Comment
 _RULES, _DECLARATIONS, _KEYFRAME_RULES = "rules", "declarations", "keyframes"
 
 
-def _declaration(css: str, start: int, end: int) -> Declaration | None:
+def _declarations(css: str, start: int, end: int) -> Iterator[Declaration]:
+    """The declaration `css[start:end]` holds, if it holds one."""
     text = css[start:end]
     stripped = text.strip()
     if not stripped:
-        return None
+        return
     name, colon, value = stripped.partition(":")
     name = name.strip()
     if not colon or not name or not re.fullmatch(r"-?-?[a-zA-Z_][\w-]*", name):
-        return None
+        return
     value = value.strip()
     important = bool(_IMPORTANT.search(value))
     if important:
         value = _IMPORTANT.sub("", value).rstrip()
     lead = len(text) - len(text.lstrip())
-    return Declaration(name if name.startswith("--") else name.lower(), value, important, start + lead, stripped)
+    yield Declaration(name if name.startswith("--") else name.lower(), value, important, start + lead, stripped)
 
 
 def _prelude(css: str, start: int, end: int) -> tuple[str, int]:
@@ -149,9 +150,7 @@ def _read(css: str, outer: str) -> Iterator[Item]:
             segment = position
         elif char == ";":
             if kind == _DECLARATIONS:
-                declaration = _declaration(css, segment, at)
-                if declaration is not None:
-                    yield declaration
+                yield from _declarations(css, segment, at)
             else:
                 prelude, start = _prelude(css, segment, at)
                 name_match = _AT_NAME.match(prelude)
@@ -160,16 +159,12 @@ def _read(css: str, outer: str) -> Iterator[Item]:
             segment = position
         elif char == "}":
             if kind == _DECLARATIONS:
-                declaration = _declaration(css, segment, at)
-                if declaration is not None:
-                    yield declaration
+                yield from _declarations(css, segment, at)
             if len(blocks) > 1:
                 blocks.pop()
             segment = position
     if blocks[-1] == _DECLARATIONS:
-        declaration = _declaration(css, segment, length)
-        if declaration is not None:
-            yield declaration
+        yield from _declarations(css, segment, length)
 
 
 def read_stylesheet(css: str) -> Iterator[Item]:
