@@ -24,11 +24,13 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from openapi_schema_validator import OAS30Validator
 
 from mailcatch.checks.dkim_keys import parse_dkim_keys
 from mailcatch.config import HostPort, from_args
 from mailcatch.errors import ConfigError
 from mailcatch.server import ServerThread
+from mailcatch.web.openapi import document
 from tests.helpers import running, wait_for_count
 
 MESSAGE = (
@@ -41,6 +43,7 @@ MESSAGE = (
     b"Thank you for your order.\r\n"
 )
 SIGNED = [b"from", b"to", b"subject", b"date", b"message-id"]
+SPEC = document()
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ def check(catcher: ServerThread, raw: bytes) -> dict[str, Any]:
         answer = api.get(f"/api/v1/message/{newest}/dkim")
         assert answer.status_code == 200, answer.text
         found: dict[str, Any] = answer.json()
+        OAS30Validator({"$ref": "#/components/schemas/DkimCheck", "components": SPEC["components"]}).validate(found)
         return found
 
 

@@ -13,14 +13,17 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_schema_validator import OAS30Validator
 
 from mailcatch.checks.spam import parse_report
 from mailcatch.config import from_args
 from mailcatch.errors import ConfigError
 from mailcatch.server import ServerThread
+from mailcatch.web.openapi import document
 from tests.checks.spamd import Spamd, free_port, running_spamd
 from tests.helpers import running, wait_for_count
 
+SPEC = document()
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 
 PLAIN = (
@@ -67,6 +70,9 @@ def sa_check(catcher: ServerThread, message_id: str) -> dict[str, Any]:
     answer = httpx.get(f"{catcher.url}/api/v1/message/{message_id}/sa-check", timeout=30)
     assert answer.status_code == 200, answer.text
     found: dict[str, Any] = answer.json()
+    OAS30Validator({"$ref": "#/components/schemas/SpamAssassinResponse", "components": SPEC["components"]}).validate(
+        found
+    )
     return found
 
 
