@@ -163,6 +163,18 @@ def test_check_lists_the_problems(mailbox: Mailbox, key: tuple[bytes, Path]) -> 
     assert "2 problems" in repr(checks)
 
 
+def test_check_reads_an_arc_chain(mailbox: Mailbox, key: tuple[bytes, Path]) -> None:
+    results = b"Authentication-Results: mx.example.com; dkim=pass header.d=example.com\r\n"
+    message = signed(RECEIPT, key[0])
+    arc_set = dkim.arc_sign(
+        results + message, b"sel", b"example.com", key[0], b"mx.example.com", include_headers=SIGNED
+    )
+    checks = deliver(mailbox, b"".join(arc_set) + results + message).check()
+    assert sorted(s.kind for s in checks.dkim.signatures) == ["ARC-Message-Signature", "ARC-Seal", "DKIM-Signature"]
+    assert all(s.result == "pass" for s in checks.dkim.signatures), checks.dkim.signatures
+    assert (checks.dkim.arc_result, checks.ok) == ("pass", True)
+
+
 def test_a_message_without_html_has_no_html_check(mailbox: Mailbox) -> None:
     message = deliver(mailbox, (CORPUS / "broken_missing-message-id.eml").read_bytes())
     checks = message.check()
