@@ -70,6 +70,13 @@ def _at(
     return Finding(severity, code, message, reference, Where("", lines.line_of(node.start), node.part_id))
 
 
+def _shown_type(node: Node) -> str:
+    """The type of what an alternative shows: a multipart/related's is its first (root) part's."""
+    while node.effective_type == "multipart/related" and node.children:
+        node = node.children[0]
+    return node.effective_type
+
+
 def _multipart(node: Node, lines: LineCounter) -> Iterator[Finding]:
     field = node.header.first("content-type")
     boundary = node.params.get("boundary", "")
@@ -128,7 +135,7 @@ def _multipart(node: Node, lines: LineCounter) -> Iterator[Finding]:
             node.header.first("content-transfer-encoding"),
         )
     if node.effective_type == "multipart/alternative" and node.children:
-        types = [child.effective_type for child in node.children]
+        types = [_shown_type(child) for child in node.children]
         if "text/plain" in types and "text/html" in types and types.index("text/plain") > types.index("text/html"):
             yield _at(
                 "warning",
