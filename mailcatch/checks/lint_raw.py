@@ -9,7 +9,7 @@ joined by dots, a message that is not multipart "1", message/* parts leaves.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mailcatch.mail.decode import unfold
 from mailcatch.mail.params import parse_params
@@ -135,9 +135,6 @@ class Node:
     """Whether a multipart ends with its close boundary."""
     opened: bool = True
     """Whether a multipart's first boundary line was found."""
-    depth: int = 0
-    in_alternative: bool = False
-    problems: list[str] = field(default_factory=list)
 
     @property
     def body_start(self) -> int:
@@ -207,7 +204,7 @@ def _node(raw: bytes, start: int, end: int, part_id: str, depth: int, lines: Lin
     header = read_header_block(raw, start, end, lines)
     type_field = header.first("content-type")
     ctype, params = parse_params(unfold(type_field.value)) if type_field else (default, {})
-    node = Node(part_id, start, header, end, ctype, params, depth=depth)
+    node = Node(part_id, start, header, end, ctype, params)
     if not node.effective_type.startswith("multipart/") or depth >= MAX_DEPTH:
         return node
     boundary = params.get("boundary", "")
@@ -233,7 +230,6 @@ def _node(raw: bytes, start: int, end: int, part_id: str, depth: int, lines: Lin
         number = len(node.children) + 1
         child_id = f"{part_id}.{number}" if part_id else str(number)
         child = _node(raw, min(part_start, part_end), part_end, child_id, depth + 1, lines, child_default)
-        child.in_alternative = node.effective_type == "multipart/alternative"
         node.children.append(child)
         if found is None:
             node.closed = False
