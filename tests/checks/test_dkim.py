@@ -91,6 +91,7 @@ def keys_file(keys: dict[str, Any]) -> str:
         f'ed._domainkey.example.net. IN TXT ( "v=DKIM1; k=ed25519; "  ; the key follows\n'
         f'    "p={keys["ed_public"]}" )\n'
         f'arc._domainkey.example.com TXT "v=DKIM1; k=rsa; p={big[:200]}" "{big[200:]}"\n'
+        "bad._domainkey.example.com v=DKIM1; k=rsa; p=QUJDRA==\n"
     )
 
 
@@ -204,6 +205,14 @@ def test_a_record_with_another_key_fails(catcher: ServerThread, keys: dict[str, 
     [signature] = check(catcher, sign(MESSAGE, "s1024", "example.org", keys["big"].pem))["Signatures"]
     assert (signature["Result"], signature["KeySource"]) == ("fail", "file")
     assert "signature mismatch" in signature["Reason"]
+
+
+def test_a_key_record_that_is_no_key_is_a_permerror(catcher: ServerThread, keys: dict[str, Any]) -> None:
+    [signature] = check(catcher, sign(MESSAGE, "bad", "example.com", keys["big"].pem))["Signatures"]
+    assert (signature["Result"], signature["KeySource"]) == ("permerror", "file")
+    assert signature["Reason"].startswith(
+        "the key record for bad._domainkey.example.com (--dkim-keys) can't be used: could not parse RSA public key"
+    ), signature
 
 
 def test_an_expired_signature_fails(catcher: ServerThread, keys: dict[str, Any]) -> None:
