@@ -663,7 +663,7 @@ document.addEventListener("keydown", (event) => {
     if (id) setRead(id, msg ? !msg.Read : reader.message?.Read === false);
   } else if (key === "t" && reader.openId) {
     reader.addTag();
-  } else if (/^[1-6]$/.test(key) && reader.openId) {
+  } else if (/^[1-9]$/.test(key) && Number(key) <= TABS.length && reader.openId) {
     reader.selectTab(TABS[Number(key) - 1][0]);
   } else if (key === "?") {
     $("#help").showModal();

@@ -1,4 +1,4 @@
-// The reading pane: the message's addresses, its SMTP envelope, and six views as tabs.
+// The reading pane: the message's addresses, its SMTP envelope, and seven views as tabs.
 import { api, urls } from "./api.js";
 import { h, icon, addressText, addressList, formatSize, fullTime, lazyFormat, linkify } from "./dom.js";
 import { buildSrcdoc } from "./sanitize.js";
@@ -7,6 +7,7 @@ import { TagEditor } from "./tags_editor.js";
 import { isTextual, isPdf, textThumbnail, previewText, previewPdf } from "./attachment_preview.js";
 import { downloadHtmlPng } from "./html_shot.js";
 import { toast } from "./toast.js";
+import { ChecksView, MessageChecks, dkimBadge } from "./checks.js";
 
 export const TABS = [
   ["html", "HTML"],
@@ -15,8 +16,9 @@ export const TABS = [
   ["raw", "Raw"],
   ["transcript", "Transcript"],
   ["attachments", "Attachments"],
+  ["checks", "Checks"],
 ];
-const SHORT_LABELS = { attachments: "Files" }; // on a phone, so that all six tabs fit
+const SHORT_LABELS = { attachments: "Files", transcript: "SMTP" }; // on a phone, so that all seven tabs fit
 const WIDTHS = [["phone", "Phone", 375], ["tablet", "Tablet", 768], ["full", "Full", 0]];
 const RAW_LIMIT = 2 * 1024 * 1024;
 const TEXT_LIMIT = 1024 * 1024;
@@ -139,6 +141,7 @@ export class Reader {
         icon("trash"), h("span", { text: "Delete" })),
     );
 
+    this.checks = new MessageChecks(m.ID); // what the Checks tab and the DKIM badge fetched
     this.tagEditor = new TagEditor({
       tags: m.Tags || [],
       onChange: (tags) => this.hooks.onSetTags(m.ID, tags),
@@ -213,6 +216,7 @@ export class Reader {
         item("HELO", h("span", { class: "mono", text: env.Helo || "(none)" })),
         item("TLS", env.TLS ? h("span", { class: "chip ok", text: "yes" }) : h("span", { class: "chip", text: "no" })),
         item("AUTH", env.Username ? h("span", { class: "mono", text: env.Username }) : h("span", { class: "muted", text: "none" })),
+        item("DKIM", dkimBadge(this.checks, (section) => this.showCheck(section))),
       ));
   }
 
@@ -258,6 +262,7 @@ export class Reader {
       raw: () => this.lazy(key, () => api.raw(message.ID, RAW_LIMIT), (d) => this.rawView(message, d)),
       transcript: () => this.lazy(key, () => api.transcript(message.ID), (d) => this.transcriptView(d)),
       attachments: () => this.attachmentsView(message),
+      checks: () => this.checksView(message),
     };
     const result = views[key]();
     if (result instanceof Promise) {
@@ -278,7 +283,19 @@ export class Reader {
     }
   }
 
+  /** The Checks tab with one of its sections in view (from the DKIM badge). */
+  showCheck(section) {
+    this.selectTab("checks", { focus: false });
+    requestAnimationFrame(() => this.cache.get("checks")?.focusSection(section));
+  }
+
   // Views ------------------------------------------------------------------------------
+  /** Built once per opened message (its checks run then), kept while the message is open. */
+  checksView(m) {
+    if (!this.cache.has("checks")) this.cache.set("checks", new ChecksView(this.checks, { html: Boolean(m.HTML) }));
+    return this.cache.get("checks").el;
+  }
+
   htmlView(m) {
     if (!m.HTML) return this.nothing("This message has no HTML part.", m.Text ? "text" : null);
     const allow = this.remote.has(m.ID);
