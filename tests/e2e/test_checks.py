@@ -27,9 +27,11 @@ from playwright.sync_api import Page, expect
 
 from mailcatch.server import ServerThread
 from tests import messages
+from tests.checks.spamd import running_spamd
 from tests.e2e.helpers import UI
 
 PHONE = {"width": 390, "height": 844}
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 
 
 CHECK_ROUTES = ("/lint", "/dkim", "/html-check", "/link-check", "/sa-check")
@@ -448,6 +450,36 @@ def test_spam_score_shows_only_when_enabled_and_says_why_it_failed(
     card.click()
     expect(spam.locator("h3")).to_be_focused()
     ui.shot("checks-spam-error")
+
+
+def test_spam_score_and_rules_from_a_real_spamd(
+    open_ui: Callable[..., UI], start_catcher: Callable[..., ServerThread]
+) -> None:
+    with running_spamd() as spamd:
+        catcher = start_catcher(enable_spamassassin=spamd.address)
+        message = messages.build("Test spam", text=f"Hello,\n\n{GTUBE}\n")
+        message["Date"] = formatdate()
+        message["Message-ID"] = make_msgid(domain="example.com")
+        send_raw(catcher, message.as_bytes().replace(b"\n", b"\r\n"))
+        ui = open_ui(on=catcher)
+        expect(ui.rows).to_have_count(1)
+        open_checks(ui, "Test spam")
+        answer = route(ui, latest_id(ui), "sa-check")
+        assert answer["IsSpam"] and not answer["Error"], answer
+        spam = section(ui.page, "spam")
+        expect(spam.locator(".spam-score")).to_have_text(f"{answer['Score']:.1f}")
+        expect(spam.locator(".spam-head .check-pill")).to_have_text("spam")
+        rows = spam.locator("tbody tr")
+        expect(rows).to_have_count(len(answer["Rules"]))
+        highest = max(answer["Rules"], key=lambda rule: rule["Score"])
+        expect(rows.first.locator("td").nth(1)).to_have_text(highest["Name"])  # highest score first
+        expect(rows.first.locator("td").first).to_have_text(f"+{highest['Score']:.1f}")
+        expect(rows.first.locator("td").nth(2)).to_have_text(highest["Description"])
+        card = ui.page.locator(".check-card[data-check=spam]")
+        expect(card).to_have_attribute("data-kind", "bad")
+        card.click()
+        expect(spam.locator("h3")).to_be_focused()
+        ui.shot("checks-spam")
 
 
 def route_any(ui: UI, message_id: str, name: str) -> Any:
