@@ -1,14 +1,18 @@
 """The README's and docs/pytest.md's framework examples, taken from the Markdown and run as printed in a pytest
-subprocess against real apps: a Django project under pytest-django, Flask-Mail and Flask-Mailman apps."""
+subprocess against real apps: a Django project under pytest-django, Flask-Mail, Flask-Mailman and FastAPI-Mail
+apps."""
 
 from __future__ import annotations
 
+import re
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 DJANGO_INI = "DJANGO_SETTINGS_MODULE = mysite.settings\npythonpath = .\n"
 
 
@@ -22,6 +26,12 @@ def block_under(path: Path, heading: str) -> str:
 def python_blocks_of(text: str) -> list[str]:
     """The ```python blocks of Markdown text, in order."""
     return [block.split("```", 1)[0] for block in text.split("```python\n")[1:]]
+
+
+def readme_code(start: str) -> str:
+    """The one piece of the README's inline code that begins with `start` (its one-line framework examples)."""
+    (found,) = re.findall(r"`(" + re.escape(start) + r"[^`\n]*)`", README)
+    return str(found)
 
 
 DJANGO_SETTINGS = """
@@ -227,4 +237,118 @@ def test_reset(mailcatch):
 """,
     )
     result = inner.runpytest_subprocess("-p", "no:django")
+    result.assert_outcomes(passed=1)
+
+
+FLASK_SENDS = {
+    "flask-mail": """
+from flask_mail import Mail, Message
+
+mail = Mail()
+send = lambda: mail.send(Message("Password reset", sender="app@example.com", recipients=["ana@example.com"],
+                                 body="To reset your password, follow https://example.com/reset?t=1"))
+""",
+    "flask-mailman": """
+from flask_mailman import EmailMessage, Mail
+
+mail = Mail()
+send = lambda: EmailMessage("Password reset", "To reset your password, follow https://example.com/reset?t=1",
+                            "app@example.com", ["ana@example.com"]).send()
+""",
+}
+
+
+@pytest.mark.parametrize("extension", sorted(FLASK_SENDS))
+def test_the_readme_flask_line_sends_to_the_catcher(inner: pytest.Pytester, extension: str) -> None:
+    """The README's line, before `mail.init_app(app)` in an app under TESTING, as the README says."""
+    line = readme_code("app.config.update(mailcatch_")
+    inner.makepyfile(
+        test_readme=FLASK_SENDS[extension]
+        + f"""
+from flask import Flask
+
+
+def test_reset(mailcatch_server, mailcatch):
+    app = Flask(__name__)
+    app.config["TESTING"] = True
+    {line}
+    mail.init_app(app)
+    with app.app_context():
+        send()
+    message = mailcatch.wait_for(to="ana@example.com", subject="Password reset")
+    assert message.links == ["https://example.com/reset?t=1"]
+"""
+    )
+    result = inner.runpytest_subprocess("-p", "no:django")
+    result.assert_outcomes(passed=1)
+
+
+MYAPP_FASTAPI_MAIL = """
+from fastapi import FastAPI
+from fastapi_mail import ConnectionConfig, FastMail, MessageSchema, MessageType
+from pydantic import BaseModel, EmailStr
+
+
+class Reset(BaseModel):
+    email: EmailStr
+
+
+def create_app(conf: ConnectionConfig) -> FastAPI:
+    app = FastAPI()
+    mail = FastMail(conf)
+
+    @app.post("/reset")
+    async def reset(reset: Reset) -> dict[str, str]:
+        message = MessageSchema(
+            subject="Password reset",
+            recipients=[reset.email],
+            body="To reset your password, follow https://example.com/reset?t=1",
+            subtype=MessageType.plain,
+        )
+        await mail.send_message(message)
+        return {"status": "sent"}
+
+    return app
+"""
+
+
+FASTAPI_ARGS = ["-p", "no:django"] + (
+    # httpx2 needs Python 3.11: on 3.10 Starlette's TestClient runs on httpx, and says it would rather not.
+    ["-W", "ignore:Using `httpx` with `starlette.testclient` is deprecated"] if sys.version_info < (3, 11) else []
+)
+
+
+def test_the_docs_fastapi_mail_recipe_passes(inner: pytest.Pytester) -> None:
+    recipe = block_under(ROOT / "docs" / "pytest.md", "### FastAPI-Mail")
+    inner.makepyfile(myapp=MYAPP_FASTAPI_MAIL, test_reset=recipe)
+    result = inner.runpytest_subprocess(*FASTAPI_ARGS)
+    result.assert_outcomes(passed=1)
+
+
+def test_the_readme_fastapi_mail_line_sends_to_the_catcher(inner: pytest.Pytester) -> None:
+    """The README's line builds a real FastAPI-Mail config; the app's mail arrives as FastAPI-Mail sent it:
+    over plain SMTP (no STARTTLS), without a login."""
+    line = readme_code("ConnectionConfig(")
+    inner.makepyfile(
+        myapp=MYAPP_FASTAPI_MAIL,
+        test_readme=f"""
+from fastapi.testclient import TestClient
+from fastapi_mail import ConnectionConfig
+
+from myapp import create_app
+
+
+def test_reset(mailcatch_server, mailcatch):
+    conf = {line}
+    response = TestClient(create_app(conf)).post("/reset", json={{"email": "ana@example.com"}})
+    assert response.json() == {{"status": "sent"}}
+    message = mailcatch.wait_for(to="ana@example.com", subject="Password reset")
+    assert message.from_ == "app@example.com"
+    assert message.links == ["https://example.com/reset?t=1"]
+    assert message.envelope.mail_from == "app@example.com"
+    assert message.envelope.username == "" and message.envelope.tls is False
+    assert [line.text for line in message.transcript if line.text.startswith(("STARTTLS", "AUTH"))] == []
+""",
+    )
+    result = inner.runpytest_subprocess(*FASTAPI_ARGS)
     result.assert_outcomes(passed=1)
