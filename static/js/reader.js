@@ -292,7 +292,7 @@ export class Reader {
   // Views ------------------------------------------------------------------------------
   /** Built once per opened message (its checks run then), kept while the message is open. */
   checksView(m) {
-    if (!this.cache.has("checks")) this.cache.set("checks", new ChecksView(this.checks, { html: Boolean(m.HTML) }));
+    if (!this.cache.has("checks")) this.cache.set("checks", new ChecksView(this.checks, { html: Boolean(m.HTML && m.HTML.trim()) }));
     return this.cache.get("checks").el;
   }
 

@@ -318,6 +318,33 @@ def test_dkim_pass_and_fail_beside_the_envelope_and_in_the_tab(
     ui.shot("checks-dkim-fail")
 
 
+def test_a_routes_error_is_shown_as_it_says_and_try_again_asks_again(
+    open_ui: Callable[..., UI], start_catcher: Callable[..., ServerThread], tmp_path: Path
+) -> None:
+    pem, record = rsa_key()
+    keys = tmp_path / "dkim-keys.txt"
+    keys.write_text(f"mail2026._domainkey.shop.test {record}\n")
+    catcher = start_catcher(dkim_keys=str(keys))
+    send_raw(catcher, signed_message("Shipped, signed", pem))
+    keys.write_text("this line is no key record\n")  # edited after the start: the route says what is wrong
+    ui = open_ui(on=catcher)
+    expect(ui.rows).to_have_count(1)
+    open_checks(ui, "Shipped, signed")
+    with ui.api() as client:
+        answer = client.get(f"/api/v1/message/{latest_id(ui)}/dkim")
+    assert answer.status_code >= 400, answer.text
+    problem = section(ui.page, "dkim").locator(".check-state.is-error")
+    expect(problem).to_contain_text(f"Couldn't verify the signatures (HTTP {answer.status_code}): ")
+    expect(problem).to_contain_text(answer.json()["Error"])
+    expect(ui.page.locator(".check-card[data-check=dkim]")).to_have_attribute("data-kind", "bad")
+    ui.shot("checks-error")
+    keys.write_text(f"mail2026._domainkey.shop.test {record}\n")
+    problem.get_by_role("button", name="Try again").click()
+    expect(section(ui.page, "dkim").locator(".dkim-sig .check-pill")).to_have_text("pass")
+    expect(ui.page.locator(".dkim-badge-btn")).to_have_attribute("data-result", "pass")
+    assert len([url for url in check_requests(ui) if url.endswith("/dkim")]) == 2
+
+
 def latest_id_of(ui: UI, subject: str) -> str:
     with ui.api() as client:
         found = client.get("/api/v1/search", params={"query": f'subject:"{subject}"'}).json()["messages"]
