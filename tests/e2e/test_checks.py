@@ -547,5 +547,6 @@ def test_checks_in_dark_mode_on_a_phone_and_by_keyboard(open_ui: Callable[..., U
             "the checks are wider than the pane"
         )
         name = f"checks-{'phone' if viewport else 'desktop'}-{scheme}"
+        ui.shot(f"{name}-html")
         page.locator("#reader").evaluate("el => el.scrollTo(0, 0)")
         ui.shot(name)
