@@ -220,7 +220,8 @@ export class ChecksView {
     const errors = data.Errors ?? count("error");
     const warnings = data.Warnings ?? count("warning");
     const infos = data.Infos ?? count("info");
-    if (errors) this.setCard("lint", `${plural(errors, "error")}${warnings ? ` · ${plural(warnings, "warning")}` : ""}`, "bad");
+    const tight = (n, one) => plural(n, one).replace(" ", "\u00a0"); // "2 errors" never split over two lines
+    if (errors) this.setCard("lint", `${tight(errors, "error")}${warnings ? ` · ${tight(warnings, "warning")}` : ""}`, "bad");
     else if (warnings) this.setCard("lint", plural(warnings, "warning"), "warn");
     else this.setCard("lint", infos ? `clean, ${formatCount(infos)} note${infos === 1 ? "" : "s"}` : "clean", "ok");
     if (!findings.length) {

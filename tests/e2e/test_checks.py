@@ -550,3 +550,8 @@ def test_checks_in_dark_mode_on_a_phone_and_by_keyboard(open_ui: Callable[..., U
         ui.shot(f"{name}-html")
         page.locator("#reader").evaluate("el => el.scrollTo(0, 0)")
         ui.shot(name)
+        # k opens the message above; the Checks tab stays, with that message's findings.
+        page.keyboard.press("k")
+        expect(page.locator("#reader-subject")).to_have_text("Broken on purpose")
+        expect(section(page, "lint").locator(".lint-item.is-bad").first).to_be_visible()
+        ui.shot(f"{name}-lint")
