@@ -20,11 +20,12 @@ function webui() {
 }
 
 /** GET a check's JSON; rejects with an ApiError carrying the route's {"Error": ...} when it answers one. */
-async function getJSON(path) {
+async function getJSON(path, signal) {
   let response;
   try {
-    response = await fetch(apiUrl(path), { headers: { Accept: "application/json" }, cache: "no-store" });
-  } catch {
+    response = await fetch(apiUrl(path), { headers: { Accept: "application/json" }, cache: "no-store", signal });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
     throw new ApiError(0, "the server can't be reached");
   }
   const body = await response.json().catch(() => null);
@@ -45,6 +46,13 @@ export class MessageChecks {
     this.id = id;
     this.results = new Map(); // name -> promise of the route's JSON
     this.listeners = new Set();
+    this.aborter = new AbortController();
+  }
+
+  /** Stop what is under way: another message was opened, or none is. */
+  abort() {
+    this.aborter.abort();
+    this.listeners.clear();
   }
 
   path(route) {
@@ -54,9 +62,13 @@ export class MessageChecks {
   /** The answer of `route` (fetched the first time); a failure is forgotten, so Retry asks again. */
   get(name, route = name) {
     if (!this.results.has(name)) {
-      const promise = getJSON(this.path(route));
+      const promise = getJSON(this.path(route), this.aborter.signal);
       this.results.set(name, promise);
-      promise.then((data) => this.emit(name, data), () => this.results.delete(name));
+      this.emit(name, "start");
+      promise.then((data) => this.emit(name, "done", data), (error) => {
+        this.results.delete(name);
+        if (error.name !== "AbortError") this.emit(name, "failed", error);
+      });
     }
     return this.results.get(name);
   }
@@ -68,19 +80,19 @@ export class MessageChecks {
 
   /** The link check: never from cache unless asked for again with the same option. */
   links(follow) {
-    const promise = getJSON(`${this.path("link-check")}${follow ? "?follow=true" : ""}`);
+    const promise = getJSON(`${this.path("link-check")}${follow ? "?follow=true" : ""}`, this.aborter.signal);
     this.results.set("link-check", promise);
-    promise.then((data) => this.emit("link-check", data), () => {});
+    promise.catch(() => {});
     return promise;
   }
 
-  /** Called with (name, data) whenever a route answers. */
+  /** Called with (name, "start") when a route is asked, then (name, "done", its answer) or (name, "failed", the error). */
   listen(fn) {
     this.listeners.add(fn);
   }
 
-  emit(name, data) {
-    for (const fn of this.listeners) fn(name, data);
+  emit(name, state, value) {
+    for (const fn of this.listeners) fn(name, state, value);
   }
 }
 
@@ -202,6 +214,7 @@ export class ChecksView {
       const data = await load();
       body.replaceChildren(...[render(data)].flat());
     } catch (error) {
+      if (error.name === "AbortError") return; // the message is no longer shown
       body.replaceChildren(failure(what, error, () => this.run(key, what, load, render, { pending })));
       this.setCard(key, "error", "bad", error.message);
     } finally {
@@ -347,6 +360,7 @@ export class ChecksView {
       results.replaceChildren(...this.linksView(data));
       button.textContent = "Check again";
     } catch (error) {
+      if (error.name === "AbortError") return;
       results.replaceChildren(failure("check the links", error, null));
       this.setCard("links", "error", "bad", error.message);
       button.textContent = "Check links";
@@ -459,33 +473,28 @@ export function dkimSummary(data) {
  */
 export function dkimBadge(checks, onOpen) {
   const slot = h("span", { class: "dkim-badge" });
-  const showResult = (data) => {
-    const s = dkimSummary(data);
-    const label = s.result === "none" ? "no signature" : `${s.text}${s.domain ? ` (${s.domain})` : ""}`;
-    slot.replaceChildren(h("button", {
-      type: "button", class: `check-pill is-${s.kind} dkim-badge-btn`, "data-result": s.result,
-      title: `${s.reason ? `${s.reason}. ` : ""}Show the DKIM check`,
-      "aria-label": `DKIM: ${label}. Show the DKIM check`,
-      onclick: () => onOpen("dkim"),
-    }, label));
-  };
+  const open = (label, kind, title, result) => h("button", {
+    type: "button", class: `check-pill is-${kind} dkim-badge-btn`, "data-result": result, title,
+    "aria-label": `DKIM: ${label}. Show the DKIM check`, onclick: () => onOpen("dkim"),
+  }, label);
   const verify = h("button", {
     type: "button", class: "dkim-verify", title: "Verify this message's DKIM signatures",
-    "aria-label": "Verify DKIM signatures",
-    onclick: () => {
-      verify.disabled = true;
-      verify.textContent = "verifying…";
-      checks.dkim().then(() => {}, (error) => {
-        slot.replaceChildren(h("button", {
-          type: "button", class: "check-pill is-bad dkim-badge-btn", title: error.message,
-          "aria-label": `DKIM: couldn't verify (${error.message}). Show the DKIM check`, onclick: () => onOpen("dkim"),
-        }, "couldn't verify"));
-      });
-    },
+    "aria-label": "Verify DKIM signatures", onclick: () => checks.dkim(),
   }, "verify");
   slot.append(verify);
-  checks.listen((name, data) => {
-    if (name === "dkim") showResult(data);
+  checks.listen((name, state, value) => {
+    if (name !== "dkim") return;
+    if (state === "start") {
+      verify.disabled = true;
+      verify.textContent = "verifying…";
+      slot.replaceChildren(verify);
+    } else if (state === "done") {
+      const s = dkimSummary(value);
+      const label = s.result === "none" ? "no signature" : `${s.text}${s.domain ? ` (${s.domain})` : ""}`;
+      slot.replaceChildren(open(label, s.kind, `${s.reason ? `${s.reason}. ` : ""}Show the DKIM check`, s.result));
+    } else {
+      slot.replaceChildren(open("couldn't verify", "bad", `${value.message}. Show the DKIM check`, "error"));
+    }
   });
   return slot;
 }

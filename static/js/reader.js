@@ -74,6 +74,7 @@ export class Reader {
 
   close() {
     this.token += 1;
+    this.checks?.abort();
     this.message = null;
     this.el.replaceChildren(this.placeholder);
   }
@@ -141,6 +142,7 @@ export class Reader {
         icon("trash"), h("span", { text: "Delete" })),
     );
 
+    this.checks?.abort(); // the previous message's checks still under way
     this.checks = new MessageChecks(m.ID); // what the Checks tab and the DKIM badge fetched
     this.tagEditor = new TagEditor({
       tags: m.Tags || [],

@@ -13,6 +13,7 @@ import re
 import smtplib
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from email.utils import formatdate, make_msgid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from playwright.sync_api import Page, expect
 
+from mailcatch.config import HostPort
 from mailcatch.server import ServerThread
 from tests import messages
 from tests.checks.spamd import running_spamd
@@ -337,12 +339,47 @@ def test_a_routes_error_is_shown_as_it_says_and_try_again_asks_again(
     expect(problem).to_contain_text(f"Couldn't verify the signatures (HTTP {answer.status_code}): ")
     expect(problem).to_contain_text(answer.json()["Error"])
     expect(ui.page.locator(".check-card[data-check=dkim]")).to_have_attribute("data-kind", "bad")
+    expect(ui.page.locator(".dkim-badge-btn")).to_have_text("couldn't verify")  # beside the envelope too
     ui.shot("checks-error")
     keys.write_text(f"mail2026._domainkey.shop.test {record}\n")
     problem.get_by_role("button", name="Try again").click()
     expect(section(ui.page, "dkim").locator(".dkim-sig .check-pill")).to_have_text("pass")
     expect(ui.page.locator(".dkim-badge-btn")).to_have_attribute("data-result", "pass")
     assert len([url for url in check_requests(ui) if url.endswith("/dkim")]) == 2
+
+
+def test_a_slow_check_shows_it_is_running_and_moving_on_cancels_it(
+    open_ui: Callable[..., UI], start_catcher: Callable[..., ServerThread]
+) -> None:
+    # DKIM keys looked up in a DNS server that never answers: the check takes its 4 s timeout.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        catcher = start_catcher(dkim_dns=True, dkim_dns_server=HostPort("127.0.0.1", silent.getsockname()[1]))
+        pem, _ = rsa_key()
+        send_raw(catcher, signed_message("Slow to verify", pem))
+        send_raw(catcher, newsletter())
+        ui = open_ui(on=catcher)
+        expect(ui.rows).to_have_count(2)
+        page = ui.page
+        failed: list[tuple[str, str | None]] = []
+        page.on("requestfailed", lambda request: failed.append((request.url, request.failure)))
+        open_checks(ui, "Slow to verify")
+        dkim_section = section(page, "dkim")
+        expect(dkim_section.locator(".check-state.is-loading")).to_have_text("Verifying…")
+        expect(dkim_section.locator(".check-body")).to_have_attribute("aria-busy", "true")
+        expect(page.locator(".check-card[data-check=dkim]")).to_contain_text("checking…")
+        expect(page.locator(".dkim-verify")).to_have_text("verifying…")
+        expect(page.locator(".dkim-verify")).to_be_disabled()
+        expect(section(page, "lint").locator(".check-clean")).to_be_visible()  # the others don't wait for it
+        ui.shot("checks-loading")
+        page.keyboard.press("k")  # the message above: its checks run, the slow one is cancelled
+        expect(page.locator("#reader-subject")).to_have_text("Spring newsletter")
+        expect(section(page, "html").locator(".html-total-num")).to_be_visible()
+        expect(section(page, "dkim")).to_contain_text("no DKIM signature")
+        deadline = time.monotonic() + 5
+        while not [url for url, _ in failed if url.endswith("/dkim")] and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+        assert [why for url, why in failed if url.endswith("/dkim")] == ["net::ERR_ABORTED"], failed
 
 
 def latest_id_of(ui: UI, subject: str) -> str:
