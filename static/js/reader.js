@@ -86,6 +86,7 @@ export class Reader {
     }
     title = title || "This message was deleted.";
     this.token += 1;
+    this.checks?.abort();
     this.message = null;
     this.el.replaceChildren(h("div", { class: "reader-empty reader-gone" },
       h("p", { class: "gone-title", text: title }),
