@@ -388,10 +388,11 @@ export class ChecksView {
       const url = String(link.URL || "");
       return h("tr", { class: failed ? "is-failed" : null },
         h("td", { class: "link-code" }, pill(code ? String(code) : "error", kind)),
-        h("td", { class: "link-status", text: link.Status || "" }),
-        h("td", { class: "link-url" }, safeLink(url)
-          ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "mono", text: url })
-          : h("span", { class: "mono", text: url })));
+        h("td", { class: "link-url" },
+          safeLink(url)
+            ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "mono", text: url })
+            : h("span", { class: "mono", text: url }),
+          link.Status ? h("span", { class: "link-status", text: link.Status }) : null));
     });
     const skipped = Number(data.Skipped) || 0;
     return [
@@ -402,7 +403,7 @@ export class ChecksView {
       h("div", { class: "check-table-wrap" },
         h("table", { class: "check-table links-table" },
           h("caption", { class: "visually-hidden", text: "Each link's status, failures first" }),
-          h("thead", null, h("tr", null, h("th", { scope: "col", text: "Status" }), h("th", { scope: "col", text: "Reply" }), h("th", { scope: "col", text: "URL" }))),
+          h("thead", null, h("tr", null, h("th", { scope: "col", text: "Status" }), h("th", { scope: "col", text: "URL and reply" }))),
           h("tbody", null, rows))),
     ];
   }

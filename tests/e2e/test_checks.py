@@ -113,6 +113,7 @@ NEWSLETTER_HTML = """<!doctype html>
 
 def newsletter() -> bytes:
     message = messages.build("Spring newsletter", text="Spring collection: fresh picks for you.", html=NEWSLETTER_HTML)
+    message.add_attachment(messages.png(), maintype="image", subtype="png", filename="spring.png")  # a badge on Files
     message["Date"] = formatdate()
     message["Message-ID"] = make_msgid(domain="example.com")
     return message.as_bytes().replace(b"\n", b"\r\n")
@@ -561,6 +562,7 @@ def test_checks_in_dark_mode_on_a_phone_and_by_keyboard(open_ui: Callable[..., U
         page = ui.page
         ui.open("Spring newsletter")
         if viewport:
+            expect(ui.tab("Attachments")).to_contain_text("1")
             tabs = page.get_by_role("tab")
             expect(tabs).to_have_count(7)
             for i in range(7):
