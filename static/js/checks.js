@@ -157,8 +157,7 @@ export class ChecksView {
       const headingId = `check-${key}-title`;
       const value = h("span", { class: "check-card-value", text: "…" });
       const card = h("button", {
-        type: "button", class: "check-card", "data-check": key,
-        "aria-describedby": null, onclick: () => this.focusSection(key),
+        type: "button", class: "check-card", "data-check": key, onclick: () => this.focusSection(key),
       }, h("span", { class: "check-card-title", text: title }), value);
       const li = h("li", null, card);
       this.cards.set(key, { li, card, value });
