@@ -10,9 +10,11 @@ COPY docker/constraints.txt ./docker/
 COPY mailcatch ./mailcatch
 COPY static ./static
 # Dependencies at the releases docker/constraints.txt pins, so that a build next year installs what was tested.
+# Its own user, whose home /data starts empty (no shell start-up files in the volume).
 RUN pip install --no-cache-dir --constraint docker/constraints.txt . \
     && rm -rf /src \
-    && useradd --system --create-home --home-dir /data --uid 10001 mailcatch
+    && useradd --uid 10001 --user-group --no-create-home --home-dir /data --shell /usr/sbin/nologin mailcatch \
+    && install -d -o mailcatch -g mailcatch /data
 
 USER mailcatch
 WORKDIR /data
@@ -24,6 +26,9 @@ ENV MAILCATCH_SMTP=0.0.0.0:1025 \
     MAILCATCH_LISTEN=0.0.0.0:8025 \
     PYTHONUNBUFFERED=1
 EXPOSE 1025 8025
+# /livez on the port MAILCATCH_LISTEN names (move the UI with -e MAILCATCH_LISTEN=0.0.0.0:PORT, and the check
+# follows), asked directly: never through the proxy that HTTP_PROXY names (Docker's client proxy settings put it
+# in every container).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8025/livez', timeout=2)"]
+    CMD ["python", "-c", "import os, urllib.request as u; port = os.environ.get('MAILCATCH_LISTEN', ':8025').rsplit(':', 1)[1]; u.build_opener(u.ProxyHandler({})).open(f'http://127.0.0.1:{port}/livez', timeout=2)"]
 ENTRYPOINT ["mailcatch"]

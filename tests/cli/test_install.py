@@ -1,7 +1,7 @@
 """Installing mailcatch as the docs say: the README's set-up command, run as printed in a copy of the source
 tree (a fresh virtual environment, `pip install .`, `mailcatch`), serves its UI from the installed package,
-also once those files are removed under it; the Dockerfile and the GitHub Actions recipe, read (this machine
-has no Docker daemon to build them with)."""
+also once those files are removed under it, and with pytest beside it gives the `mailcatch` fixture; the
+Dockerfile and the GitHub Actions recipe, read (CI has no Docker daemon to build them with)."""
 
 from __future__ import annotations
 
@@ -160,6 +160,30 @@ def test_the_readme_set_up_command_installs_a_catcher_that_serves_its_ui(clone: 
     log = catcher.stop()
     assert "mailcatch: stopped in " in log
 
+    # The same environment as a project's test environment (docs/pytest.md): with pytest in it, the installed
+    # package's plugin gives the `mailcatch` fixture, and the docs' first example passes.
+    pip = subprocess.run(
+        [str(clone / ".venv" / "bin" / "pip"), "install", "-q", "pytest"],
+        env=_fresh_shell_env(),
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+    )
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    project = clone.parent / "project"
+    project.mkdir()
+    docs = (ROOT / "docs" / "pytest.md").read_text(encoding="utf-8")
+    (project / "test_welcome.py").write_text(block_under(docs, "# Testing mail with pytest", "python"))
+    tests = subprocess.run(
+        [str(clone / ".venv" / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-v"],
+        cwd=project,
+        env=_fresh_shell_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert tests.returncode == 0 and "test_welcome_mail PASSED" in tests.stdout, tests.stdout + tests.stderr
+
     # A catcher started without the files says so, in its log and on each UI page; the API still works.
     bare = Running([str(clone / ".venv" / "bin" / "mailcatch")], clone, env)  # it imports the installed copy
     processes.append(bare)
@@ -221,6 +245,36 @@ def _pins() -> dict[str, str]:
     return pins
 
 
+IMAGE_MARKERS = {
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "os_name": "posix",
+    "platform_python_implementation": "CPython",
+    "implementation_name": "cpython",
+    "python_version": "3.12",
+    "python_full_version": "3.12.0",
+    "extra": "",
+}
+"""The image's environment, for the dependencies' markers."""
+
+
+def _image_requirements() -> dict[str, list[Requirement]]:
+    """Every distribution the image installs (mailcatch's dependencies and theirs, as this environment's
+    metadata states them, markers read for the image), each with the requirements that name it."""
+    found: dict[str, list[Requirement]] = {}
+    waiting = ["mailcatch"]
+    while waiting:
+        for text in requires(waiting.pop()) or []:
+            requirement = Requirement(text)
+            if requirement.marker is not None and not requirement.marker.evaluate(IMAGE_MARKERS):
+                continue  # another platform's or Python's, or an extra's (test)
+            name = requirement.name.lower().replace("_", "-")
+            if name not in found:
+                waiting.append(name)
+            found.setdefault(name, []).append(requirement)
+    return found
+
+
 def test_the_image_installs_pinned_releases_that_satisfy_the_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pip install --no-cache-dir --constraint docker/constraints.txt ." in dockerfile
@@ -228,14 +282,13 @@ def test_the_image_installs_pinned_releases_that_satisfy_the_package() -> None:
         for source in sources.split():
             assert (ROOT / source).exists(), f"the Dockerfile copies {source}, which is not in the source tree"
     pins = _pins()
-    image = {"sys_platform": "linux", "platform_python_implementation": "CPython", "python_version": "3.12"}
-    for text in requires("mailcatch") or []:
-        requirement = Requirement(text)
-        if requirement.marker is not None and not requirement.marker.evaluate({**image, "extra": ""}):
-            continue  # another platform's, or an extra's (test)
-        name = requirement.name.lower().replace("_", "-")
-        assert name in pins, f"docker/constraints.txt doesn't pin {name}"
-        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} is outside {requirement}"
+    needed = _image_requirements()
+    assert {"starlette", "anyio", "dkimpy", "cffi"} <= set(needed)  # direct and indirect ones
+    for name, requirements in needed.items():
+        assert name in pins, f"docker/constraints.txt doesn't pin {name} (needed by the image: {requirements})"
+        for requirement in requirements:
+            assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} is outside {requirement}"
+    assert set(pins) - set(needed) == set(), "docker/constraints.txt pins releases the image no longer installs"
 
 
 def test_the_image_keeps_mail_on_a_volume_and_the_readme_publishes_on_loopback() -> None:
