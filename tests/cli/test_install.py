@@ -1,15 +1,18 @@
 """Installing mailcatch as the docs say: the README's set-up command, run as printed in a copy of the source
 tree (a fresh virtual environment, `pip install .`, `mailcatch`), serves its UI from the installed package,
 also once those files are removed under it, and with pytest beside it gives the `mailcatch` fixture; the
-Dockerfile and the GitHub Actions recipe, read (CI has no Docker daemon to build them with)."""
+Dockerfile and the GitHub Actions recipe, read, and the image's health check run here (CI has no Docker daemon
+to build the image with)."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +24,8 @@ import httpx
 import pytest
 import yaml
 from packaging.requirements import Requirement
+
+from mailcatch import Catcher
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -316,3 +321,31 @@ def test_the_actions_recipe_builds_the_image_it_runs() -> None:
     )
     env = workflow["jobs"]["test"]["env"]
     assert env == {"MAILCATCH_URL": "http://localhost:8025", "MAILCATCH_SMTP": "localhost:1025"}
+
+
+def _healthcheck_command() -> list[str]:
+    """The image's HEALTHCHECK command, as the Dockerfile gives it (exec form)."""
+    dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    (command,) = re.findall(r"^HEALTHCHECK .*? CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    parsed = json.loads(command)
+    assert parsed[0] == "python"
+    return [sys.executable, *parsed[1:]]
+
+
+def test_the_health_check_asks_the_catcher_on_its_port_past_any_proxy() -> None:
+    """Run here as Docker runs it in the container: with HTTP_PROXY set (as Docker's client proxy settings
+    set it in every container) and the UI moved with MAILCATCH_LISTEN."""
+    env = {**_fresh_shell_env(), "HTTP_PROXY": "http://proxy.invalid:3128", "http_proxy": "http://proxy.invalid:3128"}
+    with Catcher() as catcher:
+        port = catcher.url.rsplit(":", 1)[1]
+        healthy = subprocess.run(
+            _healthcheck_command(), env={**env, "MAILCATCH_LISTEN": f"0.0.0.0:{port}"}, capture_output=True, timeout=30
+        )
+        assert healthy.returncode == 0, healthy.stderr
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # a port nothing listens on
+        port = closed.getsockname()[1]
+        unhealthy = subprocess.run(
+            _healthcheck_command(), env={**env, "MAILCATCH_LISTEN": f"0.0.0.0:{port}"}, capture_output=True, timeout=30
+        )
+    assert unhealthy.returncode != 0
