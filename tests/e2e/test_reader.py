@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from tests import messages
 from tests.e2e.helpers import UI, Tracker
 
-TAB_LABELS = ["HTML", "Text", "Headers", "Raw", "Transcript", "Attachments"]
+TAB_LABELS = ["HTML", "Text", "Headers", "Raw", "Transcript", "Attachments", "Checks"]
 
 
 def test_each_tab_shows_its_view(open_ui: Callable[..., UI], tracker: Tracker) -> None:
@@ -32,7 +32,7 @@ def test_each_tab_shows_its_view(open_ui: Callable[..., UI], tracker: Tracker) -
     expect(envelope.locator(".env-item", has_text="Peer")).to_contain_text("127.0.0.1:")
 
     # Exactly these tabs, in this order, with role=tab.
-    expect(page.get_by_role("tab")).to_have_count(6)
+    expect(page.get_by_role("tab")).to_have_count(len(TAB_LABELS))
     for index, label in enumerate(TAB_LABELS):
         expect(page.get_by_role("tab").nth(index)).to_have_accessible_name(label)
 
