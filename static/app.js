@@ -16,6 +16,7 @@ const searchInput = $("#search");
 const searchClear = $("#search-clear");
 const layout = $("#layout");
 const conn = $("#conn");
+const PHONE = matchMedia("(max-width: 520px)"); // app.css's phone layout
 
 const mailbox = { total: 0, unread: 0 };
 let smtpAddress = ""; // from GET /api/v1/webui, where the server says
@@ -109,6 +110,8 @@ function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;
 }
 
+PHONE.addEventListener("change", () => updateChrome());
+
 // Runs after every list render (so on scroll): it only writes what changed.
 function updateChrome() {
   const unread = mailbox.unread;
@@ -151,7 +154,13 @@ function updateChrome() {
   deleteAll.title = list.query ? "Delete every message that matches the search" : "Delete every message";
   const offline = isOffline();
   deleteAll.disabled = offline || list.total === 0;
-  $("#mark-all-read").disabled = offline || mailbox.unread === 0;
+  // During a search both buttons act on its matches, and say so (a phone's top bar has room for "Mark read").
+  const markRead = $("#mark-all-read");
+  const markLabel = list.query ? "Mark matches read" : "Mark all read";
+  setText(markRead, list.query && PHONE.matches ? "Mark read" : markLabel);
+  if (markRead.getAttribute("aria-label") !== markLabel) markRead.setAttribute("aria-label", markLabel);
+  markRead.title = list.query ? "Mark every message that matches the search read" : "Mark every message read";
+  markRead.disabled = offline || mailbox.unread === 0 || (Boolean(list.query) && list.total === 0);
   for (const button of document.querySelectorAll("#reader [data-needs-server], #select-bar [data-needs-server]")) button.disabled = offline;
   const selected = list.selected.size;
   $("#select-bar").hidden = selected === 0;
@@ -469,14 +478,15 @@ $("#delete-all").addEventListener("click", async () => {
 
 $("#mark-all-read").addEventListener("click", async () => {
   if (refuseOffline("nothing was marked read")) return;
+  const query = list.query;
   try {
-    await api.markAllRead();
+    await (query ? api.markSearchRead(query) : api.markAllRead());
   } catch (error) {
     failed(error, "Couldn't mark messages read");
     return;
   }
-  for (const row of list.rows.values()) row.msg = { ...row.msg, Read: true };
-  setCounts(undefined, 0);
+  for (const row of list.rows.values()) row.msg = { ...row.msg, Read: true }; // during a search, all matches
+  if (!query) setCounts(undefined, 0); // else the server's stats event brings the mailbox's new count
   list.schedule();
 });
 

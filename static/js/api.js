@@ -90,6 +90,7 @@ export const api = {
   webui: () => getJSON("api/v1/webui"),
   setRead: (ids, read) => request("PUT", "api/v1/messages", { json: { IDs: ids, Read: read } }),
   markAllRead: () => request("PUT", "api/v1/messages", { json: { Read: true } }),
+  markSearchRead: (query) => request("PUT", "api/v1/messages", { json: { Read: true, Search: query } }),
   remove: (ids) => request("DELETE", "api/v1/messages", { json: { IDs: ids } }),
   removeAll: () => request("DELETE", "api/v1/messages", { json: {} }),
   removeSearch: (query) => request("DELETE", `api/v1/search?query=${q(query)}`),

@@ -1,7 +1,8 @@
-"""A 390 px phone: every view's tab fits, and the top bar names what its delete button deletes."""
+"""A 390 px phone: every view's tab fits; the top bar names what its buttons act on (the matches, during a search)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from playwright.sync_api import expect
@@ -55,3 +56,36 @@ def test_the_delete_button_says_matches_during_a_search(ui: UI) -> None:
     expect(delete).to_have_text("Delete all")
     expect(ui.rows).to_have_count(1)
     expect(ui.rows.first).to_contain_text("Weekly digest")
+
+
+def test_mark_read_during_a_search_marks_the_matches(open_ui: Callable[..., UI]) -> None:
+    """Beside Delete matches, the other top-bar button acts on the matches too, and says so."""
+    ui = open_ui()
+    messages.send(ui.catcher, *[messages.build(f"Order {n}") for n in range(3)], messages.build("Weekly digest"))
+    expect(ui.rows).to_have_count(4)
+    mark = ui.page.locator("#mark-all-read")
+    expect(mark).to_have_text("Mark all read")
+    ui.page.locator("#search").fill("subject:order")
+    ui.page.keyboard.press("Enter")
+    expect(ui.rows).to_have_count(3)
+    expect(mark).to_have_text("Mark matches read")
+    mark.click()
+    for n in range(3):
+        expect(ui.row(f"Order {n}")).not_to_have_class(re.compile(r"\bis-unread\b"))
+    with ui.api() as api:
+        read = {m["Subject"]: m["Read"] for m in api.get("/api/v1/messages").json()["messages"]}
+    assert read == {"Order 0": True, "Order 1": True, "Order 2": True, "Weekly digest": False}
+    ui.page.get_by_role("button", name="Clear search").click()
+    expect(mark).to_have_text("Mark all read")
+    expect(ui.page.locator("#list-count")).to_have_text("4 messages · 1 unread")
+    expect(ui.row("Weekly digest")).to_have_class(re.compile(r"\bis-unread\b"))
+
+    phone = open_ui(viewport=PHONE, color_scheme="dark")
+    phone.page.locator("#search").fill("subject:digest")
+    phone.page.keyboard.press("Enter")
+    expect(phone.rows).to_have_count(1)
+    # The top bar still fits: the phone's label is the short one, its accessible name the whole.
+    expect(phone.page.locator("#mark-all-read")).to_have_text("Mark read")
+    expect(phone.page.get_by_role("button", name="Mark matches read")).to_be_visible()
+    assert phone.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    phone.shot("search-top-bar-phone-dark")
