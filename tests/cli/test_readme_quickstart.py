@@ -1,5 +1,6 @@
 """The README's first steps as printed: `mailcatch` with no flags, the "Point your app at it" senders (smtplib,
-Django's settings, Flask-Mail's config) and the curl commands that read their mail back.
+Django's settings, Flask-Mail's config), the curl commands that read their mail back, and the other ways in that
+use the default ports: the send API's curl command and `mailcatch-sendmail` from a script.
 
 They name the default ports (localhost:1025 and 8025), which another catcher or test on this machine may hold,
 so they run in a network namespace of their own (`unshare --net`, as root or in a user namespace), whose
@@ -39,6 +40,7 @@ with socket.socket() as sock:  # `ip link set lo up`, without iproute2
 
 examples = json.loads(sys.argv[1])
 env = {k: v for k, v in os.environ.items() if not k.startswith(("MAILCATCH_", "PYTEST_"))}
+env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # mailcatch-sendmail
 catcher = subprocess.Popen([sys.executable, "-m", "mailcatch"], env=env, stderr=subprocess.PIPE, text=True)
 startup = catcher.stderr.readline()
 deadline = time.monotonic() + 30
@@ -49,13 +51,15 @@ while True:
     except OSError:
         assert time.monotonic() < deadline, "no answer on 127.0.0.1:8025: " + startup
         time.sleep(0.1)
-result = {"startup": startup, "sent": [], "curl": []}
+result = {"startup": startup, "sent": [], "sh": []}
 for name, code in examples["python"]:
     ran = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     result["sent"].append([name, ran.returncode, ran.stdout + ran.stderr])
-for line in examples["sh"]:
-    ran = subprocess.run(["bash", "-c", line], env=env, capture_output=True, text=True, timeout=60)
-    result["curl"].append([line, ran.returncode, ran.stdout, ran.stderr])
+for command in examples["sh"]:
+    ran = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=60)
+    result["sh"].append([command, ran.returncode, ran.stdout, ran.stderr])
+with urllib.request.urlopen("http://127.0.0.1:8025/api/v1/messages") as response:
+    result["messages"] = json.load(response)["messages"]
 catcher.send_signal(signal.SIGTERM)
 result["log"] = startup + catcher.communicate(timeout=60)[1]
 result["exit"] = catcher.returncode
@@ -93,9 +97,13 @@ def _examples() -> dict[str, Any]:
         '    mail.send(Message("From Flask-Mail", sender="app@example.com", recipients=["user@example.com"], body="Hi"))\n'
     )
     (curls,) = blocks(section("## Point your app at it"), "sh")
+    (send,) = blocks(section("## Sending through the API"), "sh")
+    (_, _, script) = blocks(section("## sendmail"), "sh")[0].partition("\nln -s /path/to/venv/bin/mailcatch ")
+    sendmail = script.split("\n", 1)[1]  # (the line that makes it the system's sendmail is left out)
+    assert sendmail.startswith("printf 'Subject: backup done")
     return {
         "python": [["smtplib", smtplib_example], ["django", django], ["flask-mail", flask]],
-        "sh": [line for line in curls.splitlines() if line.strip()],
+        "sh": [line for line in curls.splitlines() if line.strip()] + [send, sendmail],
     }
 
 
@@ -119,9 +127,9 @@ def test_the_readme_senders_reach_mailcatch_on_its_default_ports(tmp_path: Path)
         assert code == 0, f"the README's {name} example failed:\n{output}"
     assert result["exit"] == 0, result["log"]
 
-    (listing, latest, raw, transcript) = result["curl"]
-    for line, code, _, stderr in result["curl"]:
-        assert code == 0, (line, stderr)
+    (listing, latest, raw, transcript, send, _) = result["sh"]
+    for command, code, _, stderr in result["sh"]:
+        assert code == 0, (command, stderr)
     assert listing[0].startswith("curl -s localhost:8025/api/v1/messages ")
     subjects = [m["Subject"] for m in json.loads(listing[2])["messages"]]
     assert subjects == ["From Flask-Mail", "From Django", "Welcome"]  # newest first
@@ -129,3 +137,8 @@ def test_the_readme_senders_reach_mailcatch_on_its_default_ports(tmp_path: Path)
     assert "\nSubject: From Flask-Mail\n" in raw[2]  # (text mode turned CRLF into "\n")
     lines = [line["Text"] for line in json.loads(transcript[2])["Lines"]]
     assert lines[0].startswith("220 ") and any(line.lower().startswith("mail from:<app@example.com>") for line in lines)
+    assert list(json.loads(send[2])) == ["ID"]
+    assert [m["Subject"] for m in result["messages"]][:2] == ["backup done", "Your invoice"]
+    invoice = result["messages"][1]
+    assert invoice["ID"] == json.loads(send[2])["ID"] and invoice["Tags"] == ["Invoices"]
+    assert [a["Address"] for a in result["messages"][0]["Bcc"]] == ["ops@example.com"]  # the envelope's only
