@@ -132,6 +132,8 @@ function updateChrome() {
     } else if (list.query) {
       title = "No matches";
       text = `Nothing matches “${list.query}”.`;
+    } else if (isOffline()) {
+      text = "mailcatch can't be reached: new messages show up here once it answers again.";
     }
     if (empty.dataset.title !== title || empty.dataset.text !== text) {
       empty.dataset.title = title;

@@ -111,4 +111,6 @@ def test_a_delete_that_cant_reach_the_server_comes_back(
     expect(ui.rows).to_have_count(0)
     second.stop()
     expect(phone.page.locator("#offline-banner")).to_be_visible()
+    # The empty list doesn't promise mail "the moment it arrives" while nothing can arrive.
+    expect(phone.page.locator("#list-empty")).to_contain_text("mailcatch can't be reached")
     phone.shot("offline-banner-phone")
