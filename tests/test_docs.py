@@ -24,5 +24,5 @@ def test_every_flag_and_variable_is_in_the_readme() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert "bash .ci/run" in README
-    assert "`python3 -m pytest`" in README
-    assert ci.rstrip().splitlines()[-1] == "python3 -m pytest"
+    assert "`python3 -m pytest -n 2`" in README
+    assert ci.rstrip().splitlines()[-1] == "python3 -m pytest -n 2"
