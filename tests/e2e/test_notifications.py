@@ -47,6 +47,9 @@ def test_notifications_are_opt_in_and_shown_in_the_background(open_ui: Callable[
     expect(bell).to_have_attribute("aria-pressed", "true")
     expect(page.locator(".toast")).to_contain_text("notified of new mail")
     ui.shot("notifications-on")
+    page.reload()  # remembered: on after a reload, without asking again
+    page.wait_for_selector("html[data-ready=true]")
+    expect(bell).to_have_attribute("aria-pressed", "true")
     page.evaluate("window.dispatchEvent(new Event('blur'))")  # another window has the focus
     ui.send(messages.build("Your order shipped", sender="Shop <shop@example.com>"))
     expect(ui.rows).to_have_count(3)
