@@ -296,6 +296,19 @@ def test_the_image_installs_pinned_releases_that_satisfy_the_package() -> None:
     assert set(pins) - set(needed) == set(), "docker/constraints.txt pins releases the image no longer installs"
 
 
+def test_the_build_context_is_only_what_the_image_copies() -> None:
+    """.dockerignore leaves out everything but the Dockerfile's COPY sources, so a clone's .ci/venv,
+    .git or node_modules never travel to the daemon."""
+    rules = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")]
+    assert rules[0] == "*"
+    copied = {
+        source
+        for sources in re.findall(r"^COPY (.+) \S+$", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+        for source in sources.split()
+    }
+    assert {rule[1:] for rule in rules if rule.startswith("!")} == copied
+
+
 def test_the_image_keeps_mail_on_a_volume_and_the_readme_publishes_on_loopback() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "\nVOLUME /data\n" in dockerfile and "\nWORKDIR /data\n" in dockerfile
