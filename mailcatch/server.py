@@ -164,8 +164,9 @@ class Server:
             raise
         if not settings.ui_auth_file and not _is_loopback(self.http_address.host):
             log.warning(
-                "warning: the web UI and API on %s can be reached from other machines and show every "
-                "captured message to anyone; protect them with --ui-auth-file",
+                "warning: the web UI and API on %s are open beyond this machine and show every captured message "
+                "to anyone who can reach them; protect them with --ui-auth-file (in a container, publish the "
+                "port on this machine only: -p 127.0.0.1:8025:8025)",
                 self.http_address,
             )
         where = f"in {settings.database}" if settings.database else "in memory"

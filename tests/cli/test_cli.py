@@ -261,8 +261,8 @@ def test_a_taken_port_is_reported(processes: list[Process]) -> None:
 def test_listening_beyond_loopback_without_ui_auth_warns(processes: list[Process]) -> None:
     process = Process("--smtp", "127.0.0.1:0", "--listen", "0.0.0.0:0")
     processes.append(process)
-    line = process.wait_for_line(r"can be reached from other machines")
-    assert "--ui-auth-file" in line.string
+    line = process.wait_for_line(r"are open beyond this machine and show every captured message")
+    assert "--ui-auth-file" in line.string and "-p 127.0.0.1:8025:8025" in line.string
     process.started()
 
 
