@@ -13,11 +13,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from mailcatch.mail.html_syntax import ATTRIBUTE, TAG_NAME, TAG_REST
+
 __all__ = ["Comment", "Doctype", "Positions", "RawText", "Tag", "scan"]
 
-_TAG_NAME = re.compile(r"[a-zA-Z][^\s/>]*")
-_TAG_REST = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
-_ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
 _RAW_TEXT = frozenset({"script", "style", "xmp", "iframe", "noembed", "noframes", "textarea", "title"})
 
 
@@ -82,7 +81,7 @@ Token = Tag | Comment | Doctype | RawText
 
 def _attributes(text: str, offset: int) -> list[Attribute]:
     found = []
-    for match in _ATTRIBUTE.finditer(text):
+    for match in ATTRIBUTE.finditer(text):
         group = 2 if match[2] is not None else 3 if match[3] is not None else 4
         value = match[group] or ""
         start = offset + (match.start(group) if match[group] is not None else match.end())
@@ -105,7 +104,7 @@ def scan(html: str) -> Iterator[Token]:
             position = stop + 3
             continue
         closing = html.startswith("</", at)
-        name = _TAG_NAME.match(html, at + 2 if closing else at + 1)
+        name = TAG_NAME.match(html, at + 2 if closing else at + 1)
         if name is None:
             if closing or html.startswith(("<!", "<?"), at):
                 end = html.find(">", at)
@@ -116,7 +115,7 @@ def scan(html: str) -> Iterator[Token]:
             else:
                 position = at + 1
             continue
-        rest = _TAG_REST.match(html, name.end())
+        rest = TAG_REST.match(html, name.end())
         if rest is None:
             return  # a tag cut off by the end of the text
         tag = name[0].lower()

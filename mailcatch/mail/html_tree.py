@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from html.entities import html5 as html5_entities
 
+from mailcatch.mail.html_syntax import ATTRIBUTE, TAG_NAME, TAG_REST
+
 __all__ = ["MAX_DEPTH", "Element", "parse_html"]
 
 MAX_DEPTH = 200
@@ -233,9 +235,6 @@ class _Builder:
 # linear in the length of the HTML whatever it holds (the standard library's HTMLParser takes
 # quadratic time over some broken markup, such as thousands of "<a" without a ">").
 
-_TAG_NAME = re.compile(r"[a-zA-Z][^\s/>]*")
-_TAG_REST = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
-_ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
 _REFERENCE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?)(?=(.?))", re.DOTALL)
 _RAW_TEXT = frozenset({"script", "style", "xmp", "iframe", "noembed", "noframes", "noscript"})
 _ESCAPABLE_RAW_TEXT = frozenset({"title", "textarea"})
@@ -254,7 +253,7 @@ def _attribute_reference(match: re.Match[str]) -> str:
 
 def _attributes(text: str) -> list[tuple[str, str]]:
     found = []
-    for match in _ATTRIBUTE.finditer(text):
+    for match in ATTRIBUTE.finditer(text):
         value = match[2] if match[2] is not None else match[3] if match[3] is not None else match[4] or ""
         found.append((match[1].lower(), _REFERENCE.sub(_attribute_reference, value) if "&" in value else value))
     return found
@@ -278,7 +277,7 @@ def _tokens(html: str, builder: _Builder) -> None:
             position = length if end < 0 else end + 3
             continue
         closing = html.startswith("</", at)
-        name = _TAG_NAME.match(html, at + 2 if closing else at + 1)
+        name = TAG_NAME.match(html, at + 2 if closing else at + 1)
         if name is None:
             if closing or html.startswith(("<!", "<?"), at):  # a bogus comment, to the next ">"
                 end = html.find(">", at)
@@ -288,7 +287,7 @@ def _tokens(html: str, builder: _Builder) -> None:
                 builder.handle_data("<")
                 position = at + 1
             continue
-        rest = _TAG_REST.match(html, name.end())
+        rest = TAG_REST.match(html, name.end())
         if rest is None:
             return  # a tag cut off by the end of the document is dropped, as HTML says
         tag = name[0].lower()
