@@ -17,7 +17,8 @@ _HTML_MOST = 1 << 20
 """Characters of an HTML body read for its snippet at most (Mailpit reads all: a body whose first
 MB shows less than a snippet's worth of text, and more after it, gets a shorter snippet here)."""
 _MARGIN = 16  # bytes past the cut that the end of a start of a body may change (a space, a trimmed end)
-_WHITESPACE = re.compile(r"[\t\n\f\r ]+")  # what Go's \s means
+_TO_SPACE = str.maketrans("\t\n\f\r\ufeff", "     ")
+"""Go's whitespace (what \\s means to Mailpit's snippet) and byte-order marks, each to a space."""
 
 # An unclosed tag runs to the end of the text ("(?:>|$)"), which keeps every pattern linear.
 _HTML_HIDDEN = re.compile(
@@ -96,4 +97,10 @@ def snippet(text: str, html: str) -> str:
 
 
 def _collapse_spaces(text: str) -> str:
-    return _WHITESPACE.sub(" ", text.replace("\ufeff", " ")).strip()
+    """Each run of Go's whitespace (and byte-order marks) as one space, the ends trimmed. Spaces made of the
+    others, then pairs halved until none is left: four times faster than a regular expression's match at
+    every space of a text, on the path of each message stored."""
+    text = text.translate(_TO_SPACE)
+    while "  " in text:
+        text = text.replace("  ", " ")
+    return text.strip()

@@ -7,6 +7,7 @@ import datetime
 import email.header
 import email.utils
 import html
+import re
 from pathlib import Path
 
 import pytest
@@ -702,6 +703,15 @@ def test_snippet_prefers_the_html_and_reads_it_as_mailpit_does() -> None:
 def test_snippet_of_long_text_with_leading_blank_lines() -> None:
     m = parse_message(b"\r\n" + b"\r\n" * 3000 + b"finally some text")
     assert m.snippet == "finally some text"
+
+
+@given(st.text(alphabet="ab \t\n\f\r\v\u00a0\u2003\ufeff", max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_a_text_snippet_collapses_exactly_gos_whitespace(body: str) -> None:
+    """Tab, line feed, form feed, carriage return and space (Go's \\s) and byte-order marks become one
+    space a run; vertical tab, no-break and em spaces are text, as Mailpit keeps them."""
+    m = parse_message(b"Content-Type: text/plain; charset=utf-8\r\n\r\nx" + body.encode() + b"y")
+    assert m.snippet == re.sub(r"[\t\n\f\r ]+", " ", "x" + body.replace("\ufeff", " ").replace("\r\n", "\n") + "y")
 
 
 def test_html_to_text() -> None:
