@@ -88,4 +88,10 @@ def test_mark_read_during_a_search_marks_the_matches(open_ui: Callable[..., UI])
     expect(phone.page.locator("#mark-all-read")).to_have_text("Mark read")
     expect(phone.page.get_by_role("button", name="Mark matches read")).to_be_visible()
     assert phone.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # One row: the logo beside the buttons (the keyboard-shortcuts button, of no use without keys, gives way).
+    brand = phone.page.locator(".topbar .brand").bounding_box()
+    delete = phone.page.locator("#delete-all").bounding_box()
+    assert brand is not None and delete is not None
+    assert abs((brand["y"] + brand["height"] / 2) - (delete["y"] + delete["height"] / 2)) < 8, (brand, delete)
+    expect(phone.page.locator("#help-btn")).to_be_hidden()
     phone.shot("search-top-bar-phone-dark")
