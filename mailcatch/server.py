@@ -18,6 +18,7 @@ from types import TracebackType
 import uvicorn
 
 from mailcatch import __version__
+from mailcatch.checks.spam import ping, spamd_address
 from mailcatch.config import HostPort, Settings
 from mailcatch.events import EventBus
 from mailcatch.relay.auto import AutoRelay
@@ -25,7 +26,7 @@ from mailcatch.retention import Retention
 from mailcatch.smtp.faults import FaultInjector, parse_chaos_triggers
 from mailcatch.smtp.handler import CatchHandler, start_smtp
 from mailcatch.smtp.session_log import SessionLog
-from mailcatch.storage import create_store
+from mailcatch.storage import create_store, where_kept
 from mailcatch.web.app import create_app
 from mailcatch.web.http_protocol import http_options
 from mailcatch.web.ws_protocol import GatheringWebSocketProtocol
@@ -98,6 +99,7 @@ class Server:
         self.clock = clock
         """The time --max-age measures ages against and --webhook-limit counts seconds by (tests pass their own)."""
         self._retention: asyncio.Task[None] | None = None
+        self._spamd_check: asyncio.Task[None] | None = None
         triggers = parse_chaos_triggers(settings.chaos_triggers) if settings.chaos_triggers else None
         self.faults = FaultInjector(settings.enable_chaos or bool(triggers), triggers)
         """Fault rules and Mailpit's chaos, shared by the SMTP handler (which applies them) and the API."""
@@ -169,7 +171,7 @@ class Server:
                 "port on this machine only: -p 127.0.0.1:8025:8025)",
                 self.http_address,
             )
-        where = f"in {settings.database}" if settings.database else "in memory"
+        where = where_kept(settings.database)
         kept = f"newest {settings.max_messages} kept" if settings.max_messages else "no limit"
         if settings.max_age_hours:
             kept += f", deleted after {settings.max_age_hours} h"
@@ -183,6 +185,16 @@ class Server:
             settings.smtp_tls_mode,
             "; fault injection on" if self.faults.enabled else "",
         )
+        if settings.enable_spamassassin:
+            self._spamd_check = asyncio.ensure_future(self._say_whether_spamd_answers(settings.enable_spamassassin))
+
+    async def _say_whether_spamd_answers(self, where: str) -> None:
+        """As Mailpit does at start: a warning when the spamd --enable-spamassassin names doesn't answer."""
+        problem = await ping(spamd_address(where))
+        if problem:
+            log.warning("--enable-spamassassin: %s; spam checks will say so until it answers", problem)
+        else:
+            lifecycle.info("mailcatch: spam checks by the spamd at %s", where)
 
     def _start_subscribers(self) -> None:
         """Automatic relay and the webhook: listeners on the bus, working after each message is stored."""
@@ -219,11 +231,13 @@ class Server:
             began = time.monotonic()
             await self.stop()
             database = self.settings.database
-            kept = f"messages kept in {database}" if database else "the messages held in memory are gone"
+            kept = f"messages kept {where_kept(database)}" if database else "the messages held in memory are gone"
             lifecycle.info("mailcatch: stopped in %.1f s (%s)", time.monotonic() - began, kept)
 
     async def stop(self) -> None:
         """Stop listening, let stored messages finish, flush every pending write, close the store."""
+        if self._spamd_check is not None:
+            self._spamd_check.cancel()
         if self._retention is not None:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -30,10 +30,43 @@ def start_catcher() -> Iterator[Callable[..., ServerThread]]:
         catcher.stop()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_backends: run the test's `catcher` on in-memory SQLite and on a fresh PostgreSQL database"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("both_backends") and "catcher" in metafunc.fixturenames:
+        metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def catcher(start_catcher: Callable[..., ServerThread]) -> ServerThread:
-    """A fresh in-memory catcher on free ports."""
-    return start_catcher()
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend of the test's `catcher`: "sqlite" unless the test is marked both_backends."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """The URL of a new PostgreSQL database of this test's own, dropped after it."""
+    from tests.postgres.databases import fresh_database
+
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def catcher(
+    start_catcher: Callable[..., ServerThread], backend: str, request: pytest.FixtureRequest
+) -> Iterator[ServerThread]:
+    """A fresh catcher on free ports: in memory, or on a PostgreSQL database of its own (see both_backends)."""
+    if backend != "postgresql":
+        yield start_catcher()
+        return
+    # Stopped here, before its database is dropped.
+    with ServerThread(make_settings(database=request.getfixturevalue("postgres_database"))) as running:
+        yield running
 
 
 @pytest.fixture

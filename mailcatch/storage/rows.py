@@ -7,7 +7,7 @@ column added to a SELECT can't shift what another one is read as.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mailcatch import json_text
@@ -61,20 +61,20 @@ def new_summary(message_id: str, created: float, read: bool, tags: list[str], fi
     }
 
 
-def summary_json(row: sqlite3.Row | Sequence[Any]) -> MessageSummary:
+def summary_json(row: sqlite3.Row | Mapping[str, Any] | Sequence[Any]) -> MessageSummary:
     """The API summary of a row of SUMMARY_COLUMNS.
 
-    A `sqlite3.Row` is read by name; a plain tuple (what the search package's reads give,
+    A `sqlite3.Row` (or a mapping: the PostgreSQL store's rows) is read by name; a plain tuple (what the search package's reads give,
     which stay tuples to keep its big reads cheap) is read in SUMMARY_COLUMNS order.
     """
-    if isinstance(row, sqlite3.Row):
+    if isinstance(row, (sqlite3.Row, Mapping)):
         message_id, created, read, tags, fixed = row["id"], row["created"], row["read"], row["tags"], row["summary"]
     else:
         _, message_id, created, read, tags, fixed = row
     return new_summary(message_id, created, bool(read), json_text.loads(tags), json_text.loads(fixed))
 
 
-def stored_message(row: sqlite3.Row, raw: bytes) -> StoredMessage:
+def stored_message(row: sqlite3.Row | Mapping[str, Any], raw: bytes) -> StoredMessage:
     """A StoredMessage from a row of MESSAGE_COLUMNS and the message's bytes."""
     created: float = row["created"]
     return StoredMessage(
@@ -103,7 +103,7 @@ def transcript_lines(chunks: Sequence[str]) -> list[tuple[float, Direction, str]
 
 
 def transcript_json(
-    message: StoredMessage, session: sqlite3.Row | None, lines: list[tuple[float, Direction, str]]
+    message: StoredMessage, session: sqlite3.Row | Mapping[str, Any] | None, lines: list[tuple[float, Direction, str]]
 ) -> TranscriptJSON:
     """The API transcript of a message: its session (`sessions` row, None if gone), envelope and every line."""
     envelope = message.envelope

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from mailcatch import __version__
 from mailcatch.config import HostPort, Settings
+from mailcatch.storage import shown_database
 from mailcatch.web.requests import store_of
 from mailcatch.web.send import accepted_over_http
 from mailcatch.web.ws import EventsHub
@@ -60,7 +61,7 @@ async def info(request: Request) -> Response:
         {
             "Version": __version__,
             "LatestVersion": "",
-            "Database": settings.database or "",
+            "Database": shown_database(settings.database),  # a PostgreSQL URL without its password
             "DatabaseSize": usage.size,
             "Messages": store.total,
             "Unread": store.unread,

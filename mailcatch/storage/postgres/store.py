@@ -1,0 +1,459 @@
+"""The PostgreSQL message store: add, list, read, mark, tag and delete captured messages; publishes every change.
+
+`PostgresStore` implements mailcatch.storage.interface.MessageStore on a PostgreSQL database
+through psycopg 3's async connections (a pool of them). A new message is parsed and its
+rows computed by the SQLite store's own code (mailcatch.storage.prepare) and read back by its
+rows module, so both backends keep and answer exactly the same; each message is committed
+in a transaction of its own before `add` returns (and SMTP answers 250).
+
+The counts (`total`, `unread`) are this catcher's view, counted at start and kept up to date
+by its own changes; replicas sharing the database learn of each other's changes in the next
+version (LISTEN/NOTIFY). Search answers what mailcatch.storage.postgres.search says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+import mailcatch.storage.postgres.tags as tagging
+from mailcatch.errors import MessageNotFound, StoreError
+from mailcatch.events import EventBus
+from mailcatch.mail.tags import clean_tags
+from mailcatch.models import Event, ReceivedEnvelope, SessionInfo, SessionLine, Transaction
+from mailcatch.shapes import MessageSummary, TranscriptJSON
+from mailcatch.storage.interface import StoredMessage, Usage
+from mailcatch.storage.postgres.connection import connect, make_pool, require_driver
+from mailcatch.storage.postgres.migrate import PRUNE_LOCK, migrate
+from mailcatch.storage.postgres.search import where_of
+from mailcatch.storage.postgres.url import without_password
+from mailcatch.storage.prepare import ROW_COLUMNS, Prepared, new_message_id, prepare_message
+from mailcatch.storage.rows import (
+    MESSAGE_COLUMNS,
+    SUMMARY_COLUMNS,
+    lines_json,
+    stored_message,
+    summary_json,
+    transcript_json,
+    transcript_lines,
+)
+from mailcatch.storage.search import SearchResult, Term
+from mailcatch.storage.search.query import terms_of
+
+__all__ = ["BIG_MESSAGE", "BULK_CHANGE", "PostgresStore"]
+
+BIG_MESSAGE = 256 * 1024
+"""Messages larger than this (in bytes) are parsed on a worker thread, not on the event loop (as on SQLite)."""
+BULK_CHANGE = 200
+"""A change to more messages than this is announced with one event, as the SQLite store does."""
+_MATCHED = ", ".join(f"m.{column.strip()}" for column in MESSAGE_COLUMNS.split(","))
+_FROM_MATCHED = "messages m JOIN message_search s ON s.seq = m.seq"
+
+
+def _text(value: Any) -> Any:
+    """A value PostgreSQL's text takes: no NUL characters (SQLite keeps them; JSON text escapes them)."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
+
+
+class PostgresStore:
+    """Captured messages in one PostgreSQL database; publishes every change on the event bus (see MessageStore)."""
+
+    def __init__(
+        self, url: str, bus: EventBus, max_messages: int = 5000, *, x_tags: bool = True, plus_tags: bool = True
+    ) -> None:
+        require_driver()
+        self.url = url
+        self.bus = bus
+        self.max_messages = max_messages
+        self.x_tags = x_tags
+        self.plus_tags = plus_tags
+        self.total = 0
+        self.unread = 0
+        self._pool: AsyncConnectionPool | None = None
+        self._pool_opening: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({without_password(self.url)!r})"
+
+    # Life cycle -------------------------------------------------------
+    def open(self) -> None:
+        """Connect, apply the migrations this database lacks and count its messages; StoreError saying why not."""
+        conn = connect(self.url)
+        try:
+            migrate(conn)
+            row = conn.execute("SELECT count(*), count(*) FILTER (WHERE NOT read) FROM messages").fetchone()
+            assert row is not None
+            self.total, self.unread = int(row[0]), int(row[1])
+        except StoreError:
+            raise
+        except Exception as error:
+            raise StoreError(f"can't use the PostgreSQL database {without_password(self.url)}: {error}") from None
+        finally:
+            conn.close()
+        self._pool = make_pool(self.url)
+
+    def close(self) -> None:
+        """Close the connections (blocks; from another thread than the event loop's, as Server.stop calls it)."""
+        pool, loop = self._pool, self._loop
+        self._pool = None
+        if pool is None or loop is None or loop.is_closed():
+            return
+        if _running_loop() is loop:
+            loop.create_task(pool.close())  # on the loop itself: it can't be waited for here
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(pool.close(), loop).result(timeout=10)
+
+    async def flush_index(self) -> None:
+        """Every message is searchable once committed: nothing to wait for."""
+
+    async def _connection(self) -> AsyncConnectionPool:
+        """The pool, opened on the running loop at the first use."""
+        if self._pool is None:
+            raise StoreError("the PostgreSQL store is not open")
+        if self._loop is None:
+            if self._pool_opening is None:
+                self._pool_opening = asyncio.Lock()
+            async with self._pool_opening:
+                if self._loop is None:
+                    await self._pool.open(wait=True, timeout=30)
+                    self._loop = asyncio.get_running_loop()
+        return self._pool
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> Any:
+        """A connection inside a transaction; PostgreSQL's errors become StoreError (HTTP 503, SMTP 451)."""
+        pool = await self._connection()
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                yield conn
+        except (StoreError, MessageNotFound):
+            raise
+        except Exception as error:
+            if type(error).__module__.startswith(("psycopg", "psycopg_pool")):
+                raise StoreError(f"the PostgreSQL database could not be used: {error}") from None
+            raise
+
+    def stats(self) -> dict[str, int]:
+        return {"Total": self.total, "Unread": self.unread}
+
+    # Writing ----------------------------------------------------------
+    async def add(self, raw: bytes, envelope: ReceivedEnvelope, tx: Transaction) -> MessageSummary:
+        """Store a message in a transaction of its own, prune past --max, publish it; returns its summary."""
+        message_id = new_message_id()
+        options = {"x_tags": self.x_tags, "plus_tags": self.plus_tags}
+        if len(raw) <= BIG_MESSAGE:
+            ready = prepare_message(message_id, raw, envelope, tx, **options)
+        else:
+            ready = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: prepare_message(message_id, raw, envelope, tx, **options)
+            )
+        fields = tuple(_text(field) for field in ready.fields())
+        async with self._transaction() as conn:
+            await _insert(conn, ready, fields)
+        self.total += 1
+        self.unread += 1
+        self.bus.publish(Event("new", ready.summary))
+        if self.max_messages and self.total > self.max_messages and await self._prune_to_max():
+            self.bus.publish(Event("prune", None))
+        return ready.summary
+
+    async def _prune_to_max(self) -> bool:
+        """Delete the oldest messages past --max, one replica at a time (PRUNE_LOCK); whether any went."""
+        async with self._transaction() as conn:
+            await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", PRUNE_LOCK)
+            rows = await _delete(
+                conn,
+                "seq <= (SELECT seq FROM messages ORDER BY seq DESC OFFSET %s LIMIT 1)",
+                [self.max_messages],
+            )
+        self._forget(rows)
+        return bool(rows)
+
+    def _forget(self, rows: list[dict[str, Any]]) -> None:
+        self.total = max(0, self.total - len(rows))
+        self.unread = max(0, self.unread - sum(1 for row in rows if not row["read"]))
+
+    async def save_transcript_tail(self, session: SessionInfo, first_line: int, lines: list[SessionLine]) -> None:
+        """Store the lines a session recorded after its last message (its closing replies)."""
+        if not lines:
+            return
+        async with self._transaction() as conn:
+            await conn.execute(
+                "INSERT INTO transcript_chunks (session_id, first_line, lines)"
+                " SELECT %s, %s, %s WHERE EXISTS (SELECT 1 FROM sessions WHERE id = %s)"
+                " ON CONFLICT (session_id, first_line) DO UPDATE SET lines = excluded.lines",
+                (session.id, first_line, lines_json(lines), session.id),
+            )
+
+    async def delete(self, ids: Sequence[str] | None = None) -> list[str]:
+        """Delete these messages (all when `ids` is None); returns the IDs that existed."""
+        if ids is None:
+            async with self._transaction() as conn:
+                await conn.execute("DELETE FROM messages")
+                await conn.execute("DELETE FROM sessions")
+            self.total = self.unread = 0
+            self.bus.publish(Event("truncate", None))
+            return []
+        async with self._transaction() as conn:
+            rows = await _delete(conn, "id = ANY(%s)", [list(dict.fromkeys(ids))])
+        self._forget(rows)
+        deleted = [row["id"] for row in rows]
+        self._publish_changes([Event("delete", {"ID": message_id}) for message_id in deleted], Event("prune", None))
+        return deleted
+
+    async def prune_older_than(self, cutoff: float) -> int:
+        """Delete the messages received before `cutoff` (a Unix time), published as one `prune`; returns how many."""
+        async with self._transaction() as conn:
+            await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", PRUNE_LOCK)
+            rows = await _delete(conn, "created < %s", [cutoff])
+        self._forget(rows)
+        if rows:
+            self.bus.publish(Event("prune", None))
+        return len(rows)
+
+    def _publish_changes(self, events: list[Event], bulk: Event) -> None:
+        for event in events if len(events) <= BULK_CHANGE else [bulk]:
+            self.bus.publish(event)
+
+    async def set_read(self, ids: Sequence[str] | None, read: bool) -> None:
+        """Mark these messages (all when `ids` is None) read or unread."""
+        where, params = ("TRUE", []) if ids is None else ("id = ANY(%s)", [list(dict.fromkeys(ids))])
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
+                f"UPDATE messages SET read = %s WHERE read <> %s AND {where} RETURNING id", [read, read, *params]
+            )
+            changed = [message_id for (message_id,) in await cursor.fetchall()]
+        self.unread += -len(changed) if read else len(changed)
+        self._publish_changes(
+            [Event("update", {"ID": message_id, "Read": read}) for message_id in changed], Event("update", {"ID": "*"})
+        )
+
+    # Tags -------------------------------------------------------------
+    async def set_tags(self, ids: Sequence[str], tags: Sequence[str]) -> list[str]:
+        """Replace the tags of these messages (an empty list removes them all); returns the IDs that exist."""
+        async with self._transaction() as conn:
+            changed = await tagging.set_tags(conn, list(dict.fromkeys(ids)), clean_tags(tags))
+        self._retagged(changed)
+        return [message_id for message_id, _ in changed]
+
+    async def rename_tag(self, tag: str, name: str) -> int:
+        """Rename a tag on every message that has it; returns how many messages changed."""
+        async with self._transaction() as conn:
+            changed = await tagging.edit_tag(conn, tag, name)
+        self._retagged(changed)
+        return len(changed)
+
+    async def delete_tag(self, tag: str) -> int:
+        """Remove a tag from every message (the messages stay); returns how many messages changed."""
+        async with self._transaction() as conn:
+            changed = await tagging.edit_tag(conn, tag, None)
+        self._retagged(changed)
+        return len(changed)
+
+    def _retagged(self, changed: tagging.Retagged) -> None:
+        self._publish_changes(
+            [Event("update", {"ID": message_id, "Tags": tags}) for message_id, tags in changed],
+            Event("update", {"ID": "*"}),
+        )
+
+    async def all_tags(self) -> list[str]:
+        """Every tag in use, sorted."""
+        async with self._transaction() as conn:
+            return await tagging.tags_in_use(conn)
+
+    async def tag_counts(self) -> dict[str, int]:
+        """Each tag in use with its number of messages, by tag name."""
+        async with self._transaction() as conn:
+            return await tagging.tag_counts(conn)
+
+    # Reading ----------------------------------------------------------
+    async def summaries(self, start: int = 0, limit: int = 50) -> tuple[list[MessageSummary], list[str]]:
+        """A page of summaries, newest first, and every tag in use (in one snapshot)."""
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
+                f"SELECT {SUMMARY_COLUMNS} FROM messages ORDER BY seq DESC LIMIT %s OFFSET %s", (limit, start)
+            )
+            rows = await cursor.fetchall()
+            return [summary_json(row) for row in rows], await tagging.tags_in_use(conn)
+
+    async def get(self, message_id: str, *, raw: bool = True) -> StoredMessage:
+        """One message by ID (or `latest`); MessageNotFound if there is no such message."""
+        latest = message_id == "latest"
+        where = "seq = (SELECT max(seq) FROM messages)" if latest else "id = %s"
+        async with self._transaction() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE {where}", () if latest else (message_id,)
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                raise MessageNotFound(f"message {message_id!r} not found")
+            data = await _raw(conn, row["seq"]) if raw else b""
+        return stored_message(row, data)
+
+    async def transcript(self, message_id: str) -> TranscriptJSON:
+        """The SMTP dialogue of the session that delivered a message, with its own transaction marked."""
+        message = await self.get(message_id, raw=False)
+        async with self._transaction() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute("SELECT id, peer, started FROM sessions WHERE id = %s", (message.session_id,))
+            session = await cursor.fetchone()
+            chunks = await conn.execute(
+                "SELECT lines FROM transcript_chunks WHERE session_id = %s ORDER BY first_line", (message.session_id,)
+            )
+            lines = transcript_lines([chunk for (chunk,) in await chunks.fetchall()])
+        return transcript_json(message, session, lines)
+
+    async def usage(self) -> Usage:
+        """The size of the store's tables, and how many messages it has accepted (its seq sequence's last value)."""
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname = ANY(%s)",
+                (["messages", "message_data", "message_search", "sessions", "transcript_chunks", "message_tags"],),
+            )
+            size = await cursor.fetchone()
+            cursor = await conn.execute("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM messages_seq_seq")
+            accepted = await cursor.fetchone()
+        return Usage(int(size[0]) if size else 0, int(accepted[0]) if accepted else 0)
+
+    async def raw_page(self, terms: Sequence[Term], start: int, limit: int) -> tuple[int, list[StoredMessage]]:
+        """How many messages match every term, and a page of them with their bytes, newest first (MailHog's listing)."""
+        where, params = where_of(terms)
+        async with self._transaction() as conn:
+            counted = await conn.execute(f"SELECT count(*) FROM {_FROM_MATCHED} WHERE {where}", params)
+            total = await counted.fetchone()
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                f"SELECT {_MATCHED} FROM {_FROM_MATCHED} WHERE {where} ORDER BY m.seq DESC LIMIT %s OFFSET %s",
+                [*params, limit, start],
+            )
+            found = [stored_message(row, await _raw(conn, row["seq"])) for row in await cursor.fetchall()]
+        return (int(total[0]) if total else 0), found
+
+    # Searching --------------------------------------------------------
+    async def search(
+        self, query: str | Sequence[Term], start: int = 0, limit: int = 50, zone: datetime.tzinfo | None = None
+    ) -> SearchResult:
+        """A page of the messages matching a query, newest first, with the number matching and unread."""
+        where, params = where_of(terms_of(query))
+        async with self._transaction() as conn:
+            counted = await conn.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE NOT m.read) FROM {_FROM_MATCHED} WHERE {where}", params
+            )
+            counts = await counted.fetchone()
+            cursor = await conn.execute(
+                f"SELECT {', '.join('m.' + c.strip() for c in SUMMARY_COLUMNS.split(','))} FROM {_FROM_MATCHED}"
+                f" WHERE {where} ORDER BY m.seq DESC LIMIT %s OFFSET %s",
+                [*params, limit, start],
+            )
+            rows = await cursor.fetchall()
+        count, unread = (int(counts[0]), int(counts[1])) if counts else (0, 0)
+        return SearchResult([summary_json(row) for row in rows], count, unread)
+
+    async def matching_ids(
+        self, query: str | Sequence[Term], zone: datetime.tzinfo | None = None, limit: int | None = None
+    ) -> list[str]:
+        """IDs of the messages matching a query, newest first (at most `limit` of them)."""
+        where, params = where_of(terms_of(query))
+        sql = f"SELECT m.id FROM {_FROM_MATCHED} WHERE {where} ORDER BY m.seq DESC"
+        if limit is not None:
+            sql, params = sql + " LIMIT %s", [*params, limit]
+        async with self._transaction() as conn:
+            cursor = await conn.execute(sql, params)
+            return [message_id for (message_id,) in await cursor.fetchall()]
+
+    async def resolve_id(self, message_id: str, query: str | None) -> str:
+        """A message ID as given, or for `latest` with a query, the newest match's (MessageNotFound if none)."""
+        if message_id != "latest" or not query or not query.strip():
+            return message_id
+        found = await self.matching_ids(query, limit=1)
+        if not found:
+            raise MessageNotFound(f"no message matches {query!r}")
+        return found[0]
+
+    async def matches(self, message_id: str, query: str) -> bool:
+        """Whether this message matches a search (False if there is no such message)."""
+        where, params = where_of(terms_of(query))
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
+                f"SELECT 1 FROM {_FROM_MATCHED} WHERE m.id = %s AND {where}", [message_id, *params]
+            )
+            return await cursor.fetchone() is not None
+
+    async def has_message_id(self, message_id: str) -> bool:
+        """Whether a stored message has this Message-ID header (without its angle brackets)."""
+        async with self._transaction() as conn:
+            cursor = await conn.execute("SELECT 1 FROM messages WHERE message_id = %s LIMIT 1", (_text(message_id),))
+            return await cursor.fetchone() is not None
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+async def _insert(conn: AsyncConnection[Any], message: Prepared, fields: tuple[Any, ...]) -> int:
+    """Insert a new message's rows (its session's too, if new); returns its seq."""
+    marks = ", ".join(["%s"] * len(message.row))
+    cursor = await conn.execute(
+        f"INSERT INTO messages ({ROW_COLUMNS}) VALUES ({marks}) RETURNING seq", [_text(v) for v in message.row]
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    seq = int(row[0])
+    await conn.execute("INSERT INTO message_data (seq, raw) VALUES (%s, %s)", (seq, message.raw))
+    await conn.execute(
+        "INSERT INTO message_search (seq, subject, sender, recipients, body, files) VALUES (%s, %s, %s, %s, %s, %s)",
+        (seq, *fields),
+    )
+    if message.tags:
+        await conn.execute(
+            "INSERT INTO message_tags (seq, tag) SELECT %s, unnest(%s::text[]) ON CONFLICT DO NOTHING",
+            (seq, [_text(tag) for tag in message.tags]),
+        )
+    session = message.tx.session
+    await conn.execute(
+        "INSERT INTO sessions (id, peer, started) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
+        (session.id, _text(session.peer), session.started),
+    )
+    await conn.execute(
+        "INSERT INTO transcript_chunks (session_id, first_line, lines) VALUES (%s, %s, %s)"
+        " ON CONFLICT (session_id, first_line) DO UPDATE SET lines = excluded.lines",
+        (session.id, message.tx.first_line, message.transcript),
+    )
+    return seq
+
+
+async def _delete(conn: AsyncConnection[Any], where: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Delete the messages `where` selects (their bytes, search text and tags go with them), and the
+    sessions left without a message; returns the deleted messages' `id, read`."""
+    cursor = conn.cursor(row_factory=dict_row)
+    await cursor.execute(f"DELETE FROM messages WHERE {where} RETURNING id, read, session_id", params)
+    rows = await cursor.fetchall()
+    sessions = sorted({row["session_id"] for row in rows})
+    if sessions:
+        await conn.execute(
+            "DELETE FROM sessions s WHERE s.id = ANY(%s)"
+            " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.session_id = s.id)",
+            (sessions,),
+        )
+    return rows
+
+
+async def _raw(conn: AsyncConnection[Any], seq: int) -> bytes:
+    cursor = await conn.execute("SELECT raw FROM message_data WHERE seq = %s", (seq,))
+    row = await cursor.fetchone()
+    return bytes(row[0]) if row else b""
