@@ -19,7 +19,16 @@ from typing import TypedDict
 
 from mailcatch.errors import ConfigError
 
-__all__ = ["SPAM_SCORE", "SpamJSON", "SpamRuleJSON", "SpamdAddress", "parse_report", "spam_check", "spamd_address"]
+__all__ = [
+    "SPAM_SCORE",
+    "SpamJSON",
+    "SpamRuleJSON",
+    "SpamdAddress",
+    "parse_report",
+    "ping",
+    "spam_check",
+    "spamd_address",
+]
 
 SPAM_SCORE = 5.0
 """The score from which Mailpit calls a message spam."""
@@ -99,14 +108,29 @@ async def spam_check(raw: bytes, address: SpamdAddress, timeout: float = 8) -> S
     return parse_report(answer, f"spamd at {address}")
 
 
-async def _exchange(raw: bytes, address: SpamdAddress) -> bytes:
-    """Send the message as `REPORT` and read spamd's whole answer."""
+async def ping(address: SpamdAddress, timeout: float = 3) -> str:
+    """ "" when spamd answers `PING` with `PONG`, else what went wrong: what a start-up check says."""
+    try:
+        answer = await asyncio.wait_for(_exchange(b"", address, b"PING SPAMC/1.5\r\n\r\n"), timeout)
+    except asyncio.TimeoutError:
+        return f"spamd at {address} did not answer within {timeout:g} s"
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error) or type(error).__name__
+        return f"spamd at {address} can't be reached: {reason}"
+    status = _STATUS.match(answer.decode("latin-1").strip())
+    if status is None or "PONG" not in status[2]:
+        return f"spamd at {address} answered {answer[:80]!r}, not SPAMD's PONG"
+    return ""
+
+
+async def _exchange(raw: bytes, address: SpamdAddress, request: bytes | None = None) -> bytes:
+    """Send the message as `REPORT` (or another request line and headers) and read spamd's whole answer."""
     if address.socket_path:
         reader, writer = await asyncio.open_unix_connection(address.socket_path)
     else:
         reader, writer = await asyncio.open_connection(address.host, address.port)
     try:
-        writer.write(b"REPORT SPAMC/1.5\r\nContent-length: %d\r\n\r\n" % len(raw))
+        writer.write(request or b"REPORT SPAMC/1.5\r\nContent-length: %d\r\n\r\n" % len(raw))
         writer.write(raw)
         if writer.can_write_eof():
             writer.write_eof()  # spamd reads until the client closes its side

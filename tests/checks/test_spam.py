@@ -3,6 +3,7 @@ when spamd is off, unreachable, silent or not spamd at all."""
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import socket
 import threading
@@ -120,11 +121,31 @@ def test_without_the_flag_the_route_is_404_as_in_mailpit() -> None:
         assert httpx.get(f"{catcher.url}/api/v1/webui", timeout=10).json()["SpamAssassin"] is False
 
 
+def _logged(caplog: pytest.LogCaptureFixture, text: str) -> logging.LogRecord:
+    """The first record that says `text`, waiting for it a few seconds (the check runs after the start)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for record in caplog.records:
+            if text in record.getMessage():
+                return record
+        time.sleep(0.05)
+    raise AssertionError(f"nothing logged {text!r}: {[r.getMessage() for r in caplog.records]}")
+
+
+def test_the_start_says_spamd_answers(spamd: Spamd, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO), running(enable_spamassassin=spamd.address):
+        record = _logged(caplog, "spam checks by the spamd at")
+    assert record.levelno == logging.INFO and spamd.address in record.getMessage()
+
+
 # spamd that can't be had --------------------------------------------------------------------
-def test_a_spamd_that_is_not_there_is_said_in_error() -> None:
+def test_a_spamd_that_is_not_there_is_said_in_error(caplog: pytest.LogCaptureFixture) -> None:
     port = free_port()  # nobody listens there
-    with running(enable_spamassassin=f"127.0.0.1:{port}") as catcher:
+    with caplog.at_level(logging.INFO), running(enable_spamassassin=f"127.0.0.1:{port}") as catcher:
+        warned = _logged(caplog, "--enable-spamassassin: ")  # at the start, as Mailpit warns
         found = sa_check(catcher, deliver(catcher, PLAIN))
+    assert warned.levelno == logging.WARNING
+    assert f"spamd at 127.0.0.1:{port} can't be reached: Connection refused" in warned.getMessage()
     assert found == {
         "IsSpam": False,
         "Error": f"spamd at 127.0.0.1:{port} can't be reached: Connection refused",
@@ -204,7 +225,8 @@ def test_a_silent_spamd_times_out_and_smtp_goes_on(fake_spamd: Callable[..., Fak
         "Rules": [],
     }
     assert 0.9 < took < 3
-    request = silent.requests[0]
+    assert silent.requests[0] == b"PING SPAMC/1.5\r\n\r\n"  # the start's check that spamd answers
+    (request,) = [request for request in silent.requests if request.startswith(b"REPORT")]
     assert request.startswith(b"REPORT SPAMC/1.5\r\nContent-length: %d\r\n\r\n" % len(PLAIN))
     assert request.endswith(PLAIN)  # the message as stored, byte for byte
 
