@@ -19,7 +19,6 @@ import uvicorn
 
 from mailcatch import __version__
 from mailcatch.checks.spam import ping, spamd_address
-from mailcatch.checks.spam import ping, spamd_address
 from mailcatch.config import HostPort, Settings
 from mailcatch.events import EventBus
 from mailcatch.relay.auto import AutoRelay
@@ -100,7 +99,6 @@ class Server:
         self.clock = clock
         """The time --max-age measures ages against and --webhook-limit counts seconds by (tests pass their own)."""
         self._retention: asyncio.Task[None] | None = None
-        self._spamd_check: asyncio.Task[None] | None = None
         self._spamd_check: asyncio.Task[None] | None = None
         triggers = parse_chaos_triggers(settings.chaos_triggers) if settings.chaos_triggers else None
         self.faults = FaultInjector(settings.enable_chaos or bool(triggers), triggers)
@@ -197,16 +195,6 @@ class Server:
             log.warning("--enable-spamassassin: %s; spam checks will say so until it answers", problem)
         else:
             lifecycle.info("mailcatch: spam checks by the spamd at %s", where)
-        if settings.enable_spamassassin:
-            self._spamd_check = asyncio.ensure_future(self._say_whether_spamd_answers(settings.enable_spamassassin))
-
-    async def _say_whether_spamd_answers(self, where: str) -> None:
-        """As Mailpit does at start: a warning when the spamd --enable-spamassassin names doesn't answer."""
-        problem = await ping(spamd_address(where))
-        if problem:
-            log.warning("--enable-spamassassin: %s; spam checks will say so until it answers", problem)
-        else:
-            lifecycle.info("mailcatch: spam checks by the spamd at %s", where)
 
     def _start_subscribers(self) -> None:
         """Automatic relay and the webhook: listeners on the bus, working after each message is stored."""
@@ -248,8 +236,6 @@ class Server:
 
     async def stop(self) -> None:
         """Stop listening, let stored messages finish, flush every pending write, close the store."""
-        if self._spamd_check is not None:
-            self._spamd_check.cancel()
         if self._spamd_check is not None:
             self._spamd_check.cancel()
         if self._retention is not None:
