@@ -8,7 +8,7 @@ in a transaction of its own before `add` returns (and SMTP answers 250).
 
 The counts (`total`, `unread`) are this catcher's view, counted at start and kept up to date
 by its own changes; replicas sharing the database learn of each other's changes in the next
-version (LISTEN/NOTIFY). Search answers what mailcatch.storage.postgres.search says.
+version (LISTEN/NOTIFY). Search is mailcatch.storage.postgres.search: the same answers, through trigram indexes.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from mailcatch.shapes import MessageSummary, TranscriptJSON
 from mailcatch.storage.interface import StoredMessage, Usage
 from mailcatch.storage.postgres.connection import connect, make_pool, require_driver
 from mailcatch.storage.postgres.migrate import PRUNE_LOCK, migrate
-from mailcatch.storage.postgres.search import where_of
+from mailcatch.storage.postgres.search import SEARCH_COLUMNS, search_row, where_of
 from mailcatch.storage.postgres.url import without_password
 from mailcatch.storage.prepare import ROW_COLUMNS, Prepared, new_message_id, prepare_message
 from mailcatch.storage.rows import (
@@ -346,7 +346,7 @@ class PostgresStore:
         self, query: str | Sequence[Term], start: int = 0, limit: int = 50, zone: datetime.tzinfo | None = None
     ) -> SearchResult:
         """A page of the messages matching a query, newest first, with the number matching and unread."""
-        where, params = where_of(terms_of(query))
+        where, params = where_of(terms_of(query), zone)
         async with self._transaction() as conn:
             counted = await conn.execute(
                 f"SELECT count(*), count(*) FILTER (WHERE NOT m.read) FROM {_FROM_MATCHED} WHERE {where}", params
@@ -365,7 +365,7 @@ class PostgresStore:
         self, query: str | Sequence[Term], zone: datetime.tzinfo | None = None, limit: int | None = None
     ) -> list[str]:
         """IDs of the messages matching a query, newest first (at most `limit` of them)."""
-        where, params = where_of(terms_of(query))
+        where, params = where_of(terms_of(query), zone)
         sql = f"SELECT m.id FROM {_FROM_MATCHED} WHERE {where} ORDER BY m.seq DESC"
         if limit is not None:
             sql, params = sql + " LIMIT %s", [*params, limit]
@@ -415,9 +415,9 @@ async def _insert(conn: AsyncConnection[Any], message: Prepared, fields: tuple[A
     assert row is not None
     seq = int(row[0])
     await conn.execute("INSERT INTO message_data (seq, raw) VALUES (%s, %s)", (seq, message.raw))
+    values = search_row(message, fields)
     await conn.execute(
-        "INSERT INTO message_search (seq, subject, sender, recipients, body, files) VALUES (%s, %s, %s, %s, %s, %s)",
-        (seq, *fields),
+        f"INSERT INTO message_search (seq, {SEARCH_COLUMNS}) VALUES (%s{', %s' * len(values)})", (seq, *values)
     )
     if message.tags:
         await conn.execute(
