@@ -12,6 +12,8 @@ from mailcatch.server import ServerThread
 from tests.helpers import wait_for_count
 from tests.messages import build, pdf, send
 
+pytestmark = pytest.mark.both_backends  # each test runs on in-memory SQLite and on PostgreSQL
+
 REPORT = pdf("Quarterly report")
 
 

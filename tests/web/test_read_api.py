@@ -10,6 +10,8 @@ import pytest
 
 from tests.helpers import wait_for_count
 
+pytestmark = pytest.mark.both_backends  # each test runs on in-memory SQLite and on PostgreSQL
+
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"

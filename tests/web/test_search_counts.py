@@ -11,6 +11,8 @@ import pytest
 from mailcatch.storage.search import counts
 from tests.helpers import wait_for_count
 
+pytestmark = pytest.mark.both_backends  # each test runs on in-memory SQLite and on PostgreSQL
+
 
 @pytest.fixture(params=["whole", "split", "listed", "probe-set"], autouse=True)
 def counting(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,8 @@ from mailcatch.mail.tags import clean_tag, clean_tags, plus_tags, with_plus_tags
 from tests.helpers import wait_for_count
 from tests.messages import build, send
 
+pytestmark = pytest.mark.both_backends  # each test runs on in-memory SQLite and on PostgreSQL
+
 
 def test_plus_tags_and_cleaning() -> None:
     # Mailpit's rules: the text between the first "+" and the "@", split on "+".

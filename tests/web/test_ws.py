@@ -198,6 +198,8 @@ def test_same_origin_and_listed_origins_accepted(start_catcher) -> None:
 
 SENDER = """
 import smtplib, sys
+
+pytestmark = pytest.mark.both_backends  # each test runs on in-memory SQLite and on PostgreSQL
 host, port, first, count, step = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:])
 with smtplib.SMTP(host, port) as smtp:
     for n in range(first, count, step):
