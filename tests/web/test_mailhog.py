@@ -11,6 +11,8 @@ from mailcatch.web.mailhog import content
 from tests.helpers import wait_for_count
 from tests.messages import build, send
 
+pytestmark = pytest.mark.both_backends  # each test runs on in-memory SQLite and on PostgreSQL
+
 MULTIPART = (
     "From: Shop <shop@example.com>\r\n"
     "To: ann@example.com\r\n"

@@ -17,6 +17,7 @@ from mailcatch.storage.search import compile_terms, parse_query
 from mailcatch.storage.search.compile import Unread
 from tests.helpers import running, wait_for_count
 from tests.messages import build, send
+from tests.postgres.databases import fresh_database
 
 WELCOME, INVOICE, RESET, WEIRD, BIG, SHORT = (
     "Welcome aboard",
@@ -29,9 +30,14 @@ WELCOME, INVOICE, RESET, WEIRD, BIG, SHORT = (
 ALL = {WELCOME, INVOICE, RESET, WEIRD, BIG, SHORT}
 
 
-@pytest.fixture(scope="module")
-def catcher() -> Iterator[ServerThread]:
-    with running() as catcher:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def catcher(request: pytest.FixtureRequest) -> Iterator[ServerThread]:
+    """A catcher in memory, then one on a fresh PostgreSQL database: the same searches, the same answers."""
+    if request.param == "sqlite":
+        with running() as catcher:
+            yield catcher
+        return
+    with fresh_database() as url, running(database=url) as catcher:
         yield catcher
 
 
