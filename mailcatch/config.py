@@ -283,7 +283,12 @@ FLAGS: tuple[tuple[str, str | None, str | None, str], ...] = (
         "SMTP address to listen on (default 127.0.0.1:1025; port 0 picks a free port)",
     ),
     ("--listen", "MAILCATCH_LISTEN", "HOST:PORT", "HTTP address of the web UI and API (default 127.0.0.1:8025)"),
-    ("--database", "MAILCATCH_DATABASE", "PATH", "keep messages in this SQLite file (default: in memory)"),
+    (
+        "--database",
+        "MAILCATCH_DATABASE",
+        "PATH",
+        "keep messages in this SQLite file, or in PostgreSQL: a postgresql:// URL (default: in memory)",
+    ),
     ("--max", "MAILCATCH_MAX", "N", "keep only the newest N messages, 0 for no limit (default 5000)"),
     (
         "--max-message-size",
