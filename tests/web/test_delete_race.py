@@ -20,6 +20,8 @@ import pytest
 from mailcatch.server import ServerThread
 from mailcatch.storage.store import PIECE_SIZE
 
+pytestmark = pytest.mark.both_backends  # each test runs on in-memory SQLite and on PostgreSQL
+
 ROUNDS = 30
 SIZE = 6 * PIECE_SIZE + 12345
 """Several pieces, and a last one that is not full."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from mailcatch.server import ServerThread
 from mailcatch.web.requests import MAX_QUERY_TERMS
 from tests.helpers import running
 from tests.messages import build, send
+from tests.postgres.databases import fresh_database
 
 JSON_ROUTES = [
     ("PUT", "/api/v1/messages"),
@@ -24,9 +26,12 @@ JSON_ROUTES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def catcher() -> Iterator[ServerThread]:
-    with running() as catcher:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def catcher(request: pytest.FixtureRequest) -> Iterator[ServerThread]:
+    """A catcher holding two messages: in memory, then on a fresh PostgreSQL database."""
+    with contextlib.ExitStack() as stack:
+        database = stack.enter_context(fresh_database()) if request.param == "postgresql" else None
+        catcher = stack.enter_context(running(database=database))
         send(catcher, build("Hello"), build("Invoice", X_Tags="old"))
         yield catcher
 

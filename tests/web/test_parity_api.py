@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.helpers import wait_for_count
 from tests.messages import build, send
+
+pytestmark = pytest.mark.both_backends  # each test runs on in-memory SQLite and on PostgreSQL
 
 
 def test_limit_zero_is_everything_and_bad_numbers_are_ignored(catcher, api: httpx.Client) -> None:

@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from mailcatch.client.captured import Message
 from mailcatch.client.http import Api
 from mailcatch.server import ServerThread
 from tests.helpers import wait_for_count
 from tests.messages import build, send
+
+pytestmark = pytest.mark.both_backends  # each test runs on in-memory SQLite and on PostgreSQL
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 NO_UNSUBSCRIBE = {"Header": "", "Links": [], "Errors": "", "HeaderPost": ""}

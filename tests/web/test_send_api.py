@@ -24,6 +24,8 @@ from mailcatch.server import ServerThread
 from tests.helpers import wait_for_count
 from tests.messages import png
 
+pytestmark = pytest.mark.both_backends  # each test runs on in-memory SQLite and on PostgreSQL
+
 PNG = png()
 CSV = b"id,total\n1,9.99\n"
 MINIMAL = {"From": {"Email": "app@example.com"}, "To": [{"Email": "ann@example.com"}]}
