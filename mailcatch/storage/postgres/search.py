@@ -10,7 +10,8 @@ SQLite, down to the case rules, which differ between its two ways of matching:
   migrations/0002_search.sql): without one, every search would read every message's text.
 - A shorter value, an address field (`to:`, `cc:`, `bcc:`, `reply-to:`), `message-id:` and the
   envelope sender are matched with SQLite's LIKE there, whose case-insensitivity is ASCII's
-  alone: here LIKE over text with only A-Z lowered, on both sides.
+  alone: here LIKE over text with only A-Z lowered on both sides (the addresses and envelope
+  sender are stored so), or for a short value a regular expression such as `[oO][kK]`.
 
 A plain word may match any of the five texts (subject, sender, recipients, bodies, file names)
 but not run across two of them, as on SQLite: the index reads them joined by a separator
