@@ -48,8 +48,15 @@ def connect(url: str) -> psycopg.Connection[Any]:
 def make_pool(url: str) -> psycopg_pool.AsyncConnectionPool:
     """The store's pool of async connections, not opened yet (it opens on the event loop, at first use)."""
     require_driver()
+    # Each connection is checked as it is taken (an empty query): one that the server closed
+    # meanwhile (a restart, a fail-over, an idle timeout) is replaced, not handed to a request.
     return psycopg_pool.AsyncConnectionPool(
-        url, min_size=1, max_size=POOL_SIZE, open=False, kwargs={"autocommit": True, **_options(url)}
+        url,
+        min_size=1,
+        max_size=POOL_SIZE,
+        open=False,
+        kwargs={"autocommit": True, **_options(url)},
+        check=psycopg_pool.AsyncConnectionPool.check_connection,
     )
 
 
