@@ -26,6 +26,8 @@ from mailcatch.storage.store import BULK_CHANGE
 from tests.helpers import Spawned, run_async, spawned, wait_for_count
 from tests.messages import build, send
 
+pytestmark = pytest.mark.both_backends  # each test runs on in-memory SQLite and on PostgreSQL
+
 
 def stats(total: int, unread: int) -> dict[str, Any]:
     """A `stats` frame's data, as Mailpit sends it."""
@@ -198,8 +200,6 @@ def test_same_origin_and_listed_origins_accepted(start_catcher) -> None:
 
 SENDER = """
 import smtplib, sys
-
-pytestmark = pytest.mark.both_backends  # each test runs on in-memory SQLite and on PostgreSQL
 host, port, first, count, step = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:])
 with smtplib.SMTP(host, port) as smtp:
     for n in range(first, count, step):
