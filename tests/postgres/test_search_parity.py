@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mailcatch.server import ServerThread
 from tests.helpers import make_settings, wait_for_count
@@ -98,7 +100,9 @@ def _corpus() -> tuple[list[tuple[EmailMessage, list[str] | None]], list[EmailMe
         (_inline(), None),
         (big, None),
         (
-            build("Quarterly", "report@corp.test", "board@corp.test", "the numbers", Cc="ann@example.com"),
+            build(
+                "Quarterly", "report@corp.test", "board@corp.test", "the numbers alpha\x1fbeta", Cc="ann@example.com"
+            ),
             ["board@corp.test", "ann@example.com", "hidden@example.net"],
         ),
         (build("OK", "ok@short.test", "User <user+Sales@example.com>", "é", X_Tags="Urgent, billing"), None),
@@ -177,7 +181,7 @@ QUERIES = [
     "welcome", "WELCOME", "elcom", '"and welcome"', '"Quarterly report"', "quarterly", "exAmple.COM",
     "invoice-2024.pdf", "logo.png", "<b>here", "here to reset", "team -welcome",
     # short values (ASCII case only, as SQLite's LIKE), wildcards taken literally
-    "ok", "OK", "é", "É", "o", "%", "_", "100%", "42_5", "100%_", ".*", "[", "\\", "(b", "^", "$", ": ", "d'",
+    "ok", "OK", "é", "É", "o", "%", "_", "100%", "42_5", "100%_", '"alpha\x1fbeta"', '"quarterly\x1freport"', "ha\x1fbe", "\x1f", "a\x1f", '"beta\x1f"', ".*", "[", "\\", "(b", "^", "$", ": ", "d'",
     # non-ASCII case, folded as the trigram tokenizer folds it
     "ÉTÉ", "été", "CAFÉ", "naÏve", "réunion", "RÉUNION", "σίσυφος", "ΣΊΣΥΦΟΣ", "ὀδυσσεύς", "ΟΔΥΣΣ", "μ and",
     "\u017f and", "s and", "istanbul", "İstanbul", '"μ and"', '"s; İst"', "σίσυφοσ", "ΣΊΣΥΦΟς",
@@ -242,6 +246,8 @@ def test_the_corpus_answers_what_it_was_built_for(pair: Pair) -> None:
         assert answers["has:attachment"]["subjects"] == ["Spring catalogue", "Invoice 2024-001"]  # Mailpit's count
         assert answers["logo.png"]["subjects"] == ["Spring catalogue"]
         assert answers["100%_"]["subjects"] == []
+        assert answers['"alpha\x1fbeta"']["subjects"] == ["Quarterly"]  # the index's separator, searched for
+        assert answers['"quarterly\x1freport"']["subjects"] == []  # never across the subject's end and the sender
 
 
 @pytest.mark.parametrize(
@@ -328,3 +334,35 @@ def test_mailhog_search_alike(pair: Pair, kind: str) -> None:
     if kind == "from":  # the envelope sender (MAIL FROM) as well as the From header, ASCII case ignored
         page = pair.postgres.get("/api/v2/search", params={"kind": "from", "query": "BOUNCES@mailer"}).json()
         assert [item["Content"]["Headers"]["Subject"] for item in page["items"]] == [["Quarterly"]]
+
+
+_PIECES = [
+    *(
+        "alpha",
+        "beta",
+        "welcome",
+        "WELCOME",
+        "ann",
+        "Bob",
+        "example",
+        "corp.test",
+        "invoice",
+        "report",
+        "the",
+        "and",
+        "ok",
+    ),
+    *("é", "É", "ÉTÉ", "ς", "\u03c3", "Σ", "µ", "\u03bc", "\u017f", "s", "İ", "i", "a", "A", "Ὀ", "ü"),
+    *("%", "_", "\\", "<", ">", "@", ".", "*", "[", "(", "'", ";", "\x1f", "\t", "42", "2024"),
+    *(" ", " ", " ", '"', '"', "-", "!", ":", "to:", "from:", "cc:", "bcc:", "reply-to:", "addressed:"),
+    *("subject:", "message-id:", "tag:", "is:", "has:", "larger:", "smaller:", "before:", "after:"),
+    *("read", "unread", "tagged", "attachment", "starred", "urgent", "finance", "1k", "10k", "2000-01-01"),
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=7).map("".join))
+def test_any_query_answers_alike(pair: Pair, query: str) -> None:
+    """Queries made of the corpus's words, tricky characters and operators, in any order: the same answers."""
+    params = {"query": query, "limit": 5}
+    assert _answer(pair.postgres, params) == _answer(pair.sqlite, params)
