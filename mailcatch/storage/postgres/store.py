@@ -6,9 +6,10 @@ rows computed by the SQLite store's own code (mailcatch.storage.prepare) and rea
 rows module, so both backends keep and answer exactly the same; each message is committed
 in a transaction of its own before `add` returns (and SMTP answers 250).
 
-The counts (`total`, `unread`) are this catcher's view, counted at start and kept up to date
-by its own changes; replicas sharing the database learn of each other's changes in the next
-version (LISTEN/NOTIFY). Search is mailcatch.storage.postgres.search: the same answers, through trigram indexes.
+The counts (`total`, `unread`) are counted at start and kept up to date by this catcher's
+changes and by the other replicas' (mailcatch.storage.postgres.notify): every change is
+announced with NOTIFY in its own transaction, and each replica LISTENs, republishes the
+others' changes on its bus and counts again once they settle. Search is mailcatch.storage.postgres.search: the same answers, through trigram indexes.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from mailcatch.shapes import MessageSummary, TranscriptJSON
 from mailcatch.storage.interface import StoredMessage, Usage
 from mailcatch.storage.postgres.connection import connect, make_pool, require_driver
 from mailcatch.storage.postgres.migrate import PRUNE_LOCK, migrate
+from mailcatch.storage.postgres.notify import Listener, announce, payloads
 from mailcatch.storage.postgres.search import SEARCH_COLUMNS, search_row, where_of
 from mailcatch.storage.postgres.url import without_password
 from mailcatch.storage.prepare import ROW_COLUMNS, Prepared, new_message_id, prepare_message
@@ -79,6 +81,8 @@ class PostgresStore:
         self._pool: AsyncConnectionPool | None = None
         self._pool_opening: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._listener: Listener | None = None
+        """Hears the other replicas' changes (started on the event loop)."""
 
     def __repr__(self) -> str:
         return f"PostgresStore({without_password(self.url)!r})"
@@ -99,18 +103,21 @@ class PostgresStore:
         finally:
             conn.close()
         self._pool = make_pool(self.url)
+        self._listener = Listener(self)
+        if _running_loop() is not None:
+            self._listener.start()  # on the loop that serves: hear the other replicas from the start
 
     def close(self) -> None:
         """Close the connections (blocks; from another thread than the event loop's, as Server.stop calls it)."""
-        pool, loop = self._pool, self._loop
-        self._pool = None
+        pool, loop, listener = self._pool, self._loop, self._listener
+        self._pool = self._listener = None
         if pool is None or loop is None or loop.is_closed():
             return
         if _running_loop() is loop:
-            loop.create_task(pool.close())  # on the loop itself: it can't be waited for here
+            loop.create_task(_close(listener, pool))  # on the loop itself: it can't be waited for here
             return
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(pool.close(), loop).result(timeout=10)
+            asyncio.run_coroutine_threadsafe(_close(listener, pool), loop).result(timeout=10)
 
     async def flush_index(self) -> None:
         """Every message is searchable once committed: nothing to wait for."""
@@ -126,7 +133,26 @@ class PostgresStore:
                 if self._loop is None:
                     await self._pool.open(wait=True, timeout=30)
                     self._loop = asyncio.get_running_loop()
+                    if self._listener is not None:
+                        self._listener.start()
         return self._pool
+
+    def _notices(self, kind: str, items: Sequence[Any] | None = None, **extra: Any) -> list[str]:
+        """The NOTIFY payloads announcing a change to the other replicas."""
+        return payloads(self._listener.replica if self._listener else "", kind, items, **extra)
+
+    def _deleted(self, kind: str, rows: list[dict[str, Any]]) -> list[str]:
+        """The notices of deleted messages: each ID with its read state, or only how many when they are many."""
+        if not rows:
+            return []
+        if len(rows) > BULK_CHANGE:
+            return self._notices(kind, None, n=len(rows), u=sum(1 for row in rows if not row["read"]))
+        return self._notices(kind, [[row["id"], row["read"]] for row in rows])
+
+    def _changed(self) -> None:
+        """A change committed: the counts are read again from the database once changes settle."""
+        if self._listener is not None and self._listener.started:
+            self._listener.changed()
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> Any:
@@ -159,8 +185,10 @@ class PostgresStore:
         fields = tuple(_text(field) for field in ready.fields())
         async with self._transaction() as conn:
             await _insert(conn, ready, fields)
+            await announce(conn, self._notices("new", [message_id]))
         self.total += 1
         self.unread += 1
+        self._changed()
         self.bus.publish(Event("new", ready.summary))
         if self.max_messages and self.total > self.max_messages and await self._prune_to_max():
             self.bus.publish(Event("prune", None))
@@ -175,7 +203,10 @@ class PostgresStore:
                 "seq <= (SELECT seq FROM messages ORDER BY seq DESC OFFSET %s LIMIT 1)",
                 [self.max_messages],
             )
+            await announce(conn, self._deleted("prune", rows))
         self._forget(rows)
+        if rows:
+            self._changed()
         return bool(rows)
 
     def _forget(self, rows: list[dict[str, Any]]) -> None:
@@ -200,12 +231,17 @@ class PostgresStore:
             async with self._transaction() as conn:
                 await conn.execute("DELETE FROM messages")
                 await conn.execute("DELETE FROM sessions")
+                await announce(conn, self._notices("truncate"))
             self.total = self.unread = 0
+            self._changed()
             self.bus.publish(Event("truncate", None))
             return []
         async with self._transaction() as conn:
             rows = await _delete(conn, "id = ANY(%s)", [list(dict.fromkeys(ids))])
+            await announce(conn, self._deleted("delete", rows))
         self._forget(rows)
+        if rows:
+            self._changed()
         deleted = [row["id"] for row in rows]
         self._publish_changes([Event("delete", {"ID": message_id}) for message_id in deleted], Event("prune", None))
         return deleted
@@ -215,8 +251,10 @@ class PostgresStore:
         async with self._transaction() as conn:
             await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", PRUNE_LOCK)
             rows = await _delete(conn, "created < %s", [cutoff])
+            await announce(conn, self._deleted("prune", rows))
         self._forget(rows)
         if rows:
+            self._changed()
             self.bus.publish(Event("prune", None))
         return len(rows)
 
@@ -232,7 +270,13 @@ class PostgresStore:
                 f"UPDATE messages SET read = %s WHERE read <> %s AND {where} RETURNING id", [read, read, *params]
             )
             changed = [message_id for (message_id,) in await cursor.fetchall()]
+            if changed:
+                bulk = len(changed) > BULK_CHANGE
+                notices = self._notices("read", None if bulk else changed, read=read, n=len(changed))
+                await announce(conn, notices)
         self.unread += -len(changed) if read else len(changed)
+        if changed:
+            self._changed()
         self._publish_changes(
             [Event("update", {"ID": message_id, "Read": read}) for message_id in changed], Event("update", {"ID": "*"})
         )
@@ -242,6 +286,7 @@ class PostgresStore:
         """Replace the tags of these messages (an empty list removes them all); returns the IDs that exist."""
         async with self._transaction() as conn:
             changed = await tagging.set_tags(conn, list(dict.fromkeys(ids)), clean_tags(tags))
+            await self._announce_tags(conn, changed)
         self._retagged(changed)
         return [message_id for message_id, _ in changed]
 
@@ -249,6 +294,7 @@ class PostgresStore:
         """Rename a tag on every message that has it; returns how many messages changed."""
         async with self._transaction() as conn:
             changed = await tagging.edit_tag(conn, tag, name)
+            await self._announce_tags(conn, changed)
         self._retagged(changed)
         return len(changed)
 
@@ -256,8 +302,14 @@ class PostgresStore:
         """Remove a tag from every message (the messages stay); returns how many messages changed."""
         async with self._transaction() as conn:
             changed = await tagging.edit_tag(conn, tag, None)
+            await self._announce_tags(conn, changed)
         self._retagged(changed)
         return len(changed)
+
+    async def _announce_tags(self, conn: AsyncConnection[Any], changed: tagging.Retagged) -> None:
+        if changed:
+            bulk = len(changed) > BULK_CHANGE
+            await announce(conn, self._notices("tags", None if bulk else [list(pair) for pair in changed]))
 
     def _retagged(self, changed: tagging.Retagged) -> None:
         self._publish_changes(
@@ -396,6 +448,12 @@ class PostgresStore:
         async with self._transaction() as conn:
             cursor = await conn.execute("SELECT 1 FROM messages WHERE message_id = %s LIMIT 1", (_text(message_id),))
             return await cursor.fetchone() is not None
+
+
+async def _close(listener: Listener | None, pool: AsyncConnectionPool) -> None:
+    if listener is not None:
+        await listener.stop()
+    await pool.close()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
