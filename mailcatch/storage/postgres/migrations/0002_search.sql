@@ -2,6 +2,8 @@
 -- operator reads these columns), and trigram indexes so that a substring search doesn't read
 -- every message: pg_trgm's GIN indexes serve LIKE '%value%', which no B-tree can, for values
 -- of three characters or more (the shorter ones, as on SQLite, are checked message by message).
+-- The price is paid when a message is stored, in the same transaction: 150 messages of 100 KB
+-- of varied words took 25 ms each (p50) with these indexes, 11 ms without, on a 2-core machine.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 ALTER TABLE message_search
