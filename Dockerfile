@@ -10,8 +10,9 @@ COPY docker/constraints.txt ./docker/
 COPY mailcatch ./mailcatch
 COPY static ./static
 # Dependencies at the releases docker/constraints.txt pins, so that a build next year installs what was tested.
+# With the postgres extra: --database postgresql://... runs replicas on one PostgreSQL (docs/compose/).
 # Its own user, whose home /data starts empty (no shell start-up files in the volume).
-RUN pip install --no-cache-dir --constraint docker/constraints.txt . \
+RUN pip install --no-cache-dir --constraint docker/constraints.txt '.[postgres]' \
     && rm -rf /src \
     && useradd --uid 10001 --user-group --no-create-home --home-dir /data --shell /usr/sbin/nologin mailcatch \
     && install -d -o mailcatch -g mailcatch /data

@@ -263,32 +263,41 @@ IMAGE_MARKERS = {
 """The image's environment, for the dependencies' markers."""
 
 
+IMAGE_EXTRAS = {"postgres"}
+"""The extras of mailcatch the image installs (`.[postgres]`: replicas on PostgreSQL)."""
+
+
 def _image_requirements() -> dict[str, list[Requirement]]:
-    """Every distribution the image installs (mailcatch's dependencies and theirs, as this environment's
-    metadata states them, markers read for the image), each with the requirements that name it."""
+    """Every distribution the image installs (mailcatch's dependencies with IMAGE_EXTRAS, and theirs with
+    the extras they are asked for, as this environment's metadata states them, markers read for the image),
+    each with the requirements that name it."""
     found: dict[str, list[Requirement]] = {}
-    waiting = ["mailcatch"]
+    waiting: list[tuple[str, set[str]]] = [("mailcatch", IMAGE_EXTRAS)]
     while waiting:
-        for text in requires(waiting.pop()) or []:
+        wanted, extras = waiting.pop()
+        for text in requires(wanted) or []:
             requirement = Requirement(text)
-            if requirement.marker is not None and not requirement.marker.evaluate(IMAGE_MARKERS):
-                continue  # another platform's or Python's, or an extra's (test)
+            if requirement.marker is not None and not any(
+                requirement.marker.evaluate({**IMAGE_MARKERS, "extra": extra}) for extra in {"", *extras}
+            ):
+                continue  # another platform's or Python's, or an extra the image doesn't install (test)
             name = requirement.name.lower().replace("_", "-")
             if name not in found:
-                waiting.append(name)
+                waiting.append((name, set(requirement.extras)))
             found.setdefault(name, []).append(requirement)
     return found
 
 
 def test_the_image_installs_pinned_releases_that_satisfy_the_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "pip install --no-cache-dir --constraint docker/constraints.txt ." in dockerfile
+    assert "pip install --no-cache-dir --constraint docker/constraints.txt '.[postgres]'" in dockerfile
     for sources in re.findall(r"^COPY (.+) \S+$", dockerfile, re.MULTILINE):
         for source in sources.split():
             assert (ROOT / source).exists(), f"the Dockerfile copies {source}, which is not in the source tree"
     pins = _pins()
     needed = _image_requirements()
     assert {"starlette", "anyio", "dkimpy", "cffi"} <= set(needed)  # direct and indirect ones
+    assert {"psycopg", "psycopg-binary", "psycopg-pool"} <= set(needed)  # the postgres extra's, with psycopg's own
     for name, requirements in needed.items():
         assert name in pins, f"docker/constraints.txt doesn't pin {name} (needed by the image: {requirements})"
         for requirement in requirements:
