@@ -290,3 +290,20 @@ def test_notices_fit_in_postgresql_s_limit() -> None:
     assert {(n["r"], n["k"]) for n in decoded} == {("replica", "delete")}
     assert payloads("replica", "tags", [["id", ["é" * 5000]]]) == ['{"r":"replica","k":"resync"}']
     assert payloads("replica", "truncate") == ['{"r":"replica","k":"truncate"}']
+
+
+def test_changes_to_many_messages_reach_the_other_replica_as_one_event(pair: tuple[Replica, Replica]) -> None:
+    """Past 200 messages a change is one event on both sides (`update` `*`, `prune`), and the counts follow."""
+    a, b = pair
+    subjects = [f"bulk {k}" for k in range(205)]
+    assert len(_send(a, subjects)) == 205
+    with a.api() as api_a, b.api() as api_b, a.events() as events_a:
+        assert _until(lambda: api_b.get("/api/v1/messages").json()["total"] == 205, 2.0)
+        assert api_b.put("/api/v1/messages", json={"Read": True}).status_code == 200
+        update = _wait_frame(events_a, lambda f: f["Type"] == "update", 1.0)
+        assert update["Data"] == {"ID": "*"}
+        assert _until(lambda: api_a.get("/api/v1/messages").json()["unread"] == 0, 1.0)
+        assert api_b.request("DELETE", "/api/v1/search", params={"query": "bulk"}).status_code == 200
+        _wait_frame(events_a, lambda f: f["Type"] == "prune", 1.0)
+        listing = api_a.get("/api/v1/messages").json()
+        assert (listing["total"], listing["unread"], listing["messages"]) == (0, 0, [])
