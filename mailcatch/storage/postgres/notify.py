@@ -164,8 +164,10 @@ class Listener:
 
     def _count_later(self) -> None:
         self._settle = None
-        if self._recount is None or self._recount.done():
-            self._recount = asyncio.ensure_future(self._count())
+        if self._recount is not None and not self._recount.done():
+            self.changed()  # a count is under way, perhaps older than the last change: count again after it
+            return
+        self._recount = asyncio.ensure_future(self._count())
 
     async def _count(self) -> None:
         """Read `total` and `unread` from the database."""
