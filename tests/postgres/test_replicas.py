@@ -221,13 +221,22 @@ def test_a_replica_killed_while_receiving_loses_nothing_it_accepted(pair: tuple[
         finally:
             done.set()
 
-    sender = threading.Thread(target=keep_sending)
-    sender.start()
-    assert _until(lambda: len(accepted) >= 40, 10.0)
-    a.process.send_signal(signal.SIGKILL)
-    assert done.wait(10)
-    sender.join()
-    a.process.wait(5)
+    with b.events() as events_b:
+        sender = threading.Thread(target=keep_sending)
+        sender.start()
+        assert _until(lambda: len(accepted) >= 40, 10.0)
+        a.process.send_signal(signal.SIGKILL)
+        assert done.wait(10)
+        sender.join()
+        a.process.wait(5)
+        # B pushed every message A answered 250 for to its websocket clients (each notice commits with its message).
+        pushed: set[str] = set()
+        deadline = time.monotonic() + 3
+        while not set(accepted) <= pushed and time.monotonic() < deadline:
+            frame = _frame(events_b, max(0.001, deadline - time.monotonic()))
+            if frame["Type"] == "new":
+                pushed.add(frame["Data"]["Subject"])
+        assert set(accepted) <= pushed, sorted(set(accepted) - pushed)[:5]
     with b.api() as api:
         listed = set(_subjects(api, 100_000))
         assert set(accepted) <= listed, sorted(set(accepted) - listed)[:5]
