@@ -4,13 +4,16 @@ Over real SMTP, HTTP and websockets: mail accepted by one is listed, searched an
 other within a second, and so are deletes and read state; both accept mail at once and both list
 exactly all of it; a replica killed with SIGKILL while it receives mail loses none it answered
 250 for, and the other goes on; pruning with --max settles at the limit on both, under the
-advisory lock; a replica whose listening connection is cut listens again.
+advisory lock, and pruning by age deletes each message once (two catchers in this process there, for
+a clock the test moves); a replica whose listening connection is cut listens again.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import signal
 import smtplib
 import subprocess
@@ -29,8 +32,10 @@ import psycopg
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from mailcatch.server import ServerThread
 from mailcatch.storage.postgres.notify import APPLICATION_NAME
-from tests.messages import build
+from tests.helpers import make_settings
+from tests.messages import build, send
 
 _STARTED = "web UI and API on "
 
@@ -316,3 +321,27 @@ def test_changes_to_many_messages_reach_the_other_replica_as_one_event(pair: tup
         _wait_frame(events_a, lambda f: f["Type"] == "prune", 1.0)
         listing = api_a.get("/api/v1/messages").json()
         assert (listing["total"], listing["unread"], listing["messages"]) == (0, 0, [])
+
+
+def test_max_age_pruning_deletes_each_message_once_whichever_replica_runs_it(
+    postgres_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Both replicas prune by age every 50 ms at once: together they delete each old message once, and both count 0."""
+    now = [time.time()]
+    settings = make_settings(database=postgres_database, max_age_hours=1, prune_interval=0.05)
+    with (
+        caplog.at_level(logging.INFO, logger="mailcatch.retention"),
+        ServerThread(settings, clock=lambda: now[0]) as a,
+        ServerThread(settings, clock=lambda: now[0]) as b,
+        httpx.Client(base_url=a.url, timeout=10) as api_a,
+        httpx.Client(base_url=b.url, timeout=10) as api_b,
+    ):
+        send(a, *[build(f"old a {k}") for k in range(10)])
+        send(b, *[build(f"old b {k}") for k in range(10)])
+        for api in (api_a, api_b):
+            assert _until(lambda api=api: api.get("/api/v1/messages").json()["total"] == 20, 2.0)
+        now[0] += 2 * 3600
+        for api in (api_a, api_b):
+            assert _until(lambda api=api: api.get("/api/v1/messages").json()["total"] == 0, 3.0)
+    deleted = [int(n) for n in re.findall(r"deleted (\d+) messages? older than", caplog.text)]
+    assert sum(deleted) == 20, caplog.text
