@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import queue
-import re
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from mailcatch import Catcher
-from tests.plugin.helpers import CatcherProcess
+from tests.plugin.helpers import CatcherProcess, running_catcher_process
 
-STARTUP_LINE = re.compile(r"SMTP on (?P<smtp>\S+), web UI and API on (?P<url>\S+) \(")
 INNER_INI = """
 [pytest]
 filterwarnings = error
@@ -61,37 +55,6 @@ def mail(catcher: Catcher) -> Catcher:
 
 @pytest.fixture(scope="module")
 def catcher_process() -> Iterator[CatcherProcess]:
-    """Start `python -m mailcatch` on free ports and read its real addresses from the startup log line."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mailcatch", "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--quiet"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    lines: queue.Queue[str] = queue.Queue()
-    stderr = process.stderr
-
-    def drain() -> None:
-        for line in stderr:
-            lines.put(line)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    seen = []
-    try:
-        while True:
-            line = lines.get(timeout=20)
-            seen.append(line)
-            found = STARTUP_LINE.search(line)
-            if found:
-                break
-        host, _, port = found["smtp"].rpartition(":")
-        yield CatcherProcess(found["url"], found["smtp"], host, int(port))
-    except queue.Empty:
-        pytest.fail(f"mailcatch did not print its startup line; stderr so far: {''.join(seen)!r}")
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        reader.join(timeout=20)
-        stderr.close()
+    """A catcher in a process of its own, in memory, for the module."""
+    with running_catcher_process() as process:
+        yield process

@@ -1,5 +1,6 @@
 """The fixture with a catcher others use (--mailcatch-url): each test sees only the mail sent during it and
-nothing is deleted, unless --mailcatch-clear says so; real pytest runs against a catcher in another process."""
+nothing is deleted, unless --mailcatch-clear says so; real pytest runs against a catcher in another process,
+kept in memory and on PostgreSQL (as a team's shared catcher)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 
 from mailcatch.client.http import Mailbox
 from mailcatch.client.since import Since, parse_created
-from tests.plugin.helpers import CatcherProcess, send_mail
+from tests.plugin.helpers import CatcherProcess, running_catcher_process, send_mail
+from tests.postgres.databases import fresh_database
 
 SUITE = """
 import smtplib
@@ -40,6 +42,17 @@ def test_second(mailcatch):
     mailcatch.clear()  # only what this test sees
     assert mailcatch.messages() == []
 """
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def catcher_process(request: pytest.FixtureRequest) -> Iterator[CatcherProcess]:
+    """The shared catcher, in memory and on a PostgreSQL database of its own (a team's shared catcher)."""
+    if request.param == "sqlite":
+        with running_catcher_process() as process:
+            yield process
+        return
+    with fresh_database() as url, running_catcher_process("--database", url) as process:
+        yield process
 
 
 @pytest.fixture
