@@ -79,6 +79,16 @@ class Spawned:
     url: str
 
 
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM, and SIGKILL if it hasn't ended within 10 s."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def spawned(*args: str) -> Iterator[Spawned]:
     """Run `python -m mailcatch` on free loopback ports (for load tests: no GIL shared with the test)."""
@@ -98,12 +108,7 @@ def spawned(*args: str) -> Iterator[Spawned]:
         host, port = found.group(1).rsplit(":", 1)
         yield Spawned(host, int(port), found.group(2))
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         if drain.is_alive():
             drain.join()
         process.stderr.close()

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import stop_process
+
 START_TIMEOUT = 90.0
 """Seconds spamd may take to compile its rules and answer PING (a few on an idle machine)."""
 
@@ -104,10 +106,5 @@ def running_spamd() -> Iterator[Spamd]:
                 time.sleep(0.1)
             yield Spamd("127.0.0.1", port)
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
             log.close()

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import queue
-import re
 import smtplib
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-import pytest
-
 from mailcatch.client.http import Mailbox
+from tests.helpers import spawned
 
 
 def send_mail(
@@ -61,42 +55,9 @@ class CatcherProcess:
     smtp_port: int
 
 
-STARTUP_LINE = re.compile(r"SMTP on (?P<smtp>\S+), web UI and API on (?P<url>\S+) \(")
-
-
 @contextlib.contextmanager
 def running_catcher_process(*args: str) -> Iterator[CatcherProcess]:
-    """`python -m mailcatch` on free ports (with `args`), its real addresses read from the startup log line."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mailcatch", "--smtp", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--quiet", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    lines: queue.Queue[str] = queue.Queue()
-    stderr = process.stderr
-
-    def drain() -> None:
-        for line in stderr:
-            lines.put(line)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    seen = []
-    try:
-        while True:
-            line = lines.get(timeout=20)
-            seen.append(line)
-            found = STARTUP_LINE.search(line)
-            if found:
-                break
-        host, _, port = found["smtp"].rpartition(":")
-        yield CatcherProcess(found["url"], found["smtp"], host, int(port))
-    except queue.Empty:
-        pytest.fail(f"mailcatch did not print its startup line; stderr so far: {''.join(seen)!r}")
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        reader.join(timeout=20)
-        stderr.close()
+    """`python -m mailcatch` on free ports (with `args`), its real addresses read from its startup line."""
+    with spawned(*args) as catcher:
+        smtp = f"{catcher.smtp_host}:{catcher.smtp_port}"
+        yield CatcherProcess(catcher.url, smtp, catcher.smtp_host, catcher.smtp_port)

@@ -34,7 +34,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from mailcatch.server import ServerThread
 from mailcatch.storage.postgres.notify import APPLICATION_NAME
-from tests.helpers import make_settings
+from tests.helpers import make_settings, stop_process
 from tests.messages import build, send
 
 _STARTED = "web UI and API on "
@@ -87,12 +87,7 @@ def replica(database: str, log: Path, *args: str) -> Iterator[Replica]:
         yield Replica(process, int(smtp.rsplit(":", 1)[1]), url, log)
     finally:
         if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 @pytest.fixture
