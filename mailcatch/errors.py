@@ -5,6 +5,8 @@ MailcatchError
  ├── StoreError           the database can't be opened (the CLI exits 3) or written (SMTP 451, HTTP 503),
  │    │                   or is busy beyond the wait for a read (HTTP 503: try again)
  │    ├── ReadFailed      a read failed for another reason (HTTP 500)
+ │    ├── DatabaseUnreachable  the PostgreSQL server can't be reached (SMTP 451 naming it, HTTP 503,
+ │    │                   /readyz 503) until it is back
  │    └── DatabaseDamaged the database file is damaged, found at start (exit 3), on a read (HTTP 500)
  │                        or on a write (SMTP 451, HTTP 500); the message says what to do
  ├── QueryError           a search query that makes no sense (HTTP 400)
@@ -30,6 +32,13 @@ class StoreError(MailcatchError):
 
 class ReadFailed(StoreError):
     """A read of the database failed, and trying again won't help (not a busy database)."""
+
+
+class DatabaseUnreachable(StoreError):
+    """The database server can't be reached (down, restarting, the network gone); the message names it.
+
+    Trying again later may succeed: SMTP answers 451 with this message, HTTP 503.
+    """
 
 
 class DatabaseDamaged(StoreError):

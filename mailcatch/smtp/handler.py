@@ -19,7 +19,7 @@ from mailcatch import __version__
 from mailcatch.auth_limits import CONNECTION_FAILURES, FailedLogins
 from mailcatch.auto_tags import AutoTagger
 from mailcatch.config import Settings
-from mailcatch.errors import StoreError
+from mailcatch.errors import DatabaseUnreachable, StoreError
 from mailcatch.logs import limit_repeats
 from mailcatch.models import ReceivedEnvelope, Transaction
 from mailcatch.passwords import Credentials, TooBusy, read_password_file
@@ -45,6 +45,12 @@ TLS_HANDSHAKE_TIMEOUT = 10.0
 """Seconds an implicit-TLS connection has to complete its handshake (--smtp-require-tls)."""
 DROPPED = "421 4.4.2 Connection dropped by a fault rule"
 """What a hook returns once a fault rule dropped the connection: the protocol sends nothing more."""
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    """Text fit for an SMTP reply: one line, not too long."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _peer_address(server: CatcherSMTP) -> str:
@@ -335,6 +341,11 @@ class CatchHandler:
         server.pending.append(adding)
         try:
             summary = await asyncio.shield(adding)
+        except DatabaseUnreachable as error:
+            # The store has logged the outage once, and logs when it ends: not once more per message.
+            log.info("message from %s not stored, answered 451: %s", info.peer, error)
+            self.rejected += 1
+            return f"451 4.3.0 Temporary failure: {_one_line(str(error))}, try again later"
         except Exception as error:
             log.error("message from %s not stored, answered 451: %s", info.peer, error)
             self.rejected += 1
@@ -415,7 +426,9 @@ class CatchHandler:
         try:
             await self.store.save_transcript_tail(server.info, first, tail)
         except StoreError as error:
-            log.warning("end of SMTP transcript for %s not stored: %s", server.info.peer, error)
+            # An unreachable database is said once by the store, not once more per session.
+            level = logging.INFO if isinstance(error, DatabaseUnreachable) else logging.WARNING
+            log.log(level, "end of SMTP transcript for %s not stored: %s", server.info.peer, error)
 
     async def drain(self) -> None:
         """Wait for transcripts still being saved."""

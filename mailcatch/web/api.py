@@ -247,6 +247,11 @@ async def livez(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     if not getattr(request.app.state, "ready", False):
         return JSONResponse({"Error": "starting"}, status_code=503)
+    # A store on a database server (PostgreSQL) says why it can't serve now: the server out of reach.
+    unready = getattr(store_of(request), "unready", None)
+    reason = await unready() if unready is not None else None
+    if reason:
+        return JSONResponse({"Error": reason}, status_code=503)
     return PlainTextResponse("ok")
 
 

@@ -13,8 +13,10 @@ the summary read back from the database, `delete`, `truncate`, `update`, `prune`
 websocket clients see every replica's mail. The store's `total` and `unread` follow the
 notices, and are counted again from the database whenever the listener (re)connects and once
 changes have settled for a moment, so they end up exact whichever replica made the change.
-A dropped listening connection is made again (with a growing pause), then counts are resynced
-and a `prune` event tells clients to reload what they show.
+A dropped listening connection is made again (with a growing pause, RETRY), then counts are
+resynced and a `prune` event tells clients to reload what they show. The listener is how a
+replica without traffic notices that PostgreSQL went away and came back: a connection it can't
+make begins the store's outage (PostgresStore.unreachable, logged once), one it makes ends it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import AsyncConnection
 
+from mailcatch.errors import DatabaseUnreachable
 from mailcatch.models import Event
+from mailcatch.storage.postgres.connection import connect_async, lost_touch
 from mailcatch.storage.rows import SUMMARY_COLUMNS, summary_json
 
 if TYPE_CHECKING:
@@ -46,8 +50,9 @@ MAX_PAYLOAD = 7900
 """Bytes a notice may take: under PostgreSQL's limit of 8000, with room to spare."""
 SETTLE = 1.0
 """Seconds after the last change before the counts are read again from the database."""
-RETRY = (0.2, 5.0)
-"""The first and the longest pause before the listening connection is made again."""
+RETRY = (0.2, 2.0)
+"""The first and the longest pause before the listening connection is made again (after an outage,
+the store finds PostgreSQL back within the longest pause even when no request comes)."""
 APPLICATION_NAME = "mailcatch listener"
 """The listening connection's application_name (in pg_stat_activity)."""
 
@@ -125,19 +130,21 @@ class Listener:
         first = True
         while True:
             try:
-                conn = await AsyncConnection.connect(
-                    self.store.url, autocommit=True, application_name=APPLICATION_NAME, connect_timeout=10
-                )
+                conn = await connect_async(self.store.url, application_name=APPLICATION_NAME)
             except psycopg.Error as error:
-                log.warning("can't listen for other replicas' changes (%s); trying again in %.1f s", error, pause)
+                if lost_touch(error):
+                    self.store.unreachable(error)  # the outage, said once by the store
+                else:
+                    log.warning("can't listen for other replicas' changes (%s); trying again in %.1f s", error, pause)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, RETRY[1])
                 continue
             try:
                 await conn.execute(f"LISTEN {CHANNEL}")
+                back = self.store.reachable()  # an outage ends, said once by the store
                 if not first:
                     self.reconnects += 1
-                    log.warning("listening for other replicas' changes again")
+                    log.log(logging.INFO if back else logging.WARNING, "listening for other replicas' changes again")
                 await self._count()  # after LISTEN: nothing committed since is missed
                 if not first:
                     self.store.bus.publish(Event("prune", None))  # clients reload what they show
@@ -147,7 +154,10 @@ class Listener:
                 async for notice in conn.notifies():
                     await self._receive(notice.payload)
             except psycopg.Error as error:
-                log.warning("lost the connection listening for other replicas' changes (%s); reconnecting", error)
+                # Lost with the server (a restart, an outage: the next connection tells, and the store says
+                # so once) or alone (the next connection is made at once, and that is said).
+                level = logging.INFO if lost_touch(error) else logging.WARNING
+                log.log(level, "lost the connection listening for other replicas' changes (%s); reconnecting", error)
             finally:
                 self.connected.clear()
                 with contextlib.suppress(Exception):
@@ -175,6 +185,8 @@ class Listener:
             async with self.store._transaction() as conn:
                 cursor = await conn.execute("SELECT count(*), count(*) FILTER (WHERE NOT read) FROM messages")
                 row = await cursor.fetchone()
+        except DatabaseUnreachable:
+            return  # said once by the store; counted again when the listener connects again
         except Exception as error:
             log.warning("can't count the messages in PostgreSQL: %s", error)
             return

@@ -10,6 +10,13 @@ The counts (`total`, `unread`) are counted at start and kept up to date by this 
 changes and by the other replicas' (mailcatch.storage.postgres.notify): every change is
 announced with NOTIFY in its own transaction, and each replica LISTENs, republishes the
 others' changes on its bus and counts again once they settle. Search is mailcatch.storage.postgres.search: the same answers, through trigram indexes.
+
+When PostgreSQL can't be reached (stopped, restarting, the network gone), a request fails in
+seconds, not at the end of a long wait: it waits POOL_WAIT for a connection at most, then one
+connection of its own tells an outage from a connection lost alone. In an outage every request
+fails at once with DatabaseUnreachable naming the database (SMTP 451, HTTP 503, /readyz 503),
+but one every PROBE_EVERY tries to connect, as the listener does on its own: the first that
+succeeds ends the outage. Its start and its end are logged once each.
 """
 
 from __future__ import annotations
@@ -17,21 +24,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg_pool
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 import mailcatch.storage.postgres.tags as tagging
-from mailcatch.errors import MessageNotFound, StoreError
+from mailcatch.errors import DatabaseUnreachable, MessageNotFound, StoreError
 from mailcatch.events import EventBus
 from mailcatch.mail.tags import clean_tags
 from mailcatch.models import Event, ReceivedEnvelope, SessionInfo, SessionLine, Transaction
 from mailcatch.shapes import MessageSummary, TranscriptJSON
 from mailcatch.storage.interface import StoredMessage, Usage
-from mailcatch.storage.postgres.connection import connect, make_pool, require_driver
+from mailcatch.storage.postgres.connection import (
+    POOL_WAIT,
+    connect,
+    connect_async,
+    lost_touch,
+    make_pool,
+    require_driver,
+    why_unreachable,
+)
 from mailcatch.storage.postgres.migrate import PRUNE_LOCK, migrate
 from mailcatch.storage.postgres.notify import Listener, announce, payloads
 from mailcatch.storage.postgres.search import SEARCH_COLUMNS, search_row, where_of
@@ -49,12 +67,16 @@ from mailcatch.storage.rows import (
 from mailcatch.storage.search import SearchResult, Term
 from mailcatch.storage.search.query import terms_of
 
-__all__ = ["BIG_MESSAGE", "BULK_CHANGE", "PostgresStore"]
+__all__ = ["BIG_MESSAGE", "BULK_CHANGE", "PROBE_EVERY", "PostgresStore"]
+
+log = logging.getLogger("mailcatch.postgres")
 
 BIG_MESSAGE = 256 * 1024
 """Messages larger than this (in bytes) are parsed on a worker thread, not on the event loop (as on SQLite)."""
 BULK_CHANGE = 200
 """A change to more messages than this is announced with one event, as the SQLite store does."""
+PROBE_EVERY = 0.5
+"""While PostgreSQL can't be reached, a request tries to connect at most this often; the others fail at once."""
 _MATCHED = ", ".join(f"m.{column.strip()}" for column in MESSAGE_COLUMNS.split(","))
 _FROM_MATCHED = "messages m JOIN message_search s ON s.seq = m.seq"
 
@@ -83,6 +105,14 @@ class PostgresStore:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listener: Listener | None = None
         """Hears the other replicas' changes (started on the event loop)."""
+        self._down: str | None = None
+        """Why PostgreSQL can't be reached, during an outage; None while it can."""
+        self._down_since = 0.0
+        self._tried = 0.0
+        """When (time.monotonic) a connection was last tried and failed."""
+        self._trying: asyncio.Lock | None = None
+        self._checking: asyncio.Task[None] | None = None
+        """Once an outage ends: the pool's idle connections (made before it) checked, and the dead replaced."""
 
     def __repr__(self) -> str:
         return f"PostgresStore({without_password(self.url)!r})"
@@ -131,7 +161,7 @@ class PostgresStore:
                 self._pool_opening = asyncio.Lock()
             async with self._pool_opening:
                 if self._loop is None:
-                    await self._pool.open(wait=True, timeout=30)
+                    await self._pool.open(wait=False)  # requests wait POOL_WAIT for a connection at most
                     self._loop = asyncio.get_running_loop()
                     if self._listener is not None:
                         self._listener.start()
@@ -156,17 +186,96 @@ class PostgresStore:
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> Any:
-        """A connection inside a transaction; PostgreSQL's errors become StoreError (HTTP 503, SMTP 451)."""
+        """A connection inside a transaction; PostgreSQL's errors become StoreError (HTTP 503, SMTP 451),
+        DatabaseUnreachable when it can't be reached."""
         pool = await self._connection()
+        if self._down is not None:
+            await self._try_again()
         try:
             async with pool.connection() as conn, conn.transaction():
                 yield conn
         except (StoreError, MessageNotFound):
             raise
         except Exception as error:
+            if lost_touch(error):
+                raise await self._lost(error) from None
             if type(error).__module__.startswith(("psycopg", "psycopg_pool")):
                 raise StoreError(f"the PostgreSQL database could not be used: {error}") from None
             raise
+
+    # Outages ----------------------------------------------------------
+    def unreachable(self, error: BaseException) -> DatabaseUnreachable:
+        """PostgreSQL can't be reached (a connection just failed): the outage begins, logged once; the error to raise."""
+        self._tried = time.monotonic()
+        reason = why_unreachable(self.url, error)
+        if self._down is None:
+            self._down, self._down_since = reason, self._tried
+            log.warning("%s: SMTP answers 451 and the API 503 until it is back", reason)
+        return DatabaseUnreachable(reason)
+
+    def reachable(self) -> bool:
+        """A connection was made: an outage ends, logged once; whether one did."""
+        if self._down is None:
+            return False
+        self._down = None
+        if self._pool is not None and self._loop is not None and _running_loop() is self._loop:
+            self._checking = self._loop.create_task(self._pool.check())
+            self._checking.add_done_callback(lambda task: task.cancelled() or task.exception())
+        log.warning(
+            "the PostgreSQL database %s can be reached again, after %.1f s: messages are stored again",
+            without_password(self.url),
+            time.monotonic() - self._down_since,
+        )
+        return True
+
+    async def _lost(self, error: Exception) -> StoreError:
+        """A request lost its connection, or got none: one connection of its own tells an outage (the error
+        to raise is then DatabaseUnreachable) from a connection lost alone or a pool busy beyond the wait."""
+        if self._down is None:
+            try:
+                probe = await connect_async(self.url)
+            except Exception as failed:
+                return self.unreachable(failed)
+            with contextlib.suppress(Exception):
+                await probe.close()
+        if self._down is not None:
+            return DatabaseUnreachable(self._down)
+        if isinstance(error, psycopg_pool.PoolTimeout):
+            return StoreError(
+                f"the PostgreSQL database {without_password(self.url)} is busy:"
+                f" no connection free after {POOL_WAIT:g} s, try again"
+            )
+        return StoreError(f"the PostgreSQL database could not be used: {error}")
+
+    async def _try_again(self) -> None:
+        """During an outage: DatabaseUnreachable at once, unless the last try is PROBE_EVERY old; then try
+        to connect (one request at a time), and end the outage if that works."""
+        if self._trying is None:
+            self._trying = asyncio.Lock()
+        async with self._trying:
+            if self._down is None:
+                return
+            if time.monotonic() - self._tried < PROBE_EVERY:
+                raise DatabaseUnreachable(self._down)
+            try:
+                probe = await connect_async(self.url)
+            except Exception as error:
+                raise self.unreachable(error) from None
+            with contextlib.suppress(Exception):
+                await probe.close()
+            if self.reachable() and self._checking is not None:
+                with contextlib.suppress(Exception):
+                    await self._checking  # no dead connection from before the outage handed to this request
+
+    async def unready(self) -> str | None:
+        """Why this store can't serve now (PostgreSQL out of reach), for /readyz; None when it can."""
+        try:
+            await self._connection()  # the listener, started with the pool, notices an outage without requests
+            if self._down is not None:
+                await self._try_again()
+        except StoreError as error:
+            return str(error)
+        return None
 
     def stats(self) -> dict[str, int]:
         return {"Total": self.total, "Unread": self.unread}
