@@ -11,9 +11,11 @@ Every change a store makes is published on its event bus (`new`, `update`, `dele
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
+
+from mailcatch.errors import MessageNotFound
 
 if TYPE_CHECKING:  # types only: the search package's modules import storage's
     from mailcatch.events import EventBus
@@ -21,7 +23,7 @@ if TYPE_CHECKING:  # types only: the search package's modules import storage's
     from mailcatch.shapes import MessageSummary, TranscriptJSON
     from mailcatch.storage.search import SearchResult, Term
 
-__all__ = ["MessageStore", "StoredMessage", "Usage"]
+__all__ = ["MessageStore", "StoredMessage", "Usage", "resolve_latest"]
 
 
 @dataclass(slots=True)
@@ -158,3 +160,14 @@ class MessageStore(Protocol):
 
     async def prune_older_than(self, cutoff: float) -> int:
         """Delete the messages received before `cutoff` (a Unix time), published as one `prune`; returns how many."""
+
+
+async def resolve_latest(message_id: str, query: str | None, matching_ids: Callable[..., Awaitable[list[str]]]) -> str:
+    """What every store's resolve_id answers: the ID as given, or for `latest` with a query the ID of the
+    newest match, found with the store's `matching_ids` (MessageNotFound if nothing matches)."""
+    if message_id != "latest" or not query or not query.strip():
+        return message_id
+    found = await matching_ids(query, limit=1)
+    if not found:
+        raise MessageNotFound(f"no message matches {query!r}")
+    return found[0]

@@ -29,7 +29,7 @@ from mailcatch.mail.tags import clean_tags
 from mailcatch.models import Direction, Event, ReceivedEnvelope, SessionInfo, SessionLine, Transaction
 from mailcatch.shapes import MessageSummary, TranscriptJSON
 from mailcatch.storage.database import Database, file_uri, in_chunks, used_bytes
-from mailcatch.storage.interface import StoredMessage, Usage
+from mailcatch.storage.interface import StoredMessage, Usage, resolve_latest
 from mailcatch.storage.prepare import Prepared, new_message_id, prepare_message
 from mailcatch.storage.rows import lines_json, transcript_json, transcript_lines
 from mailcatch.storage.scratch import make_scratch, remove_scratch
@@ -476,7 +476,7 @@ class Store:
 
     async def resolve_id(self, message_id: str, query: str | None) -> str:
         """A message ID as given, or for `latest` with a query, the newest match's (MessageNotFound if none)."""
-        return await self.searcher.resolve_id(message_id, query)
+        return await resolve_latest(message_id, query, self.matching_ids)
 
     async def matches(self, message_id: str, query: str) -> bool:
         """Whether this message matches a search (False if there is no such message)."""

@@ -39,7 +39,9 @@ def test_replicas_starting_at_once_apply_each_migration_once(postgres_database: 
         assert applied == [(number, name) for number, name, _ in migrations()]
         assert conn.execute("SELECT count(*) FROM messages").fetchone() == (0,)
         # The lock was let go: the next start takes it at once.
-        assert conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone() == (0,)
+        held = "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+        held += " WHERE l.locktype = 'advisory' AND d.datname = current_database()"  # not other tests' databases
+        assert conn.execute(held).fetchone() == (0,)
     for store in stores:
         store.close()
 

@@ -33,6 +33,7 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from mailcatch.server import ServerThread
+from mailcatch.storage.postgres.migrate import PRUNE_LOCK
 from mailcatch.storage.postgres.notify import APPLICATION_NAME
 from tests.helpers import make_settings, stop_process
 from tests.messages import build, send
@@ -340,3 +341,29 @@ def test_max_age_pruning_deletes_each_message_once_whichever_replica_runs_it(
             assert _until(lambda api=api: api.get("/api/v1/messages").json()["total"] == 0, 3.0)
     deleted = [int(n) for n in re.findall(r"deleted (\d+) messages? older than", caplog.text)]
     assert sum(deleted) == 20, caplog.text
+
+
+def test_max_age_pruning_gives_way_to_a_replica_already_pruning(postgres_database: str) -> None:
+    """While another replica holds the prune lock, a replica's age retention passes its turn (it never waits in
+    the lock's queue); once the lock is free, it prunes."""
+    now = [time.time()]
+    settings = make_settings(database=postgres_database, max_age_hours=1, prune_interval=0.05)
+    waiting = (
+        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+        " WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()"
+    )
+    with (
+        ServerThread(settings, clock=lambda: now[0]) as catcher,
+        httpx.Client(base_url=catcher.url, timeout=10) as api,
+        psycopg.connect(postgres_database, autocommit=True) as other,
+    ):
+        send(catcher, build("old enough"))
+        other.execute("SELECT pg_advisory_lock(%s, %s)", PRUNE_LOCK)  # another replica pruning
+        now[0] += 2 * 3600
+        deadline = time.monotonic() + 1.0  # about twenty runs of the retention
+        while time.monotonic() < deadline:
+            assert other.execute(waiting).fetchone() == (0,)
+            time.sleep(0.02)
+        assert api.get("/api/v1/messages").json()["total"] == 1
+        other.execute("SELECT pg_advisory_unlock(%s, %s)", PRUNE_LOCK)
+        assert _until(lambda: api.get("/api/v1/messages").json()["total"] == 0, 3.0)

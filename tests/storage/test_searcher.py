@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from mailcatch.errors import HTTPError, MessageNotFound, QueryError
+from mailcatch.storage.interface import resolve_latest
 from mailcatch.storage.search import Term
 from mailcatch.storage.search.kept import COUNTS_KEPT, Counted, KeptCounts
 from mailcatch.storage.store import Store
@@ -41,7 +42,7 @@ def test_a_search_only_reads_the_counters(store: Store) -> None:
         assert (result.count, result.unread) == (2, 2)
         assert [m["ID"] for m in result.messages] == [second, first]
         assert await searcher.matching_ids("alpha") == [second, first]
-        assert await searcher.resolve_id("latest", "alpha 1") == first
+        assert await resolve_latest("latest", "alpha 1", searcher.matching_ids) == first
         assert state == Frozen(store.changes, store.total, store.unread)
 
     run_async(scenario())

@@ -40,7 +40,7 @@ from mailcatch.events import EventBus
 from mailcatch.mail.tags import clean_tags
 from mailcatch.models import Event, ReceivedEnvelope, SessionInfo, SessionLine, Transaction
 from mailcatch.shapes import MessageSummary, TranscriptJSON
-from mailcatch.storage.interface import StoredMessage, Usage
+from mailcatch.storage.interface import StoredMessage, Usage, resolve_latest
 from mailcatch.storage.postgres.connection import (
     POOL_WAIT,
     connect,
@@ -356,9 +356,15 @@ class PostgresStore:
         return deleted
 
     async def prune_older_than(self, cutoff: float) -> int:
-        """Delete the messages received before `cutoff` (a Unix time), published as one `prune`; returns how many."""
+        """Delete the messages received before `cutoff` (a Unix time), published as one `prune`; returns how many.
+
+        Once for the mailbox: a replica that finds another pruning leaves it to that one (its next run comes
+        soon enough), rather than waiting to find nothing left to delete."""
         async with self._transaction() as conn:
-            await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", PRUNE_LOCK)
+            cursor = await conn.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", PRUNE_LOCK)
+            locked = await cursor.fetchone()
+            if not (locked and locked[0]):
+                return 0
             rows = await _delete(conn, "created < %s", [cutoff])
             await announce(conn, self._deleted("prune", rows))
         self._forget(rows)
@@ -536,12 +542,7 @@ class PostgresStore:
 
     async def resolve_id(self, message_id: str, query: str | None) -> str:
         """A message ID as given, or for `latest` with a query, the newest match's (MessageNotFound if none)."""
-        if message_id != "latest" or not query or not query.strip():
-            return message_id
-        found = await self.matching_ids(query, limit=1)
-        if not found:
-            raise MessageNotFound(f"no message matches {query!r}")
-        return found[0]
+        return await resolve_latest(message_id, query, self.matching_ids)
 
     async def matches(self, message_id: str, query: str) -> bool:
         """Whether this message matches a search (False if there is no such message)."""

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import mailcatch.storage.search.vocabulary as vocabulary  # its look-ups called through it, for tests to spy on
-from mailcatch.errors import MessageNotFound
 from mailcatch.shapes import MessageSummary
 from mailcatch.storage.database import Database
 from mailcatch.storage.rows import summary_json
@@ -91,15 +90,6 @@ class Searcher:
         compiled = compile_terms(terms_of(query), zone)
         await self._index.flush()
         return await self._db.read(lambda conn: [row[0] for row in compiled.rows(conn, "m.id", limit=limit)])
-
-    async def resolve_id(self, message_id: str, query: str | None) -> str:
-        """A message ID as given, or for `latest` with a query, the ID of the newest match (MessageNotFound if none)."""
-        if message_id != "latest" or not query or not query.strip():
-            return message_id
-        found = await self.matching_ids(query, limit=1)
-        if not found:
-            raise MessageNotFound(f"no message matches {query!r}")
-        return found[0]
 
     async def _partial(self, seen: Snapshot, stored: int) -> tuple[str | None, int]:
         """Why a full-text search's results may be incomplete (None: they are complete), and how many of
